@@ -1,0 +1,144 @@
+// The subset of Envoy's v3 bootstrap that the local gateway runs, after loading and
+// validation. Field comments name the Envoy YAML field each one comes from.
+
+export interface SocketAddress {
+  address: string; // socket_address.address
+  port: number; // socket_address.port_value
+}
+
+export interface Bootstrap {
+  /** Absolute path of the YAML file; relative wasm filenames resolve against the CWD as in Envoy. */
+  source: string;
+  admin: { address: SocketAddress } | null; // admin.address
+  listeners: Listener[]; // static_resources.listeners
+  clusters: Map<string, Cluster>; // static_resources.clusters, by name
+  stats: StatsConfig; // stats_config
+}
+
+export interface StatsConfig {
+  tagSpecifiers: TagSpecifier[]; // stats_config.stats_tags
+  useAllDefaultTags: boolean; // stats_config.use_all_default_tags (default true)
+  /** stats_config.histogram_bucket_settings[0].buckets when given; otherwise Envoy's defaults. */
+  histogramBuckets: number[] | null;
+}
+
+export interface TagSpecifier {
+  tagName: string; // tag_name
+  regex?: string; // regex
+  fixedValue?: string; // fixed_value
+}
+
+export interface Listener {
+  name: string;
+  address: SocketAddress;
+  hcm: HttpConnectionManager; // filter_chains[0].filters[0] (envoy.filters.network.http_connection_manager)
+}
+
+export interface HttpConnectionManager {
+  statPrefix: string; // stat_prefix
+  routeConfig: RouteConfiguration; // route_config
+  httpFilters: HttpFilterConfig[]; // http_filters, in order; the router is last
+  accessLogs: AccessLogConfig[]; // access_log
+  /** Envoy's per_connection_buffer_limit_bytes on the listener (default 1 MiB). */
+  bufferLimitBytes: number;
+  streamIdleTimeoutMs: number; // stream_idle_timeout, default 300 s
+  requestTimeoutMs: number; // request_timeout, default 0 (disabled)
+}
+
+export type HttpFilterConfig = WasmFilterConfig | RouterFilterConfig;
+
+export interface WasmFilterConfig {
+  kind: "wasm";
+  name: string; // http_filters[].name (the name per-route typed_per_filter_config keys on)
+  disabled: boolean; // http_filters[].disabled
+  plugin: WasmPluginConfig; // typed_config.config
+}
+
+export interface RouterFilterConfig {
+  kind: "router";
+  name: string;
+}
+
+export interface WasmPluginConfig {
+  name: string; // config.name (the plugin_name property)
+  rootId: string; // config.root_id
+  vmId: string; // config.vm_config.vm_id
+  runtime: string; // config.vm_config.runtime
+  /** config.configuration: StringValue/BytesValue unwrapped, Struct serialized to JSON. */
+  configuration: Uint8Array;
+  /** config.vm_config.configuration, the same way. */
+  vmConfiguration: Uint8Array;
+  codeFile: string; // config.vm_config.code.local.filename (resolved to an absolute path)
+  /** config.vm_config.environment_variables: key_values plus host_env_keys read from the process. */
+  environment: Record<string, string>;
+  failOpen: boolean; // config.fail_open (or failure_policy: FAIL_OPEN)
+  allowOnHeadersStopIteration: boolean; // config.allow_on_headers_stop_iteration (Envoy >= 1.35)
+}
+
+export interface AccessLogConfig {
+  path: string; // typed_config.path ("/dev/stdout" for the stdout logger)
+  /** json_format keys and their command-operator templates, e.g. {"status": "%RESPONSE_CODE%"}; null for the text default. */
+  jsonFormat: Record<string, string> | null;
+  textFormat: string | null;
+}
+
+export interface RouteConfiguration {
+  name: string;
+  virtualHosts: VirtualHost[];
+}
+
+export interface VirtualHost {
+  name: string;
+  domains: string[]; // "*", "example.com", "*.example.com", "example.*"
+  routes: Route[];
+}
+
+export interface Route {
+  name: string; // routes[].name (xds.route_name); "" when absent
+  match: RouteMatch;
+  action: RouteAction | DirectResponseAction;
+  /** typed_per_filter_config keyed by HTTP filter name: FilterConfig { disabled } */
+  perFilterConfig: Map<string, { disabled: boolean }>;
+}
+
+export interface RouteMatch {
+  prefix?: string;
+  path?: string;
+  caseSensitive: boolean; // case_sensitive, default true
+  headers: HeaderMatcher[];
+}
+
+export interface HeaderMatcher {
+  name: string;
+  exact?: string; // string_match.exact or exact_match
+  prefix?: string; // string_match.prefix or prefix_match
+  suffix?: string;
+  contains?: string;
+  present?: boolean; // present_match
+  invert: boolean; // invert_match
+}
+
+export interface RouteAction {
+  kind: "route";
+  cluster: string;
+  prefixRewrite?: string; // prefix_rewrite
+  hostRewriteLiteral?: string; // host_rewrite_literal
+  timeoutMs: number; // timeout, default 15 s; 0 disables
+  idleTimeoutMs: number; // idle_timeout, default 0 (none)
+}
+
+export interface DirectResponseAction {
+  kind: "direct";
+  status: number; // direct_response.status
+  body: string | null; // direct_response.body.inline_string
+}
+
+export interface Cluster {
+  name: string;
+  connectTimeoutMs: number; // connect_timeout, default 5 s
+  endpoints: SocketAddress[]; // load_assignment.endpoints[].lb_endpoints[].endpoint.address
+  /** transport_socket envoy.transport_sockets.tls with UpstreamTlsContext */
+  tls: { sni: string | null } | null;
+  /** typed_extension_protocol_options / http2_protocol_options: the local gateway speaks HTTP/1.1 upstream either way. */
+  http2: boolean;
+}
