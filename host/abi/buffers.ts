@@ -1,0 +1,39 @@
+// Buffer calls: get clamps to the buffer, set can only prepend, replace or append.
+import { BufferType, WasmResult } from "./enums.ts";
+import type { HostFns } from "./host-fn.ts";
+import type { WasmVm } from "../proxy/wasm-vm.ts";
+
+export function bufferFunctions(vm: WasmVm): HostFns {
+  const m = vm.memory;
+  return {
+    proxy_get_buffer_status(type: number, lenPtr: number, flagsPtr: number): number {
+      if (type >>> 0 > BufferType.Max) return WasmResult.BadArgument;
+      const buf = vm.context().getBuffer(type);
+      if (!buf) return WasmResult.NotFound;
+      return m.writeU32(lenPtr, buf.size()) && m.writeU32(flagsPtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
+    proxy_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number): number {
+      if (type >>> 0 > BufferType.Max) return WasmResult.BadArgument;
+      const buf = vm.context().getBuffer(type);
+      if (!buf) return WasmResult.NotFound;
+      // cpp-host adds the two as 64-bit Words, so its overflow check never fires for u32 inputs;
+      // (0, 0xffffffff) is a common "read everything" idiom.
+      start >>>= 0;
+      length >>>= 0;
+      const size = buf.size();
+      if (start > size) length = 0;
+      else if (start + length > size) length = size - start;
+      const bytes = length > 0 ? buf.copyOut(start, length) : new Uint8Array(0);
+      return m.copyOut(bytes, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
+    proxy_set_buffer_bytes(type: number, start: number, length: number, dataPtr: number, dataSize: number): number {
+      if (type >>> 0 > BufferType.Max) return WasmResult.BadArgument;
+      const ctx = vm.context();
+      const buf = ctx.getBuffer(type);
+      if (!buf) return WasmResult.NotFound;
+      const data = m.read(dataPtr, dataSize);
+      if (data === null) return WasmResult.InvalidMemoryAccess;
+      return buf.copyFrom(start >>> 0, length >>> 0, data);
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Header-map calls (cpp-host exports.cc + Envoy Context::*HeaderMap*). Mutations need the map to
+// be held (getMap); reads use the const view (getConstMap).
+import { MapType, WasmResult } from "./enums.ts";
+import { decodePairs, encodePairs } from "./pairs.ts";
+import type { HostFns } from "./host-fn.ts";
+import type { WasmVm } from "../proxy/wasm-vm.ts";
+
+export function headerFunctions(vm: WasmVm): HostFns {
+  const m = vm.memory;
+  const bad = (type: number) => type >>> 0 > MapType.Max;
+  return {
+    proxy_get_header_map_value(type: number, kPtr: number, kLen: number, vPtrPtr: number, vLenPtr: number): number {
+      if (bad(type)) return WasmResult.BadArgument;
+      const key = m.readString(kPtr, kLen);
+      if (key === null) return WasmResult.InvalidMemoryAccess;
+      const ctx = vm.context();
+      const map = ctx.getConstMap(type);
+      if (!map) return ctx.accessLogPhase ? WasmResult.NotFound : WasmResult.BadArgument;
+      const v = map.get(key);
+      if (v === null) return WasmResult.NotFound;
+      return m.copyOut(Buffer.from(v), vPtrPtr, vLenPtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
+    proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
+      if (bad(type)) return WasmResult.BadArgument;
+      const key = m.readString(kPtr, kLen);
+      const value = m.readString(vPtr, vLen);
+      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+      const ctx = vm.context();
+      const map = ctx.getMap(type);
+      if (!map) return WasmResult.BadArgument;
+      map.add(key, value);
+      ctx.onHeadersModified(type);
+      return WasmResult.Ok;
+    },
+    proxy_replace_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
+      if (bad(type)) return WasmResult.BadArgument;
+      const key = m.readString(kPtr, kLen);
+      const value = m.readString(vPtr, vLen);
+      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+      const ctx = vm.context();
+      const map = ctx.getMap(type);
+      if (!map) return WasmResult.BadArgument;
+      map.set(key, value);
+      ctx.onHeadersModified(type);
+      return WasmResult.Ok;
+    },
+    proxy_remove_header_map_value(type: number, kPtr: number, kLen: number): number {
+      if (bad(type)) return WasmResult.BadArgument;
+      const key = m.readString(kPtr, kLen);
+      if (key === null) return WasmResult.InvalidMemoryAccess;
+      const ctx = vm.context();
+      const map = ctx.getMap(type);
+      if (!map) return WasmResult.BadArgument;
+      map.remove(key);
+      ctx.onHeadersModified(type);
+      return WasmResult.Ok;
+    },
+    proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
+      if (bad(type)) return WasmResult.BadArgument;
+      // Envoy answers OK with an empty map when the map is not available.
+      const map = vm.context().getConstMap(type);
+      const pairs = map ? map.entries() : [];
+      const bytes = pairs.length === 0 ? new Uint8Array(0) : encodePairs(pairs);
+      return m.copyOut(bytes, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
+    proxy_set_header_map_pairs(type: number, ptr: number, size: number): number {
+      if (bad(type)) return WasmResult.BadArgument;
+      const data = m.read(ptr, size);
+      if (data === null) return WasmResult.InvalidMemoryAccess;
+      const ctx = vm.context();
+      const map = ctx.getMap(type);
+      if (!map) return WasmResult.BadArgument;
+      map.clear();
+      for (const [k, v] of decodePairs(data)) map.add(k, v);
+      ctx.onHeadersModified(type);
+      return WasmResult.Ok;
+    },
+    proxy_get_header_map_size(type: number, retPtr: number): number {
+      if (bad(type)) return WasmResult.BadArgument;
+      const map = vm.context().getMap(type);
+      if (!map) return WasmResult.BadArgument;
+      return m.writeU32(retPtr, map.byteSize()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// Metrics (Envoy Context::defineMetric etc.): stats named `wasmcustom.<name>`, ids per VM with the
+// type in the low two bits; the asymmetries (counter increment <= 0, get on a histogram) are Envoy's.
+import { MetricType, WasmResult } from "./enums.ts";
+import type { HostFns } from "./host-fn.ts";
+import type { WasmVm } from "../proxy/wasm-vm.ts";
+
+export const CUSTOM_STAT_NAMESPACE = "wasmcustom";
+
+export function metricFunctions(vm: WasmVm): HostFns {
+  const m = vm.memory;
+  const stats = vm.services.stats;
+  const lookup = (id: number, type: MetricType) => {
+    const e = vm.metrics.get(id);
+    return e && e.type === type ? e : null;
+  };
+  return {
+    proxy_define_metric(type: number, nPtr: number, nLen: number, idPtr: number): number {
+      const name = m.readString(nPtr, nLen);
+      if (name === null) return WasmResult.InvalidMemoryAccess;
+      if (type >>> 0 > MetricType.Max) return WasmResult.BadArgument;
+      const full = `${CUSTOM_STAT_NAMESPACE}.${name}`;
+      if (type === MetricType.Counter) stats.counter(full);
+      else if (type === MetricType.Gauge) stats.gauge(full);
+      else stats.histogram(full);
+      const id = vm.nextMetricId(type);
+      vm.metrics.set(id, { type, name: full });
+      return m.writeU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
+    proxy_increment_metric(id: number, offset: bigint): number {
+      id >>>= 0;
+      const type = (id & 3) as MetricType;
+      if (type === MetricType.Counter) {
+        const e = lookup(id, type);
+        if (!e) return WasmResult.NotFound;
+        if (offset <= 0n) return WasmResult.BadArgument;
+        stats.counter(e.name).add(Number(offset));
+        return WasmResult.Ok;
+      }
+      if (type === MetricType.Gauge) {
+        const e = lookup(id, type);
+        if (!e) return WasmResult.NotFound;
+        stats.gauge(e.name).add(Number(offset));
+        return WasmResult.Ok;
+      }
+      return WasmResult.BadArgument;
+    },
+    proxy_record_metric(id: number, value: bigint): number {
+      id >>>= 0;
+      const type = (id & 3) as MetricType;
+      const e = lookup(id, type);
+      if (!e) return WasmResult.NotFound;
+      const v = Number(BigInt.asUintN(64, value));
+      if (type === MetricType.Counter) stats.counter(e.name).add(v);
+      else if (type === MetricType.Gauge) stats.gauge(e.name).set(v);
+      else stats.histogram(e.name).record(v);
+      return WasmResult.Ok;
+    },
+    proxy_get_metric(id: number, retPtr: number): number {
+      id >>>= 0;
+      const type = (id & 3) as MetricType;
+      if (type !== MetricType.Counter && type !== MetricType.Gauge) return WasmResult.BadArgument;
+      const e = lookup(id, type);
+      if (!e) return WasmResult.NotFound;
+      const v = type === MetricType.Counter ? stats.counter(e.name).value : stats.gauge(e.name).value;
+      return m.writeU64(retPtr, BigInt(v)) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// Header-map serialization (proxy-wasm-cpp-host src/pairs_util.cc): u32 count, then count ×
+// (u32 key_len, u32 value_len), then each key and value followed by a NUL. A malformed buffer
+// is read as an empty map, exactly as cpp-host does, never as a partial one.
+
+import type { HeaderPair } from "../http/header-map.ts";
+
+export const PAIRS_MAX_BYTES = 0x100000; // PROXY_WASM_HOST_PAIRS_MAX_BYTES
+export const PAIRS_MAX_COUNT = 1024; // PROXY_WASM_HOST_PAIRS_MAX_COUNT
+
+const utf8 = new TextDecoder("utf-8");
+
+export function decodePairs(buf: Uint8Array): HeaderPair[] {
+  if (buf.length === 0 || buf.length > PAIRS_MAX_BYTES || buf.length < 4) return [];
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = dv.getUint32(0, true);
+  if (n > PAIRS_MAX_COUNT) return [];
+  let s = 4 + n * 8;
+  if (s > buf.length) return [];
+  const out: HeaderPair[] = [];
+  for (let i = 0; i < n; i++) {
+    const klen = dv.getUint32(4 + i * 8, true);
+    const vlen = dv.getUint32(8 + i * 8, true);
+    if (s + klen + 1 > buf.length || buf[s + klen] !== 0) return [];
+    const k = utf8.decode(buf.subarray(s, s + klen));
+    s += klen + 1;
+    if (s + vlen + 1 > buf.length || buf[s + vlen] !== 0) return [];
+    const v = utf8.decode(buf.subarray(s, s + vlen));
+    s += vlen + 1;
+    out.push([k, v]);
+  }
+  return s === buf.length ? out : [];
+}
+
+export function encodePairs(pairs: readonly HeaderPair[]): Uint8Array {
+  const enc = pairs.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as const);
+  let size = 4 + enc.length * 8;
+  for (const [k, v] of enc) size += k.length + v.length + 2;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, enc.length, true);
+  let s = 4 + enc.length * 8;
+  enc.forEach(([k, v], i) => {
+    dv.setUint32(4 + i * 8, k.length, true);
+    dv.setUint32(8 + i * 8, v.length, true);
+    out.set(k, s);
+    s += k.length + 1;
+    out.set(v, s);
+    s += v.length + 1;
+  });
+  return out;
+}

@@ -1,0 +1,106 @@
+// The local gateway: an Envoy bootstrap brought up on Node. Loads every wasm plugin in every
+// worker VM (refusing the config if one fails to configure), then opens the listeners and the
+// admin endpoint. `validate` does the loading without serving.
+
+import type { Bootstrap, WasmFilterConfig } from "../envoy/bootstrap-types.ts";
+import { LOG_LEVEL_NAMES, LogLevel } from "../abi/enums.ts";
+import { ProxyWasmRuntime, type LogLine, type WasmPlugin } from "../proxy/runtime.ts";
+import { StatsStore } from "../stats/store.ts";
+import { ConnectionManager } from "./connection-manager.ts";
+import { GatewayStats } from "./gateway-stats.ts";
+import { httpCallout } from "./callout.ts";
+import { startAdmin } from "./admin.ts";
+
+export interface GatewayOptions {
+  /** Envoy's --concurrency: worker VMs per plugin (default 2). */
+  concurrency?: number;
+  /** Bind every listener and the admin endpoint to port 0 (tests). */
+  ephemeralPorts?: boolean;
+  logLevel?: number;
+  /** Where log lines go (default: stderr, formatted like Envoy's). */
+  onLog?: (line: LogLine) => void;
+}
+
+export function formatLogLine(l: LogLine): string {
+  const lvl = LOG_LEVEL_NAMES[l.level] ?? String(l.level);
+  const who = l.vmId ? `wasm log ${l.plugin} ${l.vmId}` : "wasm";
+  return `[${new Date().toISOString()}][${l.worker < 0 ? "main" : `worker_${l.worker}`}][${lvl}][wasm] ${who}: ${l.message}`;
+}
+
+function wasmFilters(b: Bootstrap): WasmFilterConfig[] {
+  return b.listeners.flatMap((l) => l.hcm.httpFilters.filter((f): f is WasmFilterConfig => f.kind === "wasm"));
+}
+
+export class Gateway {
+  readonly ports = new Map<string, number>();
+  adminPort: number | null = null;
+  private closeAdmin: (() => Promise<void>) | null = null;
+
+  private constructor(
+    readonly bootstrap: Bootstrap,
+    readonly runtime: ProxyWasmRuntime,
+    readonly stats: StatsStore,
+    readonly plugins: Map<string, WasmPlugin>,
+    private readonly managers: ConnectionManager[],
+  ) {}
+
+  /** Loads every plugin (on_vm_start + on_configure in every worker) without serving. */
+  static async load(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
+    const stats = new StatsStore({
+      tagSpecifiers: bootstrap.stats.tagSpecifiers,
+      useAllDefaultTags: bootstrap.stats.useAllDefaultTags,
+      histogramBuckets: bootstrap.stats.histogramBuckets,
+      histogramBucketSettings: bootstrap.stats.histogramBucketSettings,
+    });
+    const concurrency = opts.concurrency ?? 2;
+    const runtime = new ProxyWasmRuntime({
+      concurrency,
+      stats,
+      logLevel: opts.logLevel ?? LogLevel.Info,
+      onLog: opts.onLog ?? ((l) => process.stderr.write(`${formatLogLine(l)}\n`)),
+      clusters: {
+        has: (name) => bootstrap.clusters.has(name),
+        callout: (name, headers, body, timeoutMs) => {
+          let cancelled = false;
+          const promise = httpCallout(bootstrap.clusters.get(name), headers, Buffer.from(body), timeoutMs).then((r) => (cancelled ? { kind: "reset" as const } : r));
+          return { promise, cancel: () => void (cancelled = true) };
+        },
+      },
+    });
+    const plugins = new Map<string, WasmPlugin>();
+    try {
+      for (const f of wasmFilters(bootstrap)) {
+        if (!plugins.has(f.name)) plugins.set(f.name, await runtime.loadPlugin(f.plugin));
+      }
+    } catch (e) {
+      runtime.close();
+      throw e;
+    }
+    const gstats = new GatewayStats(stats);
+    const managers = bootstrap.listeners.map((l) => new ConnectionManager(l, { plugins, clusters: bootstrap.clusters, stats: gstats, concurrency }));
+    return new Gateway(bootstrap, runtime, stats, plugins, managers);
+  }
+
+  static async start(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
+    const gw = await Gateway.load(bootstrap, opts);
+    try {
+      for (const m of gw.managers) gw.ports.set(m.listener.name, await m.listen(opts.ephemeralPorts ? 0 : undefined));
+      if (bootstrap.admin) {
+        const addr = opts.ephemeralPorts ? { ...bootstrap.admin.address, port: 0 } : bootstrap.admin.address;
+        const admin = await startAdmin(addr, { stats: gw.stats, isReady: () => true });
+        gw.adminPort = admin.port;
+        gw.closeAdmin = admin.close;
+      }
+    } catch (e) {
+      await gw.close();
+      throw e;
+    }
+    return gw;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.managers.map((m) => m.close()));
+    await this.closeAdmin?.();
+    this.runtime.close();
+  }
+}

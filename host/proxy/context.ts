@@ -1,0 +1,169 @@
+// The host side of a proxy-wasm context (proxy-wasm-cpp-host's ContextBase plus Envoy's
+// Context): the proxy semantics that the ABI marshalling in host/abi calls into. Defaults here
+// are what a root context, which has no stream, answers; the HTTP stream context overrides.
+
+import type { HeaderMap } from "../http/header-map.ts";
+import { BufferType, MapType, StreamType, WasmResult } from "../abi/enums.ts";
+import type { BufferInstance } from "./buffer.ts";
+import type { StreamInfo } from "./stream-info.ts";
+import type { WasmVm } from "./wasm-vm.ts";
+import type { WasmPluginConfig as PluginConfig } from "../envoy/bootstrap-types.ts";
+
+/** Envoy's BufferInterface over a mutable or an immutable buffer. */
+export interface BufferRef {
+  size(): number;
+  copyOut(start: number, length: number): Uint8Array;
+  copyFrom(start: number, length: number, data: Uint8Array): WasmResult;
+}
+
+export function mutableBuffer(b: BufferInstance): BufferRef {
+  return {
+    size: () => b.length,
+    copyOut: (start, length) => b.copyOut(start, length),
+    // Envoy's Buffer::copyFrom: start 0 drains `length` then prepends; start >= size appends;
+    // anything else cannot splice and is refused.
+    copyFrom: (start, length, data) => {
+      if (start === 0) {
+        if (length !== 0) b.drain(length);
+        b.prepend(data);
+        return WasmResult.Ok;
+      }
+      if (start >= b.length) {
+        b.add(data);
+        return WasmResult.Ok;
+      }
+      return WasmResult.BadArgument;
+    },
+  };
+}
+
+/** Envoy's Buffer set to no instance: reads as empty, refuses writes. */
+export const EMPTY_BUFFER: BufferRef = {
+  size: () => 0,
+  copyOut: () => new Uint8Array(0),
+  copyFrom: () => WasmResult.BadArgument,
+};
+
+export function constBuffer(bytes: Uint8Array): BufferRef {
+  return {
+    size: () => bytes.length,
+    copyOut: (start, length) => bytes.subarray(start, Math.min(bytes.length, start + length)),
+    copyFrom: () => WasmResult.BadArgument,
+  };
+}
+
+export interface HttpCallResponse {
+  headers: HeaderMap;
+  body: Uint8Array;
+  trailers: HeaderMap | null;
+}
+
+export abstract class ContextBase {
+  /** on_context_create has run in the VM for this context. */
+  inVmContextCreated = false;
+  destroyed = false;
+
+  constructor(
+    readonly vm: WasmVm,
+    readonly id: number,
+    readonly plugin: PluginConfig,
+  ) {
+    vm.contexts.set(id, this);
+  }
+
+  abstract get root(): RootContext;
+  abstract get parentId(): number;
+  get isRoot(): boolean {
+    return this.root === (this as ContextBase);
+  }
+
+  /** Stream info when this context serves a stream; root contexts have none. */
+  streamInfo(): StreamInfo | null {
+    return null;
+  }
+  /** The headers property lookups see (held headers, or the access-log copies in on_log). */
+  activationRequestHeaders(): HeaderMap | null {
+    return null;
+  }
+  activationResponseHeaders(): HeaderMap | null {
+    return null;
+  }
+  activationResponseTrailers(): HeaderMap | null {
+    return null;
+  }
+  /** Returns false when there is no stream route to clear. */
+  clearRouteCache(): boolean {
+    return false;
+  }
+
+  // Header maps (Envoy Context::getMap / getConstMap): null means "not available now".
+  getMap(_type: MapType): HeaderMap | null {
+    return null;
+  }
+  getConstMap(type: MapType): HeaderMap | null {
+    const r = this.root.httpCallResponse;
+    if (type === MapType.HttpCallResponseHeaders) return r ? r.headers : null;
+    if (type === MapType.HttpCallResponseTrailers) return r ? r.trailers : null;
+    return null;
+  }
+  onHeadersModified(_type: MapType): void {}
+  /** In the access-log phase a missing map reads as NOT_FOUND rather than BAD_ARGUMENT. */
+  get accessLogPhase(): boolean {
+    return false;
+  }
+
+  getBuffer(type: BufferType): BufferRef | null {
+    switch (type) {
+      case BufferType.VmConfiguration:
+        return constBuffer(this.vm.vmConfiguration);
+      case BufferType.PluginConfiguration: {
+        const p = this.root.tempPluginConfiguration;
+        return p ? constBuffer(p) : null;
+      }
+      case BufferType.HttpCallResponseBody: {
+        const r = this.root.httpCallResponse;
+        return r ? constBuffer(r.body) : null;
+      }
+      case BufferType.CallData:
+        return this.root.callData ? constBuffer(this.root.callData) : EMPTY_BUFFER;
+      default:
+        // Body and network buffers with nothing behind them read as empty (Envoy's buffer_.set(nullptr)).
+        return EMPTY_BUFFER;
+    }
+  }
+
+  continueStream(type: StreamType): WasmResult {
+    return type === StreamType.Upstream ? WasmResult.Unimplemented : type > 3 ? WasmResult.BadArgument : WasmResult.Ok;
+  }
+  closeStream(type: StreamType): WasmResult {
+    return type > 3 ? WasmResult.BadArgument : WasmResult.Ok;
+  }
+  /** Without decoder callbacks (a root context) Envoy accepts the call and does nothing. */
+  sendLocalResponse(_code: number, _body: Uint8Array, _headers: [string, string][], _grpc: number, _details: string): WasmResult {
+    return WasmResult.Ok;
+  }
+  setProperty(_path: string, _value: Uint8Array): WasmResult {
+    return WasmResult.NotFound;
+  }
+}
+
+/** A plugin's root context in one VM: configuration, ticks, http-call responses. */
+export class RootContext extends ContextBase {
+  /** Set only while on_configure runs (Envoy's temp_plugin_). */
+  tempPluginConfiguration: Uint8Array | null = null;
+  /** Set only while on_http_call_response runs. */
+  httpCallResponse: HttpCallResponse | null = null;
+  callData: Uint8Array | null = null;
+  status: { code: number; message: string } = { code: 0, message: "" };
+  tickPeriodMs = 0;
+  tickTimer: NodeJS.Timeout | null = null;
+  /** Outstanding http_call tokens owned by this root context. */
+  readonly pendingCalls = new Map<number, { cancel(): void }>();
+
+  get root(): RootContext {
+    return this;
+  }
+  get parentId(): number {
+    return 0;
+  }
+}

@@ -1,0 +1,39 @@
+// Envoy's StreamInfo for one HTTP stream: what properties, access logs and filters read.
+
+import type { HeaderMap } from "../http/header-map.ts";
+
+export class StreamInfo {
+  readonly startTime = new Date();
+  readonly startNs = process.hrtime.bigint();
+  /** Filter state. Wasm `set_property(path)` writes key `wasm.<path>`. */
+  readonly filterState = new Map<string, Uint8Array>();
+  responseCode: number | null = null;
+  responseCodeDetails: string | null = null;
+  readonly responseFlags = new Set<string>();
+  routeName: string | null = null;
+  clusterName: string | null = null;
+  upstreamHost: string | null = null;
+  bytesReceived = 0;
+  bytesSent = 0;
+  requestCompleteNs: bigint | null = null;
+  /** Access-log copies, kept for on_log (Envoy's access_log_*_headers_). */
+  requestHeaders: HeaderMap | null = null;
+  responseHeaders: HeaderMap | null = null;
+  responseTrailers: HeaderMap | null = null;
+
+  constructor(
+    readonly connectionId: number,
+    readonly downstreamRemote: { address: string; port: number },
+    readonly downstreamLocal: { address: string; port: number },
+    readonly protocol = "HTTP/1.1",
+  ) {}
+
+  setResponseCodeDetails(details: string): void {
+    this.responseCodeDetails = details;
+  }
+
+  durationMs(): number {
+    const end = this.requestCompleteNs ?? process.hrtime.bigint();
+    return Number((end - this.startNs) / 1_000_000n);
+  }
+}

@@ -1,0 +1,49 @@
+// What a VM needs from the process around it: logs, stats, clocks, shared state, clusters.
+// One instance is shared by every VM of a gateway (Envoy's process-wide singletons).
+
+import type { HeaderMap } from "../http/header-map.ts";
+import type { WasmResult } from "../abi/enums.ts";
+import type { ContextBase, RootContext } from "./context.ts";
+import type { SharedData } from "./shared-data.ts";
+import type { SharedQueues } from "./shared-queue.ts";
+import type { WasmVm } from "./wasm-vm.ts";
+
+export interface PluginLog {
+  /** Envoy's current log level (proxy_get_log_level). */
+  readonly level: number;
+  /** A module's proxy_log / fd_write line. */
+  plugin(vm: WasmVm, level: number, message: string): void;
+  /** A host-side error about a VM (load failures, traps). */
+  error(message: string): void;
+}
+
+export interface MetricsStore {
+  counter(name: string): { add(n: number): void; readonly value: number };
+  gauge(name: string): { add(n: number): void; set(n: number): void; readonly value: number };
+  histogram(name: string): { record(v: number): void };
+}
+
+export interface Clock {
+  realtimeNs(): bigint;
+  monotonicNs(): bigint;
+}
+
+export type CalloutResult = { kind: "response"; headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | { kind: "reset" };
+
+export interface VmServices {
+  readonly log: PluginLog;
+  readonly stats: MetricsStore;
+  readonly clock: Clock;
+  readonly sharedData: SharedData;
+  readonly queues: SharedQueues;
+  hasCluster(name: string): boolean;
+  /** The async client behind proxy_http_call; Envoy's router semantics (503/504 as responses). */
+  callout(cluster: string, headers: HeaderMap, body: Uint8Array, timeoutMs: number): { promise: Promise<CalloutResult>; cancel(): void };
+  setTickPeriod(root: RootContext, periodMs: number): void;
+  done(ctx: ContextBase): WasmResult;
+}
+
+export const systemClock: Clock = {
+  realtimeNs: () => BigInt(Date.now()) * 1_000_000n,
+  monotonicNs: () => process.hrtime.bigint(),
+};
