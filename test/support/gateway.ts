@@ -1,0 +1,165 @@
+// Starts the local gateway on an Envoy bootstrap written by the test, on ephemeral ports.
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseBootstrap } from "../../host/envoy/bootstrap.ts";
+import { Gateway } from "../../host/gateway/gateway.ts";
+import type { LogLine } from "../../host/proxy/runtime.ts";
+
+export const BUILD = resolve(import.meta.dirname, "../../build");
+export const testFilter = (name: string) => join(BUILD, "test", `${name}.wasm`);
+export const filter = (name: string) => join(BUILD, `${name}.wasm`);
+
+export interface WasmFilterSpec {
+  name: string;
+  code: string; // .wasm path
+  config?: unknown; // JSON-serialized into a StringValue
+  vmConfig?: unknown;
+  rootId?: string;
+  vmId?: string;
+  failOpen?: boolean;
+  allowOnHeadersStopIteration?: boolean;
+  disabled?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface RouteSpec {
+  prefix: string;
+  cluster?: string;
+  direct?: { status: number; body?: string };
+  timeout?: string;
+  prefixRewrite?: string;
+  perFilter?: Record<string, { disabled: boolean }>;
+}
+
+export interface BootstrapSpec {
+  filters: WasmFilterSpec[];
+  routes?: RouteSpec[];
+  clusters?: Record<string, { port: number; connectTimeout?: string }>;
+  bufferLimit?: number;
+  extra?: string;
+}
+
+const str = (v: unknown) => JSON.stringify(typeof v === "string" ? v : JSON.stringify(v));
+
+export function bootstrapYaml(spec: BootstrapSpec): string {
+  const routes = spec.routes ?? [{ prefix: "/", cluster: "upstream" }];
+  const filters = spec.filters
+    .map(
+      (f) => `
+          - name: ${f.name}${f.disabled ? "\n            disabled: true" : ""}
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: ${f.name}
+                root_id: ${JSON.stringify(f.rootId ?? "")}
+                fail_open: ${f.failOpen ? "true" : "false"}${f.allowOnHeadersStopIteration ? "\n                allow_on_headers_stop_iteration: true" : ""}
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: ${str(f.config ?? "")}
+                vm_config:
+                  vm_id: ${JSON.stringify(f.vmId ?? f.name)}
+                  runtime: envoy.wasm.runtime.v8${
+                    f.vmConfig !== undefined
+                      ? `
+                  configuration:
+                    "@type": type.googleapis.com/google.protobuf.StringValue
+                    value: ${str(f.vmConfig)}`
+                      : ""
+                  }${
+                    f.env
+                      ? `
+                  environment_variables:
+                    key_values: ${JSON.stringify(f.env)}`
+                      : ""
+                  }
+                  code: { local: { filename: ${JSON.stringify(f.code)} } }`,
+    )
+    .join("");
+  const routeYaml = routes
+    .map((r) => {
+      const action = r.direct
+        ? `direct_response: { status: ${r.direct.status}${r.direct.body !== undefined ? `, body: { inline_string: ${JSON.stringify(r.direct.body)} }` : ""} }`
+        : `route: { cluster: ${r.cluster ?? "upstream"}${r.timeout ? `, timeout: ${r.timeout}` : ""}${r.prefixRewrite !== undefined ? `, prefix_rewrite: ${JSON.stringify(r.prefixRewrite)}` : ""} }`;
+      const pf = r.perFilter
+        ? `
+                  typed_per_filter_config:${Object.entries(r.perFilter)
+                    .map(
+                      ([n, c]) => `
+                    ${n}:
+                      "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
+                      disabled: ${c.disabled}`,
+                    )
+                    .join("")}`
+        : "";
+      return `
+                - match: { prefix: ${JSON.stringify(r.prefix)} }
+                  ${action}${pf}`;
+    })
+    .join("");
+  const clusters = Object.entries(spec.clusters ?? {})
+    .map(
+      ([name, c]) => `
+  - name: ${name}
+    connect_timeout: ${c.connectTimeout ?? "1s"}
+    type: STATIC
+    load_assignment:
+      cluster_name: ${name}
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${c.port} } } }`,
+    )
+    .join("");
+  return `
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+static_resources:
+  listeners:
+  - name: main
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }${spec.bufferLimit ? `\n    per_connection_buffer_limit_bytes: ${spec.bufferLimit}` : ""}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          route_config:
+            name: local
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:${routeYaml}
+          http_filters:${filters}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:${clusters || " []"}
+${spec.extra ?? ""}`;
+}
+
+export interface RunningGateway {
+  gw: Gateway;
+  url: string;
+  admin: string;
+  logs: LogLine[];
+  /** Log messages of the probe filter, without the "probe " prefix. */
+  probe(): string[];
+  close(): Promise<void>;
+}
+
+export async function startGateway(spec: BootstrapSpec | string, opts: { concurrency?: number } = {}): Promise<RunningGateway> {
+  const yaml = typeof spec === "string" ? spec : bootstrapYaml(spec);
+  const dir = mkdtempSync(join(tmpdir(), "aigw-gw-"));
+  const file = join(dir, "envoy.yaml");
+  writeFileSync(file, yaml);
+  const logs: LogLine[] = [];
+  const gw = await Gateway.start(parseBootstrap(yaml, file), { ephemeralPorts: true, concurrency: opts.concurrency ?? 1, logLevel: 0, onLog: (l) => logs.push(l) });
+  return {
+    gw,
+    url: `http://127.0.0.1:${gw.ports.get("main")}`,
+    admin: `http://127.0.0.1:${gw.adminPort}`,
+    logs,
+    probe: () => logs.filter((l) => l.message.startsWith("probe ")).map((l) => l.message.slice(6)),
+    close: () => gw.close(),
+  };
+}
