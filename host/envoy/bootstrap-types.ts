@@ -20,6 +20,23 @@ export interface StatsConfig {
   useAllDefaultTags: boolean; // stats_config.use_all_default_tags (default true)
   /** stats_config.histogram_bucket_settings[0].buckets when given; otherwise Envoy's defaults. */
   histogramBuckets: number[] | null;
+  /** stats_config.histogram_bucket_settings, in order: the first whose match accepts the full stat name wins. */
+  histogramBucketSettings: HistogramBucketSetting[];
+}
+
+export interface HistogramBucketSetting {
+  match: StringMatcher; // match
+  buckets: number[]; // buckets, sorted ascending as Envoy does
+}
+
+/** envoy.type.matcher.v3.StringMatcher (safe_regex is RE2 full-match; run as a JS RegExp). */
+export interface StringMatcher {
+  exact?: string;
+  prefix?: string;
+  suffix?: string;
+  contains?: string;
+  safeRegex?: string; // safe_regex.regex
+  ignoreCase: boolean; // ignore_case (not for safe_regex)
 }
 
 export interface TagSpecifier {
@@ -85,6 +102,8 @@ export interface AccessLogConfig {
 export interface RouteConfiguration {
   name: string;
   virtualHosts: VirtualHost[];
+  /** ignore_port_in_host_matching (default false: "host:port" must match a domain as written). */
+  ignorePortInHostMatching: boolean;
 }
 
 export interface VirtualHost {
@@ -114,7 +133,8 @@ export interface HeaderMatcher {
   prefix?: string; // string_match.prefix or prefix_match
   suffix?: string;
   contains?: string;
-  present?: boolean; // present_match
+  present?: boolean; // present_match (also set when no match is given, and for exact_match: "")
+  ignoreCase?: boolean; // string_match.ignore_case
   invert: boolean; // invert_match
 }
 
@@ -138,7 +158,7 @@ export interface Cluster {
   connectTimeoutMs: number; // connect_timeout, default 5 s
   endpoints: SocketAddress[]; // load_assignment.endpoints[].lb_endpoints[].endpoint.address
   /** transport_socket envoy.transport_sockets.tls with UpstreamTlsContext */
-  tls: { sni: string | null } | null;
+  tls: { sni: string | null; caFile?: string | null } | null; // caFile: common_tls_context.validation_context.trusted_ca.filename
   /** typed_extension_protocol_options / http2_protocol_options: the local gateway speaks HTTP/1.1 upstream either way. */
   http2: boolean;
 }
