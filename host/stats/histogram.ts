@@ -1,0 +1,163 @@
+// Envoy keeps histograms in libcircllhist (openhistogram/libcircllhist): each value falls
+// into a bin of two significant digits, and everything Envoy reports is computed from the
+// bins, not from the raw values. We keep the same bins and the same arithmetic so that the
+// printed numbers match Envoy's:
+//  - recordValue(v) is hist_insert_intscale(v, 0): bin (val, exp) with val in 10..99 and
+//    lower bound val/10 * 10^exp, width 10^exp / 10 (value 0 has its own zero bin);
+//  - a Prometheus bucket `le` counts the bins whose upper bound is <= le
+//    (hist_approx_count_below), so a value equal to a bucket bound lands in the next bucket
+//    (envoy issue #36549, still open);
+//  - _sum is hist_approx_sum: bin midpoints times counts, summed in bin order, so recording
+//    5 gives 5.05;
+//  - quantiles are hist_approx_quantile (used by the text /stats output).
+
+export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
+
+/** Envoy's supported quantiles (HistogramStatisticsImpl), as fractions. */
+export const SUPPORTED_QUANTILES: readonly number[] = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 1];
+
+interface Bin {
+  val: number; // -99..-10, 0 or 10..99
+  exp: number; // int8
+  count: bigint;
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** circllhist's power_of_ten table: the C literal 1e<exp>, which Number() parses the same way. */
+function pow10(exp: number): number {
+  return Number(`1e${exp}`);
+}
+
+function binLeftEdge(b: Bin): number {
+  return b.val === 0 ? 0 : (b.val / 10.0) * pow10(b.exp); // hist_bucket_to_double
+}
+
+function binWidth(b: Bin): number {
+  return b.val === 0 ? 0 : pow10(b.exp) / 10.0;
+}
+
+function binMidpoint(b: Bin): number {
+  if (b.val === 0) return 0;
+  const out = binLeftEdge(b);
+  let interval = binWidth(b);
+  if (out < 0) interval *= -1.0;
+  return out + interval / 2.0;
+}
+
+/** hist_bucket_left: the side of the bin closest to -inf. */
+function binLeft(b: Bin): number {
+  if (b.val === 0) return 0;
+  const out = binLeftEdge(b);
+  return out > 0 ? out : out - binWidth(b);
+}
+
+/** int_scale_to_hist_bucket(value, 0) for an int64 value. */
+function binFor(value: bigint): { val: number; exp: number } | null {
+  if (value === 0n) return { val: 0, exp: 0 };
+  let sign = 1n;
+  let v = value;
+  if (v < 0n) {
+    v = v === -(1n << 63n) ? (1n << 63n) - 1n : -v;
+    sign = -1n;
+  }
+  let scale = 1;
+  if (v < 10n) {
+    v *= 10n;
+    scale -= 1;
+  }
+  while (v >= 100n) {
+    v /= 10n;
+    scale++;
+  }
+  if (scale > 127) return null; // NaN bin: skipped by every statistic
+  return { val: Number(sign * v), exp: scale };
+}
+
+export class HistogramData {
+  private readonly bins = new Map<number, Bin>();
+  private recorded = false;
+
+  /** Records one value; Envoy passes the uint64 to circllhist as int64. */
+  record(value: number | bigint): void {
+    const v = BigInt.asIntN(64, typeof value === "bigint" ? value : BigInt(Math.trunc(value)));
+    this.recorded = true;
+    const b = binFor(v);
+    if (!b) return;
+    const key = b.val * 256 + b.exp;
+    const bin = this.bins.get(key);
+    if (bin) bin.count = bin.count + 1n > U64_MAX ? U64_MAX : bin.count + 1n;
+    else this.bins.set(key, { ...b, count: 1n });
+  }
+
+  /** Whether anything was ever recorded (Envoy's `used()`). */
+  get used(): boolean {
+    return this.recorded;
+  }
+
+  /** Bins in ascending order on the real axis, as circllhist stores them. */
+  private sorted(): Bin[] {
+    return [...this.bins.values()].sort((a, b) => binLeftEdge(a) - binLeftEdge(b));
+  }
+
+  get sampleCount(): bigint {
+    let n = 0n;
+    for (const b of this.bins.values()) n += b.count;
+    return n > U64_MAX ? U64_MAX : n;
+  }
+
+  /** hist_approx_sum. */
+  get sampleSum(): number {
+    let sum = 0.0;
+    for (const b of this.sorted()) sum += binMidpoint(b) * Number(b.count);
+    return sum;
+  }
+
+  /** hist_approx_count_below for each bucket bound. */
+  computedBuckets(bounds: readonly number[]): bigint[] {
+    const bins = this.sorted();
+    return bounds.map((threshold) => {
+      let n = 0n;
+      for (const b of bins) {
+        const edge = binLeftEdge(b);
+        const upper = edge < 0 ? edge : edge + binWidth(b);
+        if (upper <= threshold) n += b.count;
+        else break;
+      }
+      return n;
+    });
+  }
+
+  /** hist_approx_quantile; NaN for an empty histogram. */
+  quantiles(qs: readonly number[] = SUPPORTED_QUANTILES): number[] {
+    const bins = this.sorted().filter((b) => b.count > 0n);
+    const total = bins.reduce((n, b) => n + Number(b.count), 0);
+    if (total === 0) return qs.map(() => NaN);
+    const out = qs.map((q) => total * q);
+    let i = 0;
+    let width = 0;
+    let left = 0;
+    let lower = 0;
+    let upper = 0;
+    const track = (b: Bin) => {
+      width = binWidth(b);
+      left = binLeft(b);
+      lower = upper;
+      upper = lower + Number(b.count);
+    };
+    track(bins[0]!);
+    for (let q = 0; q < out.length; q++) {
+      while (i < bins.length - 1 && upper < out[q]!) {
+        i++;
+        track(bins[i]!);
+      }
+      if (lower === out[q]) out[q] = left;
+      else if (upper === out[q]) out[q] = left + width;
+      else if (width === 0) out[q] = left;
+      else out[q] = left + ((out[q]! - lower) / (upper - lower)) * width;
+    }
+    return out;
+  }
+}
