@@ -33,13 +33,14 @@ export function metricFunctions(vm: WasmVm): HostFns {
         const e = lookup(id, type);
         if (!e) return WasmResult.NotFound;
         if (offset <= 0n) return WasmResult.BadArgument;
-        stats.counter(e.name).add(Number(offset));
+        stats.counter(e.name).add(offset);
         return WasmResult.Ok;
       }
       if (type === MetricType.Gauge) {
         const e = lookup(id, type);
         if (!e) return WasmResult.NotFound;
-        stats.gauge(e.name).add(Number(offset));
+        if (offset >= 0n) stats.gauge(e.name).add(offset);
+        else stats.gauge(e.name).sub(-offset);
         return WasmResult.Ok;
       }
       return WasmResult.BadArgument;
@@ -49,7 +50,7 @@ export function metricFunctions(vm: WasmVm): HostFns {
       const type = (id & 3) as MetricType;
       const e = lookup(id, type);
       if (!e) return WasmResult.NotFound;
-      const v = Number(BigInt.asUintN(64, value));
+      const v = BigInt.asUintN(64, value);
       if (type === MetricType.Counter) stats.counter(e.name).add(v);
       else if (type === MetricType.Gauge) stats.gauge(e.name).set(v);
       else stats.histogram(e.name).record(v);
@@ -61,8 +62,8 @@ export function metricFunctions(vm: WasmVm): HostFns {
       if (type !== MetricType.Counter && type !== MetricType.Gauge) return WasmResult.BadArgument;
       const e = lookup(id, type);
       if (!e) return WasmResult.NotFound;
-      const v = type === MetricType.Counter ? stats.counter(e.name).value : stats.gauge(e.name).value;
-      return m.writeU64(retPtr, BigInt(v)) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      const v = type === MetricType.Counter ? stats.counter(e.name).bigValue : stats.gauge(e.name).bigValue;
+      return m.writeU64(retPtr, v) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
   };
 }

@@ -46,12 +46,7 @@ export class Gateway {
 
   /** Loads every plugin (on_vm_start + on_configure in every worker) without serving. */
   static async load(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
-    const stats = new StatsStore({
-      tagSpecifiers: bootstrap.stats.tagSpecifiers,
-      useAllDefaultTags: bootstrap.stats.useAllDefaultTags,
-      histogramBuckets: bootstrap.stats.histogramBuckets,
-      histogramBucketSettings: bootstrap.stats.histogramBucketSettings,
-    });
+    const stats = StatsStore.fromConfig(bootstrap.stats);
     const concurrency = opts.concurrency ?? 2;
     const runtime = new ProxyWasmRuntime({
       concurrency,

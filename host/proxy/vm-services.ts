@@ -17,10 +17,11 @@ export interface PluginLog {
   error(message: string): void;
 }
 
+/** Stats are uint64 in Envoy: values cross as bigint so nothing above 2^53 is rounded. */
 export interface MetricsStore {
-  counter(name: string): { add(n: number): void; readonly value: number };
-  gauge(name: string): { add(n: number): void; set(n: number): void; readonly value: number };
-  histogram(name: string): { record(v: number): void };
+  counter(name: string): { add(n: bigint): void; readonly bigValue: bigint };
+  gauge(name: string): { add(n: bigint): void; sub(n: bigint): void; set(n: bigint): void; readonly bigValue: bigint };
+  histogram(name: string): { record(v: bigint): void };
 }
 
 export interface Clock {
