@@ -1,0 +1,141 @@
+// The local gateway as an Envoy: routes (prefix, path, headers, rewrites, direct responses),
+// per-route filter enablement, upstream faults with Envoy's statuses, streaming, access log.
+import { afterEach, describe, expect, it } from "vitest";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { startGateway, type RunningGateway } from "./support/gateway.ts";
+import { startUpstream, type TestUpstream } from "./support/upstream.ts";
+import { send } from "./support/client.ts";
+import { proxyModule, writeTemp } from "./support/wat.ts";
+
+// A filter with no SDK: adds "x-wat: <root id>" to every response.
+const STAMP = writeTemp(
+  proxyModule(`
+  (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
+  (data (i32.const 16) "x-wat1")
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) i32.const 1)
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) i32.const 1)
+  (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
+    (drop (call $add (i32.const 2) (i32.const 16) (i32.const 5) (i32.const 21) (i32.const 1)))
+    i32.const 0)`),
+  "stamp.wasm",
+);
+
+let gw: RunningGateway | null = null;
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await gw?.close();
+  gw = null;
+  await Promise.all(closers.splice(0).map((c) => c()));
+});
+
+async function upstream(handler?: Parameters<typeof startUpstream>[0]): Promise<TestUpstream> {
+  const u = await startUpstream(handler);
+  closers.push(() => u.close());
+  return u;
+}
+
+describe("routing", () => {
+  it("routes by prefix, rewrites the prefix, answers direct responses and 404s unknown routes", async () => {
+    const a = await upstream();
+    const b = await upstream();
+    gw = await startGateway({
+      filters: [],
+      routes: [
+        { prefix: "/a/", cluster: "a", prefixRewrite: "/v1/" },
+        { prefix: "/b", cluster: "b" },
+        { prefix: "/hello", direct: { status: 200, body: "hi" } },
+      ],
+      clusters: { a: { port: a.port }, b: { port: b.port } },
+    });
+    expect((await send(gw.url, { path: "/a/chat?x=1" })).status).toBe(200);
+    expect(a.received[0]!.path).toBe("/v1/chat?x=1");
+    expect(a.received[0]!.headers["x-envoy-original-path"]).toBe("/a/chat?x=1");
+    expect((await send(gw.url, { path: "/b/x" })).status).toBe(200);
+    expect(b.received[0]!.path).toBe("/b/x");
+    const hello = await send(gw.url, { path: "/hello" });
+    expect([hello.status, hello.body, hello.headers.server]).toEqual([200, "hi", "envoy"]);
+    expect((await send(gw.url, { path: "/nowhere" })).status).toBe(404);
+  });
+
+  it("enables a filter declared disabled only on routes whose typed_per_filter_config says so", async () => {
+    const up = await upstream();
+    gw = await startGateway({
+      filters: [{ name: "stamp", code: STAMP, disabled: true }],
+      routes: [
+        { prefix: "/on", cluster: "upstream", perFilter: { stamp: { disabled: false } } },
+        { prefix: "/", cluster: "upstream" },
+      ],
+      clusters: { upstream: { port: up.port } },
+    });
+    expect((await send(gw.url, { path: "/on" })).headers["x-wat"]).toBe("1");
+    expect((await send(gw.url, { path: "/off" })).headers["x-wat"]).toBeUndefined();
+  });
+
+  it("disables an enabled filter per route", async () => {
+    const up = await upstream();
+    gw = await startGateway({
+      filters: [{ name: "stamp", code: STAMP }],
+      routes: [
+        { prefix: "/off", cluster: "upstream", perFilter: { stamp: { disabled: true } } },
+        { prefix: "/", cluster: "upstream" },
+      ],
+      clusters: { upstream: { port: up.port } },
+    });
+    expect((await send(gw.url, { path: "/off" })).headers["x-wat"]).toBeUndefined();
+    expect((await send(gw.url, { path: "/x" })).headers["x-wat"]).toBe("1");
+  });
+});
+
+describe("upstream faults", () => {
+  it("answers 503 for a connect failure and 504 for a route timeout, as Envoy's router does", async () => {
+    const s = http.createServer();
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const closed = (s.address() as AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    const slow = await upstream(async (_r, res) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      res.end("late");
+    });
+    gw = await startGateway({
+      filters: [],
+      routes: [
+        { prefix: "/dead", cluster: "dead" },
+        { prefix: "/slow", cluster: "slow", timeout: "0.2s" },
+      ],
+      clusters: { dead: { port: closed }, slow: { port: slow.port } },
+    });
+    const dead = await send(gw.url, { path: "/dead" });
+    expect(dead.status).toBe(503);
+    expect(dead.body).toMatch(/^upstream connect error or disconnect\/reset before headers/);
+    const late = await send(gw.url, { path: "/slow" });
+    expect(late.status).toBe(504);
+    expect(late.body).toBe("upstream request timeout");
+  });
+});
+
+describe("streaming", () => {
+  it("passes a streamed response through chunk by chunk, nothing buffered", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const up = await upstream(async (_r, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: one\n\n");
+      await gate;
+      res.end("data: two\n\n");
+    });
+    gw = await startGateway({ filters: [{ name: "stamp", code: STAMP }], clusters: { upstream: { port: up.port } } });
+    const first = await new Promise<string>((resolve) => {
+      http.get(`${gw!.url}/s`, (res) => {
+        res.once("data", (c: Buffer) => {
+          resolve(c.toString());
+          release();
+          res.resume();
+        });
+      });
+    });
+    // The first event arrives while the upstream is still holding the second one.
+    expect(first).toBe("data: one\n\n");
+  });
+});
