@@ -89,7 +89,7 @@ describe("httpCallout", () => {
   });
 
   it("timeout 0 means no timeout", async () => {
-    let expected: string | undefined = "unset";
+    let expected: string | string[] | undefined = "unset";
     const port = await serve((req, res) => {
       expected = req.headers["x-envoy-expected-rq-timeout-ms"];
       setTimeout(() => res.end("late"), 300);

@@ -7,10 +7,9 @@ import https from "node:https";
 import net from "node:net";
 import { once } from "node:events";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
 import type { Cluster } from "../host/envoy/bootstrap-types.ts";
 import { HeaderMap } from "../host/http/header-map.ts";
 import {
@@ -160,7 +159,7 @@ describe("request and response headers", () => {
   });
 
   it("keeps te: trailers and sends content-length: 0 for a bodiless POST", async () => {
-    let te: string | undefined;
+    let te: string | string[] | undefined;
     let cl: string | undefined;
     const port = await listen(
       http.createServer((req, res) => {
@@ -476,8 +475,8 @@ describe("TLS", () => {
     "-addext", "subjectAltName=DNS:upstream.test,DNS:other.test",
   ], { stdio: "ignore" });
 
-  async function tlsServer(): Promise<{ port: number; sni: (string | false)[] }> {
-    const sni: (string | false)[] = [];
+  async function tlsServer(): Promise<{ port: number; sni: (string | false | null)[] }> {
+    const sni: (string | false | null)[] = [];
     const server = https.createServer({ cert: readFileSync(certPath), key: readFileSync(keyPath) }, (req, res) => {
       sni.push((req.socket as import("node:tls").TLSSocket).servername);
       res.end("secure");
