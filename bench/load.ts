@@ -1,0 +1,109 @@
+// A closed-loop load generator: N connections, each sends its next request as soon as the
+// previous answer has been read, until a duration or a request count is reached (whichever
+// comes first). It always stops by itself (a hard time cap and per-request timeouts) and only
+// talks to loopback addresses.
+
+import { Pool } from "undici";
+
+export interface LoadOptions {
+  /** Origin on loopback, e.g. "http://127.0.0.1:10000". */
+  origin: string;
+  path?: string;
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  connections: number;
+  /** Stop after this long (ms). Default 10 s when `requests` is not given either. */
+  durationMs?: number;
+  /** Stop after this many completed requests. */
+  requests?: number;
+  /** Requests run first and left out of the numbers (connection set-up, JIT). Default 0. */
+  warmupRequests?: number;
+  /** A response with another status counts as an error. Default: any 2xx is fine. */
+  expectStatus?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** Whatever the options say, a run never lasts longer than this. */
+const HARD_CAP_MS = 120_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+function assertLoopback(origin: string): void {
+  const host = new URL(origin).hostname.replace(/^\[|\]$/g, "");
+  if (host !== "127.0.0.1" && host !== "::1" && host !== "localhost") {
+    throw new Error(`load: refusing to send load to ${host}; loopback only`);
+  }
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  assertLoopback(opts.origin);
+  if (!(opts.connections >= 1)) throw new Error("load: connections must be at least 1");
+  const durationMs = Math.min(opts.durationMs ?? (opts.requests === undefined ? 10_000 : HARD_CAP_MS), HARD_CAP_MS);
+  const limit = opts.requests ?? Number.POSITIVE_INFINITY;
+  const pool = new Pool(opts.origin, {
+    connections: opts.connections,
+    pipelining: 1,
+    headersTimeout: REQUEST_TIMEOUT_MS,
+    bodyTimeout: REQUEST_TIMEOUT_MS,
+  });
+  const once = async (): Promise<boolean> => {
+    try {
+      const res = await pool.request({ path: opts.path ?? "/", method: opts.method ?? "GET", headers: opts.headers, body: opts.body });
+      await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
+      return opts.expectStatus === undefined ? res.statusCode >= 200 && res.statusCode < 300 : res.statusCode === opts.expectStatus;
+    } catch {
+      return false;
+    }
+  };
+
+  try {
+    for (let i = 0; i < (opts.warmupRequests ?? 0); i++) await once();
+
+    let latencies = new Float64Array(1024);
+    let done = 0;
+    let started = 0;
+    let errors = 0;
+    const t0 = process.hrtime.bigint();
+    const deadline = t0 + BigInt(durationMs) * 1_000_000n;
+    const worker = async (): Promise<void> => {
+      while (started < limit && process.hrtime.bigint() < deadline) {
+        started++;
+        const s = process.hrtime.bigint();
+        const ok = await once();
+        const ms = Number(process.hrtime.bigint() - s) / 1e6;
+        if (done === latencies.length) {
+          const grown = new Float64Array(latencies.length * 2);
+          grown.set(latencies);
+          latencies = grown;
+        }
+        latencies[done++] = ms;
+        if (!ok) errors++;
+      }
+    };
+    await Promise.all(Array.from({ length: opts.connections }, worker));
+    const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const sorted = latencies.slice(0, done).sort();
+    return {
+      requests: done,
+      rps: elapsedS > 0 ? done / elapsedS : 0,
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
+      errors,
+    };
+  } finally {
+    await pool.destroy();
+  }
+}
