@@ -56,9 +56,9 @@ export class Gateway {
       clusters: {
         has: (name) => bootstrap.clusters.has(name),
         callout: (name, headers, body, timeoutMs) => {
-          let cancelled = false;
-          const promise = httpCallout(bootstrap.clusters.get(name), headers, Buffer.from(body), timeoutMs).then((r) => (cancelled ? { kind: "reset" as const } : r));
-          return { promise, cancel: () => void (cancelled = true) };
+          const abort = new AbortController();
+          const promise = httpCallout(bootstrap.clusters.get(name), headers, Buffer.from(body), timeoutMs, abort.signal);
+          return { promise, cancel: () => abort.abort() };
         },
       },
     });

@@ -8,7 +8,7 @@ import { BufferInstance } from "../proxy/buffer.ts";
 import { DataStatus, HeadersStatus, TrailersStatus } from "../abi/enums.ts";
 import type { Cluster, Route } from "../envoy/bootstrap-types.ts";
 import type { DecoderFilterCallbacks, StreamDecoderFilter, StreamFilterLifecycle } from "../http/filter-manager.ts";
-import { envoyLocalReplyFor, startUpstream, type UpstreamFailure, type UpstreamRequest } from "./upstream.ts";
+import { envoyFailureInfo, envoyLocalReplyFor, startUpstream, type UpstreamFailure, type UpstreamRequest } from "./upstream.ts";
 import type { GatewayStats } from "./gateway-stats.ts";
 
 export interface RouteSource {
@@ -77,7 +77,7 @@ export class RouterFilter implements StreamDecoderFilter, StreamFilterLifecycle 
       },
       onError: (f) => this.onUpstreamError(cluster, f),
     });
-    info.upstreamHost = cluster.endpoints[0] ? `${cluster.endpoints[0].address}:${cluster.endpoints[0].port}` : null;
+    info.upstreamHost = this.upstream.upstreamHost;
     if (endStream) this.upstream.end();
     return HeadersStatus.StopIteration;
   }
@@ -109,11 +109,11 @@ export class RouterFilter implements StreamDecoderFilter, StreamFilterLifecycle 
   private onUpstreamError(cluster: Cluster, f: UpstreamFailure): void {
     this.upstreamDone = true;
     this.stats.upstreamFailure(cluster.name, f.kind);
-    const flag = f.kind === "timeout" ? "UT" : f.kind === "connect_failure" ? "UF" : "UR";
-    this.cb.streamInfo.responseFlags.add(flag);
+    const failure = envoyFailureInfo(f);
+    this.cb.streamInfo.responseFlags.add(failure.responseFlag);
     const reply = envoyLocalReplyFor(f);
     if (reply) this.cb.sendLocalReply(reply.status, reply.body, reply.details);
-    else this.cb.resetStream(f.kind === "timeout" ? "upstream_response_timeout" : "upstream_reset_after_response_started");
+    else this.cb.resetStream(failure.details);
   }
 
   onDestroy(): void {
