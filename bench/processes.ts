@@ -1,0 +1,54 @@
+// Benchmarked servers run in their own processes, so the load generator does not share their
+// event loop: the echo upstream and the local gateway (`aigw run`).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+
+export interface Proc {
+  port: number;
+  stop(): Promise<void>;
+}
+
+function waitFor(child: ChildProcess, pattern: RegExp, stream: "stdout" | "stderr"): Promise<number> {
+  return new Promise((res, rej) => {
+    let out = "";
+    const timer = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}: ${out}`)), 30_000);
+    child[stream]!.on("data", (c: Buffer) => {
+      out += c;
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(Number(m[1]));
+      }
+    });
+    child.on("exit", (code) => rej(new Error(`exited with ${code}: ${out}`)));
+  });
+}
+
+const stopper = (child: ChildProcess) => () =>
+  new Promise<void>((res) => {
+    if (child.exitCode !== null) return res();
+    child.once("exit", () => res());
+    child.kill("SIGTERM");
+  });
+
+export async function startEchoProcess(): Promise<Proc> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/upstream-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await waitFor(child, /listening on (\d+)/, "stdout");
+  return { port, stop: stopper(child) };
+}
+
+export async function startGatewayProcess(yaml: string, concurrency = 1): Promise<Proc> {
+  const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
+  const file = join(dir, "envoy.yaml");
+  writeFileSync(file, yaml);
+  const child = spawn(process.execPath, [join(ROOT, "bin/aigw.mjs"), "run", "--config", file, "--concurrency", String(concurrency), "--log-level", "error"], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const port = await waitFor(child, /bench on :(\d+)/, "stderr");
+  return { port, stop: stopper(child) };
+}
