@@ -1,0 +1,78 @@
+// Header maps (request/response headers and trailers, http-call response maps).
+// Envoy lower-cases keys; get returns the first value only. Outside the window in which a
+// map is readable or writable Envoy answers BAD_ARGUMENT: these wrappers pass that on.
+
+import {
+  proxy_add_header_map_value,
+  proxy_get_header_map_pairs,
+  proxy_get_header_map_size,
+  proxy_get_header_map_value,
+  proxy_remove_header_map_value,
+  proxy_replace_header_map_value,
+  proxy_set_header_map_pairs,
+} from "./imports";
+import { WasmResult } from "./enums";
+import { clearSlots, fromUtf8, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "./memory";
+import { deserializePairs, HeaderPair, serializePairs } from "./pairs";
+import { setLastStatus } from "./status";
+
+/** The first value of `key`, or null (absent: NOT_FOUND; map unavailable: BAD_ARGUMENT; see lastStatus). */
+export function getHeader(map: i32, key: string): string | null {
+  const k = String.UTF8.encode(key);
+  clearSlots();
+  const s = proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE);
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  return fromUtf8(takeReturnedSlots());
+}
+
+/** Adds a value (a second entry if the key exists). Returns the host status. */
+export function addHeader(map: i32, key: string, value: string): i32 {
+  const k = String.UTF8.encode(key);
+  const v = String.UTF8.encode(value);
+  return proxy_add_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+/** Sets a key to one value (adds it if absent). Returns the host status. */
+export function replaceHeader(map: i32, key: string, value: string): i32 {
+  const k = String.UTF8.encode(key);
+  const v = String.UTF8.encode(value);
+  return proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+/** Removes every value of a key (OK if absent). Returns the host status. */
+export function removeHeader(map: i32, key: string): i32 {
+  const k = String.UTF8.encode(key);
+  return proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength);
+}
+
+/** Every entry in order, pseudo-headers included; null when the call fails or the bytes are malformed. */
+export function getHeaderPairs(map: i32): HeaderPair[] | null {
+  clearSlots();
+  const s = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  const pairs = deserializePairs(takeReturnedSlots());
+  if (pairs == null) setLastStatus(WasmResult.SerializationFailure);
+  return pairs;
+}
+
+/** Replaces the whole map. Returns the host status. */
+export function setHeaderPairs(map: i32, pairs: HeaderPair[]): i32 {
+  const buf = serializePairs(pairs);
+  return proxy_set_header_map_pairs(map, changetype<usize>(buf), buf.byteLength);
+}
+
+/** Envoy's answer to get_header_map_size (the map's byte size, not a count), or -1 on failure. */
+export function getHeaderMapSize(map: i32): i64 {
+  store<u64>(RET_SIZE, 0);
+  const s = proxy_get_header_map_size(map, RET_SIZE);
+  setLastStatus(s);
+  return s == WasmResult.Ok ? <i64>load<u32>(RET_SIZE) : -1;
+}

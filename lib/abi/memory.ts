@@ -1,0 +1,103 @@
+// Guest memory the host writes into: the `malloc` export and the return slots.
+//
+// The host calls `malloc(size)` from inside a host call (re-entrantly) to hand back a
+// buffer, then stores the pointer and size in the caller's return slots. Under the
+// incremental GC an unreferenced object could be collected before the caller reads the
+// pointer, so malloc pins the ArrayBuffer it returns and remembers it; the wrapper that
+// made the host call adopts the buffer with `takeReturned` and then `releasePins` unpins
+// everything malloc handed out during that call (including buffers the host allocated but
+// did not return, e.g. on a failed call), so nothing leaks and nothing is freed early.
+
+/** Larger requests get 0, which the host reports as a failed call instead of the guest trapping. */
+const MAX_ALLOC: usize = 256 << 20;
+
+// Return slots for the host to write into. A host call never re-enters guest code other
+// than malloc, which does not touch them, so one set of static slots is enough.
+// @ts-ignore: decorator
+@lazy export const RET_PTR: usize = memory.data(8, 8);
+// @ts-ignore: decorator
+@lazy export const RET_SIZE: usize = memory.data(8, 8);
+// @ts-ignore: decorator
+@lazy export const RET_EXTRA: usize = memory.data(8, 8);
+
+const pinned = new Array<usize>();
+
+/** The allocator the host calls (cpp-host looks up `malloc` before `proxy_on_memory_allocate`). */
+export function malloc(size: usize): usize {
+  if (size > MAX_ALLOC) return 0;
+  const buf = new ArrayBuffer(<i32>size);
+  const ptr = changetype<usize>(buf);
+  __pin(ptr);
+  pinned.push(ptr);
+  return ptr;
+}
+
+/**
+ * The buffer the host returned in (ptr, size), as an ArrayBuffer the GC owns.
+ * ptr 0 (the host's answer for an empty value) gives an empty buffer.
+ * Call before `releasePins`.
+ */
+export function takeReturned(ptr: usize, size: usize): ArrayBuffer {
+  if (ptr == 0 || size == 0) return new ArrayBuffer(0);
+  for (let i = 0, n = pinned.length; i < n; i++) {
+    if (unchecked(pinned[i]) != ptr) continue;
+    const buf = changetype<ArrayBuffer>(ptr);
+    if (<usize>buf.byteLength == size) return buf;
+    // The host wrote less than it asked for: keep only what it reported.
+    return size < <usize>buf.byteLength ? buf.slice(0, <i32>size) : copyOut(ptr, size);
+  }
+  // Not one of ours (a host bug): copy if it lies inside memory, never trap.
+  return copyOut(ptr, size);
+}
+
+function copyOut(ptr: usize, size: usize): ArrayBuffer {
+  const end = ptr + size;
+  if (end < ptr || end > (<usize>memory.size() << 16) || size > MAX_ALLOC) return new ArrayBuffer(0);
+  const out = new ArrayBuffer(<i32>size);
+  memory.copy(changetype<usize>(out), ptr, size);
+  return out;
+}
+
+/** Unpins every buffer malloc handed out since the last release. Call after each buffer-returning host call. */
+export function releasePins(): void {
+  const n = pinned.length;
+  if (n == 0) return;
+  for (let i = 0; i < n; i++) __unpin(unchecked(pinned[i]));
+  pinned.length = 0;
+}
+
+/** Reads the (ptr, size) return slots, adopts the buffer and releases the pins. */
+export function takeReturnedSlots(): ArrayBuffer {
+  const buf = takeReturned(load<u32>(RET_PTR), load<u32>(RET_SIZE));
+  releasePins();
+  return buf;
+}
+
+/** Clears the return slots before a call, so a host that writes nothing reads as empty. */
+export function clearSlots(): void {
+  store<u64>(RET_PTR, 0);
+  store<u64>(RET_SIZE, 0);
+  store<u64>(RET_EXTRA, 0);
+}
+
+// --- UTF-8 and byte helpers ---
+
+/** A string as UTF-8 bytes (no terminator). */
+export function utf8(s: string): ArrayBuffer {
+  return String.UTF8.encode(s);
+}
+
+/** UTF-8 bytes as a string. Invalid sequences do not trap. */
+export function fromUtf8(buf: ArrayBuffer): string {
+  return String.UTF8.decode(buf);
+}
+
+/** A view of a whole ArrayBuffer. */
+export function bytesOf(buf: ArrayBuffer): Uint8Array {
+  return Uint8Array.wrap(buf);
+}
+
+/** The bytes of a view as a pointer the host can read (the view's own window, not its whole buffer). */
+export function ptrOf(bytes: Uint8Array): usize {
+  return bytes.dataStart;
+}

@@ -1,0 +1,66 @@
+// Properties (Envoy attributes, plugin tokens, filter state). A path is a list of
+// segments, sent as UTF-8 joined by \0 with no trailing NUL: ["request", "path"].
+// Values are raw bytes: strings as-is, integers as 8 bytes little-endian.
+
+import { proxy_get_property, proxy_set_property } from "./imports";
+import { WasmResult } from "./enums";
+import { clearSlots, fromUtf8, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "./memory";
+import { setLastStatus } from "./status";
+
+/** Serializes a property path: segments joined by \0, no trailing NUL. */
+export function serializePath(path: string[]): ArrayBuffer {
+  const n = path.length;
+  const parts = new Array<ArrayBuffer>(n);
+  let size = n > 0 ? n - 1 : 0;
+  for (let i = 0; i < n; i++) {
+    const b = String.UTF8.encode(unchecked(path[i]));
+    unchecked((parts[i] = b));
+    size += b.byteLength;
+  }
+  const out = new ArrayBuffer(size);
+  let p = changetype<usize>(out);
+  for (let i = 0; i < n; i++) {
+    if (i > 0) store<u8>(p++, 0);
+    const b = unchecked(parts[i]);
+    memory.copy(p, changetype<usize>(b), b.byteLength);
+    p += b.byteLength;
+  }
+  return out;
+}
+
+/** The raw value, or null (NOT_FOUND for an unknown property; see lastStatus). Never traps. */
+export function getProperty(path: string[]): ArrayBuffer | null {
+  const p = serializePath(path);
+  clearSlots();
+  const s = proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE);
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  return takeReturnedSlots();
+}
+
+/** A string-valued property, or null. */
+export function getPropertyString(path: string[]): string | null {
+  const v = getProperty(path);
+  return v == null ? null : fromUtf8(v);
+}
+
+/** An int64 property (8 bytes LE, e.g. response.code), or `fallback` when absent or not 8 bytes. */
+export function getPropertyInt(path: string[], fallback: i64): i64 {
+  const v = getProperty(path);
+  if (v == null || v.byteLength != 8) return fallback;
+  return load<i64>(changetype<usize>(v));
+}
+
+/** Sets a property (filter state `wasm.<path>`). NOT_FOUND outside a stream. Returns the host status. */
+export function setProperty(path: string[], value: ArrayBuffer): i32 {
+  const p = serializePath(path);
+  return proxy_set_property(changetype<usize>(p), p.byteLength, changetype<usize>(value), value.byteLength);
+}
+
+/** Sets a property to a UTF-8 string. Returns the host status. */
+export function setPropertyString(path: string[], value: string): i32 {
+  return setProperty(path, String.UTF8.encode(value));
+}

@@ -1,0 +1,37 @@
+// Shared data: one process-wide key/value store per vm_id, shared by every worker's VM.
+// cas 0 sets unconditionally; a non-zero cas that differs from the key's gives CAS_MISMATCH
+// (but a key that does not exist is created whatever the cas).
+
+import { proxy_get_shared_data, proxy_set_shared_data } from "./imports";
+import { WasmResult } from "./enums";
+import { clearSlots, releasePins, RET_EXTRA, RET_PTR, RET_SIZE, takeReturned } from "./memory";
+import { setLastStatus } from "./status";
+
+export class SharedValue {
+  constructor(
+    public value: ArrayBuffer,
+    public cas: u32,
+  ) {}
+}
+
+/** The value and its cas, or null (NOT_FOUND when absent; see lastStatus). */
+export function getSharedData(key: string): SharedValue | null {
+  const k = String.UTF8.encode(key);
+  clearSlots();
+  const s = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_EXTRA);
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  const cas = load<u32>(RET_EXTRA);
+  const v = takeReturned(load<u32>(RET_PTR), load<u32>(RET_SIZE));
+  releasePins();
+  return new SharedValue(v, cas);
+}
+
+/** Sets a key. Returns the host status (CAS_MISMATCH when another writer got there first). */
+export function setSharedData(key: string, value: ArrayBuffer, cas: u32): i32 {
+  const k = String.UTF8.encode(key);
+  return proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas);
+}

@@ -1,0 +1,61 @@
+// The runtime's bookkeeping: root-context factories by root_id, live contexts by id, and
+// the context whose callback is running. AS Map.get aborts on a missing key, so every
+// lookup here goes through has() first.
+
+import { Context, HttpContext, RootContext } from "./context";
+
+/** Creates a plugin's root context for the given context id. */
+export type RootFactory = (contextId: u32) => RootContext;
+
+const factories = new Map<string, RootFactory>();
+const roots = new Map<u32, RootContext>();
+const streams = new Map<u32, HttpContext>();
+let current: Context | null = null;
+
+/**
+ * Registers the root context factory for a plugin root_id (Envoy's `root_id`). Call at top
+ * level. One module may register several; "" is the fallback for an empty or unknown root_id,
+ * as is the only registered factory.
+ */
+export function registerRootContext(rootId: string, factory: RootFactory): void {
+  factories.set(rootId, factory);
+}
+
+/** The factory for a root_id, or null when none fits. */
+export function factoryFor(rootId: string): RootFactory | null {
+  if (factories.has(rootId)) return factories.get(rootId);
+  if (factories.has("")) return factories.get("");
+  if (factories.size == 1) return factories.values()[0];
+  return null;
+}
+
+export function addRoot(ctx: RootContext): void {
+  roots.set(ctx.id, ctx);
+}
+export function addStream(ctx: HttpContext): void {
+  streams.set(ctx.id, ctx);
+}
+export function rootById(id: u32): RootContext | null {
+  return roots.has(id) ? roots.get(id) : null;
+}
+export function streamById(id: u32): HttpContext | null {
+  return streams.has(id) ? streams.get(id) : null;
+}
+/** Any live context. */
+export function contextById(id: u32): Context | null {
+  if (streams.has(id)) return streams.get(id);
+  if (roots.has(id)) return roots.get(id);
+  return null;
+}
+export function removeContext(id: u32): void {
+  if (streams.has(id)) streams.delete(id);
+  else if (roots.has(id)) roots.delete(id);
+}
+
+/** The context whose callback is running (null between callbacks). */
+export function currentContext(): Context | null {
+  return current;
+}
+export function setCurrentContext(ctx: Context | null): void {
+  current = ctx;
+}
