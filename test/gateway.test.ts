@@ -139,3 +139,36 @@ describe("streaming", () => {
     expect(first).toBe("data: one\n\n");
   });
 });
+
+describe("access log", () => {
+  it("writes one JSON line per request with Envoy's operators, after the response", async () => {
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const path = join(mkdtempSync(join(tmpdir(), "aigw-al-")), "access.log");
+    const up = await upstream();
+    gw = await startGateway({
+      filters: [{ name: "stamp", code: STAMP }],
+      routes: [
+        { prefix: "/gone", direct: { status: 410, body: "gone" } },
+        { prefix: "/", cluster: "upstream" },
+      ],
+      clusters: { upstream: { port: up.port } },
+      accessLog: { path, json: { status: "%RESPONSE_CODE%", path: "%REQ(:PATH)%", method: "%REQ(:METHOD)%", details: "%RESPONSE_CODE_DETAILS%", sent: "%BYTES_SENT%", cluster: "%UPSTREAM_CLUSTER%" } },
+    });
+    await send(gw.url, { path: "/a", body: "hello" });
+    await send(gw.url, { path: "/gone" });
+    const { until } = await import("./support/probe.ts");
+    await until(() => {
+      try {
+        return readFileSync(path, "utf8").split("\n").length >= 3;
+      } catch {
+        return false;
+      }
+    });
+    const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ status: 200, path: "/a", method: "POST", details: "via_upstream", cluster: "upstream" });
+    expect(lines[1]).toMatchObject({ status: 410, path: "/gone", details: "direct_response", sent: 4 });
+  });
+});

@@ -38,6 +38,8 @@ export interface BootstrapSpec {
   clusters?: Record<string, { port: number; connectTimeout?: string }>;
   bufferLimit?: number;
   extra?: string;
+  /** A JSON access log written to this file, with these json_format fields. */
+  accessLog?: { path: string; json: Record<string, string> };
 }
 
 const str = (v: unknown) => JSON.stringify(typeof v === "string" ? v : JSON.stringify(v));
@@ -122,7 +124,18 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
+          stat_prefix: ingress_http${
+            spec.accessLog
+              ? `
+          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: ${JSON.stringify(spec.accessLog.path)}
+              log_format:
+                json_format: ${JSON.stringify(spec.accessLog.json)}`
+              : ""
+          }
           route_config:
             name: local
             virtual_hosts:
