@@ -1,0 +1,115 @@
+// json-check: a test-only module exposing lib/json to test/lib-json.test.ts, which calls
+// these exports directly (no host). Input bytes go into a buffer the module owns.
+
+import { JSON } from "json-as";
+import { validateJson } from "../../../lib/json/validate";
+import { arrAt, parseObject, valueArr, valueBool, valueNumber, valueObj, valueString, isNull, getString, getNumber, getBool, getObj, getArr } from "../../../lib/json/read";
+import { quote } from "../probe/format";
+
+let input = new ArrayBuffer(0);
+let output = new ArrayBuffer(0);
+
+/** Makes room for `len` input bytes and returns where to write them. */
+export function inputBuffer(len: i32): usize {
+  input = new ArrayBuffer(len);
+  return changetype<usize>(input);
+}
+
+/** The last result's bytes (UTF-8) and length. */
+export function outputPtr(): usize {
+  return changetype<usize>(output);
+}
+export function outputLen(): i32 {
+  return output.byteLength;
+}
+
+function setOutput(s: string): void {
+  output = String.UTF8.encode(s);
+}
+
+/** validateJson over the input: 1 when valid, 0 with the message in the output. */
+export function validate(maxDepth: i32): i32 {
+  const err = validateJson(Uint8Array.wrap(input), maxDepth);
+  setOutput(err != null ? err : "");
+  return err == null ? 1 : 0;
+}
+
+/**
+ * parseObject over the input, then a walk with the type-checked readers that re-serializes
+ * the document (canonical JSON). 1 with the JSON in the output, 0 with the error.
+ */
+export function roundTrip(maxDepth: i32): i32 {
+  const p = parseObject(Uint8Array.wrap(input), maxDepth);
+  if (p.error != null) {
+    setOutput(p.error!);
+    return 0;
+  }
+  setOutput(writeObj(p.value!));
+  return 1;
+}
+
+/**
+ * The typed getters on the input object's field `key`: "string:<s>", "number:<n>",
+ * "bool:<b>", "object", "array:<len>", "null" or "absent", separated by "|" for each
+ * getter that accepts it. Exercises that each getter refuses the wrong type.
+ */
+export function fieldTypes(keyLen: i32): i32 {
+  // The key is the first keyLen bytes of the input, the document the rest.
+  const all = Uint8Array.wrap(input);
+  const key = String.UTF8.decodeUnsafe(all.dataStart, <usize>keyLen);
+  const doc = Uint8Array.wrap(input, keyLen, all.length - keyLen);
+  const p = parseObject(doc, 64);
+  if (p.error != null) {
+    setOutput(p.error!);
+    return 0;
+  }
+  const obj = p.value!;
+  const parts = new Array<string>();
+  const s = getString(obj, key);
+  if (s != null) parts.push("string:" + s);
+  const n = getNumber(obj, key);
+  if (!isNaN(n)) parts.push("number:" + n.toString());
+  if (getBool(obj, key, false) == getBool(obj, key, true)) parts.push("bool:" + (getBool(obj, key, false) ? "true" : "false"));
+  if (getObj(obj, key) != null) parts.push("object");
+  const a = getArr(obj, key);
+  if (a != null) parts.push("array:" + a.length.toString());
+  if (isNull(obj.get(key))) parts.push("null");
+  if (!obj.has(key)) parts.push("absent");
+  setOutput(parts.join("|"));
+  return 1;
+}
+
+function writeValue(v: JSON.Value): string {
+  const s = valueString(v);
+  if (s != null) return quote(s);
+  const n = valueNumber(v);
+  if (!isNaN(n)) return n.toString();
+  const b = valueBool(v);
+  if (b >= 0) return b == 1 ? "true" : "false";
+  const o = valueObj(v);
+  if (o != null) return writeObj(o);
+  const a = valueArr(v);
+  if (a != null) {
+    let out = "[";
+    for (let i = 0; i < a.length; i++) {
+      if (i > 0) out += ",";
+      const e = arrAt(a, i);
+      out += e != null ? writeValue(e) : "?";
+    }
+    return out + "]";
+  }
+  if (isNull(v)) return "null";
+  return "?";
+}
+
+function writeObj(o: JSON.Obj): string {
+  const keys = o.keys();
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) out += ",";
+    const k = unchecked(keys[i]);
+    const v = o.get(k);
+    out += quote(k) + ":" + (v != null ? writeValue(v) : "?");
+  }
+  return out + "}";
+}
