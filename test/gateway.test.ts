@@ -172,3 +172,33 @@ describe("access log", () => {
     expect(lines[1]).toMatchObject({ status: 410, path: "/gone", details: "direct_response", sent: 4 });
   });
 });
+
+describe("listeners", () => {
+  it("serves several listeners, each with its own route table", async () => {
+    const listener = (name: string, body: string) => `
+  - name: ${name}
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ${name}
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { path: "/" }
+                direct_response: { status: 200, body: { inline_string: ${body} } }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+    gw = await startGateway(`static_resources:\n  listeners:${listener("main", "first")}${listener("second", "second")}\n`);
+    const second = `http://127.0.0.1:${gw.gw.ports.get("second")}`;
+    expect((await send(gw.url, { path: "/" })).body).toBe("first");
+    expect((await send(second, { path: "/" })).body).toBe("second");
+    // path match is exact: /x matches no route on either listener.
+    expect((await send(second, { path: "/x" })).status).toBe(404);
+  });
+});
