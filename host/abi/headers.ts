@@ -3,11 +3,25 @@
 import { MapType, WasmResult } from "./enums.ts";
 import { decodePairs, encodePairs } from "./pairs.ts";
 import type { HostFns } from "./host-fn.ts";
+import type { HeaderMap } from "../http/header-map.ts";
 import type { WasmVm } from "../proxy/wasm-vm.ts";
 
 export function headerFunctions(vm: WasmVm): HostFns {
   const m = vm.memory;
   const bad = (type: number) => type >>> 0 > MapType.Max;
+  /** add and replace: both need the map held (getMap) and clear the route cache via onHeadersModified. */
+  const setValue = (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number, apply: (m: HeaderMap, k: string, v: string) => void): number => {
+    if (bad(type)) return WasmResult.BadArgument;
+    const key = m.readString(kPtr, kLen);
+    const value = m.readString(vPtr, vLen);
+    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+    const ctx = vm.context();
+    const map = ctx.getMap(type);
+    if (!map) return WasmResult.BadArgument;
+    apply(map, key, value);
+    ctx.onHeadersModified(type);
+    return WasmResult.Ok;
+  };
   return {
     proxy_get_header_map_value(type: number, kPtr: number, kLen: number, vPtrPtr: number, vLenPtr: number): number {
       if (bad(type)) return WasmResult.BadArgument;
@@ -21,28 +35,10 @@ export function headerFunctions(vm: WasmVm): HostFns {
       return m.copyOut(Buffer.from(v), vPtrPtr, vLenPtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
-      if (bad(type)) return WasmResult.BadArgument;
-      const key = m.readString(kPtr, kLen);
-      const value = m.readString(vPtr, vLen);
-      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-      const ctx = vm.context();
-      const map = ctx.getMap(type);
-      if (!map) return WasmResult.BadArgument;
-      map.add(key, value);
-      ctx.onHeadersModified(type);
-      return WasmResult.Ok;
+      return setValue(type, kPtr, kLen, vPtr, vLen, (map, k, v) => map.add(k, v));
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
-      if (bad(type)) return WasmResult.BadArgument;
-      const key = m.readString(kPtr, kLen);
-      const value = m.readString(vPtr, vLen);
-      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-      const ctx = vm.context();
-      const map = ctx.getMap(type);
-      if (!map) return WasmResult.BadArgument;
-      map.set(key, value);
-      ctx.onHeadersModified(type);
-      return WasmResult.Ok;
+      return setValue(type, kPtr, kLen, vPtr, vLen, (map, k, v) => map.set(k, v));
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kLen: number): number {
       if (bad(type)) return WasmResult.BadArgument;
