@@ -162,6 +162,17 @@ describe("request body", () => {
     expect(up.received).toHaveLength(0);
   });
 
+  it("past the limit while headers are held (Watermark), the body is back-pressured, not refused", async () => {
+    const { up, g } = await setup(
+      { on_request_headers: [CALL, ["return", 1]], on_http_call_response: [["resume_origin"], ["continue_stream", 0]] },
+      {},
+      { bufferLimit: 16, slowCalloutMs: 200 },
+    );
+    const r = await send(g.url, { path: "/p", chunks: ["0123456789", "0123456789", "0123456789"], gapMs: 20 });
+    expect(r.status).toBe(200);
+    expect(up.received[0]!.body).toBe("012345678901234567890123456789");
+  });
+
   it("trailers: the last body callback has end_of_stream=false, then on_request_trailers", async () => {
     const { up, g } = await setup({ on_request_trailers: [["get_headers", 1]] });
     const r = await send(g.url, { path: "/p", chunks: ["abc"], trailers: { "x-checksum": "42" } });

@@ -11,7 +11,7 @@ import { FilterManager, type DownstreamSink } from "../http/filter-manager.ts";
 import { BufferInstance } from "../proxy/buffer.ts";
 import { StreamInfo } from "../proxy/stream-info.ts";
 import type { WasmPlugin } from "../proxy/runtime.ts";
-import type { Cluster, Listener, Route } from "../envoy/bootstrap-types.ts";
+import type { AccessLogConfig, Cluster, Listener, Route } from "../envoy/bootstrap-types.ts";
 import { matchRoute, selectVirtualHost } from "../envoy/routes.ts";
 import { RouterFilter, type RouteSource } from "./router.ts";
 import type { GatewayStats } from "./gateway-stats.ts";
@@ -31,17 +31,14 @@ export class ConnectionManager {
   private server: http.Server | null = null;
   private nextConnectionId = 1;
   private readonly workerOf = new WeakMap<Socket, { worker: number; id: number }>();
-  private readonly logSinks: ((line: string) => void)[];
+  private readonly logSinks: { cfg: AccessLogConfig; write: (line: string) => void }[];
   private readonly routeSource: RouteSource;
 
   constructor(
     readonly listener: Listener,
     private readonly deps: ListenerDeps,
   ) {
-    this.logSinks = listener.hcm.accessLogs.map((cfg) => {
-      const sink = createAccessLogSink(cfg);
-      return (line: string) => sink(line);
-    });
+    this.logSinks = listener.hcm.accessLogs.map((cfg) => ({ cfg, write: createAccessLogSink(cfg) }));
     const rc = listener.hcm.routeConfig;
     this.routeSource = {
       resolve: (headers) => {
@@ -103,10 +100,7 @@ export class ConnectionManager {
 
     const sink = this.sinkFor(req, res, info);
     const fm = new FilterManager(info, sink, hcm.bufferLimitBytes);
-    for (const write of this.logSinks) {
-      const cfg = hcm.accessLogs[this.logSinks.indexOf(write)]!;
-      fm.addAccessLog(() => write(formatAccessLog(cfg, this.record(info, req))));
-    }
+    for (const { cfg, write } of this.logSinks) fm.addAccessLog(() => write(formatAccessLog(cfg, this.record(info, req))));
     fm.addAccessLog(() => this.deps.stats.downstreamResponse(hcm.statPrefix, info.responseCode ?? 0));
 
     // The filter chain is chosen with the route the request matched first, as Envoy does.

@@ -192,6 +192,7 @@ abstract class ActiveFilter {
     if (this.bufferedData()) this.doData(this.complete() && !hadTrailers);
     if (hadTrailers) this.doTrailers();
     this.iterateFromCurrent = false;
+    if (this.isDecoder) this.fm.maybeReadEnable();
   }
 
   abstract get isDecoder(): boolean;
