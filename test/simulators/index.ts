@@ -1,0 +1,16 @@
+// Provider simulators for the ai-proxy tests: real HTTP servers on loopback that speak each
+// provider's documented wire format and record what they receive. See README.md here.
+export type { FailOptions, Pacing, SimRequest, Simulator } from "./server.ts";
+export { startOpenAI, OPENAI_DEFAULT_KEY } from "./openai.ts";
+export type { OpenAIOptions } from "./openai.ts";
+export { startAzure, AZURE_DEFAULT_KEY, AZURE_API_VERSIONS } from "./azure.ts";
+export type { AzureOptions } from "./azure.ts";
+export { startAnthropic, ANTHROPIC_DEFAULT_KEY, ANTHROPIC_VERSIONS } from "./anthropic.ts";
+export type { AnthropicOptions } from "./anthropic.ts";
+export { startCohere, COHERE_DEFAULT_KEY, COHERE_TEMPLATE_TOKENS } from "./cohere.ts";
+export type { CohereOptions } from "./cohere.ts";
+export { startMistral, MISTRAL_DEFAULT_KEY } from "./mistral.ts";
+export type { MistralOptions } from "./mistral.ts";
+export { startOllama } from "./ollama.ts";
+export type { OllamaOptions } from "./ollama.ts";
+export { CREATED, CREATED_ISO, EMBED_DIMS, MISSING_MODEL, countWords, echo, embedding, embeddingBase64, pieces, toolInput } from "./model.ts";
