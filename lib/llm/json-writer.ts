@@ -1,0 +1,278 @@
+// Builds UTF-8 JSON output directly from AssemblyScript strings (UTF-16), with correct
+// escaping, so translated bodies never go through an intermediate string. Never traps.
+
+/** A growable byte buffer. */
+export class ByteBuilder {
+  buf: Uint8Array;
+  len: i32 = 0;
+
+  constructor(capacity: i32 = 256) {
+    this.buf = new Uint8Array(capacity > 16 ? capacity : 16);
+  }
+
+  @inline private ensure(extra: i32): void {
+    const need = this.len + extra;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length << 1;
+    while (cap < need) cap <<= 1;
+    const nb = new Uint8Array(cap);
+    memory.copy(nb.dataStart, this.buf.dataStart, <usize>this.len);
+    this.buf = nb;
+  }
+
+  byte(b: u8): void {
+    this.ensure(1);
+    unchecked((this.buf[this.len++] = b));
+  }
+
+  /** Appends all of `src`. */
+  bytes(src: Uint8Array): void {
+    this.range(src, 0, src.length);
+  }
+
+  /** Appends src[start, end); out-of-range bounds are clamped. */
+  range(src: Uint8Array, start: i32, end: i32): void {
+    if (start < 0) start = 0;
+    if (end > src.length) end = src.length;
+    const n = end - start;
+    if (n <= 0) return;
+    this.ensure(n);
+    memory.copy(this.buf.dataStart + <usize>this.len, src.dataStart + <usize>start, <usize>n);
+    this.len += n;
+  }
+
+  /** Appends `s` as UTF-8 (lone surrogates become U+FFFD). */
+  str(s: string): void {
+    const n = s.length;
+    this.ensure(n * 3);
+    for (let i = 0; i < n; i++) {
+      const c = <u32>s.charCodeAt(i);
+      if (c < 0x80) {
+        unchecked((this.buf[this.len++] = <u8>c));
+      } else {
+        i = this.utf8At(s, i, c);
+      }
+    }
+  }
+
+  /** Encodes the non-ASCII code unit at i (and its pair); returns the last index consumed. Capacity must be reserved. */
+  utf8At(s: string, i: i32, c: u32): i32 {
+    let cp = c;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = <u32>s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      } else cp = 0xfffd;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      cp = 0xfffd;
+    }
+    this.ensure(4);
+    if (cp < 0x800) {
+      unchecked((this.buf[this.len++] = <u8>(0xc0 | (cp >> 6))));
+      unchecked((this.buf[this.len++] = <u8>(0x80 | (cp & 0x3f))));
+    } else if (cp < 0x10000) {
+      unchecked((this.buf[this.len++] = <u8>(0xe0 | (cp >> 12))));
+      unchecked((this.buf[this.len++] = <u8>(0x80 | ((cp >> 6) & 0x3f))));
+      unchecked((this.buf[this.len++] = <u8>(0x80 | (cp & 0x3f))));
+    } else {
+      unchecked((this.buf[this.len++] = <u8>(0xf0 | (cp >> 18))));
+      unchecked((this.buf[this.len++] = <u8>(0x80 | ((cp >> 12) & 0x3f))));
+      unchecked((this.buf[this.len++] = <u8>(0x80 | ((cp >> 6) & 0x3f))));
+      unchecked((this.buf[this.len++] = <u8>(0x80 | (cp & 0x3f))));
+    }
+    return i;
+  }
+
+  /** A copy of the bytes written so far. */
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(this.len);
+    memory.copy(out.dataStart, this.buf.dataStart, <usize>this.len);
+    return out;
+  }
+
+  /** The bytes written so far decoded as UTF-8. */
+  toString(): string {
+    return String.UTF8.decodeUnsafe(this.buf.dataStart, <usize>this.len);
+  }
+
+  reset(): void {
+    this.len = 0;
+  }
+}
+
+const HEX = "0123456789abcdef";
+
+/** Writes `s` as a JSON string literal (quotes included) in UTF-8. */
+export function writeJsonString(out: ByteBuilder, s: string): void {
+  out.byte(0x22);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>s.charCodeAt(i);
+    if (c >= 0x20 && c < 0x80) {
+      if (c == 0x22 || c == 0x5c) out.byte(0x5c);
+      out.byte(<u8>c);
+    } else if (c < 0x20) {
+      out.byte(0x5c);
+      if (c == 0x0a) out.byte(0x6e);
+      else if (c == 0x0d) out.byte(0x72);
+      else if (c == 0x09) out.byte(0x74);
+      else if (c == 0x08) out.byte(0x62);
+      else if (c == 0x0c) out.byte(0x66);
+      else {
+        out.byte(0x75);
+        out.byte(0x30);
+        out.byte(0x30);
+        out.byte(<u8>HEX.charCodeAt(c >> 4));
+        out.byte(<u8>HEX.charCodeAt(c & 0xf));
+      }
+    } else {
+      i = out.utf8At(s, i, c);
+    }
+  }
+  out.byte(0x22);
+}
+
+/** Writes a JSON number; NaN and infinities (not JSON) become null. Integral values print without a fraction. */
+export function writeJsonNumber(out: ByteBuilder, v: f64): void {
+  if (!isFinite(v)) {
+    out.str("null");
+    return;
+  }
+  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) {
+    out.str((<i64>v).toString());
+    return;
+  }
+  out.str(v.toString());
+}
+
+/**
+ * Streaming JSON writer: call begin/end and value methods in document order; commas are
+ * placed for you. `key()` must precede each value inside an object.
+ */
+export class JsonWriter {
+  out: ByteBuilder;
+  // One flag per open container: whether it already holds a member.
+  private hasMember: bool[] = [];
+  private afterKey: bool = false;
+
+  constructor(out: ByteBuilder | null = null) {
+    this.out = out != null ? out : new ByteBuilder();
+  }
+
+  private sep(): void {
+    if (this.afterKey) {
+      this.afterKey = false;
+      return;
+    }
+    const d = this.hasMember.length;
+    if (d == 0) return;
+    if (unchecked(this.hasMember[d - 1])) this.out.byte(0x2c);
+    else unchecked((this.hasMember[d - 1] = true));
+  }
+
+  beginObject(): JsonWriter {
+    this.sep();
+    this.out.byte(0x7b);
+    this.hasMember.push(false);
+    return this;
+  }
+  endObject(): JsonWriter {
+    if (this.hasMember.length > 0) this.hasMember.pop();
+    this.out.byte(0x7d);
+    return this;
+  }
+  beginArray(): JsonWriter {
+    this.sep();
+    this.out.byte(0x5b);
+    this.hasMember.push(false);
+    return this;
+  }
+  endArray(): JsonWriter {
+    if (this.hasMember.length > 0) this.hasMember.pop();
+    this.out.byte(0x5d);
+    return this;
+  }
+  key(k: string): JsonWriter {
+    this.sep();
+    writeJsonString(this.out, k);
+    this.out.byte(0x3a);
+    this.afterKey = true;
+    return this;
+  }
+  string(s: string): JsonWriter {
+    this.sep();
+    writeJsonString(this.out, s);
+    return this;
+  }
+  /** A string, or null when `s` is null. */
+  stringOrNull(s: string | null): JsonWriter {
+    if (s == null) return this.null();
+    return this.string(s);
+  }
+  int(v: i64): JsonWriter {
+    this.sep();
+    this.out.str(v.toString());
+    return this;
+  }
+  number(v: f64): JsonWriter {
+    this.sep();
+    writeJsonNumber(this.out, v);
+    return this;
+  }
+  bool(v: bool): JsonWriter {
+    this.sep();
+    this.out.str(v ? "true" : "false");
+    return this;
+  }
+  null(): JsonWriter {
+    this.sep();
+    this.out.str("null");
+    return this;
+  }
+  /** Already-serialized JSON (e.g. a value span copied from validated input). */
+  raw(json: Uint8Array): JsonWriter {
+    this.sep();
+    this.out.bytes(json);
+    return this;
+  }
+  /** Already-serialized JSON from src[start, end). */
+  rawRange(src: Uint8Array, start: i32, end: i32): JsonWriter {
+    this.sep();
+    this.out.range(src, start, end);
+    return this;
+  }
+  /** Already-serialized JSON held in a string (e.g. json-as output). */
+  rawString(json: string): JsonWriter {
+    this.sep();
+    this.out.str(json);
+    return this;
+  }
+
+  // Object member shorthands.
+  fieldString(k: string, v: string): JsonWriter {
+    return this.key(k).string(v);
+  }
+  fieldStringOrNull(k: string, v: string | null): JsonWriter {
+    return this.key(k).stringOrNull(v);
+  }
+  fieldInt(k: string, v: i64): JsonWriter {
+    return this.key(k).int(v);
+  }
+  fieldNumber(k: string, v: f64): JsonWriter {
+    return this.key(k).number(v);
+  }
+  fieldBool(k: string, v: bool): JsonWriter {
+    return this.key(k).bool(v);
+  }
+  fieldNull(k: string): JsonWriter {
+    return this.key(k).null();
+  }
+  fieldRaw(k: string, json: Uint8Array): JsonWriter {
+    return this.key(k).raw(json);
+  }
+
+  toBytes(): Uint8Array {
+    return this.out.toBytes();
+  }
+}
