@@ -1,8 +1,8 @@
 // Anthropic API simulator: /v1/messages (JSON and SSE with named events) and the legacy
-// /v1/complete, requiring x-api-key and anthropic-version, with Anthropic's error bodies
+// /v1/complete, requiring a key (x-api-key or Bearer) and anthropic-version, with Anthropic's error bodies
 // ({"type":"error","error":{"type","message"},"request_id"}).
 import type { Pacing, Provider, Reply, SimRequest, Simulator } from "./server.ts";
-import { json, objectBody, startSimulator } from "./server.ts";
+import { bearer, json, objectBody, startSimulator } from "./server.ts";
 import { MISSING_MODEL, contentText, countAll, countWords, echo, idFrom, isRecord, pieces, positiveInt, toolInput } from "./model.ts";
 
 export interface AnthropicOptions {
@@ -14,7 +14,8 @@ export interface AnthropicOptions {
 }
 
 export const ANTHROPIC_DEFAULT_KEY = "sk-ant-test";
-export const ANTHROPIC_VERSIONS = ["2023-06-01", "2023-01-01"];
+/** Versions the API accepts: the long-standing 2023 ones and the one @anthropic-ai/sdk 1.x sends. */
+export const ANTHROPIC_VERSIONS = ["2023-06-01", "2023-01-01", "2026-10-21"];
 
 const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
 
@@ -176,7 +177,8 @@ function provider(apiKey: string, versions: readonly string[]): Provider {
     handle(req) {
       const routes = ["/v1/messages", "/v1/complete"];
       if (req.method !== "POST" || !routes.includes(req.path)) return anthropicError(404, "not_found_error", "Not Found", req);
-      const key = req.headers["x-api-key"];
+      // The key comes in x-api-key; @anthropic-ai/sdk 1.x sends it as `Authorization: Bearer` instead.
+      const key = req.headers["x-api-key"] ?? bearer(req);
       if (key === undefined) return anthropicError(401, "authentication_error", "x-api-key header is required", req);
       if (key !== apiKey) return anthropicError(401, "authentication_error", "invalid x-api-key", req);
       const version = req.headers["anthropic-version"];
