@@ -20,7 +20,9 @@ async function setup(calloutPort?: number) {
     res.writeHead(200, { "content-type": "text/plain", "content-length": String(Buffer.byteLength(r.body)) });
     res.end(r.body);
   });
-  const callout = await startUpstream((r, res) => res.end(`checked(${r.body})`));
+  const callout = await startUpstream((r, res) => {
+    res.end(`checked(${r.body})`);
+  });
   ups.push(up, callout);
   gw = await startGateway({
     filters: [{ name: "sdk", code: testFilter("sdk-check") }],
