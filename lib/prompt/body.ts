@@ -1,0 +1,100 @@
+// The request-body side shared by filters that rewrite an LLM request: buffer the whole body
+// with the runtime (never Pause on headers: on stock Envoy that would hold the body from us),
+// drop content-length while the headers are writable (the body will change), enforce Kong's
+// max_request_body_size, and validate the JSON before anything reads it.
+
+import { Action } from "../abi/enums";
+import { HttpContext, RootContext } from "../runtime/context";
+import { validateJson } from "../json/validate";
+import { DEFAULT_MAX_DEPTH } from "../json/read";
+import { Kind, kindAt, Member, objectMembers, skipWs } from "./scan";
+import { replyError } from "./errors";
+
+/** Kong 3.12+'s default max_request_body_size; 0 means no limit of the filter's own. */
+export const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 1048576;
+
+/** A validated request body: its top-level kind and, for an object, its members. */
+export class JsonDoc {
+  constructor(
+    public error: string | null,
+    public kind: Kind,
+    public members: Member[],
+  ) {}
+}
+
+/** Validates `body` (strict JSON, UTF-8, nesting limit) and lists the top-level members. */
+export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonDoc {
+  const err = validateJson(body, maxDepth);
+  if (err != null) return new JsonDoc(err, Kind.None, []);
+  const start = skipWs(body, 0);
+  const kind = kindAt(body, start);
+  return new JsonDoc(null, kind, kind == Kind.Object ? objectMembers(body, start) : new Array<Member>());
+}
+
+/** A decimal header value, or -1 when it is not one. */
+function parseDecimal(s: string): i64 {
+  if (s.length == 0 || s.length > 18) return -1;
+  let v: i64 = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
+/**
+ * A stream whose whole request body is handed to `onBody` once. Subclasses override `onBody`
+ * (and `onNoBody` for a request that has none) and reply with `reject`.
+ */
+export class JsonBodyStream extends HttpContext {
+  constructor(
+    id: u32,
+    root: RootContext,
+    /** The filter's name, used in response details and log lines. */
+    public readonly filterName: string,
+    /** Bytes; 0 = no limit of the filter's own (Envoy's buffer limit still applies). */
+    public readonly maxBodySize: u64,
+  ) {
+    super(id, root);
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
+    if (endOfStream) return this.onNoBody();
+    const cl = this.getRequestHeader("content-length");
+    if (cl != null && this.maxBodySize > 0) {
+      const n = parseDecimal(cl);
+      if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
+    }
+    // The body is about to change size; Envoy would forward a stale content-length.
+    this.removeRequestHeader("content-length");
+    this.bufferRequestBody = true;
+    return Action.Continue;
+  }
+
+  onRequestBodyComplete(body: Uint8Array): i32 {
+    if (this.maxBodySize > 0 && <u64>body.length > this.maxBodySize) return this.tooLarge();
+    return this.onBody(body);
+  }
+
+  /** The whole request body, at most maxBodySize bytes. */
+  onBody(body: Uint8Array): i32 {
+    return Action.Continue;
+  }
+
+  /** A request without a body (headers ended the stream). */
+  onNoBody(): i32 {
+    return Action.Continue;
+  }
+
+  /** Replies `status` with an OpenAI-shaped error and stops the stream. */
+  reject(status: u32, message: string): i32 {
+    const details = this.filterName.replaceAll("-", "_") + (status == 413 ? "_body_too_large" : "_rejected");
+    replyError(this, status, details, message);
+    return Action.Pause;
+  }
+
+  tooLarge(): i32 {
+    return this.reject(413, "request body is larger than max_request_body_size (" + this.maxBodySize.toString() + " bytes)");
+  }
+}
