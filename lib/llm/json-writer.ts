@@ -242,6 +242,14 @@ export class JsonWriter {
     this.out.range(src, start, end);
     return this;
   }
+  /** Copies an object member from validated source bytes: raw key src[ks, ke) and raw value src[vs, ve). */
+  rawMember(src: Uint8Array, ks: i32, ke: i32, vs: i32, ve: i32): JsonWriter {
+    this.sep();
+    this.out.range(src, ks, ke);
+    this.out.byte(0x3a);
+    this.out.range(src, vs, ve);
+    return this;
+  }
   /** Already-serialized JSON held in a string (e.g. json-as output). */
   rawString(json: string): JsonWriter {
     this.sep();

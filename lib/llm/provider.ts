@@ -126,6 +126,17 @@ export class LlmRequest {
   created: i64 = 0;
   /** A fresh id the provider may use when the upstream gives none ("chatcmpl-..."). */
   requestId: string = "";
+  /** The query parameters the upstream request carries (after the client's and defaultQuery's merge), e.g. Azure's api-version. */
+  upstreamQuery: Header[] = [];
+
+  /** The value of an upstream query parameter, or null. */
+  queryParam(name: string): string | null {
+    for (let i = 0; i < this.upstreamQuery.length; i++) {
+      const h = unchecked(this.upstreamQuery[i]);
+      if (h.name == name) return h.value;
+    }
+    return null;
+  }
 }
 
 /** translateRequest's result: the upstream body, or an error for a 400 reply. */
@@ -218,7 +229,9 @@ export abstract class Provider {
   constructor(public readonly config: ModelConfig) {}
 
   /** The provider's config name ("openai", "azure", ...): analytics provider_name and the model header. */
-  abstract get name(): string;
+  get name(): string {
+    return this.config.provider;
+  }
 
   /**
    * Checks the configuration for this route type at on_configure. Returns null when

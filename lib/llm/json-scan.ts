@@ -1,0 +1,185 @@
+// Byte-level view of a validated JSON object's top-level members, so a body can be
+// rewritten by copying the untouched members' bytes exactly (numbers keep their digits,
+// nothing is re-serialized). Input must have passed lib/json's validator; on anything
+// else the scanner stops and returns null rather than trapping.
+
+/** One top-level member: its decoded key and the byte spans of the raw key and value. */
+export class Member {
+  constructor(
+    public key: string,
+    public keyStart: i32,
+    public keyEnd: i32,
+    public valueStart: i32,
+    public valueEnd: i32,
+  ) {}
+}
+
+@inline function isSpace(c: u8): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+}
+
+function skipSpace(b: Uint8Array, i: i32, end: i32): i32 {
+  while (i < end && isSpace(unchecked(b[i]))) i++;
+  return i;
+}
+
+/** Index just past the string starting at b[i] == '"', or -1. */
+function skipString(b: Uint8Array, i: i32, end: i32): i32 {
+  i++;
+  while (i < end) {
+    const c = unchecked(b[i]);
+    if (c == 0x5c) i += 2;
+    else if (c == 0x22) return i + 1;
+    else i++;
+  }
+  return -1;
+}
+
+/** Index just past the value starting at b[i], or -1. */
+export function skipValue(b: Uint8Array, i: i32, end: i32): i32 {
+  if (i >= end) return -1;
+  const c = unchecked(b[i]);
+  if (c == 0x22) return skipString(b, i, end);
+  if (c == 0x7b || c == 0x5b) {
+    let depth = 0;
+    while (i < end) {
+      const d = unchecked(b[i]);
+      if (d == 0x22) {
+        i = skipString(b, i, end);
+        if (i < 0) return -1;
+        continue;
+      }
+      if (d == 0x7b || d == 0x5b) depth++;
+      else if (d == 0x7d || d == 0x5d) {
+        depth--;
+        if (depth == 0) return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+  // number, true, false, null
+  while (i < end) {
+    const d = unchecked(b[i]);
+    if (d == 0x2c || d == 0x7d || d == 0x5d || isSpace(d)) break;
+    i++;
+  }
+  return i;
+}
+
+@inline function hexVal(c: u8): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  return -1;
+}
+
+/** Decodes the JSON string literal b[start, end) (quotes included). Bad escapes become U+FFFD. */
+export function decodeJsonString(b: Uint8Array, start: i32, end: i32): string {
+  const s = start + 1;
+  const e = end - 1;
+  if (e < s) return "";
+  let plain = true;
+  for (let i = s; i < e; i++) {
+    if (unchecked(b[i]) == 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return String.UTF8.decodeUnsafe(b.dataStart + <usize>s, <usize>(e - s));
+  let out = "";
+  let run = s;
+  let i = s;
+  while (i < e) {
+    if (unchecked(b[i]) != 0x5c) {
+      i++;
+      continue;
+    }
+    if (i > run) out += String.UTF8.decodeUnsafe(b.dataStart + <usize>run, <usize>(i - run));
+    if (i + 1 >= e) break;
+    const c = unchecked(b[i + 1]);
+    i += 2;
+    if (c == 0x6e) out += "\n";
+    else if (c == 0x74) out += "\t";
+    else if (c == 0x72) out += "\r";
+    else if (c == 0x62) out += "\b";
+    else if (c == 0x66) out += "\f";
+    else if (c == 0x75) {
+      let v: i32 = 0;
+      for (let k = 0; k < 4; k++) {
+        const h = i + k < e ? hexVal(unchecked(b[i + k])) : -1;
+        if (h < 0) {
+          v = 0xfffd;
+          break;
+        }
+        v = (v << 4) | h;
+      }
+      i += 4;
+      out += String.fromCharCode(v);
+    } else out += String.fromCharCode(c);
+    run = i;
+  }
+  if (e > run && run >= s) out += String.UTF8.decodeUnsafe(b.dataStart + <usize>run, <usize>(e - run));
+  return out;
+}
+
+/** The top-level members of the object in b (whole buffer), or null if it is not a well-formed object. */
+export function scanObject(b: Uint8Array): Member[] | null {
+  const end = b.length;
+  let i = skipSpace(b, 0, end);
+  if (i >= end || unchecked(b[i]) != 0x7b) return null;
+  i = skipSpace(b, i + 1, end);
+  const out = new Array<Member>();
+  if (i < end && unchecked(b[i]) == 0x7d) return out;
+  while (i < end) {
+    if (unchecked(b[i]) != 0x22) return null;
+    const ks = i;
+    const ke = skipString(b, i, end);
+    if (ke < 0) return null;
+    i = skipSpace(b, ke, end);
+    if (i >= end || unchecked(b[i]) != 0x3a) return null;
+    i = skipSpace(b, i + 1, end);
+    const vs = i;
+    const ve = skipValue(b, i, end);
+    if (ve < 0) return null;
+    out.push(new Member(decodeJsonString(b, ks, ke), ks, ke, vs, ve));
+    i = skipSpace(b, ve, end);
+    if (i >= end) return null;
+    const c = unchecked(b[i]);
+    if (c == 0x7d) return out;
+    if (c != 0x2c) return null;
+    i = skipSpace(b, i + 1, end);
+  }
+  return null;
+}
+
+/** The member named `key` (the last one, as JSON parsers keep), or null. */
+export function findMember(members: Member[], key: string): Member | null {
+  for (let i = members.length - 1; i >= 0; i--) {
+    const m = unchecked(members[i]);
+    if (m.key == key) return m;
+  }
+  return null;
+}
+
+import { JsonWriter } from "./json-writer";
+
+/**
+ * The object in `src` with top-level member `name` set to the string `value`. With
+ * `keepExisting`, a member already present is left alone. Null when src is not an object.
+ */
+export function withStringMember(src: Uint8Array, name: string, value: string, keepExisting: bool): Uint8Array | null {
+  const ms = scanObject(src);
+  if (ms == null) return null;
+  if (keepExisting && findMember(ms, name) != null) return src;
+  const w = new JsonWriter();
+  w.beginObject();
+  for (let i = 0; i < ms.length; i++) {
+    const m = unchecked(ms[i]);
+    if (m.key == name) continue;
+    w.rawMember(src, m.keyStart, m.keyEnd, m.valueStart, m.valueEnd);
+  }
+  w.fieldString(name, value);
+  w.endObject();
+  return w.toBytes();
+}

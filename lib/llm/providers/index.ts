@@ -1,0 +1,89 @@
+// Maps `model.provider` (and its format option) to a Provider. One file per provider.
+//
+// Pending: anthropic.ts, cohere.ts, ollama.ts and llama2.ts are written against the
+// Provider contract by another engineer. Until each lands, its provider is registered as
+// PendingProvider (configuration refused with a clear message). When a file lands, replace
+// the `pending(...)` line with `new <Name>Provider(model)`; expected exports:
+// AnthropicProvider, CohereProvider, OllamaProvider (also mistral_format=ollama), Llama2Provider.
+
+import {
+  LlmRequest,
+  ModelConfig,
+  Provider,
+  RouteType,
+  StreamTranslator,
+  TranslatedRequest,
+  TranslatedResponse,
+} from "../provider";
+import { OpenAiProvider } from "./openai";
+import { AzureProvider } from "./azure";
+import { MistralProvider } from "./mistral";
+import { OpenAiStreamTranslator } from "./openai-format";
+
+/** The provider names the configuration accepts. */
+export const PROVIDER_NAMES: string[] = ["openai", "azure", "anthropic", "cohere", "mistral", "llama2"];
+
+/** Stands in for a provider whose file has not landed: refuses the configuration. */
+class PendingProvider extends Provider {
+  validate(route: RouteType): string | null {
+    return "model.provider " + this.config.provider + " is not available in this build";
+  }
+  defaultBaseUrl(): string {
+    return "http://invalid";
+  }
+  defaultPath(route: RouteType): string | null {
+    return null;
+  }
+  translateRequest(req: LlmRequest): TranslatedRequest {
+    return TranslatedRequest.fail("provider " + this.config.provider + " is not available");
+  }
+  translateResponse(req: LlmRequest, body: Uint8Array): TranslatedResponse {
+    return TranslatedResponse.fail("provider " + this.config.provider + " is not available");
+  }
+  newStreamTranslator(req: LlmRequest): StreamTranslator {
+    return new OpenAiStreamTranslator(req);
+  }
+}
+
+function pending(model: ModelConfig): Provider {
+  return new PendingProvider(model);
+}
+
+/**
+ * The provider for a model config, or null when `model.provider` is unknown. Format
+ * options (mistral_format, llama2_format) are checked by the caller's validate(): a
+ * missing or unknown format gives a provider whose validate() names the field.
+ */
+export function providerFor(model: ModelConfig): Provider | null {
+  const p = model.provider;
+  if (p == "openai") return new OpenAiProvider(model);
+  if (p == "azure") return new AzureProvider(model);
+  if (p == "mistral") {
+    const f = model.options.mistralFormat;
+    if (f == "openai") return new MistralProvider(model);
+    if (f == "ollama") return pending(model); // OllamaProvider (ollama.ts)
+    return new FormatRequired(model, "model.options.mistral_format", "openai, ollama");
+  }
+  if (p == "anthropic") return pending(model); // AnthropicProvider (anthropic.ts)
+  if (p == "cohere") return pending(model); // CohereProvider (cohere.ts)
+  if (p == "llama2") {
+    const f = model.options.llama2Format;
+    if (f != "raw" && f != "openai" && f != "ollama") return new FormatRequired(model, "model.options.llama2_format", "raw, openai, ollama");
+    return pending(model); // Llama2Provider (llama2.ts)
+  }
+  return null;
+}
+
+/** A provider whose required format option is missing or unknown: refuses the configuration. */
+class FormatRequired extends PendingProvider {
+  constructor(
+    model: ModelConfig,
+    public field: string,
+    public allowed: string,
+  ) {
+    super(model);
+  }
+  validate(route: RouteType): string | null {
+    return this.field + " is required for provider " + this.config.provider + " (one of: " + this.allowed + ")";
+  }
+}

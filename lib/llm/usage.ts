@@ -1,0 +1,57 @@
+// Token usage: reading OpenAI-style usage objects, Kong's estimates when a provider reports
+// none (reference §1.4), and cost per 1M tokens.
+
+import { JSON } from "json-as";
+import { getNumber, getObj } from "../json";
+import { Usage } from "./provider";
+
+function count(v: f64): i64 {
+  return isFinite(v) && v >= 0 ? <i64>v : -1;
+}
+
+/** Fills `u` from `{prompt_tokens, completion_tokens, total_tokens}` at obj.usage; false when absent. */
+export function readOpenAiUsage(obj: JSON.Obj, u: Usage): bool {
+  const o = getObj(obj, "usage");
+  if (o == null) return false;
+  const p = count(getNumber(o, "prompt_tokens"));
+  const c = count(getNumber(o, "completion_tokens"));
+  const t = count(getNumber(o, "total_tokens"));
+  if (p >= 0) u.promptTokens = p;
+  if (c >= 0) u.completionTokens = c;
+  if (t >= 0) u.totalTokens = t;
+  u.complete();
+  return p >= 0 || c >= 0 || t >= 0;
+}
+
+/** Whitespace-separated words in `s`. */
+export function wordCount(s: string): i64 {
+  let n: i64 = 0;
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const space = c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c;
+    if (!space && !inWord) n++;
+    inWord = !space;
+  }
+  return n;
+}
+
+/** Kong's prompt estimate: words × 1.0 (× 1.8 for a stream), rounded. */
+export function estimatePromptTokens(promptText: string, stream: bool): i64 {
+  const w = <f64>wordCount(promptText);
+  return <i64>Math.round(stream ? w * 1.8 : w);
+}
+
+/** Kong's streamed-completion estimate: ceil(length of the trimmed text / 4). */
+export function estimateCompletionTokens(text: string): i64 {
+  const t = text.trim();
+  return <i64>Math.ceil(<f64>t.length / 4.0);
+}
+
+/** (prompt × input_cost + completion × output_cost) / 1e6; 0 unless both costs are set. */
+export function usageCost(u: Usage, inputCost: f64, outputCost: f64): f64 {
+  if (isNaN(inputCost) || isNaN(outputCost)) return 0;
+  const p = <f64>max<i64>(u.promptTokens, 0);
+  const c = <f64>max<i64>(u.completionTokens, 0);
+  return (p * inputCost + c * outputCost) / 1000000.0;
+}
