@@ -1,0 +1,102 @@
+// The per-request AI analytics record, in Kong's field names (reference §12), written as
+// filter state with set_property. Envoy runs access loggers before the filters' on_log,
+// so the filter writes this when the response completes, not in on_log.
+//
+// Keys (filter state `wasm.<key>`):
+//   ai.log                 one JSON record {"proxy":{"meta":{…},"usage":{…},"payload":{…}}}
+//                          (only with logging.log_statistics; payload only with log_payloads)
+//   ai.provider_name, ai.request_model, ai.response_model, ai.request_mode,
+//   ai.prompt_tokens, ai.completion_tokens, ai.total_tokens, ai.llm_latency (ms),
+//   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
+
+import { HttpContext } from "../../lib/runtime";
+import { JsonWriter } from "../../lib/llm/json-writer";
+import { Usage } from "../../lib/llm/provider";
+
+export class Analytics {
+  pluginId: string = "";
+  provider: string = "";
+  requestModel: string = "";
+  responseModel: string = "";
+  /** "oneshot" or "stream". */
+  requestMode: string = "oneshot";
+  usage: Usage = new Usage();
+  latencyMs: i64 = 0;
+  /** Stream only: ms until the first body chunk ( -1 = not a stream). */
+  timeToFirstTokenMs: i64 = -1;
+  cost: f64 = 0;
+  status: u32 = 0;
+  azureInstance: string = "";
+  azureDeployment: string = "";
+  azureApiVersion: string = "";
+  requestPayload: string | null = null;
+  responsePayload: string | null = null;
+
+  /** e2e latency ÷ completion tokens; 0 without tokens (Kong's llm_tpot_latency). */
+  get timePerToken(): f64 {
+    const c = this.usage.completionTokens;
+    return c > 0 ? <f64>this.latencyMs / <f64>c : 0;
+  }
+
+  /** The `ai` record as JSON (Kong's `ai` log table). */
+  toJson(withPayload: bool): Uint8Array {
+    const w = new JsonWriter();
+    w.beginObject().key("proxy").beginObject();
+    w.key("meta").beginObject();
+    w.fieldString("plugin_id", this.pluginId);
+    w.fieldString("provider_name", this.provider.length > 0 ? this.provider : "UNSPECIFIED");
+    w.fieldString("request_model", this.requestModel);
+    w.fieldString("response_model", this.responseModel.length > 0 ? this.responseModel : this.requestModel);
+    w.fieldInt("llm_latency", this.latencyMs);
+    w.fieldString("request_mode", this.requestMode);
+    if (this.azureInstance.length > 0) {
+      w.fieldString("azure_instance_id", this.azureInstance);
+      w.fieldString("azure_deployment_id", this.azureDeployment);
+      w.fieldString("azure_api_version", this.azureApiVersion);
+    }
+    w.endObject();
+    const u = this.usage;
+    w.key("usage").beginObject();
+    w.fieldInt("prompt_tokens", max<i64>(u.promptTokens, 0));
+    w.fieldInt("completion_tokens", max<i64>(u.completionTokens, 0));
+    w.fieldInt("total_tokens", max<i64>(u.totalTokens, 0));
+    w.fieldNumber("time_per_token", this.timePerToken);
+    w.fieldNumber("cost", this.cost);
+    if (this.timeToFirstTokenMs >= 0) w.fieldInt("time_to_first_token", this.timeToFirstTokenMs);
+    w.endObject();
+    if (withPayload) {
+      w.key("payload").beginObject();
+      w.fieldStringOrNull("request", this.requestPayload);
+      w.fieldStringOrNull("response", this.responsePayload);
+      w.endObject();
+    }
+    w.endObject().endObject();
+    return w.toBytes();
+  }
+
+  /** Writes the individual keys, and `ai.log` when `logStatistics`. */
+  write(ctx: HttpContext, logStatistics: bool, logPayloads: bool): void {
+    const u = this.usage;
+    ctx.setPropertyString(["ai.provider_name"], this.provider);
+    ctx.setPropertyString(["ai.request_model"], this.requestModel);
+    ctx.setPropertyString(["ai.response_model"], this.responseModel.length > 0 ? this.responseModel : this.requestModel);
+    ctx.setPropertyString(["ai.request_mode"], this.requestMode);
+    ctx.setPropertyString(["ai.prompt_tokens"], max<i64>(u.promptTokens, 0).toString());
+    ctx.setPropertyString(["ai.completion_tokens"], max<i64>(u.completionTokens, 0).toString());
+    ctx.setPropertyString(["ai.total_tokens"], max<i64>(u.totalTokens, 0).toString());
+    ctx.setPropertyString(["ai.llm_latency"], this.latencyMs.toString());
+    ctx.setPropertyString(["ai.time_per_token"], numberText(this.timePerToken));
+    ctx.setPropertyString(["ai.cost"], numberText(this.cost));
+    ctx.setPropertyString(["ai.status"], this.status.toString());
+    if (logStatistics) {
+      const j = this.toJson(logPayloads);
+      ctx.setProperty(["ai.log"], j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));
+    }
+  }
+}
+
+function numberText(v: f64): string {
+  if (!isFinite(v)) return "0";
+  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return (<i64>v).toString();
+  return v.toString();
+}

@@ -1,0 +1,280 @@
+// ai-proxy configuration: Kong's ai-proxy fields, names and defaults (see README.md).
+// Parsed once per worker in on_configure; any problem is reported naming the field.
+// Kong exports every field, unset ones as null, so null always means "unset" here.
+
+import { JSON } from "json-as";
+import { isNull, isNumberType, parseObject, valueBool, valueNumber, valueObj, valueString } from "../../lib/json";
+import { ModelConfig, parseRouteType, RouteType, UNSET } from "../../lib/llm/provider";
+import { PROVIDER_NAMES } from "../../lib/llm/providers/index";
+
+export const STREAMING_ALLOW: i32 = 0;
+export const STREAMING_DENY: i32 = 1;
+export const STREAMING_ALWAYS: i32 = 2;
+
+export class AuthConfig {
+  headerName: string = "";
+  headerValue: string = "";
+  paramName: string = "";
+  paramValue: string = "";
+  /** "query" or "body" ("" when no param auth). */
+  paramLocation: string = "";
+  allowOverride: bool = false;
+  /** The environment variable a `{vault://env/...}` credential named but the VM lacks ("" = none). */
+  missingEnv: string = "";
+}
+
+export class AiProxyConfig {
+  route: RouteType = RouteType.Chat;
+  model: ModelConfig = new ModelConfig();
+  auth: AuthConfig = new AuthConfig();
+  logStatistics: bool = false;
+  logPayloads: bool = false;
+  responseStreaming: i32 = STREAMING_ALLOW;
+  modelNameHeader: bool = true;
+  /** 0 = no limit (Kong 3.12+ default 1 MiB). */
+  maxRequestBodySize: i64 = 1048576;
+}
+
+export class ConfigResult {
+  constructor(
+    public config: AiProxyConfig | null,
+    public error: string | null,
+  ) {}
+}
+
+/** Thrown-free error carrier for the nested parse helpers. */
+class Err {
+  msg: string | null = null;
+  set(m: string): void {
+    if (this.msg == null) this.msg = m;
+  }
+}
+
+// ---- field readers: each returns the value, or records an error naming the field ----
+
+function str(o: JSON.Obj, key: string, field: string, e: Err): string {
+  const v = o.get(key);
+  if (v == null || isNull(v)) return "";
+  const s = valueString(v);
+  if (s == null) {
+    e.set("field '" + field + "' must be a string");
+    return "";
+  }
+  return s;
+}
+
+function boolField(o: JSON.Obj, key: string, field: string, fallback: bool, e: Err): bool {
+  const v = o.get(key);
+  if (v == null || isNull(v)) return fallback;
+  const b = valueBool(v);
+  if (b < 0) {
+    e.set("field '" + field + "' must be a boolean");
+    return fallback;
+  }
+  return b == 1;
+}
+
+/** A number in [lo, hi], NaN when unset. */
+function num(o: JSON.Obj, key: string, field: string, lo: f64, hi: f64, e: Err): f64 {
+  const v = o.get(key);
+  if (v == null || isNull(v)) return NaN;
+  if (!isNumberType(v.type)) {
+    e.set("field '" + field + "' must be a number");
+    return NaN;
+  }
+  const n = valueNumber(v);
+  if (!(n >= lo && n <= hi)) e.set("field '" + field + "' must be between " + lo.toString() + " and " + hi.toString());
+  return n;
+}
+
+/** An integer in [lo, hi], UNSET when unset. */
+function int(o: JSON.Obj, key: string, field: string, lo: i64, hi: i64, e: Err): i64 {
+  const n = num(o, key, field, <f64>lo, <f64>hi, e);
+  if (isNaN(n)) return UNSET;
+  if (n != Math.floor(n)) {
+    e.set("field '" + field + "' must be an integer");
+    return UNSET;
+  }
+  return <i64>n;
+}
+
+function obj(o: JSON.Obj, key: string, field: string, e: Err): JSON.Obj | null {
+  const v = o.get(key);
+  if (v == null || isNull(v)) return null;
+  const x = valueObj(v);
+  if (x == null) e.set("field '" + field + "' must be an object");
+  return x;
+}
+
+/** Refuses members outside `known`; members in `unsupported` are accepted only when null or false. */
+function checkKeys(o: JSON.Obj, prefix: string, known: string[], unsupported: string[], e: Err): void {
+  const keys = o.keys();
+  for (let i = 0; i < keys.length; i++) {
+    const k = unchecked(keys[i]);
+    if (known.includes(k)) continue;
+    if (unsupported.includes(k)) {
+      const v = o.get(k);
+      if (v == null || isNull(v) || valueBool(v) == 0) continue;
+      e.set("field '" + prefix + k + "' is not supported by this gateway");
+      continue;
+    }
+    e.set("field '" + prefix + k + "' is unknown");
+  }
+}
+
+function validHeaderName(name: string): bool {
+  if (name.length == 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const l = c | 0x20;
+    const ok = (c >= 0x30 && c <= 0x39) || (l >= 0x61 && l <= 0x7a) || c == 0x2d || c == 0x5f || c == 0x2e || c == 0x21 || c == 0x23 || c == 0x24 || c == 0x25 || c == 0x26 || c == 0x27 || c == 0x2a || c == 0x2b || c == 0x5e || c == 0x60 || c == 0x7c || c == 0x7e;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function validHeaderValue(v: string): bool {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c == 0x0d || c == 0x0a || c == 0) return false;
+  }
+  return true;
+}
+
+const VAULT_PREFIX = "{vault://env/";
+
+/**
+ * Resolves a `{vault://env/NAME}` reference from the VM environment. Kong's env vault
+ * upper-cases the name and turns `-` into `_`. Returns the value, or null when the
+ * variable is unset (the name goes to `missing[0]`). Other strings are returned as is.
+ */
+export function resolveReference(value: string, env: Map<string, string>, missing: string[]): string | null {
+  if (!value.startsWith(VAULT_PREFIX) || !value.endsWith("}")) return value;
+  const raw = value.substring(VAULT_PREFIX.length, value.length - 1);
+  const name = raw.toUpperCase().replaceAll("-", "_");
+  if (name.length > 0 && env.has(name)) return env.get(name);
+  missing.push(name);
+  return null;
+}
+
+const TOP_KEYS = ["route_type", "model", "auth", "logging", "response_streaming", "model_name_header", "max_request_body_size", "llm_format", "genai_category"];
+const TOP_UNSUPPORTED = ["model_alias"];
+const MODEL_KEYS = ["provider", "name", "options"];
+const MODEL_UNSUPPORTED = ["model_alias"];
+const OPTION_KEYS = [
+  "max_tokens", "temperature", "top_p", "top_k", "input_cost", "output_cost", "upstream_url", "upstream_path",
+  "anthropic_version", "azure_instance", "azure_deployment_id", "azure_api_version", "mistral_format", "llama2_format",
+];
+const OPTION_UNSUPPORTED = ["gemini", "bedrock", "huggingface", "cohere", "embeddings_dimensions", "dashscope", "databricks"];
+const AUTH_KEYS = ["header_name", "header_value", "param_name", "param_value", "param_location", "allow_override"];
+const AUTH_UNSUPPORTED = [
+  "gcp_use_service_account", "gcp_service_account_json", "aws_access_key_id", "aws_secret_access_key",
+  "azure_use_managed_identity", "azure_client_id", "azure_client_secret", "azure_tenant_id",
+];
+const LOGGING_KEYS = ["log_statistics", "log_payloads"];
+
+/** Parses and checks the plugin configuration. `env` resolves `{vault://env/NAME}` credentials. */
+export function parseConfig(bytes: Uint8Array, env: Map<string, string>): ConfigResult {
+  if (bytes.length == 0) return new ConfigResult(null, "field 'route_type' is required (the configuration is empty)");
+  const p = parseObject(bytes);
+  if (p.value == null) return new ConfigResult(null, "configuration is not a valid JSON object: " + p.error!);
+  const root = p.value!;
+  const e = new Err();
+  const c = new AiProxyConfig();
+  checkKeys(root, "", TOP_KEYS, TOP_UNSUPPORTED, e);
+
+  const rt = str(root, "route_type", "route_type", e);
+  if (rt.length == 0) e.set("field 'route_type' is required");
+  else {
+    const r = parseRouteType(rt);
+    if (r < 0) e.set("field 'route_type' must be one of llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve (got '" + rt + "')");
+    else c.route = <RouteType>r;
+  }
+
+  const lf = str(root, "llm_format", "llm_format", e);
+  if (lf.length > 0 && lf != "openai") e.set("field 'llm_format' must be 'openai' (native formats are not supported)");
+  const gc = str(root, "genai_category", "genai_category", e);
+  if (gc.length > 0 && gc != "text/generation" && gc != "text/embeddings") e.set("field 'genai_category' must be text/generation or text/embeddings");
+
+  const rs = str(root, "response_streaming", "response_streaming", e);
+  if (rs == "deny") c.responseStreaming = STREAMING_DENY;
+  else if (rs == "always") c.responseStreaming = STREAMING_ALWAYS;
+  else if (rs.length > 0 && rs != "allow") e.set("field 'response_streaming' must be one of allow, deny, always");
+  c.modelNameHeader = boolField(root, "model_name_header", "model_name_header", true, e);
+  const mb = int(root, "max_request_body_size", "max_request_body_size", 0, 1 << 30, e);
+  if (mb != UNSET) c.maxRequestBodySize = mb;
+
+  // model
+  const m = obj(root, "model", "model", e);
+  if (m == null) e.set("field 'model' is required");
+  else {
+    checkKeys(m, "model.", MODEL_KEYS, MODEL_UNSUPPORTED, e);
+    const mc = c.model;
+    mc.provider = str(m, "provider", "model.provider", e);
+    if (mc.provider.length == 0) e.set("field 'model.provider' is required");
+    else if (!PROVIDER_NAMES.includes(mc.provider)) e.set("field 'model.provider' must be one of " + PROVIDER_NAMES.join(", ") + " (got '" + mc.provider + "')");
+    mc.name = str(m, "name", "model.name", e);
+    if (mc.name.indexOf("$(") >= 0) e.set("field 'model.name': templates ($(headers.X) ...) are not supported");
+    const o = obj(m, "options", "model.options", e);
+    if (o != null) {
+      checkKeys(o, "model.options.", OPTION_KEYS, OPTION_UNSUPPORTED, e);
+      const op = mc.options;
+      op.maxTokens = int(o, "max_tokens", "model.options.max_tokens", 1, 1 << 30, e);
+      op.temperature = num(o, "temperature", "model.options.temperature", 0, 5, e);
+      op.topP = num(o, "top_p", "model.options.top_p", 0, 1, e);
+      op.topK = int(o, "top_k", "model.options.top_k", 0, 500, e);
+      op.inputCost = num(o, "input_cost", "model.options.input_cost", 0, 1e12, e);
+      op.outputCost = num(o, "output_cost", "model.options.output_cost", 0, 1e12, e);
+      op.upstreamUrl = str(o, "upstream_url", "model.options.upstream_url", e);
+      op.upstreamPath = str(o, "upstream_path", "model.options.upstream_path", e);
+      if (op.upstreamPath.length > 0 && !op.upstreamPath.startsWith("/")) e.set("field 'model.options.upstream_path' must start with /");
+      op.anthropicVersion = str(o, "anthropic_version", "model.options.anthropic_version", e);
+      op.azureInstance = str(o, "azure_instance", "model.options.azure_instance", e);
+      op.azureDeploymentId = str(o, "azure_deployment_id", "model.options.azure_deployment_id", e);
+      const av = str(o, "azure_api_version", "model.options.azure_api_version", e);
+      if (av.length > 0) op.azureApiVersion = av;
+      op.mistralFormat = str(o, "mistral_format", "model.options.mistral_format", e);
+      op.llama2Format = str(o, "llama2_format", "model.options.llama2_format", e);
+      if (!validHeaderValue(op.anthropicVersion)) e.set("field 'model.options.anthropic_version' must not contain CR, LF or NUL");
+    }
+  }
+
+  // auth
+  const a = obj(root, "auth", "auth", e);
+  if (a != null) {
+    checkKeys(a, "auth.", AUTH_KEYS, AUTH_UNSUPPORTED, e);
+    const ac = c.auth;
+    const missing = new Array<string>();
+    ac.headerName = str(a, "header_name", "auth.header_name", e).toLowerCase();
+    const hv = resolveReference(str(a, "header_value", "auth.header_value", e), env, missing);
+    ac.headerValue = hv != null ? hv : "";
+    ac.paramName = str(a, "param_name", "auth.param_name", e);
+    const pv = resolveReference(str(a, "param_value", "auth.param_value", e), env, missing);
+    ac.paramValue = pv != null ? pv : "";
+    ac.paramLocation = str(a, "param_location", "auth.param_location", e);
+    ac.allowOverride = boolField(a, "allow_override", "auth.allow_override", false, e);
+    if (missing.length > 0) ac.missingEnv = unchecked(missing[0]);
+    const hasHeaderValue = hv == null || ac.headerValue.length > 0;
+    if ((ac.headerName.length > 0) != hasHeaderValue) e.set("fields 'auth.header_name' and 'auth.header_value' must be set together");
+    if (ac.headerName.length > 0 && !validHeaderName(ac.headerName)) e.set("field 'auth.header_name' is not a valid header name");
+    if (!validHeaderValue(ac.headerValue)) e.set("field 'auth.header_value' must not contain CR, LF or NUL");
+    const hasParamValue = pv == null || ac.paramValue.length > 0;
+    const pset = (ac.paramName.length > 0 ? 1 : 0) + (hasParamValue ? 1 : 0) + (ac.paramLocation.length > 0 ? 1 : 0);
+    if (pset != 0 && pset != 3) e.set("fields 'auth.param_name', 'auth.param_value' and 'auth.param_location' must be set together");
+    if (ac.paramLocation.length > 0 && ac.paramLocation != "query" && ac.paramLocation != "body") e.set("field 'auth.param_location' must be query or body");
+  }
+
+  // logging
+  const lg = obj(root, "logging", "logging", e);
+  if (lg != null) {
+    checkKeys(lg, "logging.", LOGGING_KEYS, [], e);
+    c.logStatistics = boolField(lg, "log_statistics", "logging.log_statistics", false, e);
+    c.logPayloads = boolField(lg, "log_payloads", "logging.log_payloads", false, e);
+  }
+  if (c.logStatistics && c.model.provider == "anthropic" && c.route == RouteType.Completions) {
+    e.set("field 'logging.log_statistics' cannot be enabled for provider anthropic with route_type llm/v1/completions");
+  }
+
+  if (e.msg != null) return new ConfigResult(null, e.msg);
+  return new ConfigResult(c, null);
+}
