@@ -59,7 +59,7 @@ function post(g: RunningGateway, body: string | Buffer, headers: Record<string, 
 function expectError(r: Reply, status: number, message: string): void {
   expect(r.status).toBe(status);
   expect(r.headers["content-type"]).toBe("application/json");
-  expect(JSON.parse(r.body)).toEqual({ error: { message, type: "invalid_request_error" } });
+  expect(JSON.parse(r.body)).toEqual({ error: { message, type: "invalid_request_error", code: null } });
 }
 
 /** The VM is alive: a templated request still renders (a trap would fail every later stream with 503). */

@@ -4,7 +4,7 @@
 
 import { validateJson } from "../../lib/json/validate";
 import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
-import { ByteWriter } from "../../lib/prompt/writer";
+import { ByteBuilder } from "../../lib/llm/json-writer";
 import { Span } from "../../lib/prompt/scan";
 
 /** One piece of a template: literal bytes `[start, end)` of `source`, or a placeholder. */
@@ -63,13 +63,13 @@ export class Template {
    * placeholder right after a backslash, which a value could turn into a closing quote).
    */
   check(): string | null {
-    const w = new ByteWriter(this.source.length + 16);
+    const w = new ByteBuilder(this.source.length + 16);
     for (let k = 0; k < this.parts.length; k++) {
       const p = unchecked(this.parts[k]);
       if (p.name != null) w.byte(0x30);
-      else w.span(this.source, p.start, p.end);
+      else w.range(this.source, p.start, p.end);
     }
-    const out = w.finish();
+    const out = w.toBytes();
     const err = validateJson(out, DEFAULT_MAX_DEPTH);
     if (err != null) return "is not valid JSON once its placeholders are filled (" + err + ")";
     let i = 0;
@@ -84,7 +84,7 @@ export class Template {
    * `values` holds the span for each name in `names` order.
    */
   render(body: Uint8Array, values: Map<string, Span>): Uint8Array {
-    const w = new ByteWriter(this.source.length + body.length);
+    const w = new ByteBuilder(this.source.length + body.length);
     for (let k = 0; k < this.parts.length; k++) {
       const p = unchecked(this.parts[k]);
       const name = p.name;
@@ -92,12 +92,12 @@ export class Template {
         // Map.get traps on a missing key: the caller has checked, but never trap.
         if (values.has(name)) {
           const v = values.get(name);
-          w.span(body, v.start, v.end);
+          w.range(body, v.start, v.end);
         }
       } else {
-        w.span(this.source, p.start, p.end);
+        w.range(this.source, p.start, p.end);
       }
     }
-    return w.finish();
+    return w.toBytes();
   }
 }

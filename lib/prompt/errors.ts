@@ -1,22 +1,15 @@
-// Client errors in the OpenAI shape, {"error":{"message":"…","type":"invalid_request_error"}},
-// sent as a local reply with a JSON content type.
+// Client errors in the gateway's OpenAI shape ({"error":{"message","type","code"}}, written by
+// lib/llm/errors so every filter answers alike), sent as a JSON local reply.
 
 import { HttpContext } from "../runtime/context";
 import { HeaderPair } from "../abi/pairs";
-import { ByteWriter } from "./writer";
-
-/** The OpenAI error body for `message`. */
-export function openAiError(message: string, type: string = "invalid_request_error"): Uint8Array {
-  const w = new ByteWriter(message.length + 64);
-  w.ascii('{"error":{"message":').string(message).ascii(',"type":').string(type).ascii("}}");
-  return w.finish();
-}
+import { errorBody } from "../llm/errors";
 
 /**
- * Replies `status` with the OpenAI error for `message`. `details` becomes Envoy's response
- * code details (no whitespace). The caller returns Pause afterwards.
+ * Replies `status` with the OpenAI error for `message` (code null). `details` becomes Envoy's
+ * response code details (no whitespace). The caller returns Pause afterwards.
  */
 export function replyError(ctx: HttpContext, status: u32, details: string, message: string, type: string = "invalid_request_error"): void {
-  const body = openAiError(message, type);
+  const body = errorBody(message, type, null);
   ctx.sendLocalResponse(status, details, body.buffer, [new HeaderPair("content-type", "application/json")]);
 }
