@@ -103,3 +103,13 @@ export function json(r: Reply): Record<string, unknown> {
 export function errorOf(r: Reply): { message: string; type: string; code: unknown } {
   return (json(r).error ?? {}) as { message: string; type: string; code: unknown };
 }
+
+/** Waits until the access log has at least `n` lines (it is written after the response ends). */
+export async function waitForLog(g: ProxyGateway, n = 1): Promise<Record<string, unknown>[]> {
+  for (let i = 0; i < 200; i++) {
+    const lines = accessLog(g);
+    if (lines.length >= n) return lines;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return accessLog(g);
+}

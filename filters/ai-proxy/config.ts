@@ -83,8 +83,13 @@ function num(o: JSON.Obj, key: string, field: string, lo: f64, hi: f64, e: Err):
     return NaN;
   }
   const n = valueNumber(v);
-  if (!(n >= lo && n <= hi)) e.set("field '" + field + "' must be between " + lo.toString() + " and " + hi.toString());
+  if (!(n >= lo && n <= hi)) e.set("field '" + field + "' must be between " + fmt(lo) + " and " + fmt(hi));
   return n;
+}
+
+/** A bound as people write it: 5, not 5.0. */
+function fmt(v: f64): string {
+  return v == Math.floor(v) && Math.abs(v) < 1e15 ? (<i64>v).toString() : v.toString();
 }
 
 /** An integer in [lo, hi], UNSET when unset. */
