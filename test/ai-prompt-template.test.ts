@@ -142,6 +142,14 @@ describe("rendering", () => {
     });
   });
 
+  it("renders a body followed by trailers (the body completes in on_request_trailers)", async () => {
+    const g = await start(BASE_CONFIG);
+    const body = JSON.stringify({ messages: "{template://chat}", properties: { program: "t", language: "rust" } });
+    const r = await send(g.url, { path: "/v1/chat/completions", chunks: [body.slice(0, 20), body.slice(20)], trailers: { "x-checksum": "1" } });
+    expect(r.status).toBe(200);
+    expect(up.received[0]!.body).toBe('{"model":"gpt-4o","messages":[{"role":"system","content":"You are a t expert, in rust."},{"role":"user","content":"Write me a t program."}]}');
+  });
+
   it("passes an untemplated request through untouched when allowed (the default)", async () => {
     const g = await start(BASE_CONFIG);
     const body = '{ "model" : "m", "messages" : [ {"role":"user","content":"hi"} ], "n": 1.50e1 }';
