@@ -18,6 +18,7 @@ import {
 import { OpenAiProvider } from "./openai";
 import { AzureProvider } from "./azure";
 import { MistralProvider } from "./mistral";
+import { AnthropicProvider } from "./anthropic";
 import { OpenAiStreamTranslator } from "./openai-format";
 
 /** The provider names the configuration accepts. */
@@ -64,7 +65,7 @@ export function providerFor(model: ModelConfig): Provider | null {
     if (f == "ollama") return pending(model); // OllamaProvider (ollama.ts)
     return new FormatRequired(model, "model.options.mistral_format", "openai, ollama");
   }
-  if (p == "anthropic") return pending(model); // AnthropicProvider (anthropic.ts)
+  if (p == "anthropic") return new AnthropicProvider(model);
   if (p == "cohere") return pending(model); // CohereProvider (cohere.ts)
   if (p == "llama2") {
     const f = model.options.llama2Format;
