@@ -2,7 +2,7 @@
 // gateway sends, and a reader that turns the common upstream error bodies into it.
 
 import { JsonWriter } from "./json-writer";
-import { parseObject, getObj, getString, getArr, arrAt, valueObj, isNumberType, typeOf } from "../json";
+import { parseObject, getObj, getString, getArr, arrAt, valueObj, valueString, isNumberType, typeOf } from "../json";
 import { JSON } from "json-as";
 
 /** OpenAI's error `type` for an HTTP status. */
@@ -42,6 +42,19 @@ function scalarString(obj: JSON.Obj, key: string): string | null {
   return null;
 }
 
+/** FastAPI's `loc` (["body", "x", 0]) as "body.x.0". */
+function locPath(loc: JSON.Arr): string {
+  let s = "";
+  for (let i = 0; i < loc.length; i++) {
+    const v = arrAt(loc, i);
+    if (v == null) continue;
+    const t = valueString(v);
+    const part = t != null ? t : v.toString();
+    s += i > 0 ? "." + part : part;
+  }
+  return s;
+}
+
 /** True when every byte is printable ASCII or whitespace (good enough to quote a plain-text error). */
 function isPlainText(body: Uint8Array): bool {
   for (let i = 0; i < body.length; i++) {
@@ -79,7 +92,11 @@ export function genericError(status: u32, body: Uint8Array): Uint8Array {
       const da = getArr(o, "detail");
       if (message == null && da != null) {
         const first = valueObj(arrAt(da, 0));
-        if (first != null) message = getString(first, "msg");
+        if (first != null) {
+          message = getString(first, "msg");
+          const loc = getArr(first, "loc");
+          if (message != null && loc != null && loc.length > 0) message = locPath(loc) + ": " + message!;
+        }
       }
     }
     if (message == null) message = clip(String.UTF8.decodeUnsafe(body.dataStart, <usize>body.byteLength));
