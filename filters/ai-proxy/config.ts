@@ -163,7 +163,7 @@ export function resolveReference(value: string, env: Map<string, string>, missin
 }
 
 const TOP_KEYS = ["route_type", "model", "auth", "logging", "response_streaming", "model_name_header", "max_request_body_size", "llm_format", "genai_category"];
-const TOP_UNSUPPORTED = ["model_alias"];
+const TOP_UNSUPPORTED: string[] = [];
 const MODEL_KEYS = ["provider", "name", "options"];
 const MODEL_UNSUPPORTED = ["model_alias"];
 const OPTION_KEYS = [
