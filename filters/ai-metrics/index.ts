@@ -1,0 +1,51 @@
+// ai-metrics: Kong's AI Prometheus metrics and the OpenTelemetry GenAI client histograms as
+// Envoy stats. It reads ai-proxy's per-request facts from filter state in on_log (ai-proxy
+// writes them when the response completes, or in its own on_log for a stream cut short, so
+// this filter goes after ai-proxy in the chain) and touches no request or response data.
+
+export * from "../../lib/runtime/exports";
+import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
+import { AiMetricsConfig, parseConfig } from "./config";
+import { readRecord } from "./record";
+import { emitGenai, emitKong, Labels } from "./series";
+
+class AiMetricsRoot extends RootContext {
+  config: AiMetricsConfig = new AiMetricsConfig();
+
+  onConfigure(bytes: Uint8Array): bool {
+    const r = parseConfig(bytes);
+    if (r.error != null) {
+      logError("ai-metrics: " + r.error!);
+      return false;
+    }
+    this.config = r.config!;
+    return true;
+  }
+
+  createHttpContext(contextId: u32): HttpContext {
+    return new AiMetricsStream(contextId, this, this.config);
+  }
+}
+
+class AiMetricsStream extends HttpContext {
+  constructor(
+    id: u32,
+    root: RootContext,
+    private readonly config: AiMetricsConfig,
+  ) {
+    super(id, root);
+  }
+
+  onLog(): void {
+    const cfg = this.config;
+    if (!cfg.aiMetrics && !cfg.genaiMetrics) return;
+    const r = readRecord();
+    if (r == null) return; // not an AI request: Kong counts only streams with an `ai` record
+    const path = this.getRequestHeader(":path");
+    const l = Labels.of(r, cfg.workspace, path != null ? path : "");
+    if (cfg.aiMetrics) emitKong(r, l);
+    if (cfg.genaiMetrics) emitGenai(r, l);
+  }
+}
+
+registerRootContext("", (id: u32): RootContext => new AiMetricsRoot(id));
