@@ -132,13 +132,12 @@ describe("ai-proxy → openai: request mapping", () => {
   });
 
   it("resolves {vault://env/NAME} credentials from the VM environment, and names the variable when it is unset", async () => {
-    const cfg = config({ auth: { header_name: "authorization", header_value: "{vault://env/openai-key}" } });
+    const cfg = config({ auth: { header_name: "authorization", header_value: "Bearer {vault://env/openai-key}" } });
     await withGateway(cfg, async (g) => {
       const r = await g.post("/v1/chat/completions", chat);
-      expect(r.status).toBe(401); // "Bearer" prefix missing on purpose: the raw value was sent
-      const n = sim.requests.length;
-      expect(sim.requests[n - 1].headers["authorization"]).toBe(`plain-${OPENAI_DEFAULT_KEY}`);
-    }, { env: { OPENAI_KEY: `plain-${OPENAI_DEFAULT_KEY}` } });
+      expect(r.status).toBe(200);
+      expect(sim.requests[sim.requests.length - 1].headers["authorization"]).toBe(`Bearer ${OPENAI_DEFAULT_KEY}`);
+    }, { env: { OPENAI_KEY: OPENAI_DEFAULT_KEY } });
     await withGateway(cfg, async (g) => {
       const n = sim.requests.length;
       const r = await g.post("/v1/chat/completions", chat);

@@ -120,6 +120,16 @@ describe("client bodies refused with a 4xx that says what is wrong", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("escapes what it quotes back: quotes, control characters, non-ASCII, lone surrogates", async () => {
+    const role = 'a"b\\\n\t\u0001é😀';
+    const r = await g.post("/v1/chat/completions", { messages: [{ role, content: "x" }] });
+    expect(r.status).toBe(400);
+    expect(errorOf(r).message).toBe(`messages[0].role must be one of system, developer, user, assistant, tool, function (got '${role}')`);
+    const lone = await g.post("/v1/chat/completions", '{"messages":[{"role":"\\ud800x","content":"x"}]}');
+    expect(lone.status).toBe(400);
+    expect(errorOf(lone).message).toContain("(got '\ufffdx')");
+  });
+
   it("refuses a request without a body, and a chunked body over the limit", async () => {
     const none = await g.send({ method: "POST", path: "/v1/chat/completions" });
     expect(none.status).toBe(400);

@@ -149,17 +149,31 @@ function validHeaderValue(v: string): bool {
 const VAULT_PREFIX = "{vault://env/";
 
 /**
- * Resolves a `{vault://env/NAME}` reference from the VM environment. Kong's env vault
- * upper-cases the name and turns `-` into `_`. Returns the value, or null when the
- * variable is unset (the name goes to `missing[0]`). Other strings are returned as is.
+ * Replaces each `{vault://env/NAME}` reference in `value` with the variable from the VM
+ * environment (so "Bearer {vault://env/OPENAI_API_KEY}" works). Kong's env vault
+ * upper-cases the name and turns `-` into `_`. Returns null when a variable is unset (its
+ * name goes to `missing`).
  */
 export function resolveReference(value: string, env: Map<string, string>, missing: string[]): string | null {
-  if (!value.startsWith(VAULT_PREFIX) || !value.endsWith("}")) return value;
-  const raw = value.substring(VAULT_PREFIX.length, value.length - 1);
-  const name = raw.toUpperCase().replaceAll("-", "_");
-  if (name.length > 0 && env.has(name)) return env.get(name);
-  missing.push(name);
-  return null;
+  let out = "";
+  let from = 0;
+  let ok = true;
+  while (true) {
+    const at = value.indexOf(VAULT_PREFIX, from);
+    if (at < 0) break;
+    const end = value.indexOf("}", at + VAULT_PREFIX.length);
+    if (end < 0) break;
+    const name = value.substring(at + VAULT_PREFIX.length, end).toUpperCase().replaceAll("-", "_");
+    out += value.substring(from, at);
+    if (name.length > 0 && env.has(name)) out += env.get(name);
+    else {
+      missing.push(name);
+      ok = false;
+    }
+    from = end + 1;
+  }
+  if (!ok) return null;
+  return from == 0 ? value : out + value.substring(from);
 }
 
 const TOP_KEYS = ["route_type", "model", "auth", "logging", "response_streaming", "model_name_header", "max_request_body_size", "llm_format", "genai_category"];
