@@ -1,10 +1,8 @@
 // Maps `model.provider` (and its format option) to a Provider. One file per provider.
 //
-// Pending: anthropic.ts, cohere.ts, ollama.ts and llama2.ts are written against the
-// Provider contract by another engineer. Until each lands, its provider is registered as
-// PendingProvider (configuration refused with a clear message). When a file lands, replace
-// the `pending(...)` line with `new <Name>Provider(model)`; expected exports:
-// AnthropicProvider, CohereProvider, OllamaProvider (also mistral_format=ollama), Llama2Provider.
+// anthropic.ts, cohere.ts, ollama.ts (llama2_format=ollama and mistral_format=ollama) and
+// llama2.ts (llama2_format=raw and openai) implement the native-format providers.
+// PendingProvider remains the base of FormatRequired (a missing/unknown format option).
 
 import {
   LlmRequest,
@@ -19,6 +17,9 @@ import { OpenAiProvider } from "./openai";
 import { AzureProvider } from "./azure";
 import { MistralProvider } from "./mistral";
 import { AnthropicProvider } from "./anthropic";
+import { CohereProvider } from "./cohere";
+import { OllamaProvider } from "./ollama";
+import { Llama2OpenAiProvider, Llama2Provider } from "./llama2";
 import { OpenAiStreamTranslator } from "./openai-format";
 
 /** The provider names the configuration accepts. */
@@ -62,15 +63,17 @@ export function providerFor(model: ModelConfig): Provider | null {
   if (p == "mistral") {
     const f = model.options.mistralFormat;
     if (f == "openai") return new MistralProvider(model);
-    if (f == "ollama") return pending(model); // OllamaProvider (ollama.ts)
+    if (f == "ollama") return new OllamaProvider(model);
     return new FormatRequired(model, "model.options.mistral_format", "openai, ollama");
   }
   if (p == "anthropic") return new AnthropicProvider(model);
-  if (p == "cohere") return pending(model); // CohereProvider (cohere.ts)
+  if (p == "cohere") return new CohereProvider(model);
   if (p == "llama2") {
     const f = model.options.llama2Format;
     if (f != "raw" && f != "openai" && f != "ollama") return new FormatRequired(model, "model.options.llama2_format", "raw, openai, ollama");
-    return pending(model); // Llama2Provider (llama2.ts)
+    if (f == "ollama") return new OllamaProvider(model);
+    if (f == "openai") return new Llama2OpenAiProvider(model);
+    return new Llama2Provider(model);
   }
   return null;
 }
