@@ -1,5 +1,9 @@
 // npm run bench: every benchmark, printed as tables. Numbers, not pass/fail.
+// BENCH_MS sets the duration of each load run (default 3000); BENCH_ONLY=gateway,ai-proxy,regex picks some.
 import { benchGateway } from "./gateway.ts";
+import { benchAiProxy } from "./ai-proxy.ts";
 
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
-await benchGateway(durationMs);
+const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy").split(","));
+if (only.has("gateway")) await benchGateway(durationMs);
+if (only.has("ai-proxy")) await benchAiProxy(durationMs);

@@ -28,8 +28,12 @@ export class GuestMemory {
   }
 
   readString(ptr: number, len: number): string | null {
-    const b = this.read(ptr, len);
-    return b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+    ptr >>>= 0;
+    len >>>= 0;
+    if (!this.inBounds(ptr, len)) return null;
+    if (len === 0) return "";
+    // Decoded straight from guest memory: no intermediate copy.
+    return Buffer.from(this.memory.buffer, ptr, len).toString("utf8");
   }
 
   write(ptr: number, data: Uint8Array): boolean {

@@ -16,40 +16,52 @@ export interface BufferRef {
   copyFrom(start: number, length: number, data: Uint8Array): WasmResult;
 }
 
-export function mutableBuffer(b: BufferInstance): BufferRef {
-  return {
-    size: () => b.length,
-    copyOut: (start, length) => b.copyOut(start, length),
-    // Envoy's Buffer::copyFrom: start 0 drains `length` then prepends; start >= size appends;
-    // anything else cannot splice and is refused.
-    copyFrom: (start, length, data) => {
-      if (start === 0) {
-        if (length !== 0) b.drain(length);
-        b.prepend(data);
-        return WasmResult.Ok;
-      }
-      if (start >= b.length) {
-        b.add(data);
-        return WasmResult.Ok;
-      }
-      return WasmResult.BadArgument;
-    },
-  };
+/** A mutable buffer: Envoy's Buffer::copyFrom can prepend (start 0, after draining `length`), append (start >= size), nothing else. */
+class MutableBufferRef implements BufferRef {
+  constructor(private readonly b: BufferInstance) {}
+  size(): number {
+    return this.b.length;
+  }
+  copyOut(start: number, length: number): Uint8Array {
+    return this.b.copyOut(start, length);
+  }
+  copyFrom(start: number, length: number, data: Uint8Array): WasmResult {
+    if (start === 0) {
+      if (length !== 0) this.b.drain(length);
+      this.b.prepend(data);
+      return WasmResult.Ok;
+    }
+    if (start >= this.b.length) {
+      this.b.add(data);
+      return WasmResult.Ok;
+    }
+    return WasmResult.BadArgument;
+  }
+}
+
+/** An immutable buffer (configuration, http-call response): writes are refused. */
+class ConstBufferRef implements BufferRef {
+  constructor(private readonly bytes: Uint8Array) {}
+  size(): number {
+    return this.bytes.length;
+  }
+  copyOut(start: number, length: number): Uint8Array {
+    return this.bytes.subarray(start, Math.min(this.bytes.length, start + length));
+  }
+  copyFrom(): WasmResult {
+    return WasmResult.BadArgument;
+  }
 }
 
 /** Envoy's Buffer set to no instance: reads as empty, refuses writes. */
-export const EMPTY_BUFFER: BufferRef = {
-  size: () => 0,
-  copyOut: () => new Uint8Array(0),
-  copyFrom: () => WasmResult.BadArgument,
-};
+export const EMPTY_BUFFER: BufferRef = new ConstBufferRef(new Uint8Array(0));
+
+export function mutableBuffer(b: BufferInstance): BufferRef {
+  return new MutableBufferRef(b);
+}
 
 export function constBuffer(bytes: Uint8Array): BufferRef {
-  return {
-    size: () => bytes.length,
-    copyOut: (start, length) => bytes.subarray(start, Math.min(bytes.length, start + length)),
-    copyFrom: () => WasmResult.BadArgument,
-  };
+  return new ConstBufferRef(bytes);
 }
 
 export interface HttpCallResponse {

@@ -79,6 +79,9 @@ export class WasmVm {
   private nextMetricIds = [4, 5, 6];
   readonly metrics = new Map<number, { type: MetricType; name: string }>();
   private nextHttpCallToken = 0;
+  /** Benchmarks set this to add up the time spent inside top-level module calls. */
+  profile = false;
+  profileNs = 0n;
 
   constructor(
     readonly vmId: string,
@@ -179,6 +182,7 @@ export class WasmVm {
     this.current = ctx;
     this.effectiveId = 0;
     this.depth++;
+    const t0 = this.profile && this.depth === 1 ? process.hrtime.bigint() : 0n;
     try {
       const r = f(...args);
       return r === undefined ? 0 : r >>> 0;
@@ -187,6 +191,7 @@ export class WasmVm {
       this.fail("runtime_error", `Function: ${name} failed: ${msg}`);
       return null;
     } finally {
+      if (t0 !== 0n) this.profileNs += process.hrtime.bigint() - t0;
       this.depth--;
       this.current = savedCurrent;
       this.effectiveId = savedEffective;

@@ -1,0 +1,248 @@
+// ai-proxy benchmarks:
+// 1. Wasm time per request (1 KB and 32 KB chat requests, a 200-event stream), measured inside
+//    the host's VM calls, next to V8's own JSON.parse + JSON.stringify of the same bytes (the floor).
+// 2. Requests/s and added latency through the gateway with ai-proxy, router only, the simulator
+//    directly, and Portkey in front of the same simulator, 1 and 32 connections, one table.
+import { join } from "node:path";
+import { HeaderMap } from "../host/http/header-map.ts";
+import { FilterManager, type DecoderFilterCallbacks, type DownstreamSink, type HttpFilter } from "../host/http/filter-manager.ts";
+import { BufferInstance } from "../host/proxy/buffer.ts";
+import { StreamInfo } from "../host/proxy/stream-info.ts";
+import { ProxyWasmRuntime } from "../host/proxy/runtime.ts";
+import { StatsStore } from "../host/stats/store.ts";
+import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
+import type { WasmPluginConfig } from "../host/envoy/bootstrap-types.ts";
+import { runLoad } from "./load.ts";
+import { printTable, type Row } from "./table.ts";
+import { ROOT, startGatewayProcess, type Proc } from "./processes.ts";
+import { startPortkeyProcess } from "./portkey.ts";
+import { spawn } from "node:child_process";
+
+const AI_PROXY = join(ROOT, "build/ai-proxy.wasm");
+
+function chatBody(bytes: number, stream = false): string {
+  const messages: { role: string; content: string }[] = [{ role: "system", content: "You are a helpful assistant." }];
+  let i = 0;
+  while (JSON.stringify({ model: "gpt-4o-mini", stream, messages }).length < bytes) {
+    messages.push({ role: i % 2 ? "assistant" : "user", content: `Message ${i++}: the quick brown fox jumps over the lazy dog, and then "quotes" and \\ slashes.` });
+  }
+  return JSON.stringify({ model: "gpt-4o-mini", stream, messages });
+}
+
+const COMPLETION = JSON.stringify({
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  created: 1735689600,
+  model: "gpt-4o-mini-2024-07-18",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 25, completion_tokens: 9, total_tokens: 34 },
+});
+
+function sseEvents(n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(`data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1735689600, model: "gpt-4o-mini", choices: [{ index: 0, delta: { content: ` word${i}` }, finish_reason: null }] })}\n\n`);
+  }
+  out.push(`data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1735689600, model: "gpt-4o-mini", choices: [], usage: { prompt_tokens: 10, completion_tokens: n, total_tokens: n + 10 } })}\n\n`);
+  out.push("data: [DONE]\n\n");
+  return out;
+}
+
+/** The terminal filter: answers with a canned upstream response once the request ended. */
+class CannedUpstream implements HttpFilter {
+  private cb!: DecoderFilterCallbacks;
+  constructor(private readonly reply: { headers: [string, string][]; chunks: string[] }) {}
+  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
+    this.cb = cb;
+  }
+  decodeHeaders(_h: HeaderMap, end: boolean): HeadersStatus {
+    if (end) this.respond();
+    return HeadersStatus.StopIteration;
+  }
+  decodeData(data: BufferInstance, end: boolean): DataStatus {
+    data.drain(data.length);
+    if (end) this.respond();
+    return DataStatus.StopIterationNoBuffer;
+  }
+  decodeTrailers(): TrailersStatus {
+    this.respond();
+    return TrailersStatus.StopIteration;
+  }
+  private respond(): void {
+    this.cb.encodeHeaders(new HeaderMap([[":status", "200"], ...this.reply.headers]), false);
+    const n = this.reply.chunks.length;
+    this.reply.chunks.forEach((c, i) => this.cb.encodeData(new BufferInstance(Buffer.from(c)), i === n - 1));
+  }
+}
+
+const nullSink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTrailers() {}, reset() {}, readDisable() {} };
+
+async function wasmTimes(iterations: number): Promise<Row[]> {
+  const runtime = new ProxyWasmRuntime({ concurrency: 1, stats: new StatsStore({}), logLevel: 4, onLog: () => {}, clusters: { has: () => false, callout: () => ({ promise: new Promise(() => {}), cancel() {} }) } });
+  const config: WasmPluginConfig = {
+    name: "ai-proxy",
+    rootId: "ai-proxy",
+    vmId: "ai-proxy",
+    runtime: "envoy.wasm.runtime.v8",
+    configuration: Buffer.from(JSON.stringify({ route_type: "llm/v1/chat", auth: { header_name: "Authorization", header_value: "Bearer sk-bench" }, model: { provider: "openai", name: "gpt-4o-mini" }, logging: { log_statistics: true } })),
+    vmConfiguration: new Uint8Array(0),
+    codeFile: AI_PROXY,
+    environment: {},
+    failOpen: false,
+    allowOnHeadersStopIteration: false,
+  };
+  const plugin = await runtime.loadPlugin(config);
+  const vm = plugin.vm(0);
+  const cases = [
+    { name: "chat request 1 KB", body: chatBody(1024), reply: { headers: [["content-type", "application/json"]] as [string, string][], chunks: [COMPLETION] } },
+    { name: "chat request 32 KB", body: chatBody(32 * 1024), reply: { headers: [["content-type", "application/json"]] as [string, string][], chunks: [COMPLETION] } },
+    { name: "stream, 200 events", body: chatBody(1024, true), reply: { headers: [["content-type", "text/event-stream"]] as [string, string][], chunks: sseEvents(200) } },
+  ];
+  const rows: Row[] = [];
+  for (const c of cases) {
+    const run = () => {
+      const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), nullSink, 1 << 30);
+      fm.addFilter(plugin.createStreamContext(0));
+      fm.addFilter(new CannedUpstream(c.reply));
+      fm.decodeHeaders(null, new HeaderMap([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], ["content-type", "application/json"], ["content-length", String(c.body.length)]]), false);
+      fm.decodeData(null, new BufferInstance(Buffer.from(c.body)), true);
+      if (!fm.destroyed) throw new Error(`${c.name}: the stream did not complete (status ${fm.streamInfo.responseCode})`);
+    };
+    for (let i = 0; i < 200; i++) run(); // warm-up: tier-up of the wasm and the host
+    vm.profile = true;
+    vm.profileNs = 0n;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) run();
+    const wall = Number(process.hrtime.bigint() - t0) / iterations / 1000;
+    const wasm = Number(vm.profileNs) / iterations / 1000;
+    vm.profile = false;
+    // The floor: V8 parsing and re-serializing the same request and response bytes.
+    const f0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) {
+      JSON.stringify(JSON.parse(c.body));
+      for (const chunk of c.reply.chunks) {
+        const data = chunk.startsWith("data: ") ? chunk.slice(6).trim() : chunk;
+        if (data !== "[DONE]") JSON.stringify(JSON.parse(data));
+      }
+    }
+    const floor = Number(process.hrtime.bigint() - f0) / iterations / 1000;
+    rows.push({ case: c.name, "request bytes": c.body.length, "wasm µs/req": wasm.toFixed(1), "host+wasm µs/req": wall.toFixed(1), "V8 JSON floor µs": floor.toFixed(1), "wasm ÷ floor": (wasm / floor).toFixed(2) });
+  }
+  runtime.close();
+  return rows;
+}
+
+function gatewayYaml(simPort: number, withAiProxy: boolean): string {
+  const filter = withAiProxy
+    ? `
+          - name: ai-proxy
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: ai-proxy
+                root_id: ai-proxy
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: ${JSON.stringify(JSON.stringify({ route_type: "llm/v1/chat", auth: { header_name: "Authorization", header_value: "Bearer sk-test-openai" }, model: { provider: "openai", name: "gpt-4o-mini" } }))}
+                vm_config: { vm_id: ai-proxy, runtime: envoy.wasm.runtime.v8, code: { local: { filename: ${JSON.stringify(AI_PROXY)} } } }`
+    : "";
+  return `
+static_resources:
+  listeners:
+  - name: bench
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: sim }
+          http_filters:${filter}
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+  clusters:
+  - name: sim
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: sim
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${simPort} } } }
+`;
+}
+
+async function startSimulatorProcess(): Promise<Proc> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/simulator-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((res, rej) => {
+    child.stdout!.on("data", (c: Buffer) => {
+      const m = /listening on (\d+)/.exec(String(c));
+      if (m) res(Number(m[1]));
+    });
+    child.on("exit", (code) => rej(new Error(`simulator exited ${code}`)));
+  });
+  return { port, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", () => r()), child.kill("SIGTERM")))) };
+}
+
+async function throughput(durationMs: number): Promise<Row[]> {
+  const sim = await startSimulatorProcess();
+  const body = chatBody(1024);
+  const rows: Row[] = [];
+  try {
+    const targets: { label: string; port: number; headers: Record<string, string>; stop: () => Promise<void> }[] = [
+      { label: "simulator directly", port: sim.port, headers: { authorization: "Bearer sk-test-openai" }, stop: async () => {} },
+    ];
+    const router = await startGatewayProcess(gatewayYaml(sim.port, false));
+    targets.push({ label: "gateway, router only", port: router.port, headers: { authorization: "Bearer sk-test-openai" }, stop: router.stop });
+    const ai = await startGatewayProcess(gatewayYaml(sim.port, true));
+    targets.push({ label: "gateway, ai-proxy", port: ai.port, headers: {}, stop: ai.stop });
+    const pk = await startPortkeyProcess();
+    targets.push({ label: "Portkey 1.15.2", port: pk.port, headers: { authorization: "Bearer sk-test-openai", "x-portkey-provider": "openai", "x-portkey-custom-host": `http://127.0.0.1:${sim.port}/v1` }, stop: pk.stop });
+    const direct: Record<number, number> = {};
+    for (const t of targets) {
+      for (const connections of [1, 32]) {
+        const r = await runLoad({
+          origin: `http://127.0.0.1:${t.port}`,
+          path: "/v1/chat/completions",
+          method: "POST",
+          headers: { "content-type": "application/json", ...t.headers },
+          body,
+          connections,
+          durationMs,
+          warmupRequests: 300,
+          expectStatus: 200,
+        });
+        if (t.label === "simulator directly") direct[connections] = r.p50Ms;
+        rows.push({
+          target: t.label,
+          connections,
+          requests: r.requests,
+          "req/s": Math.round(r.rps),
+          "p50 ms": r.p50Ms.toFixed(2),
+          "p99 ms": r.p99Ms.toFixed(2),
+          "added p50 ms": t.label === "simulator directly" ? "-" : (r.p50Ms - (direct[connections] ?? 0)).toFixed(2),
+          errors: r.errors,
+        });
+      }
+    }
+    for (const t of targets) await t.stop();
+  } finally {
+    await sim.stop();
+  }
+  return rows;
+}
+
+export async function benchAiProxy(durationMs: number): Promise<void> {
+  printTable("ai-proxy: wasm time per request (in-process, after warm-up)", await wasmTimes(2000));
+  printTable(`ai-proxy: throughput and added latency (${durationMs} ms per run, 1 KB chat request, closed loop, gateway --concurrency 1)`, await throughput(durationMs));
+}
+
+export async function benchAiProxyWasmOnly(): Promise<void> {
+  printTable("ai-proxy: wasm time per request (in-process, after warm-up)", await wasmTimes(2000));
+}
