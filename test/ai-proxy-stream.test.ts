@@ -10,7 +10,9 @@ type Script = (req: Received, res: http.ServerResponse) => void | Promise<void>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let up: TestUpstream;
-let script: Script = (_q, res) => res.end();
+let script: Script = (_q, res) => {
+  res.end();
+};
 let g: ProxyGateway;
 
 const LOG = { prompt: "%FILTER_STATE(wasm.ai.prompt_tokens:PLAIN)%", completion: "%FILTER_STATE(wasm.ai.completion_tokens:PLAIN)%", status: "%FILTER_STATE(wasm.ai.status:PLAIN)%" };
