@@ -15,7 +15,7 @@ import type { AccessLogConfig, Cluster, Listener, Route } from "../envoy/bootstr
 import { matchRoute, selectVirtualHost } from "../envoy/routes.ts";
 import { RouterFilter, type RouteSource } from "./router.ts";
 import type { GatewayStats } from "./gateway-stats.ts";
-import { createAccessLogSink, formatAccessLog, type AccessLogRecord } from "./access-log.ts";
+import { createAccessLogSink, formatAccessLog, type AccessLogRecord, type AccessLogSink } from "./access-log.ts";
 
 // Headers Node's server manages itself or that must not be repeated downstream.
 const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "date"]);
@@ -31,7 +31,7 @@ export class ConnectionManager {
   private server: http.Server | null = null;
   private nextConnectionId = 1;
   private readonly workerOf = new WeakMap<Socket, { worker: number; id: number }>();
-  private readonly logSinks: { cfg: AccessLogConfig; write: (line: string) => void }[];
+  private readonly logSinks: { cfg: AccessLogConfig; write: AccessLogSink }[];
   private readonly routeSource: RouteSource;
 
   constructor(
@@ -69,6 +69,8 @@ export class ConnectionManager {
     if (!s) return;
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));
+    // Flush the access logs: lines of streams that just finished must not be lost.
+    await Promise.all(this.logSinks.map((l) => l.write.close()));
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
