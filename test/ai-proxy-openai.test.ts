@@ -209,6 +209,42 @@ describe("ai-proxy → openai: streaming", () => {
   });
 });
 
+describe("ai-proxy → openai: analytics", () => {
+  it("log_payloads adds the client body and the answer (assembled text for streams)", async () => {
+    await withGateway(config({ logging: { log_statistics: true, log_payloads: true } }), async (g) => {
+      const raw = JSON.stringify(chat);
+      await g.post("/v1/chat/completions", raw);
+      await g.post("/v1/chat/completions", { ...chat, stream: true });
+      const lines = await waitForLog(g, 2);
+      const plain = JSON.parse(lines[0].ai as string) as { proxy: { payload: { request: string; response: string }; meta: Obj } };
+      expect(plain.proxy.payload.request).toBe(raw);
+      expect(JSON.parse(plain.proxy.payload.response)).toMatchObject({ object: "chat.completion" });
+      expect(plain.proxy.meta.request_mode).toBe("oneshot");
+      const streamed = JSON.parse(lines[1].ai as string) as { proxy: { payload: { response: string } } };
+      expect(streamed.proxy.payload.response).toBe("echo: hello there");
+    }, { accessLog: LOG_FIELDS });
+  });
+
+  it("records refused requests too, with their status and no tokens", async () => {
+    await withGateway(config({ logging: { log_statistics: true } }), async (g) => {
+      const r = await g.post("/v1/chat/completions", { messages: [] });
+      expect(r.status).toBe(400);
+      const log = (await waitForLog(g))[0];
+      expect(log).toMatchObject({ provider: "openai", prompt: "0", total: "0", status: 400 });
+      expect(JSON.parse(log.ai as string)).not.toHaveProperty("proxy.payload");
+    }, { accessLog: LOG_FIELDS });
+  });
+
+  it("writes only the individual keys without log_statistics", async () => {
+    await withGateway(config(), async (g) => {
+      await g.post("/v1/chat/completions", chat);
+      const log = (await waitForLog(g))[0];
+      expect(log).toMatchObject({ provider: "openai", prompt: "2", completion: "3" });
+      expect(log.ai).toBeNull();
+    }, { accessLog: LOG_FIELDS });
+  });
+});
+
 describe("ai-proxy → openai: completions and embeddings", () => {
   it("completions go to /v1/completions with a prompt", async () => {
     const cfg = config({ route_type: "llm/v1/completions" }, { upstream_url: null }, { name: "gpt-3.5-turbo-instruct" });
