@@ -66,6 +66,15 @@ describe("ai-proxy → azure", () => {
     });
   });
 
+  it("forwards the client's own stream_options on 2023-05-15 (the upstream decides)", async () => {
+    await withGateway(azureCfg(), azure, async (g) => {
+      const n = azure.requests.length;
+      const r = await g.post("/", { ...chat, stream: true, stream_options: { include_usage: true } });
+      expect(azure.requests[n].body).toMatchObject({ stream_options: { include_usage: true } });
+      expect(sseChunks(r.body).pop()).toMatchObject({ choices: [], usage: { prompt_tokens: 5 } });
+    });
+  });
+
   it("streams without stream_options on 2023-05-15 and estimates usage as Kong does", async () => {
     await withGateway(azureCfg(), azure, async (g) => {
       const n = azure.requests.length;
@@ -86,9 +95,10 @@ describe("ai-proxy → azure", () => {
       const n = azure.requests.length;
       const r = await g.post("/", { ...chat, stream: true });
       expect(azure.requests[n].body).toMatchObject({ stream_options: { include_usage: true } });
-      // Azure's content-filter chunk (choices: [] without usage) is passed on; the usage chunk is not.
+      // Neither Azure's prompt-filter chunk (choices: [], object "") nor the usage chunk reaches the client.
       const chunks = sseChunks(r.body);
-      expect(chunks.filter((c) => c.usage)).toEqual([]);
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(chunks.every((c) => c.object === "chat.completion.chunk" && (c.choices as unknown[]).length > 0 && !c.usage)).toBe(true);
       expect((await waitForLog(g))[0]).toMatchObject({ prompt: "5", completion: "4" });
     }, { accessLog: LOG });
   });

@@ -259,7 +259,8 @@ class AiProxyStream extends HttpContext {
       if (enc != null && enc.toLowerCase() != "identity") {
         logWarn("ai-proxy: upstream answered with content-encoding " + enc + "; passing the body through untranslated");
         this.mode = Mode.Pass;
-      } else if (req.stream && ct != null && isStreamType(ct)) {
+      } else if (ct != null && isStreamType(ct)) {
+        // Streamed whenever the upstream streams (never buffer a whole stream).
         this.mode = Mode.Stream;
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);

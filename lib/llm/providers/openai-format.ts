@@ -61,13 +61,16 @@ export abstract class OpenAiFormatProvider extends Provider {
     w.fieldString("model", req.model);
     if (!embeddings) {
       w.fieldBool("stream", req.stream);
+      const so = findMember(members, "stream_options");
+      const soObj = so != null ? getObj(req.body, "stream_options") : null;
       if (req.stream && this.acceptsStreamOptions(req)) {
         w.key("stream_options").beginObject();
-        const so = findMember(members, "stream_options");
-        const soObj = so != null ? getObj(req.body, "stream_options") : null;
         if (so != null && soObj != null) copyMembersExcept(w, src, so, "include_usage");
         w.fieldBool("include_usage", true);
         w.endObject();
+      } else if (req.stream && so != null && soObj != null && !this.isDropped("stream_options")) {
+        // The gateway does not add what this upstream may refuse, but the client's own ask goes up.
+        w.rawMember(src, so.keyStart, so.keyEnd, so.valueStart, so.valueEnd);
       }
       const hasMaxTokens = findMember(members, "max_tokens") != null || findMember(members, "max_completion_tokens") != null;
       if (!hasMaxTokens && req.maxTokens != UNSET) w.fieldInt(this.maxTokensField(), req.maxTokens);
@@ -145,7 +148,11 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     const m = getString(o, "model");
     if (m != null && m.length > 0) this.model = m;
     if (this.text != null && choices != null) this.collectDelta(choices);
-    if (hasUsage && choices != null && choices.length == 0 && !this.req.clientIncludeUsage) return null;
+    if (choices != null && choices.length == 0) {
+      // The usage-only chunk the gateway asked for, and Azure's prompt-filter annotation
+      // chunk (no choices, no usage, empty object/id), are not OpenAI chunks a client expects.
+      if (!hasUsage || !this.req.clientIncludeUsage) return null;
+    }
     this.out.str("data: ");
     this.out.bytes(data);
     this.out.str("\n\n");
