@@ -75,6 +75,21 @@ describe("configuration refused at load, naming the field", () => {
   });
 });
 
+describe("Envoy's own refusals", () => {
+  it("turns Envoy's 413 (buffer limit below max_request_body_size) into the OpenAI shape", async () => {
+    const g = await proxyGateway(cfg(), up.port, { bufferLimit: 2048 });
+    try {
+      const r = await g.send({ method: "POST", path: "/", headers: { "content-type": "application/json" }, chunks: ['{"messages":[{"role":"user","content":"', "x".repeat(3000), '"}]}'] });
+      expect(r.status).toBe(413);
+      expect(r.headers["content-type"]).toBe("application/json");
+      expect(errorOf(r)).toMatchObject({ type: "invalid_request_error" });
+      expect(errorOf(r).message.length).toBeGreaterThan(0);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe("client bodies refused with a 4xx that says what is wrong", () => {
   let g: ProxyGateway;
   beforeAll(async () => {
