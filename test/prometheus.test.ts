@@ -173,3 +173,33 @@ describe("a real Prometheus scraping the gateway's /stats/prometheus", () => {
     expect(num(latency[0]!)).toBe(told.requests);
   });
 });
+
+describe("examples/grafana on the same Prometheus", () => {
+  interface Panel {
+    title: string;
+    targets?: { expr: string }[];
+  }
+
+  it("ships a Prometheus config that promtool accepts", () => {
+    const out = execFileSync("/usr/bin/promtool", ["check", "config", resolve(ROOT, "examples/grafana/prometheus.yml")], { encoding: "utf8" });
+    expect(out).toContain("SUCCESS");
+  });
+
+  it("runs every dashboard query, and the ones without an error filter have data", async () => {
+    // Two scrapes at least, so rate() has a window to work with.
+    await waitFor(`count_over_time(ai_llm_requests_total{ai_provider="openai"}[1m]) >= 2`, 30_000);
+    const dash = JSON.parse(readFileSync(resolve(ROOT, "examples/grafana/dashboards/ai-gateway.json"), "utf8")) as { panels: Panel[] };
+    const targets = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })));
+    expect(targets.length).toBeGreaterThanOrEqual(15);
+    const empty: string[] = [];
+    for (const { title, expr } of targets) {
+      // Grafana's variables, as the dashboard resolves them with "All" selected.
+      const q = expr.replaceAll("$__rate_interval", "1m").replaceAll("$__range", "5m").replaceAll("$provider", ".*").replaceAll("$model", ".*");
+      const result = await query(q); // throws on a PromQL error
+      if (result.length === 0 && !expr.includes('status_class!="2xx"')) empty.push(title);
+    }
+    expect(empty).toEqual([]);
+    const providers = (await (await fetch(`${promUrl}/api/v1/label/ai_provider/values`)).json()) as { data: string[] };
+    expect(providers.data).toContain("openai");
+  });
+});
