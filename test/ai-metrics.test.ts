@@ -70,7 +70,7 @@ async function run(s: Scenario): Promise<string[]> {
 }
 
 async function prometheus(g: RunningGateway): Promise<string[]> {
-  // on_log runs after the response is sent: wait for the last request's stats to land.
+  // on_log runs in the same turn as the response's last write, before the client sees it end.
   const res = await fetch(`${g.admin}/stats/prometheus`);
   return (await res.text()).split("\n").filter((l) => l.length > 0);
 }
