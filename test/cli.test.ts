@@ -27,8 +27,9 @@ function yamlFile(text: string): string {
 describe("aigw validate", () => {
   it("accepts the shipped envoy.yaml", async () => {
     const r = await aigw(["validate", "--config", "envoy/envoy.yaml"]);
-    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
+    // Unset provider keys are warnings, never errors: the gateway starts and answers requests with the variable named.
+    expect(r.stderr).not.toMatch(/\[(error|critical)\]/);
     expect(r.stdout).toMatch(/OK/);
   });
 

@@ -169,7 +169,7 @@ export async function startGateway(spec: BootstrapSpec | string, opts: { concurr
   const gw = await Gateway.start(parseBootstrap(yaml, file), { ephemeralPorts: true, concurrency: opts.concurrency ?? 1, logLevel: 0, onLog: (l) => logs.push(l) });
   return {
     gw,
-    url: `http://127.0.0.1:${gw.ports.get("main")}`,
+    url: `http://127.0.0.1:${gw.ports.get("main") ?? [...gw.ports.values()][0]}`,
     admin: `http://127.0.0.1:${gw.adminPort}`,
     logs,
     probe: () => logs.filter((l) => l.message.startsWith("probe ")).map((l) => l.message.slice(6)),
