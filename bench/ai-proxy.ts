@@ -18,7 +18,7 @@ import { ROOT, startGatewayProcess, type Proc } from "./processes.ts";
 import { startPortkeyProcess } from "./portkey.ts";
 import { spawn } from "node:child_process";
 
-const AI_PROXY = join(ROOT, "build/ai-proxy.wasm");
+const AI_PROXY = process.env.AI_PROXY_WASM ?? join(ROOT, "build/ai-proxy.wasm");
 
 function chatBody(bytes: number, stream = false): string {
   const messages: { role: string; content: string }[] = [{ role: "system", content: "You are a helpful assistant." }];
