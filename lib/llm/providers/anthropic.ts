@@ -70,6 +70,15 @@ function promptTokensOf(u: JSON.Obj): i64 {
   return input + (created > 0 ? created : 0) + (read > 0 ? read : 0);
 }
 
+/** Content blocks a stream may index; a larger index is hostile and ignored (it would size an array). */
+const MAX_BLOCKS: i64 = 1024;
+
+/** A content block index from a stream event, or -1 when absent, negative or too large. */
+function blockIndex(o: JSON.Obj): i32 {
+  const n = countAt(o, "index");
+  return n >= 0 && n < MAX_BLOCKS ? <i32>n : -1;
+}
+
 /** One Anthropic message being built: its role and its content blocks (each serialized JSON). */
 class AnthropicMessage {
   blocks: string[] = [];
@@ -558,7 +567,7 @@ export class AnthropicStreamTranslator extends SseStreamTranslator {
   }
 
   private onBlockStart(o: JSON.Obj): string | null {
-    const index = <i32>countAt(o, "index");
+    const index = blockIndex(o);
     const b = getObj(o, "content_block");
     if (b == null || index < 0) return null;
     const type = getString(b, "type");
@@ -583,7 +592,7 @@ export class AnthropicStreamTranslator extends SseStreamTranslator {
       const t = getString(d, "text");
       if (t != null) this.text_(t);
     } else if (type == "input_json_delta") {
-      const index = <i32>countAt(o, "index");
+      const index = blockIndex(o);
       const part = getString(d, "partial_json");
       if (part == null || part.length == 0 || index < 0 || index >= this.toolIndex.length) return null;
       const ti = unchecked(this.toolIndex[index]);
