@@ -33,6 +33,9 @@ describe("llama2: configuration", () => {
       "model.options.upstream_url is required for provider llama2 with llama2_format=openai",
     );
     expect(l.configure("llm/v1/embeddings", RAW).ok).toBe(false);
+    // Kong: upstream_url is required for llama2 whatever the route type.
+    expect(l.configure("preserve", { provider: "llama2", name: "m", options: { llama2_format: "ollama" } }).ok).toBe(false);
+    expect(l.configure("preserve", RAW).ok).toBe(true);
     expect(l.configure("llm/v1/chat", RAW).value).toMatchObject({ authority: "tgi.local:8080", path: "/generate" });
     expect(l.reportsUsage()).toBe(false);
   });

@@ -113,7 +113,7 @@ function openTurn(user: string, system: string): string {
 export class Llama2Provider extends Provider {
   validate(route: RouteType): string | null {
     if (route == RouteType.Embeddings) return "route_type llm/v1/embeddings is not supported by provider llama2 with llama2_format=raw";
-    if (this.config.options.upstreamUrl.length == 0 && route != RouteType.Preserve) return upstreamUrlRequired("raw");
+    if (this.config.options.upstreamUrl.length == 0) return upstreamUrlRequired("raw");
     return super.validate(route);
   }
 
@@ -251,7 +251,7 @@ export class Llama2StreamTranslator extends SseStreamTranslator {
 /** llama2_format=openai: an OpenAI-compatible server at upstream_url. */
 export class Llama2OpenAiProvider extends OpenAiFormatProvider {
   validate(route: RouteType): string | null {
-    if (this.config.options.upstreamUrl.length == 0 && route != RouteType.Preserve) return upstreamUrlRequired("openai");
+    if (this.config.options.upstreamUrl.length == 0) return upstreamUrlRequired("openai");
     return super.validate(route);
   }
 

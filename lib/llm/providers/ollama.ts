@@ -74,7 +74,7 @@ function writeToolCalls(w: JsonWriter, calls: JSON.Arr, at: string): string | nu
 
 export class OllamaProvider extends Provider {
   validate(route: RouteType): string | null {
-    if (this.config.options.upstreamUrl.length == 0 && route != RouteType.Preserve) {
+    if (this.config.options.upstreamUrl.length == 0) {
       const f = this.config.provider == "mistral" ? "mistral_format" : "llama2_format";
       return "model.options.upstream_url is required for provider " + this.config.provider + " with " + f + "=ollama";
     }
