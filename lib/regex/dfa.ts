@@ -1,0 +1,297 @@
+// A lazily built DFA for the yes/no question "does the pattern match anywhere?" (all a guard
+// needs). A DFA state is the set of program positions alive after a byte plus what the
+// assertions need to know about that byte (was it a word byte, a newline, the start).
+// States and transitions are made on first use and cached, so each input byte costs one
+// table lookup once the cache is warm, and at most O(program) when a transition is new.
+// The cache has a fixed budget; when it fills up too quickly the search finishes on the
+// Pike VM instead (as RE2 does), so the time stays O(program × input) in the worst case.
+
+import { Assert } from "./ast";
+import { isWordByte } from "./byteset";
+import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SPLIT, Program } from "./program";
+
+const UNKNOWN: i32 = -1;
+const MATCHED: i32 = -2;
+const DEAD: i32 = -3;
+/** compute() gave up: the cache is thrashing. */
+const GIVE_UP: i32 = -4;
+
+const CTX_START: i32 = 1;
+const CTX_WORD: i32 = 2;
+const CTX_NL: i32 = 4;
+
+/** Bytes of transition table one pattern may use. */
+const TABLE_BUDGET: i32 = 256 * 1024;
+
+export class LazyDfa {
+  /** Byte → equivalence class (bytes no instruction tells apart share a class). */
+  private classOf: StaticArray<u8> = new StaticArray<u8>(256);
+  /** A byte of each class, for evaluating instructions on the class. */
+  private reps: StaticArray<i32> = new StaticArray<i32>(0);
+  private nsym: i32 = 0;
+  /** Symbol of a newline that is the last byte (`$` may match before it). */
+  private symFinalNl: i32 = 0;
+  /** Symbol of the end of the subject. */
+  private symEnd: i32 = 0;
+  private ctxMask: i32 = 0;
+  private maxStates: i32 = 0;
+
+  private trans: StaticArray<i32> = new StaticArray<i32>(0);
+  private kernels: StaticArray<i32>[] = [];
+  private ctxs: i32[] = [];
+  private ids: Map<string, i32> = new Map<string, i32>();
+  private startState: i32 = -1;
+
+  // Closure scratch space.
+  private mark: StaticArray<i32> = new StaticArray<i32>(0);
+  private gen: i32 = 0;
+  private stack: StaticArray<i32> = new StaticArray<i32>(0);
+  private list: StaticArray<i32> = new StaticArray<i32>(0);
+  private count: i32 = 0;
+  private matched: bool = false;
+  private next: i32[] = [];
+
+  /** Cache flushes so far (observable for tests and the bench). */
+  flushes: i32 = 0;
+
+  constructor(private prog: Program) {
+    const n = prog.length;
+    this.mark = new StaticArray<i32>(n);
+    for (let i = 0; i < n; i++) unchecked((this.mark[i] = -1));
+    this.stack = new StaticArray<i32>(n + 1);
+    this.list = new StaticArray<i32>(n);
+
+    // Byte classes: a new class starts wherever some instruction's verdict changes, and
+    // newline and word bytes stay apart from their neighbours when assertions look at them.
+    const boundary = new StaticArray<bool>(257);
+    for (let pc = 0; pc < n; pc++) {
+      const op = prog.op[pc];
+      if (op == OP_BYTE) {
+        const c = prog.a[pc];
+        boundary[c] = true;
+        boundary[c + 1] = true;
+      }
+    }
+    for (let k = 0; k < prog.sets.length; k++) {
+      const s = prog.sets[k];
+      for (let c = 1; c < 256; c++) if (s.has(c) != s.has(c - 1)) boundary[c] = true;
+    }
+    boundary[0x0a] = true;
+    boundary[0x0b] = true;
+    if ((prog.asserts & (Assert.WORD | Assert.NOT_WORD)) != 0) {
+      for (let c = 1; c < 256; c++) if (isWordByte(c) != isWordByte(c - 1)) boundary[c] = true;
+    }
+    let cls = 0;
+    const reps = new Array<i32>();
+    reps.push(0);
+    for (let c = 0; c < 256; c++) {
+      if (c > 0 && boundary[c]) {
+        cls++;
+        reps.push(c);
+      }
+      this.classOf[c] = <u8>cls;
+    }
+    const nclasses = cls + 1;
+    this.symFinalNl = nclasses;
+    this.symEnd = nclasses + 1;
+    this.nsym = nclasses + 2;
+    reps.push(0x0a); // final newline
+    reps.push(-1); // end
+    this.reps = StaticArray.fromArray<i32>(reps);
+
+    let mask = 0;
+    if ((prog.asserts & (Assert.BOL | Assert.MBOL)) != 0) mask |= CTX_START;
+    if ((prog.asserts & (Assert.WORD | Assert.NOT_WORD)) != 0) mask |= CTX_WORD;
+    if ((prog.asserts & Assert.MBOL) != 0) mask |= CTX_NL;
+    this.ctxMask = mask;
+    let ms = TABLE_BUDGET / (this.nsym * 4);
+    if (ms < 16) ms = 16;
+    if (ms > 4096) ms = 4096;
+    this.maxStates = ms;
+  }
+
+  private flagsFor(ctx: i32, sym: i32): i32 {
+    const isEnd = sym == this.symEnd;
+    const c = isEnd ? -1 : unchecked(this.reps[sym]);
+    let f = 0;
+    if ((ctx & CTX_START) != 0) f |= Assert.BOL | Assert.MBOL;
+    else if ((ctx & CTX_NL) != 0 && !isEnd) f |= Assert.MBOL;
+    if (isEnd) f |= Assert.EOL | Assert.MEOL | Assert.EOT;
+    else if (c == 0x0a) {
+      f |= Assert.MEOL;
+      if (sym == this.symFinalNl) f |= Assert.EOL;
+    }
+    const pw = (ctx & CTX_WORD) != 0;
+    const cw = c >= 0 && isWordByte(c);
+    f |= pw != cw ? Assert.WORD : Assert.NOT_WORD;
+    return f;
+  }
+
+  private add(pc0: i32, flags: i32): void {
+    const prog = this.prog;
+    const mark = this.mark;
+    const gen = this.gen;
+    const stack = this.stack;
+    let sp = 0;
+    unchecked((stack[sp++] = pc0));
+    while (sp > 0) {
+      let pc = unchecked(stack[--sp]);
+      while (true) {
+        if (unchecked(mark[pc]) == gen) break;
+        unchecked((mark[pc] = gen));
+        const op = unchecked(prog.op[pc]);
+        if (op == OP_JMP) pc = unchecked(prog.a[pc]);
+        else if (op == OP_SPLIT) {
+          unchecked((stack[sp++] = unchecked(prog.b[pc])));
+          pc = unchecked(prog.a[pc]);
+        } else if (op == OP_ASSERT) {
+          if ((flags & unchecked(prog.a[pc])) == 0) break;
+          pc++;
+        } else if (op == OP_ENTER || op == OP_CHECK) {
+          // Whether an empty iteration is allowed changes which match is reported, never
+          // whether there is one: a yes/no search ignores it.
+          pc++;
+        } else {
+          if (op == OP_MATCH) this.matched = true;
+          else unchecked((this.list[this.count++] = pc));
+          break;
+        }
+      }
+    }
+  }
+
+  private nextGen(): void {
+    if (this.gen >= 0x3ffffff0) {
+      for (let i = 0; i < this.mark.length; i++) unchecked((this.mark[i] = -1));
+      this.gen = 0;
+    }
+    this.gen++;
+  }
+
+  private flush(): void {
+    this.flushes++;
+    this.kernels = [];
+    this.ctxs = [];
+    this.ids = new Map<string, i32>();
+    this.startState = -1;
+    const t = this.trans;
+    for (let i = 0; i < t.length; i++) unchecked((t[i] = UNKNOWN));
+  }
+
+  /** The id of the state (kernel, ctx), made if new. -1 when the cache is full. */
+  private intern(kernel: i32[], ctx: i32): i32 {
+    const units = new Array<i32>(kernel.length + 1);
+    units[0] = ctx;
+    for (let i = 0; i < kernel.length; i++) units[i + 1] = kernel[i] + 8;
+    const key = String.fromCharCodes(units);
+    if (this.ids.has(key)) return this.ids.get(key);
+    const id = this.kernels.length;
+    if (id >= this.maxStates) return -1;
+    const need = (id + 1) * this.nsym;
+    if (need > this.trans.length) {
+      // Grow by doubling (up to the budget), so small patterns keep small tables.
+      let states = this.trans.length / this.nsym;
+      if (states < 8) states = 8;
+      while (states * this.nsym < need) states <<= 1;
+      if (states > this.maxStates) states = this.maxStates;
+      const grown = new StaticArray<i32>(states * this.nsym);
+      const old = this.trans;
+      for (let i = 0; i < old.length; i++) unchecked((grown[i] = unchecked(old[i])));
+      for (let i = old.length; i < grown.length; i++) unchecked((grown[i] = UNKNOWN));
+      this.trans = grown;
+    }
+    this.kernels.push(StaticArray.fromArray<i32>(kernel));
+    this.ctxs.push(ctx);
+    this.ids.set(key, id);
+    return id;
+  }
+
+  /** The transition of state `s` on `sym`: a state id, MATCHED, DEAD or GIVE_UP. */
+  private compute(s: i32, sym: i32, pos: i32): i32 {
+    const prog = this.prog;
+    const kernel = this.kernels[s];
+    const ctx = this.ctxs[s];
+    const flags = this.flagsFor(ctx, sym);
+    this.nextGen();
+    this.count = 0;
+    this.matched = false;
+    for (let i = 0; i < kernel.length; i++) this.add(unchecked(kernel[i]), flags);
+    // Unanchored search: a match may start at every position (anchored ones only at 0).
+    if (!prog.anchored || (ctx & CTX_START) != 0) this.add(0, flags);
+    let result: i32;
+    if (this.matched) result = MATCHED;
+    else if (sym == this.symEnd) result = DEAD;
+    else {
+      const c = unchecked(this.reps[sym]);
+      const next = this.next;
+      next.length = 0;
+      this.nextGen();
+      for (let i = 0; i < this.count; i++) {
+        const pc = unchecked(this.list[i]);
+        if (prog.accepts(pc, c) && unchecked(this.mark[pc + 1]) != this.gen) {
+          unchecked((this.mark[pc + 1] = this.gen));
+          next.push(pc + 1);
+        }
+      }
+      if (next.length == 0 && prog.anchored) result = DEAD;
+      else {
+        next.sort();
+        let nctx = 0;
+        if (c == 0x0a) nctx |= CTX_NL;
+        if (isWordByte(c)) nctx |= CTX_WORD;
+        nctx &= this.ctxMask;
+        let id = this.intern(next, nctx);
+        if (id < 0) {
+          // Full: start over with an empty cache. If it filled up again too soon in this
+          // search, the DFA does not pay off here: give up (the caller uses the Pike VM).
+          const thrashing = this.flushesThisCall > 0 && pos - this.lastFlushPos < 8 * this.maxStates;
+          this.lastFlushPos = pos;
+          this.flushesThisCall++;
+          this.flush();
+          if (thrashing) return GIVE_UP;
+          return this.intern(next, nctx); // the source state is gone: do not record the edge
+        }
+        result = id;
+      }
+    }
+    unchecked((this.trans[s * this.nsym + sym] = result));
+    return result;
+  }
+
+  private lastFlushPos: i32 = 0;
+  private flushesThisCall: i32 = 0;
+
+  private start(): i32 {
+    if (this.startState < 0) this.startState = this.intern([], CTX_START & this.ctxMask);
+    return this.startState;
+  }
+
+  /**
+   * 1 when the pattern matches somewhere in `len` bytes at `base`, 0 when it does not, -1
+   * when the cache thrashed and the caller should answer with the Pike VM.
+   */
+  test(base: usize, len: i32): i32 {
+    this.lastFlushPos = 0;
+    this.flushesThisCall = 0;
+    let s = this.start();
+    const nsym = this.nsym;
+    const classOf = this.classOf;
+    for (let i = 0; i < len; i++) {
+      const b = <i32>load<u8>(base + <usize>i);
+      const sym: i32 = b == 0x0a && i == len - 1 ? this.symFinalNl : <i32>unchecked(classOf[b]);
+      let t = unchecked(this.trans[s * nsym + sym]);
+      if (t < 0) {
+        if (t == MATCHED) return 1;
+        if (t == DEAD) return 0;
+        t = this.compute(s, sym, i);
+        if (t == MATCHED) return 1;
+        if (t == DEAD) return 0;
+        if (t == GIVE_UP) return -1;
+      }
+      s = t;
+    }
+    let t = unchecked(this.trans[s * nsym + this.symEnd]);
+    if (t == UNKNOWN) t = this.compute(s, this.symEnd, len);
+    return t == MATCHED ? 1 : 0;
+  }
+}

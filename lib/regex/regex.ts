@@ -1,0 +1,92 @@
+// The public face of lib/regex: compile once (at configure time), then search many inputs.
+
+import { parse } from "./parser";
+import { compileNode, Program } from "./program";
+import { PikeVM } from "./pike";
+import { LazyDfa } from "./dfa";
+
+/** After this many searches where the DFA cache thrashed, the pattern uses the Pike VM only. */
+const DFA_GIVE_UPS: i32 = 3;
+
+export class Regex {
+  private pike: PikeVM | null = null;
+  private dfa: LazyDfa | null = null;
+  private dfaGiveUps: i32 = 0;
+  /** Byte offsets of the last match found by find(): [matchStart, matchEnd). */
+  matchStart: i32 = -1;
+  matchEnd: i32 = -1;
+
+  constructor(readonly program: Program) {}
+
+  private vm(): PikeVM {
+    let p = this.pike;
+    if (p == null) this.pike = p = new PikeVM(this.program);
+    return p;
+  }
+
+  /** Whether the pattern matches anywhere in `len` bytes at `ptr`. */
+  testAt(ptr: usize, len: i32): bool {
+    if (this.dfaGiveUps < DFA_GIVE_UPS) {
+      let d = this.dfa;
+      if (d == null) this.dfa = d = new LazyDfa(this.program);
+      const r = d.test(ptr, len);
+      if (r >= 0) return r == 1;
+      this.dfaGiveUps++;
+    }
+    return this.vm().exec(ptr, len, true);
+  }
+
+  /** Whether the pattern matches anywhere in `text` (a lazy DFA; the Pike VM if it thrashes). */
+  test(text: Uint8Array): bool {
+    return this.testAt(text.dataStart, text.length);
+  }
+
+  /** The same answer from the Pike VM alone (for tests and comparisons). */
+  testPike(text: Uint8Array): bool {
+    return this.vm().exec(text.dataStart, text.length, true);
+  }
+
+  /**
+   * Finds the leftmost-first match (the one PCRE and JavaScript report) in `len` bytes at
+   * `ptr`; on success its byte offsets are in matchStart/matchEnd.
+   */
+  findAt(ptr: usize, len: i32): bool {
+    const vm = this.vm();
+    const ok = vm.exec(ptr, len, false);
+    this.matchStart = vm.matchStart;
+    this.matchEnd = vm.matchEnd;
+    return ok;
+  }
+
+  find(text: Uint8Array): bool {
+    return this.findAt(text.dataStart, text.length);
+  }
+
+  /** How many times the DFA cache was flushed (0 while it fits). */
+  get dfaFlushes(): i32 {
+    const d = this.dfa;
+    return d != null ? d.flushes : 0;
+  }
+}
+
+export class RegexResult {
+  constructor(
+    public regex: Regex | null,
+    /** Why the pattern was refused, naming the construct and its byte offset. */
+    public error: string | null,
+  ) {}
+}
+
+/** Compiles a pattern given as bytes (PCRE syntax, no UTF mode). Never traps. */
+export function compileBytes(pattern: Uint8Array): RegexResult {
+  const parsed = parse(pattern);
+  if (parsed.error != null) return new RegexResult(null, parsed.error);
+  const compiled = compileNode(parsed.node!);
+  if (compiled.error != null) return new RegexResult(null, compiled.error);
+  return new RegexResult(new Regex(compiled.program!), null);
+}
+
+/** Compiles a pattern given as a string: its UTF-8 bytes are the pattern. */
+export function compile(pattern: string): RegexResult {
+  return compileBytes(Uint8Array.wrap(String.UTF8.encode(pattern)));
+}

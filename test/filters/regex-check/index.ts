@@ -1,0 +1,100 @@
+// regex-check: a test-only module exposing lib/regex to test/regex*.test.ts and bench/regex.ts,
+// which call these exports directly (no host). Patterns and inputs go into a buffer the module
+// owns; compiled patterns are kept by id.
+
+import { compileBytes, Regex } from "../../../lib/regex";
+
+let input = new ArrayBuffer(0);
+let output = new ArrayBuffer(0);
+const regexes = new Array<Regex>();
+let lastStart: i32 = -1;
+let lastEnd: i32 = -1;
+
+/** Makes room for `len` input bytes and returns where to write them. */
+export function inputBuffer(len: i32): usize {
+  input = new ArrayBuffer(len);
+  return changetype<usize>(input);
+}
+
+export function outputPtr(): usize {
+  return changetype<usize>(output);
+}
+export function outputLen(): i32 {
+  return output.byteLength;
+}
+
+/** Compiles the first `len` input bytes: the new id, or -1 with the error in the output. */
+export function compile(len: i32): i32 {
+  const r = compileBytes(Uint8Array.wrap(input, 0, len));
+  if (r.error != null) {
+    output = String.UTF8.encode(r.error!);
+    return -1;
+  }
+  regexes.push(r.regex!);
+  output = new ArrayBuffer(0);
+  return regexes.length - 1;
+}
+
+/** Drops every compiled pattern (ids start over at 0). */
+export function reset(): void {
+  regexes.length = 0;
+}
+
+function get(id: i32): Regex | null {
+  return id >= 0 && id < regexes.length ? regexes[id] : null;
+}
+
+/** Leftmost-first search over the first `len` input bytes: 1 with the offsets in matchStart/matchEnd. */
+export function find(id: i32, len: i32): i32 {
+  const r = get(id);
+  if (r == null) return -1;
+  const ok = r.findAt(changetype<usize>(input), len);
+  lastStart = r.matchStart;
+  lastEnd = r.matchEnd;
+  return ok ? 1 : 0;
+}
+
+export function matchStart(): i32 {
+  return lastStart;
+}
+export function matchEnd(): i32 {
+  return lastEnd;
+}
+
+/** Yes/no through the lazy DFA (what the guard uses). */
+export function test(id: i32, len: i32): i32 {
+  const r = get(id);
+  if (r == null) return -1;
+  return r.testAt(changetype<usize>(input), len) ? 1 : 0;
+}
+
+/** Yes/no through the Pike VM alone. */
+export function testPike(id: i32, len: i32): i32 {
+  const r = get(id);
+  if (r == null) return -1;
+  return r.testPike(Uint8Array.wrap(input, 0, len)) ? 1 : 0;
+}
+
+export function programLength(id: i32): i32 {
+  const r = get(id);
+  return r == null ? -1 : r.program.length;
+}
+
+export function dfaFlushes(id: i32): i32 {
+  const r = get(id);
+  return r == null ? -1 : r.dfaFlushes;
+}
+
+/** The program as text, one instruction per line (for debugging failures). */
+export function dump(id: i32): i32 {
+  const r = get(id);
+  if (r == null) return -1;
+  const p = r.program;
+  const names = ["BYTE", "SET", "SPLIT", "JMP", "ASSERT", "MATCH", "ENTER", "CHECK"];
+  let s = "";
+  for (let pc = 0; pc < p.length; pc++) {
+    s += pc.toString() + " " + names[p.op[pc]] + " " + p.a[pc].toString() + " " + p.b[pc].toString() + "\n";
+  }
+  output = String.UTF8.encode(s);
+  return p.length;
+}
