@@ -1,0 +1,105 @@
+// ai-prompt-guard: allows or denies chat/completions prompts with regular expressions, as
+// Kong's ai-prompt-guard does (deny patterns first, then at least one allow pattern must
+// match; a refusal is Kong's 400 "bad request", so the guard does not reveal itself).
+// Patterns run on lib/regex (linear time, PCRE syntax over bytes), compiled in on_configure.
+// The body is buffered with the runtime's helper; headers are never held or changed.
+
+export * from "../../lib/runtime/exports";
+import { Action, HttpContext, RootContext, logDebug, logError, registerRootContext } from "../../lib/runtime";
+import { GuardConfig, parseConfig } from "./config";
+import { extractPrompt, PromptStatus } from "./prompt";
+import { replyError } from "./reply";
+
+/** Kong's answer for a denied prompt, an allow miss and a prompt it cannot read. */
+const BAD_REQUEST = "bad request";
+
+class GuardRoot extends RootContext {
+  config: GuardConfig = new GuardConfig();
+
+  onConfigure(bytes: Uint8Array): bool {
+    const r = parseConfig(bytes);
+    if (r.error != null) {
+      logError("ai-prompt-guard: " + r.error!);
+      return false;
+    }
+    this.config = r.config!;
+    return true;
+  }
+
+  createHttpContext(contextId: u32): HttpContext {
+    return new GuardStream(contextId, this, this.config);
+  }
+}
+
+/** A decimal content-length, or -1 when absent or not a plain number. */
+function contentLength(v: string | null): i64 {
+  if (v == null || v.length == 0 || v.length > 18) return -1;
+  let n: i64 = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
+}
+
+class GuardStream extends HttpContext {
+  constructor(
+    id: u32,
+    root: RootContext,
+    private readonly config: GuardConfig,
+  ) {
+    super(id, root);
+  }
+
+  private tooLarge(): i32 {
+    const limit = this.config.maxRequestBodySize;
+    replyError(this, 413, "ai_prompt_guard_body_too_large", "request body is larger than " + limit.toString() + " bytes", "request_too_large");
+    return Action.Pause;
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
+    if (endOfStream) {
+      // No body, so no prompt: Kong's guard refuses a request it cannot parse.
+      logDebug("ai-prompt-guard: request has no body");
+      replyError(this, 400, "ai_prompt_guard_no_body", "request body is required and must be a JSON object", "invalid_request_body");
+      return Action.Pause;
+    }
+    const limit = this.config.maxRequestBodySize;
+    if (limit > 0 && contentLength(this.getRequestHeader("content-length")) > <i64>limit) return this.tooLarge();
+    this.bufferRequestBody = true;
+    return Action.Continue;
+  }
+
+  onRequestBodyComplete(body: Uint8Array): i32 {
+    const c = this.config;
+    if (c.maxRequestBodySize > 0 && body.length > c.maxRequestBodySize) return this.tooLarge();
+    const p = extractPrompt(body, c.matchAllRoles, c.allowAllConversationHistory);
+    if (p.status == PromptStatus.BadJson) {
+      replyError(this, 400, "ai_prompt_guard_invalid_json", p.reason, "invalid_request_body");
+      return Action.Pause;
+    }
+    if (p.status == PromptStatus.BadFormat) {
+      logDebug("ai-prompt-guard: unsupported prompt format: " + p.reason);
+      replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
+      return Action.Pause;
+    }
+    const text = p.text;
+    for (let i = 0; i < c.deny.length; i++) {
+      if (c.deny[i].test(text)) {
+        logDebug("ai-prompt-guard: prompt matched deny_patterns[" + i.toString() + "]");
+        replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
+        return Action.Pause;
+      }
+    }
+    if (c.allow.length == 0) return Action.Continue;
+    for (let i = 0; i < c.allow.length; i++) {
+      if (c.allow[i].test(text)) return Action.Continue;
+    }
+    logDebug("ai-prompt-guard: prompt matched none of the allow_patterns");
+    replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
+    return Action.Pause;
+  }
+}
+
+registerRootContext("", (id: u32): RootContext => new GuardRoot(id));
