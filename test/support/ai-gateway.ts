@@ -78,12 +78,16 @@ static_resources:
               domains: ["*"]
               routes:${routes}
               - match: { prefix: "/" }
-                route: { cluster: sim }
+                route: { cluster: sim }${
+                  spec.providerHosts.length > 0
+                    ? `
             - name: provider
               domains: ${JSON.stringify(spec.providerHosts.flatMap((h) => [h, `${h}:443`]))}
               routes:
               - match: { prefix: "/" }
-                route: { cluster: sim }
+                route: { cluster: sim }`
+                    : ""
+                }
           http_filters:${spec.extraFilters ?? ""}${filters}
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
