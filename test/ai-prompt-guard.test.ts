@@ -153,6 +153,21 @@ describe("which text is checked, as Kong builds it", () => {
   });
 });
 
+describe("reads the body as the provider will", () => {
+  it("takes the last of duplicate keys, as Kong's cjson and the providers' JSON parsers do", async () => {
+    const { g, u } = await guard({ deny_patterns: ["EVIL"] });
+    expectRefused(await post(g, '{"messages":[{"role":"user","content":"ok"}],"messages":[{"role":"user","content":"EVIL"}]}'), u);
+    expectRefused(await post(g, '{"messages":[{"role":"user","content":"ok","content":"EVIL"}]}'), u);
+    await expectPassed(g, u, '{"messages":[{"role":"user","content":"EVIL","content":"ok"}]}');
+  });
+
+  it("passes a lone surrogate escape through without trapping", async () => {
+    const { g, u } = await guard({ deny_patterns: ["EVIL"] });
+    await expectPassed(g, u, '{"messages":[{"role":"user","content":"\\ud800 x"}]}');
+    await expectPassed(g, u, chat(user("next")));
+  });
+});
+
 describe("bad bodies: a clear 4xx, and the VM keeps serving", () => {
   const cases: [string, string | Buffer, number, RegExp | null][] = [
     ["malformed JSON", '{"messages": [', 400, /^request body is not valid JSON: /],

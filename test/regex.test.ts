@@ -273,6 +273,19 @@ describe("agrees with JavaScript's RegExp on generated patterns and inputs", () 
   }
 });
 
+describe("follows JavaScript's rule for optional iterations that match empty", () => {
+  // Found by the generated tests: per-position deduplication alone reports a shorter match.
+  it.each([
+    ["(?:a|b?\\w??)*\\w", "bc_"],
+    ["(a|[ab]?\\w??)+\\w", "abc_"],
+    ["(?:b?\\w??)*\\w", "abc_"],
+    ["(?i)(?:a??){1,}\\S", "AB1A1"],
+    ["(?s)(a|[ab]?[\\w]??)+c{0,}\\w", "abc__b\n1.b.bc"],
+    ["(?:x?)*y", "xxy"],
+    ["(a?){2,3}b", "aab"],
+  ])("%j on %j", (pattern, input) => agree(pattern, input));
+});
+
 describe("matches bytes, as PCRE without UTF mode (Kong's ngx.re)", () => {
   const utf8 = (s: string) => [...Buffer.from(s, "utf8")];
 
