@@ -3,6 +3,9 @@
 // limit, bad bodies answered 4xx without ever failing the VM, and configurations refused with
 // the field named.
 import { afterEach, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startGateway, filter, type RunningGateway } from "./support/gateway.ts";
 import { startUpstream, type TestUpstream } from "./support/upstream.ts";
 import { send, type Reply } from "./support/client.ts";
@@ -92,6 +95,30 @@ describe("deny and allow, as Kong", () => {
     expectRefused(await post(g, '{"messages":[{"role":"user","content":"x\\udb40\\udc41"}]}'), u); // U+E0041 as a surrogate pair
     expectRefused(await post(g, chat(user("abc\u202Edef"))), u);
     await expectPassed(g, u, chat(user("héllo wörld — ok ✓")));
+  });
+});
+
+describe("the verdict as filter state", () => {
+  it("records allowed, denied and invalid in ai.prompt_guard for the access log", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "guard-log-")), "access.log");
+    up = await startUpstream();
+    gw = await startGateway({
+      filters: [{ name: "guard", code: filter("ai-prompt-guard"), config: { deny_patterns: ["EVIL"] } }],
+      clusters: { upstream: { port: up.port } },
+      accessLog: { path, json: { status: "%RESPONSE_CODE%", guard: "%FILTER_STATE(wasm.ai.prompt_guard:PLAIN)%" } },
+    });
+    await post(gw, chat(user("fine")));
+    await post(gw, chat(user("EVIL")));
+    await post(gw, "{oops");
+    // The log is written after each stream ends: wait for all three lines.
+    const read = () => (existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").filter(Boolean) : []);
+    for (let i = 0; i < 100 && read().length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const lines = read().map((l) => JSON.parse(l) as { status: number; guard: string });
+    expect(lines).toEqual([
+      { status: 200, guard: "allowed" },
+      { status: 400, guard: "denied" },
+      { status: 400, guard: "invalid" },
+    ]);
   });
 });
 

@@ -13,6 +13,9 @@ import { replyError } from "./reply";
 /** Kong's answer for a denied prompt, an allow miss and a prompt it cannot read. */
 const BAD_REQUEST = "bad request";
 
+/** Filter state with the verdict (Envoy: FILTER_STATE(wasm.ai.prompt_guard)), for the access log. */
+const VERDICT_KEY: string[] = ["ai.prompt_guard"];
+
 class GuardRoot extends RootContext {
   config: GuardConfig = new GuardConfig();
 
@@ -52,7 +55,20 @@ class GuardStream extends HttpContext {
     super(id, root);
   }
 
+  /** Records the verdict: allowed, denied (deny match or allow miss) or invalid (unreadable request). */
+  private verdict(v: string): void {
+    this.setPropertyString(VERDICT_KEY, v);
+  }
+
+  /** Kong's 400 for a refused prompt. */
+  private refuse(verdict: string): i32 {
+    this.verdict(verdict);
+    replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
+    return Action.Pause;
+  }
+
   private tooLarge(): i32 {
+    this.verdict("invalid");
     const limit = this.config.maxRequestBodySize;
     replyError(this, 413, "ai_prompt_guard_body_too_large", "request body is larger than " + limit.toString() + " bytes", "request_too_large");
     return Action.Pause;
@@ -62,6 +78,7 @@ class GuardStream extends HttpContext {
     if (endOfStream) {
       // No body, so no prompt: Kong's guard refuses a request it cannot parse.
       logDebug("ai-prompt-guard: request has no body");
+      this.verdict("invalid");
       replyError(this, 400, "ai_prompt_guard_no_body", "request body is required and must be a JSON object", "invalid_request_body");
       return Action.Pause;
     }
@@ -76,29 +93,29 @@ class GuardStream extends HttpContext {
     if (c.maxRequestBodySize > 0 && body.length > c.maxRequestBodySize) return this.tooLarge();
     const p = extractPrompt(body, c.matchAllRoles, c.allowAllConversationHistory);
     if (p.status == PromptStatus.BadJson) {
+      this.verdict("invalid");
       replyError(this, 400, "ai_prompt_guard_invalid_json", p.reason, "invalid_request_body");
       return Action.Pause;
     }
     if (p.status == PromptStatus.BadFormat) {
       logDebug("ai-prompt-guard: unsupported prompt format: " + p.reason);
-      replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
-      return Action.Pause;
+      return this.refuse("invalid");
     }
     const text = p.text;
     for (let i = 0; i < c.deny.length; i++) {
       if (c.deny[i].test(text)) {
         logDebug("ai-prompt-guard: prompt matched deny_patterns[" + i.toString() + "]");
-        replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
-        return Action.Pause;
+        return this.refuse("denied");
       }
     }
-    if (c.allow.length == 0) return Action.Continue;
-    for (let i = 0; i < c.allow.length; i++) {
-      if (c.allow[i].test(text)) return Action.Continue;
+    let allowed = c.allow.length == 0;
+    for (let i = 0; i < c.allow.length && !allowed; i++) allowed = c.allow[i].test(text);
+    if (!allowed) {
+      logDebug("ai-prompt-guard: prompt matched none of the allow_patterns");
+      return this.refuse("denied");
     }
-    logDebug("ai-prompt-guard: prompt matched none of the allow_patterns");
-    replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
-    return Action.Pause;
+    this.verdict("allowed");
+    return Action.Continue;
   }
 }
 
