@@ -2,8 +2,10 @@
 // BENCH_MS sets the duration of each load run (default 3000); BENCH_ONLY=gateway,ai-proxy,regex picks some.
 import { benchGateway } from "./gateway.ts";
 import { benchAiProxy } from "./ai-proxy.ts";
+import { benchRegex } from "./regex.ts";
 
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
-const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,regex").split(","));
 if (only.has("gateway")) await benchGateway(durationMs);
 if (only.has("ai-proxy")) await benchAiProxy(durationMs);
+if (only.has("regex")) await benchRegex();
