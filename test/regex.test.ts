@@ -455,6 +455,9 @@ describe("bounds the pattern and the program", () => {
     const nest = (n: number) => "(".repeat(n) + "a" + ")".repeat(n);
     expect(run(compiled(nest(100)), "xa").found).toEqual([1, 2]);
     expect(compile(nest(101))).toContain("nested deeper than 100 levels");
+    const loops = "(".repeat(100) + "a" + ")*".repeat(100) + "b"; // nested loops that can match empty
+    expect(run(compiled(loops), "xaab").found).toEqual(jsFind(loops, "xaab"));
+    expect(run(compiled(loops), "xaa").found).toBeNull();
     expect(compile("(?:".repeat(400) + "a" + ")".repeat(400))).toContain("nested deeper than 100 levels");
   });
 
