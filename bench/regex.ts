@@ -52,8 +52,9 @@ function compile(x: RegexCheck, pattern: string): number {
   return id;
 }
 
-/** Median wall time of `fn` over `runs` runs, in ms. */
+/** Median wall time of `fn` over `runs` runs after one warm-up run, in ms. */
 function median(runs: number, fn: () => void): number {
+  fn();
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {
     const s = performance.now();
