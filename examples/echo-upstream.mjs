@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A stand-in for the LLM provider: prints each request body it receives and answers with it,
-// so you can see which prompts the guard let through. Usage: node echo-upstream.mjs [port]
+// so you can see exactly what the gateway forwarded. Usage: node examples/echo-upstream.mjs [port]
 import http from "node:http";
 
 const port = Number(process.argv[2] ?? 8080);
