@@ -16,6 +16,7 @@ import { runLoad } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
 import { ROOT, startGatewayProcess, type Proc } from "./processes.ts";
 import { startPortkeyProcess } from "./portkey.ts";
+import { bootstrapYamlText, wasmFilterYaml } from "../test/support/envoy-yaml.ts";
 import { spawn } from "node:child_process";
 
 const AI_PROXY = process.env.AI_PROXY_WASM ?? join(ROOT, "build/ai-proxy.wasm");
@@ -133,49 +134,14 @@ async function wasmTimes(iterations: number): Promise<Row[]> {
 }
 
 function gatewayYaml(simPort: number, withAiProxy: boolean): string {
-  const filter = withAiProxy
-    ? `
-          - name: ai-proxy
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: ai-proxy
-                root_id: ai-proxy
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: ${JSON.stringify(JSON.stringify({ route_type: "llm/v1/chat", auth: { header_name: "Authorization", header_value: "Bearer sk-test-openai" }, model: { provider: "openai", name: "gpt-4o-mini" } }))}
-                vm_config: { vm_id: ai-proxy, runtime: envoy.wasm.runtime.v8, code: { local: { filename: ${JSON.stringify(AI_PROXY)} } } }`
-    : "";
-  return `
-static_resources:
-  listeners:
-  - name: bench
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: sim }
-          http_filters:${filter}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-  - name: sim
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: sim
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${simPort} } } }
-`;
+  const config = { route_type: "llm/v1/chat", auth: { header_name: "Authorization", header_value: "Bearer sk-test-openai" }, model: { provider: "openai", name: "gpt-4o-mini" } };
+  return bootstrapYamlText({
+    listener: "bench",
+    statPrefix: "bench",
+    admin: false,
+    filters: withAiProxy ? wasmFilterYaml("ai-proxy", AI_PROXY, config) : "",
+    clusters: { sim: simPort },
+  });
 }
 
 async function startSimulatorProcess(): Promise<Proc> {

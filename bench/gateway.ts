@@ -4,48 +4,16 @@ import { join } from "node:path";
 import { runLoad } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
 import { ROOT, startEchoProcess, startGatewayProcess } from "./processes.ts";
+import { bootstrapYamlText, wasmFilterYaml } from "../test/support/envoy-yaml.ts";
 
 function yaml(upstreamPort: number, wasm: string | null): string {
-  const filter = wasm
-    ? `
-          - name: noop
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: noop
-                root_id: noop
-                vm_config: { vm_id: noop, runtime: envoy.wasm.runtime.v8, code: { local: { filename: ${JSON.stringify(wasm)} } } }`
-    : "";
-  return `
-static_resources:
-  listeners:
-  - name: bench
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: echo }
-          http_filters:${filter}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-  - name: echo
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: echo
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } }
-`;
+  return bootstrapYamlText({
+    listener: "bench",
+    statPrefix: "bench",
+    admin: false,
+    filters: wasm ? wasmFilterYaml("noop", wasm, "") : "",
+    clusters: { echo: upstreamPort },
+  });
 }
 
 export async function benchGateway(durationMs: number): Promise<void> {

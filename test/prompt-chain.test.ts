@@ -3,21 +3,10 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
+import { bootstrapYamlText, wasmFilterYaml } from "./support/envoy-yaml.ts";
 import { startOpenAI, type Simulator } from "./simulators/index.ts";
 
-function wasmFilter(name: string, config: unknown): string {
-  return `
-          - name: ${name}
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: ${name}
-                root_id: ${name}
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: ${JSON.stringify(JSON.stringify(config))}
-                vm_config: { vm_id: ${name}, runtime: envoy.wasm.runtime.v8, code: { local: { filename: ${JSON.stringify(filter(name))} } } }`;
-}
+const wasmFilter = (name: string, config: unknown) => wasmFilterYaml(name, filter(name), config);
 
 describe("template → decorator → guard → ai-proxy, through the openai SDK", () => {
   let sim: Simulator;
@@ -39,38 +28,7 @@ describe("template → decorator → guard → ai-proxy, through the openai SDK"
         model: { provider: "openai", name: "gpt-4o-mini" },
       }),
     ].join("");
-    gw = await startGateway(`
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: chain
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: sim }
-          http_filters:${chain}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-  - name: sim
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: sim
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${sim.port} } } }
-`);
+    gw = await startGateway(bootstrapYamlText({ statPrefix: "chain", filters: chain, clusters: { sim: sim.port } }));
     client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
   });
   afterAll(async () => {

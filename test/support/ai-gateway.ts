@@ -3,6 +3,7 @@
 // rewrites :authority and :path (ABI 0.2.1 clears the route cache), the provider's virtual host
 // (its public API host) sends the request to the simulator's cluster.
 import { filter, startGateway, type RunningGateway } from "./gateway.ts";
+import { bootstrapYamlText, wasmFilterYaml } from "./envoy-yaml.ts";
 
 export type RouteKind = "chat" | "completions" | "embeddings";
 
@@ -35,70 +36,30 @@ export async function startAiGateway(spec: AiGatewaySpec): Promise<RunningGatewa
     )
     .join("");
   const filters = kinds
-    .map(
-      (k) => `
-          - name: ai-proxy-${k}
-            disabled: true
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: ai-proxy-${k}
-                root_id: ai-proxy
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: ${JSON.stringify(JSON.stringify({ route_type: ROUTE_TYPES[k], ...(typeof spec.config === "function" ? spec.config(k) : spec.config) }))}
-                vm_config:
-                  vm_id: ai-proxy
-                  runtime: envoy.wasm.runtime.v8${
-                    spec.env
-                      ? `
-                  environment_variables:
-                    key_values: ${JSON.stringify(spec.env)}`
-                      : ""
-                  }
-                  code: { local: { filename: ${JSON.stringify(filter("ai-proxy"))} } }`,
+    .map((k) =>
+      wasmFilterYaml(`ai-proxy-${k}`, filter("ai-proxy"), { route_type: ROUTE_TYPES[k], ...(typeof spec.config === "function" ? spec.config(k) : spec.config) }, { rootId: "ai-proxy", vmId: "ai-proxy", disabled: true, env: spec.env }),
     )
     .join("");
-  const yaml = `
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ai
-          route_config:
-            virtual_hosts:
-            - name: clients
-              domains: ["*"]
-              routes:${routes}
-              - match: { prefix: "/" }
-                route: { cluster: sim }${
-                  spec.providerHosts.length > 0
-                    ? `
+  const providerVhost =
+    spec.providerHosts.length > 0
+      ? `
             - name: provider
               domains: ${JSON.stringify(spec.providerHosts.flatMap((h) => [h, `${h}:443`]))}
               routes:
               - match: { prefix: "/" }
                 route: { cluster: sim }`
-                    : ""
-                }
-          http_filters:${spec.extraFilters ?? ""}${filters}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-  - name: sim
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: sim
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${spec.simulatorPort} } } }
-${spec.extra ?? ""}`;
+      : "";
+  const yaml = bootstrapYamlText({
+    statPrefix: "ai",
+    virtualHosts: `
+            - name: clients
+              domains: ["*"]
+              routes:${routes}
+              - match: { prefix: "/" }
+                route: { cluster: sim }${providerVhost}`,
+    filters: (spec.extraFilters ?? "") + filters,
+    clusters: { sim: spec.simulatorPort },
+    extra: spec.extra,
+  });
   return startGateway(yaml);
 }
