@@ -1,8 +1,10 @@
 // Validation of the client's OpenAI-format body into an LlmRequest: Kong's classification
 // and model rules, plus type checks with messages that say what is wrong. Never traps.
 
-import { JSON } from "json-as";
-import { arrAt, getArr, isNull, isNumberType, parseObject, valueArr, valueBool, valueNumber, valueObj, valueString } from "../../lib/json";
+import { arrAt, getArr, valueArr, valueObj, valueString } from "../../lib/json";
+import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
+import { validateJson } from "../../lib/json/validate";
+import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../lib/json/raw";
 import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../../lib/llm/provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
 
@@ -22,47 +24,132 @@ function fail(status: u32, message: string): RequestResult {
 
 const ROLES = ["system", "developer", "user", "assistant", "tool", "function"];
 
-/** null when the message at index i is acceptable, else what is wrong with it. */
-function checkMessage(v: JSON.Value | null, i: i32): string | null {
-  const at = "messages[" + i.toString() + "]";
-  const m = valueObj(v);
-  if (m == null) return at + " must be an object";
-  const role = valueString(m.get("role"));
-  if (role == null) return at + ".role must be a string";
-  if (!ROLES.includes(role)) return at + ".role must be one of system, developer, user, assistant, tool, function (got '" + role + "')";
-  if (role == "tool" && valueString(m.get("tool_call_id")) == null) return at + ".tool_call_id must be a string for role tool";
-  const c = m.get("content");
-  if (c == null || isNull(c)) {
-    if (role == "assistant") return null; // tool_calls only
-    return at + ".content is required for role " + role;
+/** Spans of the top-level members validateRequest reads (-1 when absent; the last duplicate wins, as in json-as). */
+class TopMembers {
+  messages: i64 = -1;
+  prompt: i64 = -1;
+  input: i64 = -1;
+  model: i64 = -1;
+  stream: i64 = -1;
+  streamOptions: i64 = -1;
+  maxTokens: i64 = -1;
+  maxCompletionTokens: i64 = -1;
+  temperature: i64 = -1;
+  topP: i64 = -1;
+  topK: i64 = -1;
+}
+
+function topMembers(b: Uint8Array, start: i32): TopMembers {
+  const t = new TopMembers();
+  const it = new RawObjectIter(b, start, b.length);
+  while (it.next()) {
+    const span = (<i64>it.valueStart << 32) | <i64>(<u32>it.valueEnd);
+    const n = it.keyEnd - it.keyStart;
+    // Dispatch on length first: most keys are rejected without a byte compare.
+    if (n == 8 && it.keyIs("messages")) t.messages = span;
+    else if (n == 6 && it.keyIs("prompt")) t.prompt = span;
+    else if (n == 5 && it.keyIs("input")) t.input = span;
+    else if (n == 5 && it.keyIs("model")) t.model = span;
+    else if (n == 6 && it.keyIs("stream")) t.stream = span;
+    else if (n == 14 && it.keyIs("stream_options")) t.streamOptions = span;
+    else if (n == 10 && it.keyIs("max_tokens")) t.maxTokens = span;
+    else if (n == 21 && it.keyIs("max_completion_tokens")) t.maxCompletionTokens = span;
+    else if (n == 11 && it.keyIs("temperature")) t.temperature = span;
+    else if (n == 5 && it.keyIs("top_p")) t.topP = span;
+    else if (n == 5 && it.keyIs("top_k")) t.topK = span;
   }
-  if (c.type == JSON.Types.String) return null;
-  const parts = valueArr(c);
-  if (parts == null) return at + ".content must be a string or an array of content parts";
-  for (let j = 0; j < parts.length; j++) {
-    const pat = at + ".content[" + j.toString() + "]";
-    const p = valueObj(arrAt(parts, j));
-    if (p == null) return pat + " must be an object";
-    const t = valueString(p.get("type"));
-    if (t == null) return pat + ".type must be a string";
-    if (t == "text" && valueString(p.get("text")) == null) return pat + ".text must be a string";
+  return t;
+}
+
+@inline function kindAt(b: Uint8Array, span: i64): RawKind {
+  return span < 0 ? RawKind.None : rawKind(b, spanStart(span));
+}
+
+/** Present and not null (json-as: has(key) && !isNull(get(key))). */
+@inline function present(b: Uint8Array, span: i64): bool {
+  return span >= 0 && rawKind(b, spanStart(span)) != RawKind.Null;
+}
+
+/** The index in ROLES of the role literal b[start, end), or -1. */
+function roleIndex(b: Uint8Array, start: i32, end: i32): i32 {
+  for (let k = 0; k < ROLES.length; k++) {
+    if (rawStringEquals(b, start, end, unchecked(ROLES[k]))) return k;
+  }
+  return -1;
+}
+
+const ROLE_TOOL = 4;
+const ROLE_ASSISTANT = 3;
+
+/** null when the message at b[start, end) (index i) is acceptable, else what is wrong with it. */
+function checkMessage(b: Uint8Array, start: i32, end: i32, i: i32): string | null {
+  if (rawKind(b, start) != RawKind.Object) return "messages[" + i.toString() + "] must be an object";
+  let role: i64 = -1;
+  let toolCallId: i64 = -1;
+  let content: i64 = -1;
+  const it = new RawObjectIter(b, start, end);
+  while (it.next()) {
+    const n = it.keyEnd - it.keyStart;
+    const span = (<i64>it.valueStart << 32) | <i64>(<u32>it.valueEnd);
+    if (n == 4 && it.keyIs("role")) role = span;
+    else if (n == 7 && it.keyIs("content")) content = span;
+    else if (n == 12 && it.keyIs("tool_call_id")) toolCallId = span;
+  }
+  if (kindAt(b, role) != RawKind.String) return "messages[" + i.toString() + "].role must be a string";
+  const r = roleIndex(b, spanStart(role), spanEnd(role));
+  if (r < 0) {
+    return "messages[" + i.toString() + "].role must be one of system, developer, user, assistant, tool, function (got '" + rawString(b, spanStart(role), spanEnd(role)) + "')";
+  }
+  if (r == ROLE_TOOL && kindAt(b, toolCallId) != RawKind.String) return "messages[" + i.toString() + "].tool_call_id must be a string for role tool";
+  const ck = kindAt(b, content);
+  if (ck == RawKind.None || ck == RawKind.Null) {
+    if (r == ROLE_ASSISTANT) return null; // tool_calls only
+    return "messages[" + i.toString() + "].content is required for role " + unchecked(ROLES[r]);
+  }
+  if (ck == RawKind.String) return null;
+  if (ck != RawKind.Array) return "messages[" + i.toString() + "].content must be a string or an array of content parts";
+  const parts = new RawArrayIter(b, spanStart(content), spanEnd(content));
+  let j = 0;
+  while (parts.next()) {
+    const ps = parts.valueStart;
+    const pe = parts.valueEnd;
+    const e = checkPart(b, ps, pe);
+    if (e != null) return "messages[" + i.toString() + "].content[" + j.toString() + "]" + e!;
+    j++;
   }
   return null;
 }
 
-/** An optional number field: NaN when absent/null, or records the type error. */
-function optNumber(o: JSON.Obj, key: string, err: string[]): f64 {
-  const v = o.get(key);
-  if (v == null || isNull(v)) return NaN;
-  if (!isNumberType(v.type)) {
+/** null when a content part is acceptable, else the tail of the message. */
+function checkPart(b: Uint8Array, start: i32, end: i32): string | null {
+  if (rawKind(b, start) != RawKind.Object) return " must be an object";
+  let type: i64 = -1;
+  let text: i64 = -1;
+  const it = new RawObjectIter(b, start, end);
+  while (it.next()) {
+    const n = it.keyEnd - it.keyStart;
+    const span = (<i64>it.valueStart << 32) | <i64>(<u32>it.valueEnd);
+    if (n == 4 && it.keyIs("type")) type = span;
+    else if (n == 4 && it.keyIs("text")) text = span;
+  }
+  if (kindAt(b, type) != RawKind.String) return ".type must be a string";
+  if (rawStringEquals(b, spanStart(type), spanEnd(type), "text") && kindAt(b, text) != RawKind.String) return ".text must be a string";
+  return null;
+}
+
+/** An optional number member: NaN when absent/null, or records the type error. */
+function optNumber(b: Uint8Array, span: i64, key: string, err: string[]): f64 {
+  const k = kindAt(b, span);
+  if (k == RawKind.None || k == RawKind.Null) return NaN;
+  if (k != RawKind.Number) {
     err.push("'" + key + "' must be a number");
     return NaN;
   }
-  return valueNumber(v);
+  return rawNumber(b, spanStart(span), spanEnd(span));
 }
 
-function optInt(o: JSON.Obj, key: string, min: f64, err: string[]): i64 {
-  const n = optNumber(o, key, err);
+function optInt(b: Uint8Array, span: i64, key: string, min: f64, err: string[]): i64 {
+  const n = optNumber(b, span, key, err);
   if (isNaN(n)) return UNSET;
   if (n != Math.floor(n) || n < min || n > 2147483647.0) {
     err.push("'" + key + "' must be an integer >= " + (<i64>min).toString());
@@ -71,23 +158,31 @@ function optInt(o: JSON.Obj, key: string, min: f64, err: string[]): i64 {
   return <i64>n;
 }
 
+/** 1 for true, 0 for false, -1 when not a boolean. */
+function boolAt(b: Uint8Array, span: i64): i32 {
+  const k = kindAt(b, span);
+  if (k == RawKind.True) return 1;
+  if (k == RawKind.False) return 0;
+  return -1;
+}
+
 /**
  * Validates `body` for the configured route. `created`/`requestId` seed the response
  * fields; `query` is what the upstream request carries (for providers that care).
+ * Reads the bytes directly (one validation pass, then only the members it needs); the
+ * json-as tree of the body is built later, only if a provider asks for req.body.
  */
 export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i64, requestId: string, query: Header[]): RequestResult {
   if (body.length == 0) return fail(400, "request body doesn't contain valid prompts: the body is empty");
-  const p = parseObject(body);
-  if (p.value == null) {
-    const e = p.error!;
-    if (e == "expected a JSON object") return fail(400, "request body must be a JSON object");
-    return fail(400, "request body is not valid JSON: " + e);
-  }
-  const o = p.value!;
+  const verr = validateJson(body, DEFAULT_MAX_DEPTH);
+  if (verr != null) return fail(400, "request body is not valid JSON: " + verr!);
+  const top = rawStart(body);
+  if (rawKind(body, top) != RawKind.Object) return fail(400, "request body must be a JSON object");
+  const t = topMembers(body, top);
   const route = cfg.route;
-  const hasMessages = o.has("messages") && !isNull(o.get("messages"));
-  const hasPrompt = o.has("prompt") && !isNull(o.get("prompt"));
-  const hasInput = o.has("input") && !isNull(o.get("input"));
+  const hasMessages = present(body, t.messages);
+  const hasPrompt = present(body, t.prompt);
+  const hasInput = present(body, t.input);
   if (hasMessages && hasPrompt) return fail(400, "request matches multiple LLM request formats");
   let bodyFormat: i32 = -1;
   if (hasMessages) bodyFormat = RouteType.Chat;
@@ -98,80 +193,79 @@ export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i
   }
 
   if (route == RouteType.Chat) {
-    const msgs = getArr(o, "messages");
     if (!hasMessages) return fail(400, "request body doesn't contain valid prompts: 'messages' is missing");
-    if (msgs == null) return fail(400, "'messages' must be an array of message objects");
-    if (msgs.length == 0) return fail(400, "request body doesn't contain valid prompts: 'messages' is empty");
-    for (let i = 0; i < msgs.length; i++) {
-      const e = checkMessage(arrAt(msgs, i), i);
+    if (kindAt(body, t.messages) != RawKind.Array) return fail(400, "'messages' must be an array of message objects");
+    const msgs = new RawArrayIter(body, spanStart(t.messages), spanEnd(t.messages));
+    let i = 0;
+    while (msgs.next()) {
+      const e = checkMessage(body, msgs.valueStart, msgs.valueEnd, i);
       if (e != null) return fail(400, e);
+      i++;
     }
+    if (i == 0) return fail(400, "request body doesn't contain valid prompts: 'messages' is empty");
   } else if (route == RouteType.Completions) {
     if (!hasPrompt) return fail(400, "request body doesn't contain valid prompts: 'prompt' is missing");
-    const pv = o.get("prompt")!;
-    if (pv.type != JSON.Types.String) {
-      const arr = valueArr(pv);
-      if (arr == null) return fail(400, "'prompt' must be a string or an array of strings");
-      for (let i = 0; i < arr.length; i++) {
-        if (valueString(arrAt(arr, i)) == null) return fail(400, "'prompt' must be a string or an array of strings");
+    const pk = kindAt(body, t.prompt);
+    if (pk != RawKind.String) {
+      if (pk != RawKind.Array) return fail(400, "'prompt' must be a string or an array of strings");
+      const arr = new RawArrayIter(body, spanStart(t.prompt), spanEnd(t.prompt));
+      while (arr.next()) {
+        if (rawKind(body, arr.valueStart) != RawKind.String) return fail(400, "'prompt' must be a string or an array of strings");
       }
     }
   } else if (route == RouteType.Embeddings) {
     if (!hasInput) return fail(400, "request body doesn't contain valid prompts: 'input' is missing");
-    const iv = o.get("input")!;
-    if (iv.type != JSON.Types.String && iv.type != JSON.Types.Array) return fail(400, "'input' must be a string or an array");
+    const ik = kindAt(body, t.input);
+    if (ik != RawKind.String && ik != RawKind.Array) return fail(400, "'input' must be a string or an array");
   }
 
   // model (Kong: the configured model wins; naming another one is refused)
   const err = new Array<string>();
   let model = cfg.model.name;
-  const mv = o.get("model");
-  if (mv != null && !isNull(mv)) {
-    const rm = valueString(mv);
-    if (rm == null) return fail(400, "'model' must be a string");
-    if (model.length > 0 && rm.length > 0 && rm != model) return fail(400, "cannot use own model - must be: " + model);
-    if (model.length == 0) model = rm;
+  if (present(body, t.model)) {
+    if (kindAt(body, t.model) != RawKind.String) return fail(400, "'model' must be a string");
+    const ms = spanStart(t.model);
+    const me = spanEnd(t.model);
+    const nonEmpty = me - ms > 2;
+    if (model.length > 0 && nonEmpty && !rawStringEquals(body, ms, me, model)) return fail(400, "cannot use own model - must be: " + model);
+    if (model.length == 0) model = rawString(body, ms, me);
   }
   if (model.length == 0) return fail(400, "model parameter not found in request, nor in gateway configuration");
 
   const req = new LlmRequest();
   req.route = route;
-  req.raw = body;
-  req.body = o;
+  req.setValidatedRaw(body);
   req.model = model;
   req.created = created;
   req.requestId = requestId;
   req.upstreamQuery = query;
 
   if (route != RouteType.Embeddings) {
-    const sv = o.get("stream");
     let stream = false;
-    if (sv != null && !isNull(sv)) {
-      const b = valueBool(sv);
-      if (b < 0) return fail(400, "'stream' must be a boolean");
-      stream = b == 1;
+    if (present(body, t.stream)) {
+      const sb = boolAt(body, t.stream);
+      if (sb < 0) return fail(400, "'stream' must be a boolean");
+      stream = sb == 1;
     }
     if (stream && cfg.responseStreaming == STREAMING_DENY) return fail(400, "response streaming is not enabled for this LLM");
     if (cfg.responseStreaming == STREAMING_ALWAYS) stream = true;
     req.stream = stream;
-    const so = o.get("stream_options");
-    if (so != null && !isNull(so)) {
-      const sobj = valueObj(so);
-      if (sobj == null) return fail(400, "'stream_options' must be an object");
-      const iu = sobj.get("include_usage");
-      if (iu != null && !isNull(iu) && valueBool(iu) < 0) return fail(400, "'stream_options.include_usage' must be a boolean");
-      req.clientIncludeUsage = valueBool(iu) == 1;
+    if (present(body, t.streamOptions)) {
+      if (kindAt(body, t.streamOptions) != RawKind.Object) return fail(400, "'stream_options' must be an object");
+      const iu = rawFind(body, spanStart(t.streamOptions), spanEnd(t.streamOptions), "include_usage");
+      if (present(body, iu) && boolAt(body, iu) < 0) return fail(400, "'stream_options.include_usage' must be a boolean");
+      req.clientIncludeUsage = boolAt(body, iu) == 1;
     }
     // Request values win; configured options fill what the request lacks.
     const opt = cfg.model.options;
-    const mt = optInt(o, "max_tokens", 1, err);
-    const mct = optInt(o, "max_completion_tokens", 1, err);
+    const mt = optInt(body, t.maxTokens, "max_tokens", 1, err);
+    const mct = optInt(body, t.maxCompletionTokens, "max_completion_tokens", 1, err);
     req.maxTokens = mt != UNSET ? mt : mct != UNSET ? mct : opt.maxTokens;
-    const t = optNumber(o, "temperature", err);
-    req.temperature = !isNaN(t) ? t : opt.temperature;
-    const tp = optNumber(o, "top_p", err);
+    const tv = optNumber(body, t.temperature, "temperature", err);
+    req.temperature = !isNaN(tv) ? tv : opt.temperature;
+    const tp = optNumber(body, t.topP, "top_p", err);
     req.topP = !isNaN(tp) ? tp : opt.topP;
-    const tk = optInt(o, "top_k", 0, err);
+    const tk = optInt(body, t.topK, "top_k", 0, err);
     req.topK = tk != UNSET ? tk : opt.topK;
     if (err.length > 0) return fail(400, unchecked(err[0]));
   }

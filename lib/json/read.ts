@@ -33,6 +33,23 @@ export function parseObject(bytes: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH
   return new ParsedObj(JSON.parse<JSON.Obj>(text), null);
 }
 
+/**
+ * Parses bytes that already passed validateJson and start (after spaces) with `{`. Null
+ * when they are not an object. Only for bytes the caller validated: json-as traps on
+ * invalid input.
+ */
+export function parseValidatedObject(bytes: Uint8Array): JSON.Obj | null {
+  let i = 0;
+  const n = bytes.length;
+  while (i < n) {
+    const c = unchecked(bytes[i]);
+    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
+    i++;
+  }
+  if (i >= n || unchecked(bytes[i]) != 0x7b) return null;
+  return JSON.parse<JSON.Obj>(String.UTF8.decodeUnsafe(bytes.dataStart, <usize>bytes.byteLength));
+}
+
 /** Validates then parses a JSON array; never traps. */
 export class ParsedArr {
   constructor(

@@ -3,6 +3,8 @@
 // nothing is re-serialized). Input must have passed lib/json's validator; on anything
 // else the scanner stops and returns null rather than trapping.
 
+import { skipStringAt, skipValueAt } from "../json/raw";
+
 /** One top-level member: its decoded key and the byte spans of the raw key and value. */
 export class Member {
   constructor(
@@ -25,46 +27,15 @@ function skipSpace(b: Uint8Array, i: i32, end: i32): i32 {
 
 /** Index just past the string starting at b[i] == '"', or -1. */
 function skipString(b: Uint8Array, i: i32, end: i32): i32 {
-  i++;
-  while (i < end) {
-    const c = unchecked(b[i]);
-    if (c == 0x5c) i += 2;
-    else if (c == 0x22) return i + 1;
-    else i++;
-  }
-  return -1;
+  if (end > b.length) end = b.length;
+  if (i < 0) return -1;
+  return skipStringAt(b.dataStart, i, end);
 }
 
 /** Index just past the value starting at b[i], or -1. */
 export function skipValue(b: Uint8Array, i: i32, end: i32): i32 {
-  if (i >= end) return -1;
-  const c = unchecked(b[i]);
-  if (c == 0x22) return skipString(b, i, end);
-  if (c == 0x7b || c == 0x5b) {
-    let depth = 0;
-    while (i < end) {
-      const d = unchecked(b[i]);
-      if (d == 0x22) {
-        i = skipString(b, i, end);
-        if (i < 0) return -1;
-        continue;
-      }
-      if (d == 0x7b || d == 0x5b) depth++;
-      else if (d == 0x7d || d == 0x5d) {
-        depth--;
-        if (depth == 0) return i + 1;
-      }
-      i++;
-    }
-    return -1;
-  }
-  // number, true, false, null
-  while (i < end) {
-    const d = unchecked(b[i]);
-    if (d == 0x2c || d == 0x7d || d == 0x5d || isSpace(d)) break;
-    i++;
-  }
-  return i;
+  if (end > b.length) end = b.length;
+  return skipValueAt(b.dataStart, i, end);
 }
 
 @inline function hexVal(c: u8): i32 {

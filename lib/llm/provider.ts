@@ -18,6 +18,7 @@
 import { JSON } from "json-as";
 import { ByteBuilder } from "./json-writer";
 import { genericError } from "./errors";
+import { parseObject, parseValidatedObject } from "../json/read";
 
 // ---------------------------------------------------------------------------------------
 // Route types and configuration
@@ -110,8 +111,37 @@ export class LlmRequest {
   route: RouteType = RouteType.Chat;
   /** The client body exactly as received (valid JSON). */
   raw: Uint8Array = new Uint8Array(0);
-  /** The parsed client body. Read it with lib/json's checked getters. */
-  body: JSON.Obj = new JSON.Obj();
+  private parsed: JSON.Obj | null = null;
+  private rawValidated: bool = false;
+
+  /**
+   * The parsed client body. Read it with lib/json's checked getters. Parsed from `raw` on
+   * first use: providers that copy the raw bytes (OpenAI format) never pay for the tree.
+   */
+  get body(): JSON.Obj {
+    let o = this.parsed;
+    if (o == null) {
+      if (this.rawValidated) o = parseValidatedObject(this.raw);
+      else {
+        const p = parseObject(this.raw);
+        o = p.value;
+      }
+      if (o == null) o = new JSON.Obj();
+      this.parsed = o;
+    }
+    return o;
+  }
+
+  set body(o: JSON.Obj) {
+    this.parsed = o;
+  }
+
+  /** Sets `raw` to bytes that passed validateJson as an object (so body can skip validating again). */
+  setValidatedRaw(raw: Uint8Array): void {
+    this.raw = raw;
+    this.parsed = null;
+    this.rawValidated = true;
+  }
   /** The model to call: configured `model.name`, or the request's `model`. */
   model: string = "";
   /** The upstream response will stream (client `stream: true`, or response_streaming=always). */
