@@ -41,6 +41,14 @@ export class ByteBuilder {
     this.len += n;
   }
 
+  /** Appends `n` bytes from memory at `src` (memory the caller keeps alive). */
+  ptr(src: usize, n: i32): void {
+    if (n <= 0) return;
+    this.ensure(n);
+    memory.copy(this.buf.dataStart + <usize>this.len, src, <usize>n);
+    this.len += n;
+  }
+
   /** Appends `s` as UTF-8 (lone surrogates become U+FFFD). */
   str(s: string): void {
     const n = s.length;

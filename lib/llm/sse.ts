@@ -29,6 +29,30 @@ export class SseEvent {
   }
 }
 
+// SWAR: one byte lane each.
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+@inline function hasByte(x: u64, b: u64): u64 {
+  const v = x ^ (ONES * b);
+  return (v - ONES) & ~v & HIGHS;
+}
+
+/** The offset of the first CR or LF in p[i, n), or n. Eight bytes at a time. */
+function findEol(p: usize, i: i32, n: i32): i32 {
+  while (i + 8 <= n) {
+    const x = load<u64>(p + <usize>i);
+    if ((hasByte(x, 0x0a) | hasByte(x, 0x0d)) != 0) break;
+    i += 8;
+  }
+  while (i < n) {
+    const c = load<u8>(p + <usize>i);
+    if (c == 0x0a || c == 0x0d) return i;
+    i++;
+  }
+  return n;
+}
+
 export class SseParser {
   /** The unfinished line carried to the next chunk. */
   private line: ByteBuilder = new ByteBuilder(256);
@@ -48,27 +72,34 @@ export class SseParser {
     const events = new Array<SseEvent>();
     if (this.overflow) return events;
     const n = chunk.length;
+    const p = chunk.dataStart;
     let start = 0;
-    for (let i = 0; i < n; i++) {
-      const c = unchecked(chunk[i]);
-      if (c == 0x0a && this.skipLf && i == start && this.line.len == 0) {
-        // LF of a CRLF whose CR ended the previous line.
-        this.skipLf = false;
-        start = i + 1;
-        continue;
+    if (this.skipLf && n > 0) {
+      // LF of a CRLF whose CR ended the previous chunk.
+      if (load<u8>(p) == 0x0a) start = 1;
+      this.skipLf = false;
+    }
+    while (start < n) {
+      const eol = findEol(p, start, n);
+      if (eol >= n) break;
+      if (this.line.len == 0) {
+        // The whole line is in this chunk: read it in place.
+        this.processLine(p + <usize>start, eol - start, events);
+      } else {
+        this.line.range(chunk, start, eol);
+        this.processLine(this.line.buf.dataStart, this.line.len, events);
       }
-      if (c == 0x0a || c == 0x0d) {
-        this.skipLf = c == 0x0d;
-        this.line.range(chunk, start, i);
-        this.processLine(events);
-        start = i + 1;
-        if (this.overflow) return events;
-      } else if (this.skipLf) {
-        this.skipLf = false;
+      this.line.reset();
+      start = eol + 1;
+      if (load<u8>(p + <usize>eol) == 0x0d) {
+        // CRLF counts once, also when the LF comes in the next chunk.
+        if (start < n) {
+          if (load<u8>(p + <usize>start) == 0x0a) start++;
+        } else this.skipLf = true;
       }
+      if (this.overflow) return events;
     }
     if (start < n) {
-      this.skipLf = false;
       this.line.range(chunk, start, n);
       if (this.line.len + this.data.len > this.maxEventBytes) this.overflow = true;
     }
@@ -79,47 +110,46 @@ export class SseParser {
   finish(): SseEvent[] {
     const events = new Array<SseEvent>();
     if (this.overflow) return events;
-    if (this.line.len > 0) this.processLine(events);
+    if (this.line.len > 0) {
+      this.processLine(this.line.buf.dataStart, this.line.len, events);
+      this.line.reset();
+    }
     if (this.hasData) this.dispatch(events);
     return events;
   }
 
-  private processLine(events: SseEvent[]): void {
-    const len = this.line.len;
-    const b = this.line.buf;
+  /** One line (without its end) at b[0, len). `b` stays valid for the call only. */
+  private processLine(b: usize, len: i32, events: SseEvent[]): void {
     if (len == 0) {
       if (this.hasData) this.dispatch(events);
       else this.eventType = "";
       return;
     }
-    if (unchecked(b[0]) == 0x3a) {
-      // Comment line (keep-alive).
-      this.line.reset();
-      return;
-    }
+    if (load<u8>(b) == 0x3a) return; // comment line (keep-alive)
     let colon = -1;
     for (let i = 0; i < len; i++) {
-      if (unchecked(b[i]) == 0x3a) {
+      if (load<u8>(b + <usize>i) == 0x3a) {
         colon = i;
         break;
       }
     }
     const nameEnd = colon < 0 ? len : colon;
     let valueStart = colon < 0 ? len : colon + 1;
-    if (valueStart < len && unchecked(b[valueStart]) == 0x20) valueStart++;
-    if (nameEnd == 4 && unchecked(b[0]) == 0x64 && unchecked(b[1]) == 0x61 && unchecked(b[2]) == 0x74 && unchecked(b[3]) == 0x61) {
-      // data
+    if (valueStart < len && load<u8>(b + <usize>valueStart) == 0x20) valueStart++;
+    const vp = b + <usize>valueStart;
+    const vn = len - valueStart;
+    // Field names compared as little-endian words: "data", "even"+"t", "id".
+    if (nameEnd == 4 && load<u32>(b) == 0x61746164) {
       if (this.hasData) this.data.byte(0x0a);
-      this.data.range(b, valueStart, len);
+      this.data.ptr(vp, vn);
       this.hasData = true;
       if (this.data.len > this.maxEventBytes) this.overflow = true;
-    } else if (nameEnd == 5 && unchecked(b[0]) == 0x65 && unchecked(b[1]) == 0x76 && unchecked(b[2]) == 0x65 && unchecked(b[3]) == 0x6e && unchecked(b[4]) == 0x74) {
-      this.eventType = String.UTF8.decodeUnsafe(b.dataStart + <usize>valueStart, <usize>(len - valueStart));
-    } else if (nameEnd == 2 && unchecked(b[0]) == 0x69 && unchecked(b[1]) == 0x64) {
-      this.lastId = String.UTF8.decodeUnsafe(b.dataStart + <usize>valueStart, <usize>(len - valueStart));
+    } else if (nameEnd == 5 && load<u32>(b) == 0x6e657665 && load<u8>(b + 4) == 0x74) {
+      this.eventType = String.UTF8.decodeUnsafe(vp, <usize>vn);
+    } else if (nameEnd == 2 && load<u16>(b) == 0x6469) {
+      this.lastId = String.UTF8.decodeUnsafe(vp, <usize>vn);
     }
     // retry and unknown fields are ignored.
-    this.line.reset();
   }
 
   private dispatch(events: SseEvent[]): void {

@@ -3,6 +3,7 @@
 
 import { JSON } from "json-as";
 import { getNumber, getObj } from "../json";
+import { RawKind, RawObjectIter, rawKind, rawNumber } from "../json/raw";
 import { Usage } from "./provider";
 
 function count(v: f64): i64 {
@@ -21,6 +22,32 @@ export function readOpenAiUsage(obj: JSON.Obj, u: Usage): bool {
   if (t >= 0) u.totalTokens = t;
   u.complete();
   return p >= 0 || c >= 0 || t >= 0;
+}
+
+/** readOpenAiUsage over validated bytes: `b[start, end)` is the `usage` value (any kind). */
+export function readOpenAiUsageRaw(b: Uint8Array, start: i32, end: i32, u: Usage): bool {
+  if (rawKind(b, start) != RawKind.Object) return false;
+  let p: f64 = NaN;
+  let c: f64 = NaN;
+  let t: f64 = NaN;
+  // Last duplicate wins, raw key bytes, as json-as reads the same object.
+  const it = new RawObjectIter(b, start, end);
+  while (it.next()) {
+    const n = it.keyEnd - it.keyStart;
+    if (n != 13 && n != 17 && n != 12) continue;
+    const v = rawKind(b, it.valueStart) == RawKind.Number ? rawNumber(b, it.valueStart, it.valueEnd) : NaN;
+    if (n == 13 && it.keyIs("prompt_tokens")) p = v;
+    else if (n == 17 && it.keyIs("completion_tokens")) c = v;
+    else if (n == 12 && it.keyIs("total_tokens")) t = v;
+  }
+  const pc = count(p);
+  const cc = count(c);
+  const tc = count(t);
+  if (pc >= 0) u.promptTokens = pc;
+  if (cc >= 0) u.completionTokens = cc;
+  if (tc >= 0) u.totalTokens = tc;
+  u.complete();
+  return pc >= 0 || cc >= 0 || tc >= 0;
 }
 
 /** Whitespace-separated words in `s`. */

@@ -5,7 +5,10 @@
 // usage (`stream_options.include_usage`) where the upstream supports it.
 
 import { JSON } from "json-as";
-import { arrAt, getArr, getObj, getString, parseObject, valueObj } from "../../json";
+import { arrAt, getArr, getObj, getString, valueObj } from "../../json";
+import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
+import { validateJson } from "../../json/validate";
+import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
 import { JsonWriter } from "../json-writer";
 import { findMember, Member, scanObject } from "../json-scan";
 import {
@@ -20,7 +23,7 @@ import {
 } from "../provider";
 import { SseEvent } from "../sse";
 import { SseStreamTranslator } from "../stream";
-import { readOpenAiUsage } from "../usage";
+import { readOpenAiUsageRaw } from "../usage";
 
 export abstract class OpenAiFormatProvider extends Provider {
   /** Whether the upstream accepts `stream_options.include_usage` for this request. */
@@ -62,13 +65,15 @@ export abstract class OpenAiFormatProvider extends Provider {
     if (!embeddings) {
       w.fieldBool("stream", req.stream);
       const so = findMember(members, "stream_options");
-      const soObj = so != null ? getObj(req.body, "stream_options") : null;
+      // Whether json-as would read stream_options as an object (raw key, last one), without building the tree.
+      const soSpan = so != null ? rawFind(src, rawStart(src), src.length, "stream_options") : -1;
+      const soObj = soSpan >= 0 && rawKind(src, spanStart(soSpan)) == RawKind.Object;
       if (req.stream && this.acceptsStreamOptions(req)) {
         w.key("stream_options").beginObject();
-        if (so != null && soObj != null) copyMembersExcept(w, src, so, "include_usage");
+        if (so != null && soObj) copyMembersExcept(w, src, so, "include_usage");
         w.fieldBool("include_usage", true);
         w.endObject();
-      } else if (req.stream && so != null && soObj != null && !this.isDropped("stream_options")) {
+      } else if (req.stream && so != null && soObj && !this.isDropped("stream_options")) {
         // The gateway does not add what this upstream may refuse, but the client's own ask goes up.
         w.rawMember(src, so.keyStart, so.keyEnd, so.valueStart, so.valueEnd);
       }
@@ -87,19 +92,20 @@ export abstract class OpenAiFormatProvider extends Provider {
   }
 
   translateResponse(req: LlmRequest, body: Uint8Array): TranslatedResponse {
-    const what = this.name + "://" + routeTypeName(req.route);
-    const p = parseObject(body);
-    if (p.value == null) return TranslatedResponse.fail("transformation failed from type " + what + ": response is not a JSON object");
-    const o = p.value!;
+    // Read on the bytes: the body goes out unchanged, so no tree is built.
+    const top = rawStart(body);
+    if (validateJson(body, DEFAULT_MAX_DEPTH) != null || rawKind(body, top) != RawKind.Object) {
+      return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": response is not a JSON object");
+    }
+    const t = new TopSpans(body, top);
     const r = new TranslatedResponse();
     if (req.route == RouteType.Embeddings) {
-      if (getArr(o, "data") == null) return TranslatedResponse.fail("transformation failed from type " + what + ": 'data' not in " + routeTypeName(req.route) + " response");
+      if (kindOf(body, t.data) != RawKind.Array) return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": 'data' not in " + routeTypeName(req.route) + " response");
     } else if (req.route != RouteType.Preserve) {
-      if (getArr(o, "choices") == null) return TranslatedResponse.fail("transformation failed from type " + what + ": 'choices' not in " + routeTypeName(req.route) + " response");
+      if (kindOf(body, t.choices) != RawKind.Array) return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": 'choices' not in " + routeTypeName(req.route) + " response");
     }
-    readOpenAiUsage(o, r.usage);
-    const m = getString(o, "model");
-    if (m != null) r.model = m;
+    if (t.usage >= 0) readOpenAiUsageRaw(body, spanStart(t.usage), spanEnd(t.usage), r.usage);
+    if (kindOf(body, t.model) == RawKind.String) r.model = rawString(body, spanStart(t.model), spanEnd(t.model));
     // Already the OpenAI shape: passed through unchanged (Kong does the same).
     r.body = body;
     return r;
@@ -112,6 +118,35 @@ export abstract class OpenAiFormatProvider extends Provider {
   streamReportsUsage(): bool {
     return true;
   }
+}
+
+/** Spans of the top-level members an OpenAI-format response or chunk is read for (-1: absent). */
+class TopSpans {
+  choices: i64 = -1;
+  data: i64 = -1;
+  usage: i64 = -1;
+  model: i64 = -1;
+
+  constructor(b: Uint8Array, top: i32) {
+    const it = new RawObjectIter(b, top, b.length);
+    while (it.next()) {
+      const n = it.keyEnd - it.keyStart;
+      if (n == 7 && it.keyIs("choices")) this.choices = it.span;
+      else if (n == 5 && it.keyIs("usage")) this.usage = it.span;
+      else if (n == 5 && it.keyIs("model")) this.model = it.span;
+      else if (n == 4 && it.keyIs("data")) this.data = it.span;
+    }
+  }
+}
+
+@inline function kindOf(b: Uint8Array, span: i64): RawKind {
+  return span < 0 ? RawKind.None : rawKind(b, spanStart(span));
+}
+
+/** The array b[start, end) has no element. */
+function isEmptyArray(b: Uint8Array, start: i32, end: i32): bool {
+  const it = new RawArrayIter(b, start, end);
+  return !it.next();
 }
 
 /** Copies the members of the object value `m` (in src) except `skip`, into the open object of w. */
@@ -139,16 +174,27 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     }
     const data = ev.data;
     if (data.length == 0) return null;
-    const p = parseObject(data);
-    if (p.value == null) return "upstream sent an invalid stream event: " + p.error!;
-    const o = p.value!;
-    const choices = getArr(o, "choices");
-    const hasUsage = getObj(o, "usage") != null;
-    if (hasUsage) readOpenAiUsage(o, this.usage);
-    const m = getString(o, "model");
-    if (m != null && m.length > 0) this.model = m;
-    if (this.text != null && choices != null) this.collectDelta(choices);
-    if (choices != null && choices.length == 0) {
+    // Read on the bytes (the event goes out unchanged): validate, then only the members needed.
+    const err = validateJson(data, DEFAULT_MAX_DEPTH);
+    if (err != null) return "upstream sent an invalid stream event: " + err;
+    const top = rawStart(data);
+    if (rawKind(data, top) != RawKind.Object) return "upstream sent an invalid stream event: expected a JSON object";
+    const t = new TopSpans(data, top);
+    const choicesArr = kindOf(data, t.choices) == RawKind.Array;
+    const hasUsage = kindOf(data, t.usage) == RawKind.Object;
+    if (hasUsage) readOpenAiUsageRaw(data, spanStart(t.usage), spanEnd(t.usage), this.usage);
+    if (kindOf(data, t.model) == RawKind.String) {
+      const ms = spanStart(t.model);
+      const me = spanEnd(t.model);
+      // Most streams repeat one model name: decode it only when it changes.
+      if (me - ms > 2 && !rawStringEquals(data, ms, me, this.model)) this.model = rawString(data, ms, me);
+    }
+    if (this.text != null && choicesArr) {
+      const o = parseValidatedObject(data);
+      const choices = o != null ? getArr(o, "choices") : null;
+      if (choices != null) this.collectDelta(choices);
+    }
+    if (choicesArr && isEmptyArray(data, spanStart(t.choices), spanEnd(t.choices))) {
       // The usage-only chunk the gateway asked for, and Azure's prompt-filter annotation
       // chunk (no choices, no usage, empty object/id), are not OpenAI chunks a client expects.
       if (!hasUsage || !this.req.clientIncludeUsage) return null;
