@@ -1,18 +1,40 @@
-// Bounds-checked access to a module's linear memory. Views are re-created on every access
-// because memory.grow (including a malloc the host calls) detaches the old ArrayBuffer.
+// Bounds-checked access to a module's linear memory. memory.grow (including a malloc the host
+// calls) detaches the old ArrayBuffer, so the cached views are rebuilt whenever the memory's
+// buffer is no longer the one they were made over.
+
+/** Copies up to this size are made with slice(): V8 keeps such small arrays on its heap. */
+const SMALL_COPY = 64;
 
 export class GuestMemory {
   private memory: WebAssembly.Memory = new WebAssembly.Memory({ initial: 0 });
   private malloc: (size: number) => number = () => 0;
+  // Views over the current buffer, rebuilt after a grow (see views()).
+  private viewOf: ArrayBuffer | null = null;
+  private u8: Uint8Array = new Uint8Array(0);
+  private buf: Buffer = Buffer.alloc(0);
+  private dv: DataView = new DataView(new ArrayBuffer(0));
 
   /** Bound once the instance exists; host functions hold this object from before. */
   bind(memory: WebAssembly.Memory, malloc: (size: number) => number): void {
     this.memory = memory;
     this.malloc = malloc;
+    this.viewOf = null;
   }
 
   get size(): number {
     return this.memory.buffer.byteLength;
+  }
+
+  /** Refreshes the cached views when the memory has grown since they were made. */
+  private views(): ArrayBuffer {
+    const ab = this.memory.buffer;
+    if (ab !== this.viewOf) {
+      this.viewOf = ab;
+      this.u8 = new Uint8Array(ab);
+      this.buf = Buffer.from(ab);
+      this.dv = new DataView(ab);
+    }
+    return ab;
   }
 
   private inBounds(ptr: number, len: number): boolean {
@@ -24,7 +46,14 @@ export class GuestMemory {
     ptr >>>= 0;
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
-    return new Uint8Array(this.memory.buffer, ptr, len).slice();
+    this.views();
+    if (len <= SMALL_COPY) return this.u8.slice(ptr, ptr + len);
+    // Larger: a slice() would get its own off-heap backing store (microseconds each);
+    // Node's pooled allocation plus a copy is an order of magnitude cheaper. A plain
+    // Uint8Array view is returned so callers keep Uint8Array semantics (slice copies).
+    const b = Buffer.allocUnsafe(len);
+    b.set(this.u8.subarray(ptr, ptr + len));
+    return new Uint8Array(b.buffer, b.byteOffset, len);
   }
 
   readString(ptr: number, len: number): string | null {
@@ -32,28 +61,32 @@ export class GuestMemory {
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
     if (len === 0) return "";
-    // Decoded straight from guest memory: no intermediate copy.
-    return Buffer.from(this.memory.buffer, ptr, len).toString("utf8");
+    this.views();
+    // Decoded straight from guest memory: no intermediate copy, no Buffer object per call.
+    return this.buf.toString("utf8", ptr, ptr + len);
   }
 
   write(ptr: number, data: Uint8Array): boolean {
     ptr >>>= 0;
     if (!this.inBounds(ptr, data.length)) return false;
-    new Uint8Array(this.memory.buffer, ptr, data.length).set(data);
+    this.views();
+    this.u8.set(data, ptr);
     return true;
   }
 
   writeU32(ptr: number, value: number): boolean {
     ptr >>>= 0;
     if (!this.inBounds(ptr, 4)) return false;
-    new DataView(this.memory.buffer).setUint32(ptr, value >>> 0, true);
+    this.views();
+    this.dv.setUint32(ptr, value >>> 0, true);
     return true;
   }
 
   writeU64(ptr: number, value: bigint): boolean {
     ptr >>>= 0;
     if (!this.inBounds(ptr, 8)) return false;
-    new DataView(this.memory.buffer).setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    this.views();
+    this.dv.setBigUint64(ptr, BigInt.asUintN(64, value), true);
     return true;
   }
 

@@ -190,7 +190,8 @@ export class HttpContext extends ContextBase implements HttpFilter {
   override setProperty(path: string, value: Uint8Array): WasmResult {
     const info = this.streamInfo();
     if (!info) return WasmResult.NotFound;
-    info.filterState.set(`wasm.${path}`, value.slice());
+    // `value` is the ABI layer's own copy of guest memory (GuestMemory.read): kept as is.
+    info.filterState.set(`wasm.${path}`, value);
     return WasmResult.Ok;
   }
 
