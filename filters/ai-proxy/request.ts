@@ -3,8 +3,8 @@
 
 import { arrAt, getArr, valueArr, valueObj, valueString } from "../../lib/json";
 import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
-import { validateJson } from "../../lib/json/validate";
-import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../lib/json/raw";
+import { validateJsonMembers } from "../../lib/json/validate";
+import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart } from "../../lib/json/raw";
 import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../../lib/llm/provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
 
@@ -39,26 +39,38 @@ class TopMembers {
   topK: i64 = -1;
 }
 
-function topMembers(b: Uint8Array, start: i32): TopMembers {
+/** Picks the members validateRequest reads out of the validator's top-level spans. */
+function topMembers(b: Uint8Array, spans: Array<i32>): TopMembers {
   const t = new TopMembers();
-  const it = new RawObjectIter(b, start, b.length);
-  while (it.next()) {
-    const span = (<i64>it.valueStart << 32) | <i64>(<u32>it.valueEnd);
-    const n = it.keyEnd - it.keyStart;
+  const p = b.dataStart;
+  for (let i = 0; i + 3 < spans.length; i += 4) {
+    // The raw key bytes inside the quotes, as json-as matches keys.
+    const ks = unchecked(spans[i]) + 1;
+    const n = unchecked(spans[i + 1]) - 1 - ks;
+    const span = (<i64>unchecked(spans[i + 2]) << 32) | <i64>(<u32>unchecked(spans[i + 3]));
     // Dispatch on length first: most keys are rejected without a byte compare.
-    if (n == 8 && it.keyIs("messages")) t.messages = span;
-    else if (n == 6 && it.keyIs("prompt")) t.prompt = span;
-    else if (n == 5 && it.keyIs("input")) t.input = span;
-    else if (n == 5 && it.keyIs("model")) t.model = span;
-    else if (n == 6 && it.keyIs("stream")) t.stream = span;
-    else if (n == 14 && it.keyIs("stream_options")) t.streamOptions = span;
-    else if (n == 10 && it.keyIs("max_tokens")) t.maxTokens = span;
-    else if (n == 21 && it.keyIs("max_completion_tokens")) t.maxCompletionTokens = span;
-    else if (n == 11 && it.keyIs("temperature")) t.temperature = span;
-    else if (n == 5 && it.keyIs("top_p")) t.topP = span;
-    else if (n == 5 && it.keyIs("top_k")) t.topK = span;
+    if (n == 8 && keyIs(p, ks, n, "messages")) t.messages = span;
+    else if (n == 6 && keyIs(p, ks, n, "prompt")) t.prompt = span;
+    else if (n == 5 && keyIs(p, ks, n, "input")) t.input = span;
+    else if (n == 5 && keyIs(p, ks, n, "model")) t.model = span;
+    else if (n == 6 && keyIs(p, ks, n, "stream")) t.stream = span;
+    else if (n == 14 && keyIs(p, ks, n, "stream_options")) t.streamOptions = span;
+    else if (n == 10 && keyIs(p, ks, n, "max_tokens")) t.maxTokens = span;
+    else if (n == 21 && keyIs(p, ks, n, "max_completion_tokens")) t.maxCompletionTokens = span;
+    else if (n == 11 && keyIs(p, ks, n, "temperature")) t.temperature = span;
+    else if (n == 5 && keyIs(p, ks, n, "top_p")) t.topP = span;
+    else if (n == 5 && keyIs(p, ks, n, "top_k")) t.topK = span;
   }
   return t;
+}
+
+/** The n raw bytes at p + start equal the ASCII `key` (same length). */
+function keyIs(p: usize, start: i32, n: i32, key: string): bool {
+  const k16 = changetype<usize>(key);
+  for (let k = 0; k < n; k++) {
+    if (<u32>load<u8>(p + <usize>(start + k)) != <u32>load<u16>(k16 + (<usize>k << 1))) return false;
+  }
+  return true;
 }
 
 @inline function kindAt(b: Uint8Array, span: i64): RawKind {
@@ -81,8 +93,15 @@ function roleIndex(b: Uint8Array, start: i32, end: i32): i32 {
 const ROLE_TOOL = 4;
 const ROLE_ASSISTANT = 3;
 
-/** null when the message at b[start, end) (index i) is acceptable, else what is wrong with it. */
+/** Where the message checkMessage walked ends (just past its `}`), or -1 when it was not walked to the end. */
+let messageEnd: i32 = -1;
+
+/**
+ * null when the message starting at b[start] (index i, inside an array ending by `end`) is
+ * acceptable, else what is wrong with it. Walks the message once; sets messageEnd.
+ */
 function checkMessage(b: Uint8Array, start: i32, end: i32, i: i32): string | null {
+  messageEnd = -1;
   if (rawKind(b, start) != RawKind.Object) return "messages[" + i.toString() + "] must be an object";
   let role: i64 = -1;
   let toolCallId: i64 = -1;
@@ -90,11 +109,11 @@ function checkMessage(b: Uint8Array, start: i32, end: i32, i: i32): string | nul
   const it = new RawObjectIter(b, start, end);
   while (it.next()) {
     const n = it.keyEnd - it.keyStart;
-    const span = (<i64>it.valueStart << 32) | <i64>(<u32>it.valueEnd);
-    if (n == 4 && it.keyIs("role")) role = span;
-    else if (n == 7 && it.keyIs("content")) content = span;
-    else if (n == 12 && it.keyIs("tool_call_id")) toolCallId = span;
+    if (n == 4 && it.keyIs("role")) role = it.span;
+    else if (n == 7 && it.keyIs("content")) content = it.span;
+    else if (n == 12 && it.keyIs("tool_call_id")) toolCallId = it.span;
   }
+  messageEnd = it.close;
   if (kindAt(b, role) != RawKind.String) return "messages[" + i.toString() + "].role must be a string";
   const r = roleIndex(b, spanStart(role), spanEnd(role));
   if (r < 0) {
@@ -111,9 +130,7 @@ function checkMessage(b: Uint8Array, start: i32, end: i32, i: i32): string | nul
   const parts = new RawArrayIter(b, spanStart(content), spanEnd(content));
   let j = 0;
   while (parts.next()) {
-    const ps = parts.valueStart;
-    const pe = parts.valueEnd;
-    const e = checkPart(b, ps, pe);
+    const e = checkPart(b, parts.valueStart, parts.valueEnd);
     if (e != null) return "messages[" + i.toString() + "].content[" + j.toString() + "]" + e!;
     j++;
   }
@@ -128,9 +145,8 @@ function checkPart(b: Uint8Array, start: i32, end: i32): string | null {
   const it = new RawObjectIter(b, start, end);
   while (it.next()) {
     const n = it.keyEnd - it.keyStart;
-    const span = (<i64>it.valueStart << 32) | <i64>(<u32>it.valueEnd);
-    if (n == 4 && it.keyIs("type")) type = span;
-    else if (n == 4 && it.keyIs("text")) text = span;
+    if (n == 4 && it.keyIs("type")) type = it.span;
+    else if (n == 4 && it.keyIs("text")) text = it.span;
   }
   if (kindAt(b, type) != RawKind.String) return ".type must be a string";
   if (rawStringEquals(b, spanStart(type), spanEnd(type), "text") && kindAt(b, text) != RawKind.String) return ".text must be a string";
@@ -174,11 +190,11 @@ function boolAt(b: Uint8Array, span: i64): i32 {
  */
 export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i64, requestId: string, query: Header[]): RequestResult {
   if (body.length == 0) return fail(400, "request body doesn't contain valid prompts: the body is empty");
-  const verr = validateJson(body, DEFAULT_MAX_DEPTH);
+  const spans = new Array<i32>();
+  const verr = validateJsonMembers(body, DEFAULT_MAX_DEPTH, spans);
   if (verr != null) return fail(400, "request body is not valid JSON: " + verr!);
-  const top = rawStart(body);
-  if (rawKind(body, top) != RawKind.Object) return fail(400, "request body must be a JSON object");
-  const t = topMembers(body, top);
+  if (rawKind(body, rawStart(body)) != RawKind.Object) return fail(400, "request body must be a JSON object");
+  const t = topMembers(body, spans);
   const route = cfg.route;
   const hasMessages = present(body, t.messages);
   const hasPrompt = present(body, t.prompt);
@@ -195,11 +211,19 @@ export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i
   if (route == RouteType.Chat) {
     if (!hasMessages) return fail(400, "request body doesn't contain valid prompts: 'messages' is missing");
     if (kindAt(body, t.messages) != RawKind.Array) return fail(400, "'messages' must be an array of message objects");
-    const msgs = new RawArrayIter(body, spanStart(t.messages), spanEnd(t.messages));
+    // One walk over the array: each message object is checked while it is skipped.
+    const p = body.dataStart;
+    const mEnd = spanEnd(t.messages);
+    let at = skipSpaceAt(p, spanStart(t.messages) + 1, mEnd);
     let i = 0;
-    while (msgs.next()) {
-      const e = checkMessage(body, msgs.valueStart, msgs.valueEnd, i);
+    while (at < mEnd && load<u8>(p + <usize>at) != 0x5d) {
+      const e = checkMessage(body, at, mEnd, i);
       if (e != null) return fail(400, e);
+      // Past this element (checkMessage only walks objects), then past the comma.
+      const next = messageEnd >= 0 ? messageEnd : rawSkipValue(body, at, mEnd);
+      if (next < 0) break;
+      at = skipSpaceAt(p, next, mEnd);
+      if (at < mEnd && load<u8>(p + <usize>at) == 0x2c) at = skipSpaceAt(p, at + 1, mEnd);
       i++;
     }
     if (i == 0) return fail(400, "request body doesn't contain valid prompts: 'messages' is empty");
@@ -234,7 +258,7 @@ export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i
 
   const req = new LlmRequest();
   req.route = route;
-  req.setValidatedRaw(body);
+  req.setValidatedRaw(body, spans);
   req.model = model;
   req.created = created;
   req.requestId = requestId;

@@ -151,6 +151,9 @@ export class RawObjectIter {
     if (start < 0 || start >= end || load<u8>(b.dataStart + <usize>start) != 0x7b) this.done = true;
   }
 
+  /** After next() returned false at the object's `}`: the offset just past it; else -1. */
+  close: i32 = -1;
+
   next(): bool {
     if (this.done) return false;
     const p = this.p;
@@ -159,6 +162,7 @@ export class RawObjectIter {
     if (i < end && load<u8>(p + <usize>i) == 0x2c) i = skipSpaceAt(p, i + 1, end);
     const ke = i < end && load<u8>(p + <usize>i) == 0x22 ? skipStringAt(p, i, end) : -1;
     if (ke < 0) {
+      if (i < end && load<u8>(p + <usize>i) == 0x7d) this.close = i + 1;
       this.done = true;
       return false;
     }

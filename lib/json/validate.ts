@@ -18,7 +18,22 @@ export function validateJson(bytes: Uint8Array, maxDepth: i32): string | null {
 /** The same, for a buffer given as pointer and length (memory the caller keeps alive). */
 export function validateJsonAt(ptr: usize, len: i32, maxDepth: i32): string | null {
   vErr = null;
-  run(ptr, len, maxDepth);
+  run(ptr, len, maxDepth, null);
+  const e = vErr;
+  vErr = null;
+  return e;
+}
+
+/**
+ * validateJson that also records, when the document is an object, its top-level members in
+ * `spans` (cleared first): four offsets per member, keyStart and keyEnd (the key literal,
+ * quotes included), valueStart and valueEnd. Saves the caller a second pass to find them.
+ * On failure `spans` holds an unspecified prefix.
+ */
+export function validateJsonMembers(bytes: Uint8Array, maxDepth: i32, spans: Array<i32>): string | null {
+  spans.length = 0;
+  vErr = null;
+  run(bytes.dataStart, bytes.byteLength, maxDepth, spans);
   const e = vErr;
   vErr = null;
   return e;
@@ -56,7 +71,7 @@ function unexpected(p: usize, i: i32, n: i32): i32 {
   return i;
 }
 
-function run(p: usize, n: i32, maxDepth: i32): void {
+function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
   let depth: i32 = 0;
   const stack = new StaticArray<u8>(maxDepth > 0 ? maxDepth : 1);
   const sp = changetype<usize>(stack);
@@ -90,8 +105,10 @@ function run(p: usize, n: i32, maxDepth: i32): void {
       } else {
         opened = true;
         if (kind == OBJECT) {
+          const ks = i;
           i = key(p, i, n);
           if (i < 0) return;
+          if (spans != null && depth == 1) recordKey(spans, ks, i);
         }
       }
     } else if (c == 0x22 /* " */) {
@@ -116,6 +133,8 @@ function run(p: usize, n: i32, maxDepth: i32): void {
     if (opened) continue;
     // After a value: close containers, or find the separator before the next value.
     while (true) {
+      // A value of the top-level object just ended here (a scalar, or a container closed back to depth 1).
+      if (spans != null && depth == 1 && (spans.length & 3) == 3) spans.push(i);
       i = ws(p, i, n);
       if (depth == 0) {
         if (i < n) unexpected(p, i, n);
@@ -130,8 +149,10 @@ function run(p: usize, n: i32, maxDepth: i32): void {
       if (d == 0x2c /* , */) {
         i = ws(p, i + 1, n);
         if (kind == OBJECT) {
+          const ks = i;
           i = key(p, i, n);
           if (i < 0) return;
+          if (spans != null && depth == 1) recordKey(spans, ks, i);
         }
         break;
       }
@@ -146,12 +167,26 @@ function run(p: usize, n: i32, maxDepth: i32): void {
   }
 }
 
+/**
+ * Records a top-level key literal starting at ks (its end is where key() left keyEndAt) and
+ * the start of its value vs; the value's end is pushed when the value closes.
+ */
+function recordKey(spans: Array<i32>, ks: i32, vs: i32): void {
+  spans.push(ks);
+  spans.push(keyEndAt);
+  spans.push(vs);
+}
+
+/** Offset just past the closing quote of the last key() (for recordKey). */
+let keyEndAt: i32 = 0;
+
 /** An object key and its colon at p[i]; returns the offset of the value, or -1. */
 function key(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return unexpected(p, i, n);
   if (at(p, i) != 0x22) return fail("expected a string key at byte " + i.toString() + ", found " + describe(at(p, i)));
   i = scanString(p, i, n);
   if (i < 0) return -1;
+  keyEndAt = i;
   i = ws(p, i, n);
   if (i >= n || at(p, i) != 0x3a /* : */) return unexpected(p, i, n);
   return ws(p, i + 1, n);

@@ -19,6 +19,7 @@ import { JSON } from "json-as";
 import { ByteBuilder } from "./json-writer";
 import { genericError } from "./errors";
 import { parseObject, parseValidatedObject } from "../json/read";
+import { decodeJsonString, Member, scanObject } from "./json-scan";
 
 // ---------------------------------------------------------------------------------------
 // Route types and configuration
@@ -109,10 +110,50 @@ export class UpstreamTarget {
  */
 export class LlmRequest {
   route: RouteType = RouteType.Chat;
-  /** The client body exactly as received (valid JSON). */
-  raw: Uint8Array = new Uint8Array(0);
+  private rawBytes: Uint8Array = new Uint8Array(0);
   private parsed: JSON.Obj | null = null;
   private rawValidated: bool = false;
+  /** Top-level member spans recorded while validating (4 offsets per member), or null. */
+  private rawSpans: Array<i32> | null = null;
+  private memberList: Member[] | null = null;
+  private membersDone: bool = false;
+
+  /** The client body exactly as received (valid JSON). */
+  get raw(): Uint8Array {
+    return this.rawBytes;
+  }
+
+  set raw(b: Uint8Array) {
+    this.rawBytes = b;
+    this.rawValidated = false;
+    this.rawSpans = null;
+    this.memberList = null;
+    this.membersDone = false;
+  }
+
+  /**
+   * The top-level members of `raw` (json-scan's view: decoded keys, byte spans), or null
+   * when raw is not an object. Computed once, from the validator's spans when it left them.
+   */
+  members(): Member[] | null {
+    if (!this.membersDone) {
+      const sp = this.rawSpans;
+      const raw = this.rawBytes;
+      if (sp != null) {
+        const out = new Array<Member>();
+        for (let i = 0; i + 3 < sp.length; i += 4) {
+          const ks = unchecked(sp[i]);
+          const ke = unchecked(sp[i + 1]);
+          out.push(new Member(decodeJsonString(raw, ks, ke), ks, ke, unchecked(sp[i + 2]), unchecked(sp[i + 3])));
+        }
+        this.memberList = out;
+      } else {
+        this.memberList = scanObject(raw);
+      }
+      this.membersDone = true;
+    }
+    return this.memberList;
+  }
 
   /**
    * The parsed client body. Read it with lib/json's checked getters. Parsed from `raw` on
@@ -121,9 +162,9 @@ export class LlmRequest {
   get body(): JSON.Obj {
     let o = this.parsed;
     if (o == null) {
-      if (this.rawValidated) o = parseValidatedObject(this.raw);
+      if (this.rawValidated) o = parseValidatedObject(this.rawBytes);
       else {
-        const p = parseObject(this.raw);
+        const p = parseObject(this.rawBytes);
         o = p.value;
       }
       if (o == null) o = new JSON.Obj();
@@ -136,11 +177,15 @@ export class LlmRequest {
     this.parsed = o;
   }
 
-  /** Sets `raw` to bytes that passed validateJson as an object (so body can skip validating again). */
-  setValidatedRaw(raw: Uint8Array): void {
+  /**
+   * Sets `raw` to bytes that passed validateJson as an object (so body can skip validating
+   * again), with the top-level member spans validateJsonMembers recorded.
+   */
+  setValidatedRaw(raw: Uint8Array, spans: Array<i32>): void {
     this.raw = raw;
     this.parsed = null;
     this.rawValidated = true;
+    this.rawSpans = spans;
   }
   /** The model to call: configured `model.name`, or the request's `model`. */
   model: string = "";

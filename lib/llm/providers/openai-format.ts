@@ -43,7 +43,7 @@ export abstract class OpenAiFormatProvider extends Provider {
 
   translateRequest(req: LlmRequest): TranslatedRequest {
     const src = req.raw;
-    const members = scanObject(src);
+    const members = req.members();
     if (members == null) return TranslatedRequest.fail("request body is not a JSON object");
     const embeddings = req.route == RouteType.Embeddings;
     const w = new JsonWriter();
