@@ -12,15 +12,16 @@ import {
   proxy_set_header_map_pairs,
 } from "./imports";
 import { WasmResult } from "./enums";
-import { clearSlots, fromUtf8, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "./memory";
+import { clearSlots, encodeAt, fromUtf8, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { deserializePairs, HeaderPair, serializePairs } from "./pairs";
 import { setLastStatus } from "./status";
 
 /** The first value of `key`, or null (absent: NOT_FOUND; map unavailable: BAD_ARGUMENT; see lastStatus). */
 export function getHeader(map: i32, key: string): string | null {
-  const k = String.UTF8.encode(key);
+  const k = scratchFor(key.length * 3);
+  const kn = encodeAt(key, k);
   clearSlots();
-  const s = proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE);
+  const s = proxy_get_header_map_value(map, k, kn, RET_PTR, RET_SIZE);
   setLastStatus(s);
   if (s != WasmResult.Ok) {
     releasePins();
@@ -31,22 +32,24 @@ export function getHeader(map: i32, key: string): string | null {
 
 /** Adds a value (a second entry if the key exists). Returns the host status. */
 export function addHeader(map: i32, key: string, value: string): i32 {
-  const k = String.UTF8.encode(key);
-  const v = String.UTF8.encode(value);
-  return proxy_add_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  const k = scratchFor((key.length + value.length) * 3);
+  const kn = encodeAt(key, k);
+  const vn = encodeAt(value, k + <usize>kn);
+  return proxy_add_header_map_value(map, k, kn, k + <usize>kn, vn);
 }
 
 /** Sets a key to one value (adds it if absent). Returns the host status. */
 export function replaceHeader(map: i32, key: string, value: string): i32 {
-  const k = String.UTF8.encode(key);
-  const v = String.UTF8.encode(value);
-  return proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  const k = scratchFor((key.length + value.length) * 3);
+  const kn = encodeAt(key, k);
+  const vn = encodeAt(value, k + <usize>kn);
+  return proxy_replace_header_map_value(map, k, kn, k + <usize>kn, vn);
 }
 
 /** Removes every value of a key (OK if absent). Returns the host status. */
 export function removeHeader(map: i32, key: string): i32 {
-  const k = String.UTF8.encode(key);
-  return proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength);
+  const k = scratchFor(key.length * 3);
+  return proxy_remove_header_map_value(map, k, encodeAt(key, k));
 }
 
 /** Every entry in order, pseudo-headers included; null when the call fails or the bytes are malformed. */

@@ -80,6 +80,24 @@ export function clearSlots(): void {
   store<u64>(RET_EXTRA, 0);
 }
 
+// --- scratch space for arguments ---
+
+// Keys, values and paths are encoded here for the duration of one host call instead of into
+// a fresh ArrayBuffer each time (fewer allocations per request). A host call re-enters the
+// guest only through malloc, which does not touch it.
+let scratch = new ArrayBuffer(1024);
+
+/** At least `n` bytes of scratch space; valid until the next scratch call. */
+export function scratchFor(n: i32): usize {
+  if (scratch.byteLength < n) scratch = new ArrayBuffer(max<i32>(n, scratch.byteLength << 1));
+  return changetype<usize>(scratch);
+}
+
+/** UTF-8 of `s` written at `dst` (room for s.length * 3 bytes); returns the byte count. */
+@inline export function encodeAt(s: string, dst: usize): i32 {
+  return <i32>String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, dst);
+}
+
 // --- UTF-8 and byte helpers ---
 
 /** A string as UTF-8 bytes (no terminator). */

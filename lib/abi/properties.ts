@@ -4,7 +4,7 @@
 
 import { proxy_get_property, proxy_set_property } from "./imports";
 import { WasmResult } from "./enums";
-import { clearSlots, fromUtf8, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "./memory";
+import { clearSlots, encodeAt, fromUtf8, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { setLastStatus } from "./status";
 
 /** Serializes a property path: segments joined by \0, no trailing NUL. */
@@ -56,11 +56,22 @@ export function getPropertyInt(path: string[], fallback: i64): i64 {
 
 /** Sets a property (filter state `wasm.<path>`). NOT_FOUND outside a stream. Returns the host status. */
 export function setProperty(path: string[], value: ArrayBuffer): i32 {
+  if (path.length == 1) {
+    const seg = unchecked(path[0]);
+    const sp = scratchFor(seg.length * 3);
+    return proxy_set_property(sp, encodeAt(seg, sp), changetype<usize>(value), value.byteLength);
+  }
   const p = serializePath(path);
   return proxy_set_property(changetype<usize>(p), p.byteLength, changetype<usize>(value), value.byteLength);
 }
 
 /** Sets a property to a UTF-8 string. Returns the host status. */
 export function setPropertyString(path: string[], value: string): i32 {
-  return setProperty(path, String.UTF8.encode(value));
+  if (path.length != 1) return setProperty(path, String.UTF8.encode(value));
+  // One segment (the common filter-state key): path and value encoded side by side in scratch.
+  const seg = unchecked(path[0]);
+  const p = scratchFor((seg.length + value.length) * 3);
+  const pn = encodeAt(seg, p);
+  const vn = encodeAt(value, p + <usize>pn);
+  return proxy_set_property(p, pn, p + <usize>pn, vn);
 }

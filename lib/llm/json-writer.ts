@@ -10,7 +10,8 @@ export class ByteBuilder {
     this.buf = new Uint8Array(capacity > 16 ? capacity : 16);
   }
 
-  @inline private ensure(extra: i32): void {
+  /** Makes room for `extra` more bytes. */
+  @inline ensure(extra: i32): void {
     const need = this.len + extra;
     if (need <= this.buf.length) return;
     let cap = this.buf.length << 1;
@@ -113,9 +114,27 @@ const HEX = "0123456789abcdef";
 
 /** Writes `s` as a JSON string literal (quotes included) in UTF-8. */
 export function writeJsonString(out: ByteBuilder, s: string): void {
-  out.byte(0x22);
   const n = s.length;
-  for (let i = 0; i < n; i++) {
+  // Fast path: the leading run of printable ASCII that needs no escape, stored directly
+  // (room for all of it reserved once); the rest goes through the general loop below.
+  out.ensure(n + 2);
+  let dst = out.buf.dataStart + <usize>out.len;
+  store<u8>(dst++, 0x22);
+  const src = changetype<usize>(s);
+  let i = 0;
+  while (i < n) {
+    const c = <u32>load<u16>(src + (<usize>i << 1));
+    if (c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5c) break;
+    store<u8>(dst++, <u8>c);
+    i++;
+  }
+  out.len += i + 1;
+  if (i == n) {
+    store<u8>(dst, 0x22);
+    out.len++;
+    return;
+  }
+  for (; i < n; i++) {
     const c = <u32>s.charCodeAt(i);
     if (c >= 0x20 && c < 0x80) {
       if (c == 0x22 || c == 0x5c) out.byte(0x5c);
