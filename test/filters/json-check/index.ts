@@ -5,6 +5,7 @@ import { JSON } from "json-as";
 import { validateJson } from "../../../lib/json/validate";
 import { arrAt, parseObject, valueArr, valueBool, valueNumber, valueObj, valueString, isNull, getString, getNumber, getBool, getObj, getArr } from "../../../lib/json/read";
 import { quote } from "../probe/format";
+import { RawKind, rawFind, rawKind, rawNumber, rawStart, rawString, spanEnd, spanStart } from "../../../lib/json/raw";
 
 let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
@@ -112,4 +113,38 @@ function writeObj(o: JSON.Obj): string {
     out += quote(k) + ":" + (v != null ? writeValue(v) : "?");
   }
   return out + "}";
+}
+
+/**
+ * lib/json/raw's reads of the input object's field `key` (key = the first keyLen bytes, the
+ * document the rest, validated first), in the same "kind:value" words as fieldTypes, so a test
+ * can check that the byte-level reads agree with json-as's.
+ */
+export function rawField(keyLen: i32): i32 {
+  const all = Uint8Array.wrap(input);
+  const key = String.UTF8.decodeUnsafe(all.dataStart, <usize>keyLen);
+  const doc = Uint8Array.wrap(input, keyLen, all.length - keyLen);
+  const err = validateJson(doc, 64);
+  if (err != null) {
+    setOutput(err);
+    return 0;
+  }
+  const start = rawStart(doc);
+  const span = rawFind(doc, start, doc.length, key);
+  if (span < 0) {
+    setOutput("absent");
+    return 1;
+  }
+  const s = spanStart(span);
+  const e = spanEnd(span);
+  const kind = rawKind(doc, s);
+  if (kind == RawKind.String) setOutput("string:" + rawString(doc, s, e));
+  else if (kind == RawKind.Number) setOutput("number:" + rawNumber(doc, s, e).toString());
+  else if (kind == RawKind.True) setOutput("bool:true");
+  else if (kind == RawKind.False) setOutput("bool:false");
+  else if (kind == RawKind.Object) setOutput("object");
+  else if (kind == RawKind.Array) setOutput("array");
+  else if (kind == RawKind.Null) setOutput("null");
+  else setOutput("none");
+  return 1;
 }
