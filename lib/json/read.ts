@@ -4,6 +4,7 @@
 
 import { JSON } from "json-as";
 import { validateJson } from "./validate";
+import { rawStart } from "./raw";
 
 /** Default nesting limit for untrusted documents. */
 export const DEFAULT_MAX_DEPTH: i32 = 64;
@@ -20,17 +21,8 @@ export class ParsedObj {
 export function parseObject(bytes: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH): ParsedObj {
   const err = validateJson(bytes, maxDepth);
   if (err != null) return new ParsedObj(null, err);
-  // Validated: the first non-space byte tells the top-level type.
-  let i = 0;
-  const n = bytes.length;
-  while (i < n) {
-    const c = unchecked(bytes[i]);
-    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
-    i++;
-  }
-  if (i >= n || unchecked(bytes[i]) != 0x7b) return new ParsedObj(null, "expected a JSON object");
-  const text = String.UTF8.decodeUnsafe(bytes.dataStart, <usize>bytes.byteLength);
-  return new ParsedObj(JSON.parse<JSON.Obj>(text), null);
+  const obj = parseValidatedObject(bytes);
+  return obj != null ? new ParsedObj(obj, null) : new ParsedObj(null, "expected a JSON object");
 }
 
 /**
@@ -39,14 +31,9 @@ export function parseObject(bytes: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH
  * invalid input.
  */
 export function parseValidatedObject(bytes: Uint8Array): JSON.Obj | null {
-  let i = 0;
-  const n = bytes.length;
-  while (i < n) {
-    const c = unchecked(bytes[i]);
-    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
-    i++;
-  }
-  if (i >= n || unchecked(bytes[i]) != 0x7b) return null;
+  // Validated: the first non-space byte tells the top-level type.
+  const i = rawStart(bytes);
+  if (i >= bytes.length || unchecked(bytes[i]) != 0x7b) return null;
   return JSON.parse<JSON.Obj>(String.UTF8.decodeUnsafe(bytes.dataStart, <usize>bytes.byteLength));
 }
 
@@ -61,14 +48,8 @@ export class ParsedArr {
 export function parseArray(bytes: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH): ParsedArr {
   const err = validateJson(bytes, maxDepth);
   if (err != null) return new ParsedArr(null, err);
-  let i = 0;
-  const n = bytes.length;
-  while (i < n) {
-    const c = unchecked(bytes[i]);
-    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
-    i++;
-  }
-  if (i >= n || unchecked(bytes[i]) != 0x5b) return new ParsedArr(null, "expected a JSON array");
+  const i = rawStart(bytes);
+  if (i >= bytes.length || unchecked(bytes[i]) != 0x5b) return new ParsedArr(null, "expected a JSON array");
   const text = String.UTF8.decodeUnsafe(bytes.dataStart, <usize>bytes.byteLength);
   return new ParsedArr(JSON.parse<JSON.Arr>(text), null);
 }
