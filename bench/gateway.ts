@@ -40,6 +40,7 @@ export async function benchGateway(durationMs: number): Promise<void> {
           connections,
           durationMs,
           warmupRequests: 500,
+          warmupMs: connections === 1 ? Number(process.env.BENCH_WARMUP_MS ?? 6000) : 0,
         });
         rows.push({ target: label, connections, requests: r.requests, "req/s": Math.round(r.rps), "p50 ms": r.p50Ms.toFixed(2), "p99 ms": r.p99Ms.toFixed(2), errors: r.errors });
       }
