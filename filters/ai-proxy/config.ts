@@ -6,6 +6,7 @@ import { JSON } from "json-as";
 import { isNull, isNumberType, parseObject, valueBool, valueNumber, valueObj, valueString } from "../../lib/json";
 import { ModelConfig, parseRouteType, RouteType, UNSET } from "../../lib/llm/provider";
 import { PROVIDER_NAMES } from "../../lib/llm/providers/index";
+import { ModelTemplates, parseTemplate, Template } from "./template";
 
 export const STREAMING_ALLOW: i32 = 0;
 export const STREAMING_DENY: i32 = 1;
@@ -33,6 +34,23 @@ export class AiProxyConfig {
   modelNameHeader: bool = true;
   /** 0 = no limit (Kong 3.12+ default 1 MiB). */
   maxRequestBodySize: i64 = 1048576;
+  /** `$(headers.X)` / `$(query_params.X)` fields of `model`; null when none (the fast path). */
+  templates: ModelTemplates | null = null;
+}
+
+/** `c` with another model (a request's resolved templates); everything else shared (keep in step with the fields above). */
+export function withModel(c: AiProxyConfig, model: ModelConfig): AiProxyConfig {
+  const r = new AiProxyConfig();
+  r.route = c.route;
+  r.model = model;
+  r.auth = c.auth;
+  r.logStatistics = c.logStatistics;
+  r.logPayloads = c.logPayloads;
+  r.responseStreaming = c.responseStreaming;
+  r.modelNameHeader = c.modelNameHeader;
+  r.maxRequestBodySize = c.maxRequestBodySize;
+  r.templates = c.templates;
+  return r;
 }
 
 export class ConfigResult {
@@ -125,6 +143,18 @@ function checkKeys(o: JSON.Obj, prefix: string, known: string[], unsupported: st
     }
     e.set("field '" + prefix + k + "' is unknown");
   }
+}
+
+/** Parses a templatable field's value; records a malformed template as the error. */
+function tmpl(value: string, field: string, e: Err): Template | null {
+  const p = parseTemplate(field, value);
+  if (p.error != null) e.set(p.error!);
+  return p.template;
+}
+
+/** Enum fields cannot hold a template (Kong's schema refuses them too). */
+function noTemplate(value: string, field: string, e: Err): void {
+  if (value.indexOf("$(") >= 0) e.set("field '" + field + "' cannot be a template: it is one of a fixed set of values");
 }
 
 function validHeaderName(name: string): bool {
@@ -233,7 +263,8 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
     if (mc.provider.length == 0) e.set("field 'model.provider' is required");
     else if (!PROVIDER_NAMES.includes(mc.provider)) e.set("field 'model.provider' must be one of " + PROVIDER_NAMES.join(", ") + " (got '" + mc.provider + "')");
     mc.name = str(m, "name", "model.name", e);
-    if (mc.name.indexOf("$(") >= 0) e.set("field 'model.name': templates ($(headers.X) ...) are not supported");
+    const tp = new ModelTemplates();
+    tp.name = tmpl(mc.name, "model.name", e);
     const o = obj(m, "options", "model.options", e);
     if (o != null) {
       checkKeys(o, "model.options.", OPTION_KEYS, OPTION_UNSUPPORTED, e);
@@ -245,17 +276,26 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
       op.inputCost = num(o, "input_cost", "model.options.input_cost", 0, 1e12, e);
       op.outputCost = num(o, "output_cost", "model.options.output_cost", 0, 1e12, e);
       op.upstreamUrl = str(o, "upstream_url", "model.options.upstream_url", e);
+      tp.upstreamUrl = tmpl(op.upstreamUrl, "model.options.upstream_url", e);
       op.upstreamPath = str(o, "upstream_path", "model.options.upstream_path", e);
-      if (op.upstreamPath.length > 0 && !op.upstreamPath.startsWith("/")) e.set("field 'model.options.upstream_path' must start with /");
+      tp.upstreamPath = tmpl(op.upstreamPath, "model.options.upstream_path", e);
+      if (tp.upstreamPath == null && op.upstreamPath.length > 0 && !op.upstreamPath.startsWith("/")) e.set("field 'model.options.upstream_path' must start with /");
       op.anthropicVersion = str(o, "anthropic_version", "model.options.anthropic_version", e);
+      tp.anthropicVersion = tmpl(op.anthropicVersion, "model.options.anthropic_version", e);
       op.azureInstance = str(o, "azure_instance", "model.options.azure_instance", e);
+      tp.azureInstance = tmpl(op.azureInstance, "model.options.azure_instance", e);
       op.azureDeploymentId = str(o, "azure_deployment_id", "model.options.azure_deployment_id", e);
+      tp.azureDeploymentId = tmpl(op.azureDeploymentId, "model.options.azure_deployment_id", e);
       const av = str(o, "azure_api_version", "model.options.azure_api_version", e);
       if (av.length > 0) op.azureApiVersion = av;
+      tp.azureApiVersion = tmpl(av, "model.options.azure_api_version", e);
       op.mistralFormat = str(o, "mistral_format", "model.options.mistral_format", e);
+      noTemplate(op.mistralFormat, "model.options.mistral_format", e);
       op.llama2Format = str(o, "llama2_format", "model.options.llama2_format", e);
+      noTemplate(op.llama2Format, "model.options.llama2_format", e);
       if (!validHeaderValue(op.anthropicVersion)) e.set("field 'model.options.anthropic_version' must not contain CR, LF or NUL");
     }
+    if (tp.any) c.templates = tp;
   }
 
   // auth

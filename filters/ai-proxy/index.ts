@@ -3,8 +3,9 @@
 //
 // Stock Envoy (allow_on_headers_stop_iteration false) shapes the flow: the request headers
 // are only writable in on_request_headers, before the body is visible, so the upstream
-// :path/:authority, credential and header clean-up happen there (they depend only on the
-// configuration); the body is then buffered (Pause until end of stream), validated and
+// :path/:authority, credential and header clean-up happen there (they depend on the
+// configuration and on the request's values for its `$(headers.X)`/`$(query_params.X)`
+// templates); the body is then buffered (Pause until end of stream), validated and
 // translated. Responses: errors and plain JSON are buffered and rewritten; streams are
 // translated chunk by chunk and never paused.
 
@@ -22,10 +23,11 @@ import { makeId } from "../../lib/llm/format";
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { withStringMember } from "../../lib/llm/json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, usageCost } from "../../lib/llm/usage";
-import { AiProxyConfig, parseConfig } from "./config";
+import { AiProxyConfig, parseConfig, withModel } from "./config";
 import { readEnvironment } from "./env";
 import { promptText, validateRequest } from "./request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, setParam } from "./url";
+import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam } from "./url";
+import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
 import { Analytics } from "./analytics";
 
 /** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
@@ -36,6 +38,7 @@ const JSON_CT = "application/json";
 class AiProxyRoot extends RootContext {
   config: AiProxyConfig = new AiProxyConfig();
   provider: Provider | null = null;
+  /** Null when a templated field feeds it: then each request computes its own. */
   target: UpstreamTarget | null = null;
 
   onConfigure(bytes: Uint8Array): bool {
@@ -55,7 +58,11 @@ class AiProxyRoot extends RootContext {
       logError("ai-proxy: configuration refused: " + v);
       return false;
     }
-    const t = p.target(c.route);
+    // With templated target fields, the literal parts are checked with stand-in values.
+    const tp = c.templates;
+    const perRequest = tp != null && tp.inTarget;
+    const sp = perRequest ? providerFor(sampleModel(c.model, tp!)) : p;
+    const t = sp != null ? sp.target(c.route) : null;
     if (t == null) {
       logError("ai-proxy: configuration refused: field 'model.options.upstream_url' is not a valid http(s) URL");
       return false;
@@ -63,7 +70,7 @@ class AiProxyRoot extends RootContext {
     if (c.auth.missingEnv.length > 0) logWarn("ai-proxy: environment variable " + c.auth.missingEnv + " is not set; requests will be refused until it is");
     this.config = c;
     this.provider = p;
-    this.target = t;
+    this.target = perRequest ? null : t;
     return true;
   }
 
@@ -81,9 +88,10 @@ enum Mode {
 }
 
 class AiProxyStream extends HttpContext {
+  /** The root's, or this request's copy with its templates resolved. */
   cfg: AiProxyConfig;
   provider: Provider;
-  target: UpstreamTarget;
+  rootTarget: UpstreamTarget | null;
   startNs: u64 = 0;
   created: i64 = 0;
   upstreamQuery: Header[] = [];
@@ -105,7 +113,7 @@ class AiProxyStream extends HttpContext {
     super(id, root);
     this.cfg = root.config;
     this.provider = root.provider!;
-    this.target = root.target!;
+    this.rootTarget = root.target;
   }
 
   // ---------------------------------------------------------------- request
@@ -127,16 +135,23 @@ class AiProxyStream extends HttpContext {
       }
     }
 
-    // Upstream path and authority (only the configuration decides them).
-    const t = this.target;
     const clientPath = this.getRequestHeader(":path");
     let path = clientPath != null ? clientPath : "/";
-    let query = new Array<Header>();
     const q = path.indexOf("?");
-    if (q >= 0) {
-      query = parseQuery(path.substring(q + 1));
-      path = path.substring(0, q);
+    const rawQuery = q >= 0 ? path.substring(q + 1) : "";
+    if (q >= 0) path = path.substring(0, q);
+
+    // Templates: this request's model, provider and (when they feed it) upstream target.
+    let t = this.rootTarget;
+    const tpl = cfg.templates;
+    if (tpl != null) {
+      t = this.applyTemplates(tpl, rawQuery);
+      if (t == null) return Action.Pause; // refused with a 400
     }
+    if (t == null) return this.reject(500, "ai-proxy has no upstream target"); // unreachable: configure sets one
+
+    // Upstream path and authority.
+    let query = q >= 0 ? parseQuery(rawQuery) : new Array<Header>();
     if (t.path.length > 0) path = t.path;
     for (let i = 0; i < t.query.length; i++) addDefault(query, unchecked(t.query[i]).name, unchecked(t.query[i]).value);
     const a = cfg.auth;
@@ -165,6 +180,34 @@ class AiProxyStream extends HttpContext {
       if (route != RouteType.Preserve) this.replaceRequestHeader("content-type", JSON_CT);
     }
     return Action.Continue;
+  }
+
+  /**
+   * Resolves the configuration's templates from this request: this.cfg and this.provider
+   * become the request's own. Returns the upstream target, or null after a 400 reply.
+   */
+  private applyTemplates(tpl: ModelTemplates, rawQuery: string): UpstreamTarget | null {
+    const r = resolveModel(this.cfg.model, tpl, new StreamValues(this, rawQuery));
+    // Set even on failure: the analytics record then shows "" rather than the template text.
+    this.cfg = withModel(this.cfg, r.model);
+    if (r.error != null) {
+      this.reject(400, r.error!);
+      return null;
+    }
+    if (tpl.inOptions) {
+      const p = providerFor(r.model);
+      if (p == null) {
+        this.reject(500, "ai-proxy: unknown provider " + r.model.provider);
+        return null;
+      }
+      this.provider = p;
+    }
+    const tm = r.targetModel;
+    if (tm == null) return this.rootTarget;
+    const tp = providerFor(tm);
+    const t = tp != null ? tp.target(this.cfg.route) : null;
+    if (t == null) this.reject(400, "the upstream URL resolved from this request's model options is not valid");
+    return t;
   }
 
   onRequestBody(bodySize: u32, endOfStream: bool): i32 {
@@ -259,8 +302,9 @@ class AiProxyStream extends HttpContext {
       if (enc != null && enc.toLowerCase() != "identity") {
         logWarn("ai-proxy: upstream answered with content-encoding " + enc + "; passing the body through untranslated");
         this.mode = Mode.Pass;
-      } else if (ct != null && isStreamType(ct)) {
-        // Streamed whenever the upstream streams (never buffer a whole stream).
+      } else if (ct != null && isStreamType(ct) && (req.stream || !this.provider.upstreamAlwaysStreams())) {
+        // Streamed whenever the upstream streams (never buffer a whole stream), except a
+        // stream the client did not ask for: it is aggregated into one answer (Gemini).
         this.mode = Mode.Stream;
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);
@@ -393,6 +437,24 @@ class AiProxyStream extends HttpContext {
   onLog(): void {
     // A stream that ended early (reset, client gone) still records what is known.
     this.record();
+  }
+}
+
+/** Template sources read from this stream's request headers and client query. */
+class StreamValues extends RequestValues {
+  constructor(
+    private stream: HttpContext,
+    private rawQuery: string,
+  ) {
+    super();
+  }
+
+  header(name: string): string | null {
+    return this.stream.getRequestHeader(name);
+  }
+
+  query(name: string): string | null {
+    return queryValue(this.rawQuery, name);
   }
 }
 
