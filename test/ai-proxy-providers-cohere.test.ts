@@ -88,16 +88,18 @@ describe("cohere: request translation", () => {
 
   it("refuses what v1 chat cannot take", () => {
     const l = lab();
-    expect(l.request({ messages: [{ role: "user", content: "x" }], tools: [{ type: "function", function: { name: "f" } }] }).text).toBe(
-      "tools are not supported by provider cohere",
+    expect(l.request({ messages: [{ role: "user", content: "x" }], tools: [{ type: "function", function: { name: "f" } }], tool_choice: "required" }).text).toBe(
+      "tool_choice 'required' is not supported by provider cohere: the v1 Chat API cannot force a tool call",
     );
     expect(l.request({ messages: [{ role: "user", content: "x" }, { role: "assistant", content: "y" }] }).text).toBe(
-      "the last message must have role user for provider cohere",
+      "the last message must have role user or tool for provider cohere",
     );
     expect(l.request({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] }] }).text).toBe(
       "messages[0]: content part type 'image_url' is not supported by provider cohere",
     );
-    expect(l.request({ messages: [{ role: "user", content: "x" }, { role: "tool", tool_call_id: "c", content: "r" }] }).text).toContain("role 'tool'");
+    expect(l.request({ messages: [{ role: "user", content: "x" }, { role: "tool", tool_call_id: "c", content: "r" }] }).text).toBe(
+      "messages[1].tool_call_id 'c' does not match a tool call of an earlier assistant message",
+    );
   });
 
   it("completions: prompt, tuning and n → num_generations", () => {
@@ -395,10 +397,10 @@ describe("cohere: the openai SDK through the gateway", () => {
   it("a request Cohere cannot take is a 400 from the gateway that says why", async () => {
     const n = sim.requests.length;
     const err = (await client.chat.completions
-      .create({ model: "command-r", messages: [{ role: "user", content: "x" }], tools: [{ type: "function", function: { name: "f" } }] })
+      .create({ model: "command-r", messages: [{ role: "user", content: "x" }], tools: [{ type: "function", function: { name: "f" } }], tool_choice: "required" })
       .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(400);
-    expect((err.error as Json).message).toContain("tools are not supported by provider cohere");
+    expect((err.error as Json).message).toContain("tool_choice 'required' is not supported by provider cohere");
     expect(sim.requests.length).toBe(n);
   });
 });

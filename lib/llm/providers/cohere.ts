@@ -4,9 +4,12 @@
 //
 // Decisions:
 // - Leading system/developer messages become `preamble`; later ones SYSTEM turns in
-//   chat_history. The last message must be the user's: it becomes `message`.
-// - Tools are not translated (v1 takes `parameter_definitions`, not JSON Schema): a request
-//   with tools or tool messages is refused with a 400 that says so, never silently dropped.
+//   chat_history.
+// - The last message must be the user's (it becomes `message`) or tool results (they become
+//   `tool_results`, with an empty `message` as v1's multi-step mode requires; the assistant
+//   turn with the calls stays in chat_history). Tools: see cohere-tools.ts.
+// - A reply with tool_calls finishes with "tool_calls" (v1 says COMPLETE); its text (the
+//   model's plan) is kept as content.
 // - Usage is meta.billed_units (what Cohere bills, as Kong reads it); meta.tokens, which
 //   also counts Cohere's prompt template, is the fallback.
 // - Embeddings send input_type "search_document" unless the client passes Cohere's
@@ -33,10 +36,12 @@ import {
   singlePrompt,
   Span,
   stopList,
+  toolCallDelta,
   wantsBase64,
   writeStreamEnd,
   writeStringList,
 } from "./native-shared";
+import { CallRegistry, cohereTools, openAiToolCalls, outputsJson, toolCallId, toolPolicy } from "./cohere-tools";
 
 /** Cohere finish_reason → OpenAI's (unknown values pass through lower-cased). */
 export function cohereFinishReason(r: string | null): string | null {
@@ -57,6 +62,85 @@ function readUsage(o: JSON.Obj, u: Usage): void {
   if (units == null || (countAt(units, "input_tokens") < 0 && countAt(units, "output_tokens") < 0)) units = getObj(meta, "tokens");
   if (units == null) return;
   setUsage(u, countAt(units, "input_tokens"), countAt(units, "output_tokens"));
+}
+
+/** One chat_history entry (or the final user/tool turn): USER, CHATBOT, SYSTEM or TOOL. */
+class Turn {
+  message: string = "";
+  /** CHATBOT: the serialized Cohere tool_calls array. */
+  toolCalls: string | null = null;
+  /** TOOL: serialized {call, outputs} results. */
+  results: string[] = [];
+  constructor(public role: string) {}
+
+  write(w: JsonWriter): void {
+    w.beginObject().fieldString("role", this.role);
+    if (this.role == "TOOL") {
+      writeResults(w, this.results);
+    } else {
+      w.fieldString("message", this.message);
+      if (this.toolCalls != null) w.key("tool_calls").rawString(this.toolCalls!);
+    }
+    w.endObject();
+  }
+}
+
+function writeResults(w: JsonWriter, results: string[]): void {
+  w.key("tool_results").beginArray();
+  for (let i = 0; i < results.length; i++) w.rawString(unchecked(results[i]));
+  w.endArray();
+}
+
+/** OpenAI messages → preamble and Cohere turns; tool messages find their call by id. */
+class Conversation {
+  preamble: string = "";
+  turns: Turn[] = [];
+  private leading: bool = true;
+  private calls: CallRegistry = new CallRegistry();
+
+  /** Adds message i; returns an error message or null. */
+  add(m: JSON.Obj, i: i32): string | null {
+    const at = "messages[" + i.toString() + "]";
+    const role = getString(m, "role");
+    const content = m.get("content");
+    const bad = firstNonTextPart(content);
+    if (bad != null) return at + ": content part type '" + bad + "' is not supported by provider cohere";
+    const text = contentText(content, "\n");
+    if (role == "system" || role == "developer") {
+      if (this.leading) this.preamble = this.preamble.length > 0 ? this.preamble + "\n" + text : text;
+      else this.push("SYSTEM", text);
+      return null;
+    }
+    this.leading = false;
+    if (role == "user") {
+      this.push("USER", text);
+    } else if (role == "assistant") {
+      const t = this.push("CHATBOT", text);
+      const list = getArr(m, "tool_calls");
+      if (list != null && list.length > 0) {
+        const calls = this.calls.read(list, at);
+        if (calls.error != null) return calls.error;
+        t.toolCalls = calls.json;
+      }
+    } else if (role == "tool") {
+      const id = getString(m, "tool_call_id");
+      const call = id != null ? this.calls.find(id) : null;
+      if (call == null) return at + ".tool_call_id '" + (id != null ? id! : "") + "' does not match a tool call of an earlier assistant message";
+      const n = this.turns.length;
+      const t = n > 0 && unchecked(this.turns[n - 1]).role == "TOOL" ? unchecked(this.turns[n - 1]) : this.push("TOOL", "");
+      t.results.push('{"call":' + call! + ',"outputs":' + outputsJson(content) + "}");
+    } else {
+      return at + ": role '" + (role != null ? role! : "") + "' is not supported by provider cohere";
+    }
+    return null;
+  }
+
+  private push(role: string, message: string): Turn {
+    const t = new Turn(role);
+    t.message = message;
+    this.turns.push(t);
+    return t;
+  }
 }
 
 export class CohereProvider extends Provider {
@@ -82,54 +166,45 @@ export class CohereProvider extends Provider {
     const body = req.body;
     const msgs = getArr(body, "messages");
     if (msgs == null || msgs.length == 0) return TranslatedRequest.fail("'messages' must be a non-empty array");
-    const tools = getArr(body, "tools");
-    if (tools != null && tools.length > 0) return TranslatedRequest.fail("tools are not supported by provider cohere");
-    let preamble = "";
-    let leading = true;
-    const roles = new Array<string>();
-    const texts = new Array<string>();
+    const c = new Conversation();
     for (let i = 0; i < msgs.length; i++) {
       const m = valueObj(arrAt(msgs, i));
       if (m == null) continue;
-      const at = "messages[" + i.toString() + "]";
-      const role = getString(m, "role");
-      const content = m.get("content");
-      const bad = firstNonTextPart(content);
-      if (bad != null) return TranslatedRequest.fail(at + ": content part type '" + bad + "' is not supported by provider cohere");
-      const text = contentText(content, "\n");
-      if (role == "system" || role == "developer") {
-        if (leading) {
-          preamble = preamble.length > 0 ? preamble + "\n" + text : text;
-        } else {
-          roles.push("SYSTEM");
-          texts.push(text);
-        }
-        continue;
-      }
-      leading = false;
-      if (role == "user") {
-        roles.push("USER");
-      } else if (role == "assistant") {
-        const calls = getArr(m, "tool_calls");
-        if (calls != null && calls.length > 0) return TranslatedRequest.fail(at + ": tool calls are not supported by provider cohere");
-        roles.push("CHATBOT");
-      } else {
-        return TranslatedRequest.fail(at + ": role '" + (role != null ? role! : "") + "' is not supported by provider cohere");
-      }
-      texts.push(text);
+      const err = c.add(m, i);
+      if (err != null) return TranslatedRequest.fail(err);
     }
-    const n = roles.length;
-    if (n == 0 || unchecked(roles[n - 1]) != "USER") return TranslatedRequest.fail("the last message must have role user for provider cohere");
+    const turns = c.turns;
+    const n = turns.length;
+    const last: Turn | null = n > 0 ? unchecked(turns[n - 1]) : null;
+    if (last == null || (last.role != "USER" && last.role != "TOOL")) return TranslatedRequest.fail("the last message must have role user or tool for provider cohere");
+    // Tool results answer the calls of the turn before; Cohere wants them with an empty message (multi-step mode).
+    const results = last.role == "TOOL" ? last.results : null;
+
+    let toolsJson: string | null = null;
+    const tools = getArr(body, "tools");
+    if (tools != null && tools.length > 0) {
+      const policy = toolPolicy(body, results != null);
+      if (policy.error != null) return TranslatedRequest.fail(policy.error!);
+      if (policy.send) {
+        const t = cohereTools(tools);
+        if (t.error != null) return TranslatedRequest.fail(t.error!);
+        toolsJson = t.json;
+      }
+    } else if (results != null) {
+      return TranslatedRequest.fail("tool results need the 'tools' they answer for provider cohere (Cohere requires tools with tool_results)");
+    }
 
     const w = new JsonWriter();
-    w.beginObject().fieldString("model", req.model).fieldString("message", unchecked(texts[n - 1]));
+    w.beginObject().fieldString("model", req.model).fieldString("message", results != null ? "" : last.message);
     if (n > 1) {
       w.key("chat_history").beginArray();
-      for (let i = 0; i < n - 1; i++) w.beginObject().fieldString("role", unchecked(roles[i])).fieldString("message", unchecked(texts[i])).endObject();
+      for (let i = 0; i < n - 1; i++) unchecked(turns[i]).write(w);
       w.endArray();
     }
-    if (preamble.length > 0) w.fieldString("preamble", preamble);
+    if (c.preamble.length > 0) w.fieldString("preamble", c.preamble);
     this.tuning(w, req);
+    if (toolsJson != null) w.key("tools").rawString(toolsJson!);
+    if (results != null) writeResults(w, results);
     w.fieldBool("stream", req.stream);
     w.endObject();
     return TranslatedRequest.ok(w.toBytes());
@@ -228,7 +303,16 @@ export class CohereProvider extends Provider {
     let id = getString(o, "generation_id");
     if (id == null) id = getString(o, "response_id");
     if (id == null) id = getString(o, "id");
-    r.body = writeChatCompletion(id != null ? id! : req.requestId, req.model, req.created, [c], r.usage);
+    const outId = id != null ? id! : req.requestId;
+    const calls = getArr(o, "tool_calls");
+    if (calls != null && calls.length > 0) {
+      const tc = openAiToolCalls(calls, outId, -1);
+      if (tc.error != null) return TranslatedResponse.fail("transformation failed from type " + what + ": " + tc.error!);
+      c.toolCallsJson = tc.json;
+      c.content = text!.length > 0 ? text : null;
+      if (c.finishReason == "stop") c.finishReason = "tool_calls";
+    }
+    r.body = writeChatCompletion(outId, req.model, req.created, [c], r.usage);
     return r;
   }
 
@@ -265,14 +349,24 @@ export class CohereProvider extends Provider {
   }
 }
 
+/** Tool calls one stream may index; a larger Cohere index is hostile and ignored (it would size an array). */
+const MAX_STREAM_CALLS: i64 = 128;
+
 /**
  * Cohere v1 NDJSON → OpenAI chunks. Chat: stream-start (id, role chunk), text-generation
- * (content), stream-end (finish_reason, usage from response.meta). Generate: `{text,
- * is_finished:false}` lines, then `{is_finished:true, finish_reason, response}`. Other chat
- * events (citations, search results, tool-call plans) have no OpenAI equivalent and are skipped.
+ * (content), tool-calls-chunk (plan text → content; {index, name} starts a tool call,
+ * {index, parameters} adds argument text), tool-calls-generation (the whole calls: sent only
+ * when no chunk streamed them), stream-end (finish_reason, "tool_calls" after calls; usage
+ * from response.meta). Generate: `{text, is_finished:false}` lines, then `{is_finished:true,
+ * finish_reason, response}`. Other chat events (citations, search results) have no OpenAI
+ * equivalent and are skipped.
  */
 export class CohereStreamTranslator extends NdjsonStreamTranslator {
   private started: bool = false;
+  private textSent: bool = false;
+  /** OpenAI tool_calls index for each Cohere tool_call_delta.index (-1: not started). */
+  private callIndex: i32[] = [];
+  private calls: i32 = 0;
 
   onLine(line: Uint8Array): string | null {
     const p = parseObject(line);
@@ -291,6 +385,16 @@ export class CohereStreamTranslator extends NdjsonStreamTranslator {
     } else if (type == "text-generation") {
       const t = getString(o, "text");
       if (t != null) this.emit(t);
+    } else if (type == "tool-calls-chunk") {
+      const d = getObj(o, "tool_call_delta");
+      if (d != null) return this.onToolChunk(d);
+    } else if (type == "tool-calls-generation") {
+      if (!this.textSent) {
+        const t = getString(o, "text");
+        if (t != null && t.length > 0) this.emit(t);
+      }
+      const list = getArr(o, "tool_calls");
+      if (list != null && this.calls == 0) return this.sendCalls(list);
     } else if (type == "stream-end") {
       const resp = getObj(o, "response");
       if (resp != null) readUsage(resp, this.usage);
@@ -300,17 +404,64 @@ export class CohereStreamTranslator extends NdjsonStreamTranslator {
         const e = getString(o, "error");
         return e != null ? e : "upstream stream ended with an error";
       }
-      this.end(cohereFinishReason(fr));
+      // A stream that only reports its calls at the end still gets them.
+      const list = resp != null ? getArr(resp!, "tool_calls") : null;
+      if (list != null && this.calls == 0) {
+        const err = this.sendCalls(list);
+        if (err != null) return err;
+      }
+      let mapped = cohereFinishReason(fr);
+      if (this.calls > 0 && (mapped == null || mapped == "stop")) mapped = "tool_calls";
+      this.end(mapped);
     }
     return null;
   }
 
-  private emit(t: string): void {
-    const role: string | null = this.started ? null : "assistant";
+  private role(): string | null {
+    if (this.started) return null;
     this.started = true;
+    return "assistant";
+  }
+
+  private emit(t: string): void {
+    const role = this.role();
     if (t.length == 0 && role == null) return;
+    if (t.length > 0) this.textSent = true;
     writeChatChunk(this.out, this.header, role, t, null);
     this.collect(t);
+  }
+
+  /** One tool_call_delta: plan text (no index), a call's name (starts it) or a piece of its parameters. */
+  private onToolChunk(d: JSON.Obj): string | null {
+    const n = countAt(d, "index");
+    const text = getString(d, "text");
+    if (text != null && text.length > 0) this.emit(text);
+    if (n < 0 || n >= MAX_STREAM_CALLS) return null;
+    const index = <i32>n;
+    const name = getString(d, "name");
+    const args = getString(d, "parameters");
+    while (this.callIndex.length <= index) this.callIndex.push(-1);
+    let ti = unchecked(this.callIndex[index]);
+    if (ti < 0) {
+      ti = this.calls++;
+      unchecked((this.callIndex[index] = ti));
+      const delta = toolCallDelta(ti, toolCallId(this.header.id, ti), name != null ? name : "", args != null ? args : "");
+      writeChatChunk(this.out, this.header, this.role(), null, null, delta);
+      return null;
+    }
+    if ((name == null || name.length == 0) && (args == null || args.length == 0)) return null;
+    writeChatChunk(this.out, this.header, this.role(), null, null, toolCallDelta(ti, null, name, args));
+    return null;
+  }
+
+  /** Whole Cohere calls (tool-calls-generation, or the stream-end response) as one delta. */
+  private sendCalls(list: JSON.Arr): string | null {
+    if (list.length == 0) return null;
+    const tc = openAiToolCalls(list, this.header.id, this.calls);
+    if (tc.error != null) return "upstream sent a bad tool call: " + tc.error!;
+    this.calls += list.length;
+    writeChatChunk(this.out, this.header, this.role(), null, null, tc.json);
+    return null;
   }
 
   private end(fr: string | null): void {
