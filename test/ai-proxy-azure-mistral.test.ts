@@ -3,7 +3,7 @@
 // capture or Kong's estimate, and each provider's error bodies in the OpenAI shape.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzure, startMistral, AZURE_DEFAULT_KEY, MISTRAL_DEFAULT_KEY, type Simulator } from "./simulators/index.ts";
-import { buildAiProxy, errorOf, json, proxyGateway, sseChunks, streamedText, waitForLog, type ProxyGateway, type ProxyOptions } from "./ai-proxy-harness.ts";
+import { buildAiProxy, errorOf, json, withProxyGateway, sseChunks, streamedText, waitForLog, type ProxyGateway, type ProxyOptions } from "./ai-proxy-harness.ts";
 
 type Obj = Record<string, unknown>;
 let azure: Simulator;
@@ -18,14 +18,7 @@ afterAll(async () => {
   await mistral?.close();
 });
 
-async function withGateway<T>(cfg: unknown, sim: Simulator, fn: (g: ProxyGateway) => Promise<T>, o: ProxyOptions = {}): Promise<T> {
-  const g = await proxyGateway(cfg, sim.port, o);
-  try {
-    return await fn(g);
-  } finally {
-    await g.close();
-  }
-}
+const withGateway = <T>(cfg: unknown, sim: Simulator, fn: (g: ProxyGateway) => Promise<T>, o: ProxyOptions = {}): Promise<T> => withProxyGateway(cfg, sim.port, fn, o);
 
 const chat = { messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello there friend" }] };
 const LOG = { prompt: "%FILTER_STATE(wasm.ai.prompt_tokens:PLAIN)%", completion: "%FILTER_STATE(wasm.ai.completion_tokens:PLAIN)%", model: "%FILTER_STATE(wasm.ai.response_model:PLAIN)%", ai: "%FILTER_STATE(wasm.ai.log:PLAIN)%" };

@@ -50,6 +50,16 @@ export async function proxyGateway(config: unknown, port: number, o: ProxyOption
   };
 }
 
+/** Runs `fn` against a fresh proxyGateway in front of `port`, and closes it whatever happens. */
+export async function withProxyGateway<T>(config: unknown, port: number, fn: (g: ProxyGateway) => Promise<T>, o: ProxyOptions = {}): Promise<T> {
+  const g = await proxyGateway(config, port, o);
+  try {
+    return await fn(g);
+  } finally {
+    await g.close();
+  }
+}
+
 /** The access-log lines written so far, parsed. */
 export function accessLog(g: ProxyGateway): Record<string, unknown>[] {
   let text = "";

@@ -2,7 +2,7 @@
 // options, stream_options), response pass-through with analytics, streams, errors.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAI, OPENAI_DEFAULT_KEY, type Simulator } from "./simulators/index.ts";
-import { waitForLog, buildAiProxy, errorOf, json, proxyGateway, sseChunks, sseData, streamedText, type ProxyGateway, type ProxyOptions } from "./ai-proxy-harness.ts";
+import { waitForLog, buildAiProxy, errorOf, json, withProxyGateway, sseChunks, sseData, streamedText, type ProxyGateway, type ProxyOptions } from "./ai-proxy-harness.ts";
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -24,14 +24,7 @@ function config(extra: Obj = {}, options: Obj = {}, model: Obj = {}): Obj {
   };
 }
 
-async function withGateway<T>(cfg: unknown, fn: (g: ProxyGateway) => Promise<T>, o: ProxyOptions = {}, port?: number): Promise<T> {
-  const g = await proxyGateway(cfg, port ?? sim.port, o);
-  try {
-    return await fn(g);
-  } finally {
-    await g.close();
-  }
-}
+const withGateway = <T>(cfg: unknown, fn: (g: ProxyGateway) => Promise<T>, o: ProxyOptions = {}, port?: number): Promise<T> => withProxyGateway(cfg, port ?? sim.port, fn, o);
 
 /** The body the simulator received for the request made by `fn`. */
 async function upstreamBody(g: ProxyGateway, body: unknown, headers: Record<string, string> = {}): Promise<Obj> {

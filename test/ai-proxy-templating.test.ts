@@ -4,7 +4,7 @@
 // refused naming the field; malformed templates and uri_captures refused at load.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnthropic, startAzure, startOpenAI, ANTHROPIC_DEFAULT_KEY, AZURE_DEFAULT_KEY, OPENAI_DEFAULT_KEY, type Simulator } from "./simulators/index.ts";
-import { buildAiProxy, errorOf, json, proxyGateway, waitForLog, type ProxyGateway, type ProxyOptions } from "./ai-proxy-harness.ts";
+import { buildAiProxy, errorOf, json, proxyGateway, withProxyGateway, waitForLog, type ProxyGateway, type ProxyOptions } from "./ai-proxy-harness.ts";
 
 type Obj = Record<string, unknown>;
 let openai: Simulator;
@@ -22,14 +22,7 @@ afterAll(async () => {
   await anthropic?.close();
 });
 
-async function withGateway<T>(cfg: unknown, sim: Simulator, fn: (g: ProxyGateway) => Promise<T>, o: ProxyOptions = {}): Promise<T> {
-  const g = await proxyGateway(cfg, sim.port, o);
-  try {
-    return await fn(g);
-  } finally {
-    await g.close();
-  }
-}
+const withGateway = <T>(cfg: unknown, sim: Simulator, fn: (g: ProxyGateway) => Promise<T>, o: ProxyOptions = {}): Promise<T> => withProxyGateway(cfg, sim.port, fn, o);
 
 const chat = { messages: [{ role: "user", content: "hello there" }] };
 const LOG = { model: "%FILTER_STATE(wasm.ai.request_model:PLAIN)%", ai: "%FILTER_STATE(wasm.ai.log:PLAIN)%", status: "%FILTER_STATE(wasm.ai.status:PLAIN)%" };
