@@ -385,6 +385,16 @@ export abstract class Provider {
   streamReportsUsage(): bool {
     return true;
   }
+
+  /**
+   * True when the upstream is always asked for a stream, because the upstream path must be
+   * chosen in on_request_headers, before the body's `stream` flag is known (Gemini picks
+   * streaming by path). A stream answering a client that did not ask for one is then
+   * buffered whole and given to translateResponse, which must accept the stream body.
+   */
+  upstreamAlwaysStreams(): bool {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Maps `model.provider` (and its format option) to a Provider. One file per provider.
 //
-// anthropic.ts, cohere.ts, ollama.ts (llama2_format=ollama and mistral_format=ollama) and
+// anthropic.ts, cohere.ts, gemini.ts, ollama.ts (llama2_format=ollama and mistral_format=ollama) and
 // llama2.ts (llama2_format=raw and openai) implement the native-format providers.
 // PendingProvider remains the base of FormatRequired (a missing/unknown format option).
 
@@ -21,9 +21,10 @@ import { CohereProvider } from "./cohere";
 import { OllamaProvider } from "./ollama";
 import { Llama2OpenAiProvider, Llama2Provider } from "./llama2";
 import { OpenAiStreamTranslator } from "./openai-format";
+import { GeminiProvider } from "./gemini";
 
 /** The provider names the configuration accepts. */
-export const PROVIDER_NAMES: string[] = ["openai", "azure", "anthropic", "cohere", "mistral", "llama2"];
+export const PROVIDER_NAMES: string[] = ["openai", "azure", "anthropic", "cohere", "mistral", "llama2", "gemini"];
 
 /** Stands in for a provider whose file has not landed: refuses the configuration. */
 class PendingProvider extends Provider {
@@ -68,6 +69,7 @@ export function providerFor(model: ModelConfig): Provider | null {
   }
   if (p == "anthropic") return new AnthropicProvider(model);
   if (p == "cohere") return new CohereProvider(model);
+  if (p == "gemini") return new GeminiProvider(model);
   if (p == "llama2") {
     const f = model.options.llama2Format;
     if (f != "raw" && f != "openai" && f != "ollama") return new FormatRequired(model, "model.options.llama2_format", "raw, openai, ollama");
