@@ -11,6 +11,8 @@ export { startCohere, COHERE_DEFAULT_KEY, COHERE_TEMPLATE_TOKENS } from "./coher
 export type { CohereOptions } from "./cohere.ts";
 export { startMistral, MISTRAL_DEFAULT_KEY } from "./mistral.ts";
 export type { MistralOptions } from "./mistral.ts";
+export { startGemini, GEMINI_DEFAULT_KEY } from "./gemini.ts";
+export type { GeminiOptions } from "./gemini.ts";
 export { startOllama } from "./ollama.ts";
 export type { OllamaOptions } from "./ollama.ts";
 export { CREATED, CREATED_ISO, EMBED_DIMS, MISSING_MODEL, countWords, echo, embedding, embeddingBase64, pieces, toolInput } from "./model.ts";
