@@ -8,7 +8,7 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
-import { startAnthropic, startAzure, startCohere, startMistral, startOllama, startOpenAI, type Simulator } from "./simulators/index.ts";
+import { startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, type Simulator } from "./simulators/index.ts";
 
 const SHIPPED = readFileSync(join(import.meta.dirname, "../envoy/envoy.yaml"), "utf8");
 
@@ -18,6 +18,7 @@ const PROVIDERS = [
   { name: "anthropic", host: "api.anthropic.com", start: () => startAnthropic(), model: "claude-3-5-haiku-latest" },
   { name: "cohere", host: "api.cohere.com", start: () => startCohere(), model: "command-r" },
   { name: "mistral", host: "api.mistral.ai", start: () => startMistral(), model: "mistral-small-latest" },
+  { name: "gemini", host: "generativelanguage.googleapis.com", start: () => startGemini(), model: "gemini-2.0-flash" },
   { name: "ollama", host: "127.0.0.1", start: () => startOllama(), model: "llama3.2" },
 ] as const;
 
@@ -27,6 +28,7 @@ const KEYS: Record<string, string> = {
   ANTHROPIC_API_KEY: "sk-ant-test",
   COHERE_API_KEY: "cohere-test-key",
   MISTRAL_API_KEY: "mistral-test-key",
+  GEMINI_API_KEY: "gemini-test-key",
 };
 
 /** The shipped file with each provider cluster sent to its simulator (plain HTTP on loopback). */
