@@ -51,7 +51,7 @@ describe("ai-proxy → openai: request mapping", () => {
   it("maps path, authority and credential, sets the model and passes the answer through", async () => {
     await withGateway(config(), async (g) => {
       const n = sim.requests.length;
-      const r = await g.post("/anything/at/all?x=1", chat, { authorization: "Bearer client-key", "x-api-key": "k2", "api-key": "k3", "accept-encoding": "gzip" });
+      const r = await g.post("/anything/at/all?x=1", chat, { authorization: "Bearer client-key", "x-api-key": "k2", "api-key": "k3", "x-goog-api-key": "k4", "accept-encoding": "gzip" });
       expect(r.status).toBe(200);
       const body = json(r);
       expect(body.object).toBe("chat.completion");
@@ -64,6 +64,7 @@ describe("ai-proxy → openai: request mapping", () => {
       expect(up.headers["authorization"]).toBe(`Bearer ${OPENAI_DEFAULT_KEY}`);
       expect(up.headers["x-api-key"]).toBeUndefined();
       expect(up.headers["api-key"]).toBeUndefined();
+      expect(up.headers["x-goog-api-key"]).toBeUndefined();
       expect(up.headers["accept-encoding"]).toBeUndefined();
       expect(up.headers["host"]).toBe(`127.0.0.1:${sim.port}`);
       expect(up.body).toEqual({ messages: chat.messages, model: "gpt-4o-mini", stream: false });

@@ -168,6 +168,7 @@ class AiProxyStream extends HttpContext {
       this.removeRequestHeader("authorization");
       this.removeRequestHeader("api-key");
       this.removeRequestHeader("x-api-key");
+      this.removeRequestHeader("x-goog-api-key");
     }
     if (a.headerName.length > 0 && !(a.allowOverride && clientHasAuthHeader)) this.replaceRequestHeader(a.headerName, a.headerValue);
 
