@@ -46,6 +46,7 @@ import {
   writeStringList,
   writeToolCall,
   writeValue,
+  JsonOrError,
 } from "./native-shared";
 
 /** max_tokens sent when neither the request nor model.options sets one. */
@@ -228,14 +229,9 @@ function imageBlock(url: string): string {
   return w.out.toString();
 }
 
-class BlockResult {
-  json: string = "";
-  error: string | null = null;
-}
-
 /** An OpenAI tool call → a tool_use block; its `arguments` string is decoded into `input`. */
-function toolUseBlock(call: JSON.Obj | null, at: string): BlockResult {
-  const r = new BlockResult();
+function toolUseBlock(call: JSON.Obj | null, at: string): JsonOrError {
+  const r = new JsonOrError();
   if (call == null) {
     r.error = at + " must be an object";
     return r;

@@ -40,7 +40,7 @@ import {
   Header,
   UNSET,
 } from "../provider";
-import { bodyNumber, contentText, imageUrlOf, inputTexts, objJson, parseDataUrl, stopList, writeStringList, writeValue } from "./native-shared";
+import { bodyNumber, contentText, imageUrlOf, inputTexts, JsonOrError, objJson, parseDataUrl, stopList, writeStringList, writeValue } from "./native-shared";
 import { geminiError, GeminiStreamTranslator, translateGeminiChat, translateGeminiEmbeddings } from "./gemini-response";
 
 /** The model id for the path: model.name without a leading "models/". */
@@ -265,17 +265,12 @@ function urlPart(url: string): string {
   return w.out.toString();
 }
 
-class PartResult {
-  json: string = "";
-  error: string | null = null;
-}
-
 /**
  * An OpenAI tool call → `{"functionCall":{"name","args"}}` (`arguments` must hold a JSON
  * object), with the `thoughtSignature` gemini-response.ts put in `extra_content`.
  */
-function functionCallPart(call: JSON.Obj | null, at: string): PartResult {
-  const r = new PartResult();
+function functionCallPart(call: JSON.Obj | null, at: string): JsonOrError {
+  const r = new JsonOrError();
   const fn = call != null ? getObj(call, "function") : null;
   const name = fn != null ? getString(fn, "name") : null;
   if (name == null) {

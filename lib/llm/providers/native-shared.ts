@@ -1,4 +1,4 @@
-// Helpers shared by the providers with a native (non-OpenAI) wire format: anthropic.ts,
+// Helpers shared by the providers with a native (non-OpenAI) wire format: anthropic.ts, gemini.ts,
 // cohere.ts, ollama.ts and llama2.ts. Reading OpenAI message content, re-serializing parsed
 // JSON values, copying raw value spans out of validated bodies, data: URLs and base64
 // float32 embeddings. Everything here works on input that lib/json has validated, and
@@ -123,6 +123,12 @@ export function imageUrlOf(part: JSON.Obj): string | null {
 }
 
 /** A parsed `data:<mime>;base64,<data>` URL. */
+/** A JSON fragment built from part of a request, or why it could not be. */
+export class JsonOrError {
+  json: string = "";
+  error: string | null = null;
+}
+
 export class DataUrl {
   constructor(
     public mediaType: string,
