@@ -16,6 +16,7 @@ import {
   closeAllUpstreamPools,
   envoyFailureInfo,
   envoyLocalReplyFor,
+  flushWritesOncePerLoop,
   startUpstream,
   type UpstreamFailure,
   type UpstreamHandler,
@@ -302,6 +303,58 @@ describe("streaming", () => {
     up.abort();
     await serverSawClose;
     expect(c.events).toEqual(["headers", "data"]);
+  });
+});
+
+describe("write coalescing", () => {
+  it("holds a connection's writes of one loop iteration and sends them together at its end, as Envoy's write buffer does", async () => {
+    const received: Buffer[] = [];
+    const port = await listen(net.createServer((s) => s.on("data", (d: Buffer) => received.push(d))));
+    const c = net.connect(port, "127.0.0.1");
+    sockets.push(c);
+    await once(c, "connect");
+    flushWritesOncePerLoop(c);
+    c.write("POST / HTTP/1.1\r\n");
+    process.nextTick(() => c.write("transfer-encoding: chunked\r\n\r\n"));
+    await new Promise<void>((r) => process.nextTick(r));
+    // Both writes still sit in the socket: a plain socket would have handed each to the kernel.
+    expect(c.writableLength).toBe(47);
+    await new Promise((r) => setImmediate(r));
+    expect(c.writableLength).toBe(0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(Buffer.concat(received).toString()).toBe("POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n");
+    // The next iteration's writes are held again, then flushed.
+    c.write("0\r\n\r\n");
+    expect(c.writableLength).toBe(5);
+    await new Promise((r) => setImmediate(r));
+    expect(c.writableLength).toBe(0);
+  });
+
+  it("sends a body released in one iteration chunked, with headers, chunk and terminator read together", async () => {
+    const reads: string[] = [];
+    const port = await listen(
+      net.createServer((s) => {
+        let all = "";
+        s.on("data", (d: Buffer) => {
+          reads.push(d.toString());
+          all += d.toString();
+          if (!all.endsWith("0\r\n\r\n") && !all.endsWith("\r\n\r\nhello")) return;
+          all = "";
+          s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        });
+      }),
+    );
+    const c = collector();
+    const up = startUpstream(cluster([port]), reqHeaders("POST", "/chunked"), { timeoutMs: 0 }, c.handler);
+    // undici is connected and waiting for the body; then, as the router does when a filter
+    // releases a held body, data and end come in the same iteration.
+    await new Promise((r) => setTimeout(r, 50));
+    up.write(Buffer.from("hello"));
+    up.end();
+    await c.done;
+    expect(c.body()).toBe("ok");
+    expect(reads, JSON.stringify(reads)).toHaveLength(1);
+    expect(reads[0]).toMatch(/^POST \/chunked HTTP\/1\.1\r\n[\s\S]*transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n$/);
   });
 });
 

@@ -16,8 +16,8 @@
 // - No undici headers/body timeouts: Envoy has none by default beyond the route timeout.
 
 import { PassThrough } from "node:stream";
-import { isIP } from "node:net";
-import { Pool, type Dispatcher } from "undici";
+import { isIP, type Socket } from "node:net";
+import { Pool, buildConnector, type Dispatcher } from "undici";
 import type { Cluster, SocketAddress } from "../envoy/bootstrap-types.ts";
 import { HeaderMap } from "../http/header-map.ts";
 
@@ -141,13 +141,21 @@ function poolsFor(cluster: Cluster): ClusterPools {
   cp = { pools: [], hosts: [], next: 0 };
   for (const ep of cluster.endpoints) {
     const hostPort = formatHostPort(ep);
+    const connector = buildConnector({
+      // undici's default (10 s) when the cluster sets none.
+      timeout: cluster.connectTimeoutMs > 0 ? cluster.connectTimeoutMs : undefined,
+      // Certificates are verified with Node's defaults (system CAs plus NODE_EXTRA_CA_CERTS).
+      ...(cluster.tls ? { rejectUnauthorized: true } : {}),
+    });
     const pool = new Pool(`${cluster.tls ? "https" : "http"}://${hostPort}`, {
       pipelining: 1,
       headersTimeout: 0,
       bodyTimeout: 0,
-      connectTimeout: cluster.connectTimeoutMs > 0 ? cluster.connectTimeoutMs : undefined,
-      // Certificates are verified with Node's defaults (system CAs plus NODE_EXTRA_CA_CERTS).
-      connect: cluster.tls ? { rejectUnauthorized: true } : undefined,
+      connect: (opts, callback) =>
+        connector(opts, (...args) => {
+          if (args[0] === null) flushWritesOncePerLoop(args[1]);
+          callback(...args);
+        }),
     });
     allPools.add(pool);
     cp.pools.push(pool);
@@ -155,6 +163,33 @@ function poolsFor(cluster: Cluster): ClusterPools {
   }
   clusterPools.set(cluster, cp);
   return cp;
+}
+
+/**
+ * Envoy's connections buffer what is written during one event-loop iteration and flush it
+ * when the iteration's write event runs, so a request whose headers, body and chunked-body
+ * terminator are all known in the same iteration leaves in one segment. undici writes them
+ * from separate ticks (headers with the first chunk, the terminator on the body stream's
+ * 'end'), which made the upstream read the request in two wake-ups: half the 1-connection
+ * throughput. Corking the socket from its first write until the check phase of the same
+ * loop iteration gives Envoy's flush point; the framing (chunked or content-length) is
+ * untouched.
+ */
+export function flushWritesOncePerLoop(socket: Socket): void {
+  const write = socket.write;
+  let corked = false;
+  const flush = (): void => {
+    corked = false;
+    if (!socket.destroyed) socket.uncork();
+  };
+  socket.write = function (this: Socket, ...args: Parameters<Socket["write"]>): boolean {
+    if (!corked && !socket.destroyed) {
+      corked = true;
+      socket.cork();
+      setImmediate(flush);
+    }
+    return write.apply(this, args);
+  } as Socket["write"];
 }
 
 /** Closes the pools of one cluster (config reload, tests). In-flight requests are destroyed. */
