@@ -16,12 +16,12 @@ import {
   closeAllUpstreamPools,
   envoyFailureInfo,
   envoyLocalReplyFor,
-  flushWritesOncePerLoop,
   startUpstream,
   type UpstreamFailure,
   type UpstreamHandler,
   type UpstreamRequest,
 } from "../host/gateway/upstream.ts";
+import { flushWritesOncePerLoop } from "../host/gateway/write-flush.ts";
 
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];

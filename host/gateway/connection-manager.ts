@@ -15,6 +15,7 @@ import type { AccessLogConfig, Cluster, Listener, Route } from "../envoy/bootstr
 import { matchRoute, selectVirtualHost } from "../envoy/routes.ts";
 import { RouterFilter, type RouteSource } from "./router.ts";
 import type { GatewayStats } from "./gateway-stats.ts";
+import { flushWritesOncePerLoop } from "./write-flush.ts";
 import { createAccessLogSink, formatAccessLog, type AccessLogRecord, type AccessLogSink } from "./access-log.ts";
 
 // Headers Node's server manages itself or that must not be repeated downstream.
@@ -54,6 +55,7 @@ export class ConnectionManager {
     server.on("connection", (socket: Socket) => {
       const id = this.nextConnectionId++;
       this.workerOf.set(socket, { worker: (id - 1) % this.deps.concurrency, id });
+      flushWritesOncePerLoop(socket);
     });
     this.server = server;
     const { address, port } = this.listener.address;

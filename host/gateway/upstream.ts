@@ -16,10 +16,11 @@
 // - No undici headers/body timeouts: Envoy has none by default beyond the route timeout.
 
 import { PassThrough } from "node:stream";
-import { isIP, type Socket } from "node:net";
+import { isIP } from "node:net";
 import { Pool, buildConnector, type Dispatcher } from "undici";
 import type { Cluster, SocketAddress } from "../envoy/bootstrap-types.ts";
 import { HeaderMap } from "../http/header-map.ts";
+import { flushWritesOncePerLoop } from "./write-flush.ts";
 
 export interface UpstreamHandler {
   onHeaders(headers: HeaderMap /* includes ":status" */, endStream: boolean): void;
@@ -163,33 +164,6 @@ function poolsFor(cluster: Cluster): ClusterPools {
   }
   clusterPools.set(cluster, cp);
   return cp;
-}
-
-/**
- * Envoy's connections buffer what is written during one event-loop iteration and flush it
- * when the iteration's write event runs, so a request whose headers, body and chunked-body
- * terminator are all known in the same iteration leaves in one segment. undici writes them
- * from separate ticks (headers with the first chunk, the terminator on the body stream's
- * 'end'), which made the upstream read the request in two wake-ups: half the 1-connection
- * throughput. Corking the socket from its first write until the check phase of the same
- * loop iteration gives Envoy's flush point; the framing (chunked or content-length) is
- * untouched.
- */
-export function flushWritesOncePerLoop(socket: Socket): void {
-  const write = socket.write;
-  let corked = false;
-  const flush = (): void => {
-    corked = false;
-    if (!socket.destroyed) socket.uncork();
-  };
-  socket.write = function (this: Socket, ...args: Parameters<Socket["write"]>): boolean {
-    if (!corked && !socket.destroyed) {
-      corked = true;
-      socket.cork();
-      setImmediate(flush);
-    }
-    return write.apply(this, args);
-  } as Socket["write"];
 }
 
 /** Closes the pools of one cluster (config reload, tests). In-flight requests are destroyed. */
