@@ -31,7 +31,7 @@ export function decodePairs(buf: Uint8Array): HeaderPair[] {
   return s === buf.length ? out : [];
 }
 
-export function encodePairs(pairs: readonly HeaderPair[]): Uint8Array {
+export function encodePairs(pairs: readonly (readonly [string, string])[]): Uint8Array {
   const enc = pairs.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as const);
   let size = 4 + enc.length * 8;
   for (const [k, v] of enc) size += k.length + v.length + 2;

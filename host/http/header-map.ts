@@ -14,7 +14,8 @@ export class HeaderMap {
   /** First value for `key`, or null when absent. */
   get(key: string): string | null {
     const k = key.toLowerCase();
-    for (const [pk, pv] of this.pairs) if (pk === k) return pv;
+    const pairs = this.pairs;
+    for (let i = 0; i < pairs.length; i++) if (pairs[i][0] === k) return pairs[i][1];
     return null;
   }
 
@@ -35,18 +36,35 @@ export class HeaderMap {
   /** Envoy's setCopy: replace the first entry's value and drop the others, or add. */
   set(key: string, value: string): void {
     const k = key.toLowerCase();
-    const i = this.pairs.findIndex(([pk]) => pk === k);
-    if (i < 0) {
-      this.pairs.push([k, value]);
+    const pairs = this.pairs;
+    let i = 0;
+    while (i < pairs.length && pairs[i][0] !== k) i++;
+    if (i === pairs.length) {
+      pairs.push([k, value]);
       return;
     }
-    this.pairs[i] = [k, value];
-    this.pairs = this.pairs.filter(([pk], j) => j <= i || pk !== k);
+    pairs[i] = [k, value];
+    this.removeFrom(k, i + 1);
   }
 
   remove(key: string): void {
-    const k = key.toLowerCase();
-    this.pairs = this.pairs.filter(([pk]) => pk !== k);
+    this.removeFrom(key.toLowerCase(), 0);
+  }
+
+  /**
+   * Drops the entries for lower-cased `k` at or after `from`, in place. These run several times
+   * per request (hop-by-hop headers, filters' header calls): no allocation when `k` is absent.
+   * Pairs are never mutated, only replaced, so iterators handed out keep their snapshot.
+   */
+  private removeFrom(k: string, from: number): void {
+    const pairs = this.pairs;
+    let w = from;
+    for (let r = from; r < pairs.length; r++) {
+      if (pairs[r][0] === k) continue;
+      if (w !== r) pairs[w] = pairs[r];
+      w++;
+    }
+    pairs.length = w;
   }
 
   clear(): void {
@@ -65,12 +83,14 @@ export class HeaderMap {
     return n;
   }
 
-  entries(): HeaderPair[] {
-    return this.pairs.map(([k, v]) => [k, v]);
+  /** A snapshot of the entries; the pair tuples are shared and must not be modified. */
+  entries(): readonly (readonly [string, string])[] {
+    return this.pairs.slice();
   }
 
+  /** Iterates a snapshot of the entries (the pairs themselves are never mutated). */
   [Symbol.iterator](): Iterator<HeaderPair> {
-    return this.entries()[Symbol.iterator]();
+    return this.pairs.slice()[Symbol.iterator]();
   }
 
   clone(): HeaderMap {
