@@ -14,7 +14,7 @@ import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts"
 import type { WasmPluginConfig } from "../host/envoy/bootstrap-types.ts";
 import { runLoad, type LoadResult } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
-import { ROOT, startGatewayProcess, type Proc } from "./processes.ts";
+import { HARNESS_NODE_FLAGS, ROOT, startGatewayProcess, type Proc } from "./processes.ts";
 import { startPortkeyProcess } from "./portkey.ts";
 import { bootstrapYamlText, wasmFilterYaml } from "../test/support/envoy-yaml.ts";
 import { spawn } from "node:child_process";
@@ -148,7 +148,7 @@ function gatewayYaml(simPort: number, withAiProxy: boolean): string {
 }
 
 async function startSimulatorProcess(): Promise<Proc> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/simulator-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...HARNESS_NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/simulator-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((res, rej) => {
     child.stdout!.on("data", (c: Buffer) => {
       const m = /listening on (\d+)/.exec(String(c));
@@ -212,12 +212,16 @@ async function throughput(durationMs: number): Promise<{ rows: Row[]; summary: R
       await load(t, 1, durationMs);
     }
     const medians = new Map<string, LoadResult>();
+    const allRounds = new Map<string, string>();
     for (const connections of [1, 32]) {
       const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.label, []]));
       for (let round = 0; round < ROUNDS; round++) {
         for (const t of targets) runs.get(t.label)!.push(await load(t, connections, durationMs));
       }
-      for (const t of targets) medians.set(`${t.label}@${connections}`, median(runs.get(t.label)!, (r) => r.rps));
+      for (const t of targets) {
+        medians.set(`${t.label}@${connections}`, median(runs.get(t.label)!, (r) => r.rps));
+        allRounds.set(`${t.label}@${connections}`, runs.get(t.label)!.map((r) => Math.round(r.rps)).join(" "));
+      }
     }
     for (const t of targets) {
       for (const connections of [1, 32]) {
@@ -232,6 +236,7 @@ async function throughput(durationMs: number): Promise<{ rows: Row[]; summary: R
           "p99 ms": r.p99Ms.toFixed(2),
           "added p50 ms": t.label === "simulator directly" ? "-" : (r.p50Ms - direct.p50Ms).toFixed(2),
           errors: r.errors,
+          "req/s of each round": allRounds.get(`${t.label}@${connections}`)!,
         });
       }
     }

@@ -2,10 +2,14 @@
 // BENCH_MS sets the duration of each load run (default 3000), BENCH_WARMUP_MS the warm-up per
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
 // ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex picks some.
+import { setFlagsFromString } from "node:v8";
+import { HARNESS_NODE_FLAGS } from "./processes.ts";
 import { benchGateway } from "./gateway.ts";
 import { benchAiProxy } from "./ai-proxy.ts";
 import { benchRegex } from "./regex.ts";
 
+// This process is the load generator.
+setFlagsFromString(HARNESS_NODE_FLAGS.join(" "));
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
 const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,regex").split(","));
 if (only.has("gateway")) await benchGateway(durationMs);

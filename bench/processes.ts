@@ -7,6 +7,13 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 
+/**
+ * Node flags for the harness's own processes (load generator, upstreams, simulator): the same
+ * V8 setting aigw runs with (see bin/aigw.mjs), so that a harness process slowed by V8's
+ * pretenuring does not add its own cost to every target's round trip.
+ */
+export const HARNESS_NODE_FLAGS = ["--no-allocation-site-pretenuring"];
+
 export interface Proc {
   port: number;
   stop(): Promise<void>;
@@ -36,7 +43,7 @@ const stopper = (child: ChildProcess) => () =>
   });
 
 export async function startEchoProcess(): Promise<Proc> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/upstream-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...HARNESS_NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/upstream-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   const port = await waitFor(child, /listening on (\d+)/, "stdout");
   return { port, stop: stopper(child) };
 }
