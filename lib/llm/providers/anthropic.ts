@@ -13,7 +13,7 @@
 //   OpenAI's prompt_tokens does.
 
 import { JSON } from "json-as";
-import { arrAt, getArr, getObj, getString, isNull, parseObject, valueArr, valueObj, valueString } from "../../json";
+import { arrAt, getArr, getObj, getString, parseObject, valueArr, valueObj, valueString } from "../../json";
 import { JsonWriter } from "../json-writer";
 import { errorBody, errorTypeForStatus, genericError } from "../errors";
 import { ChatChoice, TextChoice, writeChatChunk, writeChatCompletion, writeTextCompletion, writeUsageChunk } from "../format";
@@ -31,6 +31,7 @@ import {
 } from "../provider";
 import { SseEvent } from "../sse";
 import { SseStreamTranslator } from "../stream";
+import { functionTools, toolChoice, ToolChoiceKind } from "./openai-tools";
 import {
   contentText,
   countAt,
@@ -343,50 +344,35 @@ export class AnthropicProvider extends Provider {
 
   /** tools[].function → {name, description, input_schema}; tool_choice → Anthropic's form. Returns an error message or null. */
   private tools(w: JsonWriter, body: JSON.Obj): string | null {
-    const tools = getArr(body, "tools");
-    if (tools == null || tools.length == 0) return null;
+    const arr = getArr(body, "tools");
+    if (arr == null || arr.length == 0) return null;
+    const tools = functionTools(arr, "anthropic");
+    if (tools.error != null) return tools.error;
     w.key("tools").beginArray();
-    for (let i = 0; i < tools.length; i++) {
-      const t = valueObj(arrAt(tools, i));
-      const at = "tools[" + i.toString() + "]";
-      if (t == null) return at + " must be an object";
-      const type = getString(t, "type");
-      const fn = getObj(t, "function");
-      if ((type != null && type != "function") || fn == null) return at + ": only function tools are supported by provider anthropic";
-      const name = getString(fn, "name");
-      if (name == null) return at + ".function.name must be a string";
-      w.beginObject().fieldString("name", name);
-      const d = getString(fn, "description");
-      if (d != null) w.fieldString("description", d);
-      const params = getObj(fn, "parameters");
+    for (let i = 0; i < tools.list.length; i++) {
+      const t = unchecked(tools.list[i]);
+      w.beginObject().fieldString("name", t.name);
+      if (t.description != null) w.fieldString("description", t.description!);
       w.key("input_schema");
-      if (params != null) w.rawString(objJson(params));
-      else w.rawString('{"type":"object","properties":{}}');
+      if (t.parameters == null) w.rawString('{"type":"object","properties":{}}');
+      else {
+        const params = valueObj(t.parameters);
+        if (params == null) return "tools[" + i.toString() + "].function.parameters must be an object";
+        w.rawString(objJson(params));
+      }
       w.endObject();
     }
     w.endArray();
     const noParallel = parallelToolCallsOff(body);
-    const tc = body.get("tool_choice");
+    const tc = toolChoice(body);
+    if (tc.error != null) return tc.error;
+    if (tc.kind == ToolChoiceKind.Absent && !noParallel) return null; // Anthropic's default is auto
     let type = "auto";
-    let name: string | null = null;
-    if (tc != null && !isNull(tc)) {
-      const s = valueString(tc);
-      const o = valueObj(tc);
-      if (s != null) {
-        if (s == "required") type = "any";
-        else if (s == "none" || s == "auto") type = s;
-        else return "tool_choice '" + s + "' is not one of none, auto, required";
-      } else if (o != null) {
-        const fn = getObj(o, "function");
-        name = fn != null ? getString(fn, "name") : null;
-        if (name == null) return "tool_choice.function.name must be a string";
-        type = "tool";
-      }
-    } else if (!noParallel) {
-      return null; // Anthropic's default is auto
-    }
+    if (tc.kind == ToolChoiceKind.None) type = "none";
+    else if (tc.kind == ToolChoiceKind.Required) type = "any";
+    else if (tc.kind == ToolChoiceKind.Function) type = "tool";
     w.key("tool_choice").beginObject().fieldString("type", type);
-    if (name != null) w.fieldString("name", name);
+    if (tc.name != null) w.fieldString("name", tc.name!);
     if (noParallel && type != "none") w.fieldBool("disable_parallel_tool_use", true);
     w.endObject();
     return null;

@@ -23,6 +23,7 @@ import { JSON } from "json-as";
 import { arrAt, getArr, getObj, getString, isNull, parseArray, parseObject, valueArr, valueObj, valueString } from "../../json";
 import { JsonWriter } from "../json-writer";
 import { contentText, objJson, parallelToolCallsOff, valueJson, writeToolCall } from "./native-shared";
+import { functionTools } from "./openai-tools";
 
 /** Cohere's rule for tool and parameter names: a-z, A-Z, 0-9 and _, not starting with a digit. */
 export function isCohereName(s: string): bool {
@@ -146,25 +147,19 @@ export function parameterDefinitions(params: JSON.Obj, at: string): Translated {
 }
 
 /** OpenAI `tools` → the Cohere `tools` array: {name, description, parameter_definitions}. */
-export function cohereTools(tools: JSON.Arr): Translated {
+export function cohereTools(arr: JSON.Arr): Translated {
+  const tools = functionTools(arr, "cohere");
+  if (tools.error != null) return Translated.fail(tools.error!);
   const w = new JsonWriter();
   w.beginArray();
-  for (let i = 0; i < tools.length; i++) {
+  for (let i = 0; i < tools.list.length; i++) {
     const at = "tools[" + i.toString() + "]";
-    const t = valueObj(arrAt(tools, i));
-    if (t == null) return Translated.fail(at + " must be an object");
-    const type = getString(t, "type");
-    const fn = getObj(t, "function");
-    if ((type != null && type != "function") || fn == null) return Translated.fail(at + ": only function tools are supported by provider cohere");
-    const name = getString(fn, "name");
-    if (name == null) return Translated.fail(at + ".function.name must be a string");
-    if (!isCohereName(name)) return Translated.fail(at + ".function.name '" + name + "': Cohere tool names may only hold a-z, A-Z, 0-9 and _ and must not start with a digit");
-    const d = getString(fn, "description");
+    const t = unchecked(tools.list[i]);
+    if (!isCohereName(t.name)) return Translated.fail(at + ".function.name '" + t.name + "': Cohere tool names may only hold a-z, A-Z, 0-9 and _ and must not start with a digit");
     // Cohere requires a description; an absent one is sent empty.
-    w.beginObject().fieldString("name", name).fieldString("description", d != null ? d : "");
-    const pv = fn.get("parameters");
-    if (pv != null && !isNull(pv)) {
-      const params = valueObj(pv);
+    w.beginObject().fieldString("name", t.name).fieldString("description", t.description != null ? t.description! : "");
+    if (t.parameters != null) {
+      const params = valueObj(t.parameters);
       if (params == null) return Translated.fail(at + ".function.parameters must be a JSON Schema object");
       const defs = parameterDefinitions(params, at + ".function.parameters");
       if (defs.error != null) return defs;

@@ -27,7 +27,7 @@
 //   from the extension (omitted when unknown; Kong sends "image/generic").
 
 import { JSON } from "json-as";
-import { arrAt, getArr, getObj, getString, isNull, parseObject, valueArr, valueObj, valueString } from "../../json";
+import { arrAt, getArr, getObj, getString, parseObject, valueArr, valueObj, valueString } from "../../json";
 import { JsonWriter } from "../json-writer";
 import {
   LlmRequest,
@@ -41,6 +41,7 @@ import {
   UNSET,
 } from "../provider";
 import { bodyNumber, contentText, imageUrlOf, inputTexts, JsonOrError, objJson, parseDataUrl, stopList, writeStringList, writeValue } from "./native-shared";
+import { functionTools, toolChoice, ToolChoiceKind } from "./openai-tools";
 import { geminiError, GeminiStreamTranslator, translateGeminiChat, translateGeminiEmbeddings } from "./gemini-response";
 
 /** The model id for the path: model.name without a leading "models/". */
@@ -442,51 +443,31 @@ export class GeminiProvider extends Provider {
 
   /** tools[].function → functionDeclarations; tool_choice → toolConfig.functionCallingConfig. */
   private tools(w: JsonWriter, body: JSON.Obj): string | null {
-    const tools = getArr(body, "tools");
-    if (tools == null || tools.length == 0) return null;
+    const arr = getArr(body, "tools");
+    if (arr == null || arr.length == 0) return null;
+    const tools = functionTools(arr, "gemini");
+    if (tools.error != null) return tools.error;
     w.key("tools").beginArray().beginObject().key("functionDeclarations").beginArray();
-    for (let i = 0; i < tools.length; i++) {
-      const t = valueObj(arrAt(tools, i));
-      const at = "tools[" + i.toString() + "]";
-      if (t == null) return at + " must be an object";
-      const type = getString(t, "type");
-      const fn = getObj(t, "function");
-      if ((type != null && type != "function") || fn == null) return at + ": only function tools are supported by provider gemini";
-      const name = getString(fn, "name");
-      if (name == null) return at + ".function.name must be a string";
-      w.beginObject().fieldString("name", name);
-      const d = getString(fn, "description");
-      if (d != null) w.fieldString("description", d);
-      const params = fn.get("parameters");
-      if (params != null && !isNull(params)) {
-        if (valueObj(params) == null) return at + ".function.parameters must be an object";
+    for (let i = 0; i < tools.list.length; i++) {
+      const t = unchecked(tools.list[i]);
+      w.beginObject().fieldString("name", t.name);
+      if (t.description != null) w.fieldString("description", t.description!);
+      if (t.parameters != null) {
+        if (valueObj(t.parameters) == null) return "tools[" + i.toString() + "].function.parameters must be an object";
         w.key("parametersJsonSchema");
-        writeValue(w, params);
+        writeValue(w, t.parameters);
       }
       w.endObject();
     }
     w.endArray().endObject().endArray();
-    const tc = body.get("tool_choice");
-    if (tc == null || isNull(tc)) return null;
-    let mode = "";
-    let name: string | null = null;
-    const s = valueString(tc);
-    const o = valueObj(tc);
-    if (s != null) {
-      if (s == "auto") mode = "AUTO";
-      else if (s == "none") mode = "NONE";
-      else if (s == "required") mode = "ANY";
-      else return "tool_choice '" + s + "' is not one of none, auto, required";
-    } else if (o != null) {
-      const fn = getObj(o, "function");
-      name = fn != null ? getString(fn, "name") : null;
-      if (name == null) return "tool_choice.function.name must be a string";
-      mode = "ANY";
-    } else {
-      return "tool_choice must be a string or an object";
-    }
+    const tc = toolChoice(body);
+    if (tc.error != null) return tc.error;
+    if (tc.kind == ToolChoiceKind.Absent) return null;
+    let mode = "AUTO";
+    if (tc.kind == ToolChoiceKind.None) mode = "NONE";
+    else if (tc.kind == ToolChoiceKind.Required || tc.kind == ToolChoiceKind.Function) mode = "ANY";
     w.key("toolConfig").beginObject().key("functionCallingConfig").beginObject().fieldString("mode", mode);
-    if (name != null) w.key("allowedFunctionNames").beginArray().string(name).endArray();
+    if (tc.name != null) w.key("allowedFunctionNames").beginArray().string(tc.name!).endArray();
     w.endObject().endObject();
     return null;
   }
