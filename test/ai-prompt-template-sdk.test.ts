@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAiGateway } from "./support/ai-gateway.ts";
 import { filter, type RunningGateway } from "./support/gateway.ts";
 import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.ts";
+import { openaiClient } from "./support/client.ts";
 
 const TEMPLATE_CONFIG = {
   templates: [
@@ -56,7 +57,7 @@ describe("openai SDK → template → decorator → ai-proxy → OpenAI", () => 
       config: { auth: { header_name: "Authorization", header_value: "Bearer sk-test-openai" }, model: { provider: "openai", name: "gpt-4o-mini" } },
       extraFilters: promptFilters(),
     });
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+    client = openaiClient(gw.url);
   });
   afterAll(async () => {
     await gw?.close();
@@ -115,7 +116,7 @@ describe("openai SDK → template → decorator → ai-proxy → Anthropic", () 
       },
       extraFilters: promptFilters(),
     });
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+    client = openaiClient(gw.url);
   });
   afterAll(async () => {
     await gw?.close();

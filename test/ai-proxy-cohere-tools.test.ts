@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COHERE_DEFAULT_KEY, startCohere, type Simulator } from "./simulators/index.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { buildModules, collect, Lab, providerGateway, splitMismatches, type Json } from "./ai-proxy-providers-support.ts";
+import { openaiClient } from "./support/client.ts";
 
 beforeAll(() => buildModules(), 300_000);
 
@@ -399,7 +400,7 @@ describe("cohere tools: the openai SDK through the gateway", () => {
   beforeAll(async () => {
     sim = await startCohere({ pacing: { delayMs: 1, splitWrites: true } });
     gw = await providerGateway(sim.port, ["api.cohere.com"], () => ({ auth: { header_name: "Authorization", header_value: `Bearer ${COHERE_DEFAULT_KEY}` }, model: MODEL }), ["chat"]);
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+    client = openaiClient(gw.url);
   });
   afterAll(async () => {
     await gw?.close();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANTHROPIC_DEFAULT_KEY, startAnthropic, type Simulator } from "./simulators/index.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { buildModules, collect, fixture, Lab, providerGateway, splitMismatches, type Json } from "./ai-proxy-providers-support.ts";
+import { openaiClient } from "./support/client.ts";
 
 beforeAll(() => buildModules(), 300_000);
 
@@ -412,8 +413,8 @@ describe("anthropic: the openai SDK through the gateway", () => {
     sim = await startAnthropic({ pacing: { delayMs: 1, splitWrites: true } });
     gw = await providerGateway(sim.port, ["api.anthropic.com"], config(ANTHROPIC_DEFAULT_KEY), ["chat", "completions"]);
     badGw = await providerGateway(sim.port, ["api.anthropic.com"], config("wrong-key"), ["chat"]);
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "client-key", maxRetries: 0 });
-    badKeyClient = new OpenAI({ baseURL: `${badGw.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+    client = openaiClient(gw.url);
+    badKeyClient = openaiClient(badGw.url);
   });
   afterAll(async () => {
     await gw?.close();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COHERE_DEFAULT_KEY, embedding, startCohere, type Simulator } from "./simulators/index.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { buildModules, collect, fixture, Lab, providerGateway, splitMismatches, type Json } from "./ai-proxy-providers-support.ts";
+import { openaiClient } from "./support/client.ts";
 
 beforeAll(() => buildModules(), 300_000);
 
@@ -299,7 +300,7 @@ describe("cohere: the openai SDK through the gateway", () => {
     sim = await startCohere({ pacing: { delayMs: 1, splitWrites: true } });
     gw = await providerGateway(sim.port, ["api.cohere.com"], config(COHERE_DEFAULT_KEY));
     badGw = await providerGateway(sim.port, ["api.cohere.com"], config("wrong"), ["chat"]);
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+    client = openaiClient(gw.url);
   });
   afterAll(async () => {
     await gw?.close();
@@ -380,7 +381,7 @@ describe("cohere: the openai SDK through the gateway", () => {
   });
 
   it("401, 429 and a non-JSON 500 keep their status and message", async () => {
-    const bad = new OpenAI({ baseURL: `${badGw.url}/v1`, apiKey: "k", maxRetries: 0 });
+    const bad = openaiClient(badGw.url, "k");
     const e401 = (await bad.chat.completions.create({ model: "command-r", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(e401).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(e401.error).toEqual({ message: "invalid api token", type: "authentication_error", code: null });

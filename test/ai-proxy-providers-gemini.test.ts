@@ -9,6 +9,7 @@ import { GEMINI_DEFAULT_KEY, embedding, startGemini, type Simulator } from "./si
 import type { RunningGateway } from "./support/gateway.ts";
 import { buildModules, collect, Lab, providerGateway, splitMismatches, type Json } from "./ai-proxy-providers-support.ts";
 import { proxyGateway } from "./ai-proxy-harness.ts";
+import { openaiClient } from "./support/client.ts";
 
 beforeAll(() => buildModules(), 300_000);
 
@@ -483,7 +484,6 @@ describe("gemini: the openai SDK through the gateway", () => {
 
   const model = (kind: string) => (kind === "embeddings" ? EMBED_MODEL : MODEL);
   const headerAuth = (key: string) => (kind: string) => ({ auth: { header_name: "x-goog-api-key", header_value: key }, model: model(kind), logging: { log_statistics: true } });
-  const sdk = (g: RunningGateway) => new OpenAI({ baseURL: `${g.url}/v1`, apiKey: "client-key", maxRetries: 0 });
 
   beforeAll(async () => {
     sim = await startGemini({ pacing: { delayMs: 1, splitWrites: true } });
@@ -493,7 +493,7 @@ describe("gemini: the openai SDK through the gateway", () => {
     lfGw = await providerGateway(lfSim.port, [HOST], headerAuth(GEMINI_DEFAULT_KEY), ["chat"]);
     badGw = await providerGateway(sim.port, [HOST], headerAuth("wrong-key"), ["chat"]);
     g3Gw = await providerGateway(sim.port, [HOST], () => ({ auth: { header_name: "x-goog-api-key", header_value: GEMINI_DEFAULT_KEY }, model: { provider: "gemini", name: "gemini-3-flash-preview" } }), ["chat"]);
-    client = sdk(gw);
+    client = openaiClient(gw.url);
   });
   afterAll(async () => {
     for (const g of [gw, queryGw, lfGw, badGw, g3Gw]) await g?.close();
@@ -598,7 +598,7 @@ describe("gemini: the openai SDK through the gateway", () => {
   });
 
   it("Gemini 3: the thought signature survives the round trip through the SDK; without it Google's 400 comes through", async () => {
-    const g3 = sdk(g3Gw);
+    const g3 = openaiClient(g3Gw.url);
     const tools: OpenAI.Chat.ChatCompletionTool[] = [{ type: "function", function: { name: "lookup" } }];
     const first = await g3.chat.completions.create({ model: "gemini-3-flash-preview", messages: [{ role: "user", content: "find owls" }], tools });
     const msg = first.choices[0]!.message;
@@ -664,7 +664,7 @@ describe("gemini: the openai SDK through the gateway", () => {
   });
 
   it("the key as the `key` query parameter", async () => {
-    const r = await sdk(queryGw).chat.completions.create({ model: "gemini-2.0-flash", messages: [{ role: "user", content: "by query" }] });
+    const r = await openaiClient(queryGw.url).chat.completions.create({ model: "gemini-2.0-flash", messages: [{ role: "user", content: "by query" }] });
     expect(last().query.get("key")).toBe(GEMINI_DEFAULT_KEY);
     expect(last().query.get("alt")).toBe("sse");
     expect(last().headers["x-goog-api-key"]).toBeUndefined();
@@ -672,7 +672,7 @@ describe("gemini: the openai SDK through the gateway", () => {
   });
 
   it("LF-framed events (stream and aggregated) read the same", async () => {
-    const lf = sdk(lfGw);
+    const lf = openaiClient(lfGw.url);
     const r = await lf.chat.completions.create({ model: "gemini-2.0-flash", messages: [{ role: "user", content: "line feeds" }] });
     expect(r.choices[0]!.message.content).toBe("echo: line feeds");
     let text = "";
@@ -681,7 +681,7 @@ describe("gemini: the openai SDK through the gateway", () => {
   });
 
   it("a wrong key: Google's 400 keeps its status and message", async () => {
-    const err = (await sdk(badGw).chat.completions.create({ model: "gemini-2.0-flash", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await openaiClient(badGw.url).chat.completions.create({ model: "gemini-2.0-flash", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.status).toBe(400);
     expect(err.error).toEqual({ message: "API key not valid. Please pass a valid API key.", type: "invalid_request_error", code: "INVALID_ARGUMENT" });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPENAI_DEFAULT_KEY, startOpenAI, type Simulator } from "./simulators/index.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { buildModules, collect, Lab, providerGateway, splitMismatches, type Json } from "./ai-proxy-providers-support.ts";
+import { openaiClient } from "./support/client.ts";
 
 beforeAll(() => buildModules(), 300_000);
 
@@ -234,7 +235,7 @@ describe("llama2: the openai SDK through the gateway", () => {
   });
 
   it("raw chat: the [INST] prompt goes up, the answer after [/INST] comes back", async () => {
-    const client = new OpenAI({ baseURL: `${rawGw.url}/v1`, apiKey: "k", maxRetries: 0 });
+    const client = openaiClient(rawGw.url, "k");
     const r = await client.chat.completions.create({
       model: "llama-2-7b-chat",
       messages: [
@@ -253,7 +254,7 @@ describe("llama2: the openai SDK through the gateway", () => {
   });
 
   it("raw streaming chat", async () => {
-    const client = new OpenAI({ baseURL: `${rawGw.url}/v1`, apiKey: "k", maxRetries: 0 });
+    const client = openaiClient(rawGw.url, "k");
     const stream = await client.chat.completions.create({ model: "llama-2-7b-chat", messages: [{ role: "user", content: "hello" }], stream: true });
     let text = "";
     let finish: string | null = null;
@@ -267,14 +268,14 @@ describe("llama2: the openai SDK through the gateway", () => {
   });
 
   it("raw completions", async () => {
-    const client = new OpenAI({ baseURL: `${rawGw.url}/v1`, apiKey: "k", maxRetries: 0 });
+    const client = openaiClient(rawGw.url, "k");
     const r = await client.completions.create({ model: "llama-2-7b-chat", prompt: "Say" });
     expect(tgi.requests.at(-1)!.body).toMatchObject({ inputs: "Say" });
     expect(r.choices[0]!.text).toBe(" Hi there!");
   });
 
   it("raw errors: 429 JSON and a non-JSON 500 keep status and message", async () => {
-    const client = new OpenAI({ baseURL: `${rawGw.url}/v1`, apiKey: "k", maxRetries: 0 });
+    const client = openaiClient(rawGw.url, "k");
     tgi.failNext(429, '{"error":"Model is overloaded","error_type":"overloaded"}');
     const e429 = (await client.chat.completions.create({ model: "llama-2-7b-chat", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(e429).toBeInstanceOf(OpenAI.RateLimitError);
@@ -289,7 +290,7 @@ describe("llama2: the openai SDK through the gateway", () => {
   });
 
   it("openai format: chat and streaming usage through an OpenAI-compatible upstream at upstream_url", async () => {
-    const client = new OpenAI({ baseURL: `${oaiGw.url}/v1`, apiKey: "k", maxRetries: 0 });
+    const client = openaiClient(oaiGw.url, "k");
     const r = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello there" }] });
     expect(oai.requests.at(-1)!.path).toBe("/v1/chat/completions");
     expect(r.choices[0]!.message.content).toBe("echo: hello there");

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embedding, startOllama, type Simulator } from "./simulators/index.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { buildModules, collect, fixture, Lab, providerGateway, splitMismatches, type Json } from "./ai-proxy-providers-support.ts";
+import { openaiClient } from "./support/client.ts";
 
 beforeAll(() => buildModules(), 300_000);
 
@@ -262,7 +263,7 @@ describe("ollama: the openai SDK through the gateway", () => {
     sim = await startOllama({ pacing: { delayMs: 1, splitWrites: true } });
     gw = await providerGateway(sim.port, [], (kind) => ({ model: { provider: "llama2", name: "llama3.2", options: { llama2_format: "ollama", upstream_url: `${sim.url}${path(kind)}` } } }));
     mistralGw = await providerGateway(sim.port, [], (kind) => ({ model: { provider: "mistral", name: "mistral", options: { mistral_format: "ollama", upstream_url: `${sim.url}${path(kind)}` } } }), ["chat"]);
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    client = openaiClient(gw.url, "unused");
   });
   afterAll(async () => {
     await gw?.close();
@@ -298,7 +299,7 @@ describe("ollama: the openai SDK through the gateway", () => {
 
   it("streaming chat with usage, and mistral_format=ollama", async () => {
     for (const base of [gw.url, mistralGw.url]) {
-      const c = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
+      const c = openaiClient(base, "unused");
       const stream = await c.chat.completions.create({
         model: base === gw.url ? "llama3.2" : "mistral",
         messages: [{ role: "user", content: "a b c d" }],

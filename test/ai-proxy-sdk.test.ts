@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAiGateway, type RouteKind } from "./support/ai-gateway.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { startAnthropic, startAzure, startCohere, startMistral, startOllama, startOpenAI, type Simulator } from "./simulators/index.ts";
+import { openaiClient } from "./support/client.ts";
 
 interface Case {
   name: string;
@@ -89,7 +90,7 @@ describe.each(CASES)("openai SDK through ai-proxy to $name", (c) => {
   beforeAll(async () => {
     sim = await c.start();
     gw = await startAiGateway({ simulatorPort: sim.port, providerHosts: c.hosts, kinds: c.kinds, config: (k) => c.config(sim, k) });
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "client-key-the-gateway-replaces", maxRetries: 0 });
+    client = openaiClient(gw.url, "client-key-the-gateway-replaces");
   });
   afterAll(async () => {
     await gw?.close();

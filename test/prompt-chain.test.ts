@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
 import { bootstrapYamlText, wasmFilterYaml } from "./support/envoy-yaml.ts";
 import { startOpenAI, type Simulator } from "./simulators/index.ts";
+import { openaiClient } from "./support/client.ts";
 
 const wasmFilter = (name: string, config: unknown) => wasmFilterYaml(name, filter(name), config);
 
@@ -29,7 +30,7 @@ describe("template → decorator → guard → ai-proxy, through the openai SDK"
       }),
     ].join("");
     gw = await startGateway(bootstrapYamlText({ statPrefix: "chain", filters: chain, clusters: { sim: sim.port } }));
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    client = openaiClient(gw.url, "unused");
   });
   afterAll(async () => {
     await gw?.close();

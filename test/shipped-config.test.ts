@@ -5,10 +5,10 @@
 // ai-metrics counts; the access log carries the AI record.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
 import { startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, type Simulator } from "./simulators/index.ts";
+import { openaiClient } from "./support/client.ts";
 
 const SHIPPED = readFileSync(join(import.meta.dirname, "../envoy/envoy.yaml"), "utf8");
 
@@ -73,7 +73,7 @@ describe("the shipped envoy.yaml", () => {
   });
 
   it.each(PROVIDERS)("serves /$name/v1/chat/completions through its provider", async (p) => {
-    const client = new OpenAI({ baseURL: `${gw.url}/${p.name}/v1`, apiKey: "unused", maxRetries: 0 });
+    const client = openaiClient(`${gw.url}/${p.name}`, "unused");
     const r = await client.chat.completions.create({ model: p.model, messages: [{ role: "user", content: "hello gateway" }] });
     expect(r.choices[0]!.message.content).toBe("echo: hello gateway");
     expect(sims[p.name]!.requests).toHaveLength(1);

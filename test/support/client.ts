@@ -1,6 +1,7 @@
 // A plain HTTP/1.1 client for tests: whole bodies or chunks sent one by one, trailers, and the
 // response as status, headers and text. A reset connection resolves with status 0.
 import http from "node:http";
+import OpenAI from "openai";
 
 export interface SendOptions {
   method?: string;
@@ -49,4 +50,9 @@ export function send(base: string, o: SendOptions = {}): Promise<Reply> {
       }
     })();
   });
+}
+
+/** The official openai SDK pointed at `${base}/v1`, without retries (a test sees every failure). */
+export function openaiClient(base: string, apiKey = "client-key"): OpenAI {
+  return new OpenAI({ baseURL: `${base}/v1`, apiKey, maxRetries: 0 });
 }
