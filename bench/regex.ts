@@ -3,52 +3,15 @@
 //   DFA, as the filter runs them; and through the Pike VM alone, and leftmost-first find);
 // - the classic catastrophic patterns on adversarial vs benign input of 15/30/60 KB: the time
 //   per KB stays flat (linear), where a backtracking engine explodes.
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { printTable, type Row } from "./table.ts";
-
-const ROOT = resolve(import.meta.dirname, "..");
-const WASM = resolve(ROOT, "build/test/regex-check.wasm");
-
-interface RegexCheck {
-  memory: WebAssembly.Memory;
-  _start(): void;
-  inputBuffer(len: number): number;
-  outputPtr(): number;
-  outputLen(): number;
-  compile(len: number): number;
-  find(id: number, len: number): number;
-  test(id: number, len: number): number;
-  testPike(id: number, len: number): number;
-  dfaFlushes(id: number): number;
-}
-
-function load(): RegexCheck {
-  if (!existsSync(WASM)) execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "regex-check"], { cwd: ROOT, stdio: "inherit" });
-  const wasi = {
-    fd_write: () => 0,
-    proc_exit: (code: number) => {
-      throw new Error(`regex-check exited (${code})`);
-    },
-  };
-  const x = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(WASM)), { wasi_snapshot_preview1: wasi }).exports as unknown as RegexCheck;
-  x._start();
-  return x;
-}
+import { loadRegexCheck as load, outputText, putInput as put, type RegexCheck } from "../test/support/regex-check.ts";
 
 const enc = new TextEncoder();
 
-/** Puts `bytes` in the module's input buffer (compile/search read it from there). */
-function put(x: RegexCheck, bytes: Uint8Array): number {
-  const p = x.inputBuffer(bytes.length) >>> 0;
-  new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
-  return bytes.length;
-}
-
 function compile(x: RegexCheck, pattern: string): number {
   const id = x.compile(put(x, enc.encode(pattern)));
-  if (id < 0) throw new Error(`bench pattern ${pattern} refused: ${Buffer.from(new Uint8Array(x.memory.buffer, x.outputPtr() >>> 0, x.outputLen())).toString()}`);
+  if (id < 0) throw new Error(`bench pattern ${pattern} refused: ${outputText(x)}`);
   return id;
 }
 

@@ -2,45 +2,13 @@
 // on ASCII (a corpus of real guard patterns and seeded random patterns and inputs: match or
 // not, and the leftmost-first match offsets), PCRE's byte semantics on their own, refusals
 // that name the construct, and the size limits.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-
-const ROOT = resolve(import.meta.dirname, "..");
-const WASM = resolve(ROOT, "build/test/regex-check.wasm");
-
-interface RegexCheck {
-  memory: WebAssembly.Memory;
-  _start(): void;
-  inputBuffer(len: number): number;
-  outputPtr(): number;
-  outputLen(): number;
-  compile(len: number): number;
-  find(id: number, len: number): number;
-  matchStart(): number;
-  matchEnd(): number;
-  test(id: number, len: number): number;
-  testPike(id: number, len: number): number;
-  programLength(id: number): number;
-  dfaFlushes(id: number): number;
-  dump(id: number): number;
-  reset(): void;
-}
+import { loadRegexCheck, outputText, putInput, type RegexCheck } from "./support/regex-check.ts";
 
 let x: RegexCheck;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "regex-check"], { cwd: ROOT, stdio: "pipe" });
-  const mod = new WebAssembly.Module(readFileSync(WASM));
-  const wasi = {
-    fd_write: () => 0,
-    proc_exit: (code: number) => {
-      throw new Error(`regex-check trapped (proc_exit ${code})`);
-    },
-  };
-  x = new WebAssembly.Instance(mod, { wasi_snapshot_preview1: wasi }).exports as unknown as RegexCheck;
-  x._start();
+  x = loadRegexCheck();
 }, 180_000);
 
 // Compiled patterns live until reset: each test starts with none.
@@ -50,8 +18,7 @@ const enc = new TextEncoder();
 const bytes = (v: string | Uint8Array | number[]): Uint8Array => (typeof v === "string" ? enc.encode(v) : Uint8Array.from(v));
 
 function put(b: Uint8Array): void {
-  const p = x.inputBuffer(b.length) >>> 0;
-  new Uint8Array(x.memory.buffer, p, b.length).set(b);
+  putInput(x, b);
 }
 
 /** The compiled id, or the error message. */
@@ -64,7 +31,7 @@ function compile(pattern: string | Uint8Array | number[]): number | string {
 }
 
 function output(): string {
-  return Buffer.from(new Uint8Array(x.memory.buffer, x.outputPtr() >>> 0, x.outputLen())).toString("utf8");
+  return outputText(x);
 }
 
 function compiled(pattern: string | Uint8Array | number[]): number {
