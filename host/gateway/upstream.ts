@@ -343,7 +343,10 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
     if (this.requestEnded) return;
     this.requestEnded = true;
     if (this.finished) return;
-    this.body?.end();
+    // Ended only once undici has started the request: a body stream already ended when undici
+    // writes the headers is sent with content-length, where Envoy's codec uses chunked framing
+    // for a request whose headers carry none (content-length is the request headers' to decide).
+    if (this.requestStarted) this.body?.end();
     // Filter::onRequestComplete arms the global timeout once the downstream request is complete.
     if (this.opts.timeoutMs > 0) this.timer = setTimeout(() => this.onRouteTimeout(), this.opts.timeoutMs);
   }
@@ -376,7 +379,6 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
       body = new PassThrough();
       body.on("error", () => {}); // undici reports request-side failures through onResponseError
       for (const c of this.pending) body.write(c);
-      if (this.requestEnded) body.end();
       this.body = body;
     }
     this.pending = [];
@@ -405,6 +407,7 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
       return;
     }
     this.requestStarted = true;
+    if (this.requestEnded) this.body?.end();
   }
 
   onResponseStart(controller: Controller, statusCode: number): void {
