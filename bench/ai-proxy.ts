@@ -12,7 +12,7 @@ import { ProxyWasmRuntime } from "../host/proxy/runtime.ts";
 import { StatsStore } from "../host/stats/store.ts";
 import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
 import type { WasmPluginConfig } from "../host/envoy/bootstrap-types.ts";
-import { runLoad, type LoadResult } from "./load.ts";
+import { loadGenerator, runLoad, type LoadResult } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
 import { HARNESS_NODE_FLAGS, ROOT, startGatewayProcess, type Proc } from "./processes.ts";
 import { startPortkeyProcess } from "./portkey.ts";
@@ -266,7 +266,7 @@ export async function benchAiProxy(durationMs: number): Promise<void> {
   // leave it with a heap and JIT state that slowed every target's round trip.
   const { rows, summary } = await throughput(durationMs);
   printTable(
-    `ai-proxy: throughput and added latency (1 KB chat request, closed loop, gateway --concurrency 1; each target warmed ${WARMUP_MS} ms at 8 connections and ${durationMs} ms at 1, then ${ROUNDS} interleaved rounds of ${durationMs} ms, median round shown)`,
+    `ai-proxy: throughput and added latency (1 KB chat request, closed loop, load generator ${loadGenerator()}, gateway --concurrency 1; each target warmed ${WARMUP_MS} ms at 8 connections and ${durationMs} ms at 1, then ${ROUNDS} interleaved rounds of ${durationMs} ms, median round shown)`,
     rows,
   );
   printTable("ai-proxy vs Portkey", summary);

@@ -1,7 +1,7 @@
 // Requests/s and latency through the local gateway: router only vs one no-op wasm filter,
 // against the echo upstream, with the upstream measured directly as the floor.
 import { join } from "node:path";
-import { runLoad } from "./load.ts";
+import { loadGenerator, runLoad } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
 import { ROOT, startEchoProcess, startGatewayProcess } from "./processes.ts";
 import { bootstrapYamlText, wasmFilterYaml } from "../test/support/envoy-yaml.ts";
@@ -49,5 +49,5 @@ export async function benchGateway(durationMs: number): Promise<void> {
   } finally {
     await echo.stop();
   }
-  printTable(`Local gateway throughput (${durationMs} ms per run, closed loop, gateway --concurrency 1)`, rows);
+  printTable(`Local gateway throughput (${durationMs} ms per run, closed loop, load generator ${loadGenerator()}, gateway --concurrency 1)`, rows);
 }

@@ -1,7 +1,8 @@
 // npm run bench: every benchmark, printed as tables. Numbers, not pass/fail.
 // BENCH_MS sets the duration of each load run (default 3000), BENCH_WARMUP_MS the warm-up per
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
-// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex picks some.
+// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex picks some; BENCH_LOADGEN=node
+// uses the Node client instead of wrk (see bench/load.ts).
 import { setFlagsFromString } from "node:v8";
 import { HARNESS_NODE_FLAGS } from "./processes.ts";
 import { benchGateway } from "./gateway.ts";

@@ -2,8 +2,12 @@
 // previous answer has been read, until a duration or a request count is reached (whichever
 // comes first). It always stops by itself (a hard time cap and per-request timeouts) and only
 // talks to loopback addresses.
+//
+// Runs go to wrk when it is installed (bench/wrk.ts), else to the Node client below.
+// BENCH_LOADGEN=node forces the Node client; a run with a request count always uses it.
 
 import { Pool } from "undici";
+import { runWrk, wrkVersion } from "./wrk.ts";
 
 export interface LoadOptions {
   /** Origin on loopback, e.g. "http://127.0.0.1:10000". */
@@ -26,7 +30,7 @@ export interface LoadOptions {
    * short warm-up would compare JIT states rather than gateways. Default 0.
    */
   warmupMs?: number;
-  /** A response with another status counts as an error. Default: any 2xx is fine. */
+  /** A response with another status counts as an error. Default: any 2xx is fine. (wrk: any 2xx or 3xx.) */
   expectStatus?: number;
 }
 
@@ -55,12 +59,45 @@ export function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
+let generator: string | undefined;
+
+/** The load generator runLoad uses for timed runs, e.g. "wrk 4.1.0" or "Node (undici)". */
+export function loadGenerator(): string {
+  if (generator === undefined) {
+    const forced = process.env.BENCH_LOADGEN;
+    if (forced !== undefined && forced !== "wrk" && forced !== "node") throw new Error(`BENCH_LOADGEN must be wrk or node, not ${forced}`);
+    const version = forced === "node" ? null : wrkVersion();
+    if (forced === "wrk" && version === null) throw new Error("BENCH_LOADGEN=wrk but wrk is not installed: run scripts/install-test-servers.sh --bench");
+    generator = version === null ? "Node (undici)" : `wrk ${version}`;
+  }
+  return generator;
+}
+
+async function runLoadWrk(opts: LoadOptions): Promise<LoadResult> {
+  const run = (connections: number, ms: number) =>
+    runWrk({
+      url: opts.origin + (opts.path ?? "/"),
+      method: opts.method ?? "GET",
+      headers: opts.headers ?? {},
+      body: opts.body,
+      connections,
+      seconds: Math.max(1, Math.round(ms / 1000)),
+      timeoutSeconds: REQUEST_TIMEOUT_MS / 1000,
+    });
+  if ((opts.warmupMs ?? 0) > 0) await run(8, opts.warmupMs!);
+  // wrk has no request count: warm-up requests become one discarded second.
+  if ((opts.warmupRequests ?? 0) > 0) await run(opts.connections, 1000);
+  const r = await run(opts.connections, Math.min(opts.durationMs ?? 10_000, HARD_CAP_MS));
+  return { requests: r.requests, rps: r.durationUs > 0 ? r.requests / (r.durationUs / 1e6) : 0, p50Ms: r.p50Us / 1000, p99Ms: r.p99Us / 1000, errors: r.errors };
+}
+
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   assertLoopback(opts.origin);
+  if (!(opts.connections >= 1)) throw new Error("load: connections must be at least 1");
+  if (opts.requests === undefined && loadGenerator().startsWith("wrk")) return runLoadWrk(opts);
   if ((opts.warmupMs ?? 0) > 0) {
     await runLoad({ ...opts, connections: 8, durationMs: opts.warmupMs, requests: undefined, warmupMs: 0, warmupRequests: 0 });
   }
-  if (!(opts.connections >= 1)) throw new Error("load: connections must be at least 1");
   const durationMs = Math.min(opts.durationMs ?? (opts.requests === undefined ? 10_000 : HARD_CAP_MS), HARD_CAP_MS);
   const limit = opts.requests ?? Number.POSITIVE_INFINITY;
   const pool = new Pool(opts.origin, {

@@ -2,12 +2,20 @@
 # Installs the Debian packages the test suite starts as real servers (the same list as
 # APT_PACKAGES in .ci/run):
 #   prometheus  test/prometheus.test.ts scrapes the local gateway's /stats/prometheus with it
+# With --bench, also what `npm run bench` uses:
+#   wrk         the load generator (bench/wrk.ts); without it the bench falls back to a Node client
 # The package's own service is not needed: the test starts /usr/bin/prometheus itself on
 # loopback with a temporary config and data directory.
-# Usage: scripts/install-test-servers.sh   (as root, or with sudo available)
+# Usage: scripts/install-test-servers.sh [--bench]   (as root, or with sudo available)
 set -euo pipefail
 
 PACKAGES=(prometheus)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) PACKAGES+=(wrk) ;;
+    *) echo "install-test-servers: unknown argument $arg (expected --bench)" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
