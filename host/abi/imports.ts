@@ -29,10 +29,34 @@ export function buildImports(vm: WasmVm): WebAssembly.Imports {
     const name = key.slice(dot + 1);
     const impl = module === "env" ? env[name] : wasi[name];
     if (!impl) throw new Error(`host function ${key} has no implementation`);
-    out[module]![name] = ((...args: never[]) => {
-      vm.checkAllowed(key);
-      return impl(...args);
-    }) as HostFn;
+    out[module]![name] = guarded(vm, key, impl, HOST_IMPORTS.get(key)!.params.length);
   }
   return out as unknown as WebAssembly.Imports;
+}
+
+type Fn = (...args: number[]) => number | void;
+
+/**
+ * `impl` behind the start-phase check, with the import's own arity: a fixed parameter list
+ * keeps rest/spread and its arguments array off the path of every host call.
+ */
+function guarded(vm: WasmVm, key: string, hostFn: HostFn, arity: number): HostFn {
+  const impl = hostFn as unknown as Fn;
+  const g = (f: Fn): HostFn => f as unknown as HostFn;
+  switch (arity) {
+    case 0:
+      return g(() => (vm.checkAllowed(key), impl()));
+    case 1:
+      return g((a: number) => (vm.checkAllowed(key), impl(a)));
+    case 2:
+      return g((a: number, b: number) => (vm.checkAllowed(key), impl(a, b)));
+    case 3:
+      return g((a: number, b: number, c: number) => (vm.checkAllowed(key), impl(a, b, c)));
+    case 4:
+      return g((a: number, b: number, c: number, d: number) => (vm.checkAllowed(key), impl(a, b, c, d)));
+    case 5:
+      return g((a: number, b: number, c: number, d: number, e: number) => (vm.checkAllowed(key), impl(a, b, c, d, e)));
+    default:
+      return g((...args: number[]) => (vm.checkAllowed(key), impl(...args)));
+  }
 }

@@ -1,6 +1,6 @@
 // Bounds-checked access to a module's linear memory. memory.grow (including a malloc the host
-// calls) detaches the old ArrayBuffer, so the cached views are rebuilt whenever the memory's
-// buffer is no longer the one they were made over.
+// calls) detaches the old ArrayBuffer, which leaves the cached views with length 0: they are
+// rebuilt then, so the common access costs no call to the `memory.buffer` getter.
 
 /** Copies up to this size are made with slice(): V8 keeps such small arrays on its heap. */
 const SMALL_COPY = 64;
@@ -9,7 +9,6 @@ export class GuestMemory {
   private memory: WebAssembly.Memory = new WebAssembly.Memory({ initial: 0 });
   private malloc: (size: number) => number = () => 0;
   // Views over the current buffer, rebuilt after a grow (see views()).
-  private viewOf: ArrayBuffer | null = null;
   private u8: Uint8Array = new Uint8Array(0);
   private buf: Buffer = Buffer.alloc(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
@@ -18,27 +17,26 @@ export class GuestMemory {
   bind(memory: WebAssembly.Memory, malloc: (size: number) => number): void {
     this.memory = memory;
     this.malloc = malloc;
-    this.viewOf = null;
+    this.u8 = new Uint8Array(0);
   }
 
   get size(): number {
     return this.memory.buffer.byteLength;
   }
 
-  /** Refreshes the cached views when the memory has grown since they were made. */
-  private views(): ArrayBuffer {
+  /** Refreshes the cached views when the memory has grown (detaching their buffer) since they were made. */
+  private views(): void {
+    if (this.u8.length !== 0) return;
     const ab = this.memory.buffer;
-    if (ab !== this.viewOf) {
-      this.viewOf = ab;
-      this.u8 = new Uint8Array(ab);
-      this.buf = Buffer.from(ab);
-      this.dv = new DataView(ab);
-    }
-    return ab;
+    this.u8 = new Uint8Array(ab);
+    this.buf = Buffer.from(ab);
+    this.dv = new DataView(ab);
   }
 
+  /** Refreshes the views, then checks [ptr, ptr + len) lies in memory. */
   private inBounds(ptr: number, len: number): boolean {
-    return ptr >= 0 && len >= 0 && ptr + len <= this.memory.buffer.byteLength && ptr + len <= 0xffffffff;
+    this.views();
+    return ptr >= 0 && len >= 0 && ptr + len <= this.u8.length && ptr + len <= 0xffffffff;
   }
 
   /** A copy of guest bytes, or null when out of bounds (the caller answers INVALID_MEMORY_ACCESS). */
@@ -46,7 +44,6 @@ export class GuestMemory {
     ptr >>>= 0;
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
-    this.views();
     if (len <= SMALL_COPY) return this.u8.slice(ptr, ptr + len);
     // Larger: a slice() would get its own off-heap backing store (microseconds each);
     // Node's pooled allocation plus a copy is an order of magnitude cheaper. A plain
@@ -61,7 +58,6 @@ export class GuestMemory {
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
     if (len === 0) return "";
-    this.views();
     // Decoded straight from guest memory: no intermediate copy, no Buffer object per call.
     return this.buf.toString("utf8", ptr, ptr + len);
   }
@@ -69,7 +65,6 @@ export class GuestMemory {
   write(ptr: number, data: Uint8Array): boolean {
     ptr >>>= 0;
     if (!this.inBounds(ptr, data.length)) return false;
-    this.views();
     this.u8.set(data, ptr);
     return true;
   }
@@ -77,7 +72,6 @@ export class GuestMemory {
   writeU32(ptr: number, value: number): boolean {
     ptr >>>= 0;
     if (!this.inBounds(ptr, 4)) return false;
-    this.views();
     this.dv.setUint32(ptr, value >>> 0, true);
     return true;
   }
@@ -85,7 +79,6 @@ export class GuestMemory {
   writeU64(ptr: number, value: bigint): boolean {
     ptr >>>= 0;
     if (!this.inBounds(ptr, 8)) return false;
-    this.views();
     this.dv.setBigUint64(ptr, BigInt.asUintN(64, value), true);
     return true;
   }
