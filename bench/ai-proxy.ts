@@ -144,6 +144,8 @@ function gatewayYaml(simPort: number, withAiProxy: boolean): string {
     admin: false,
     filters: withAiProxy ? wasmFilterYaml("ai-proxy", AI_PROXY, config) : "",
     clusters: { sim: simPort },
+    // Envoy's "best practices for benchmarking Envoy" (docs, FAQ): generate_request_id off.
+    generateRequestId: false,
   });
 }
 

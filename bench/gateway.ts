@@ -13,6 +13,8 @@ function yaml(upstreamPort: number, wasm: string | null): string {
     admin: false,
     filters: wasm ? wasmFilterYaml("noop", wasm, "") : "",
     clusters: { echo: upstreamPort },
+    // Envoy's "best practices for benchmarking Envoy" (docs, FAQ): generate_request_id off.
+    generateRequestId: false,
   });
 }
 

@@ -59,6 +59,21 @@ describe("routing", () => {
     expect((await send(gw.url, { path: "/nowhere" })).status).toBe(404);
   });
 
+  it("adds an x-request-id unless the request has one, and none with generate_request_id: false", async () => {
+    const up = await upstream();
+    gw = await startGateway({ filters: [], routes: [{ prefix: "/", cluster: "up" }], clusters: { up: { port: up.port } } });
+    await send(gw.url, { path: "/a" });
+    await send(gw.url, { path: "/b", headers: { "x-request-id": "client-id" } });
+    expect(up.received[0]!.headers["x-request-id"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(up.received[1]!.headers["x-request-id"]).toBe("client-id");
+    await gw.close();
+    gw = await startGateway({ filters: [], routes: [{ prefix: "/", cluster: "up" }], clusters: { up: { port: up.port } }, generateRequestId: false });
+    await send(gw.url, { path: "/c" });
+    await send(gw.url, { path: "/d", headers: { "x-request-id": "client-id" } });
+    expect(up.received[2]!.headers["x-request-id"]).toBeUndefined();
+    expect(up.received[3]!.headers["x-request-id"]).toBe("client-id");
+  });
+
   it("enables a filter declared disabled only on routes whose typed_per_filter_config says so", async () => {
     const up = await upstream();
     gw = await startGateway({

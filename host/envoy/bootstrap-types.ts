@@ -60,6 +60,8 @@ export interface HttpConnectionManager {
   bufferLimitBytes: number;
   streamIdleTimeoutMs: number; // stream_idle_timeout, default 300 s
   requestTimeoutMs: number; // request_timeout, default 0 (disabled)
+  /** generate_request_id (default true): add an x-request-id (UUID v4) when the request has none. */
+  generateRequestId: boolean;
 }
 
 export type HttpFilterConfig = WasmFilterConfig | RouterFilterConfig;

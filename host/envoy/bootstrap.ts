@@ -10,7 +10,7 @@
 //   admin.access_log_path / access_log / profile_path  admin request logging, profiler output
 //   listener ... http_connection_manager:
 //     codec_type AUTO | HTTP1                          the local gateway speaks HTTP/1.1
-//     use_remote_address, generate_request_id          request-id / XFF bookkeeping only
+//     use_remote_address                               XFF bookkeeping only
 //   route_config.validate_clusters                     honoured: false skips the cluster check
 //   access_log ... log_format.content_type             not used by access logs
 //   clusters[]: type STATIC | STRICT_DNS | LOGICAL_DNS, lb_policy ROUND_ROBIN,
@@ -250,7 +250,7 @@ function readHcm(r: ObjReader, bufferLimitBytes: number): { hcm: HttpConnectionM
   if (!statPrefix) throw new EnvoyConfigError(r.at("stat_prefix"), "must not be empty");
   r.enumStr("codec_type", ["AUTO", "HTTP1"], "AUTO");
   r.bool("use_remote_address", false);
-  r.bool("generate_request_id", true);
+  const generateRequestId = r.bool("generate_request_id", true);
   const httpFilters = readHttpFilters(r);
   const { routeConfig, validate } = readRouteConfig(r.obj("route_config"));
   const accessLogs = r.arr("access_log").map(({ value, path }) => readAccessLog(value, path));
@@ -262,6 +262,7 @@ function readHcm(r: ObjReader, bufferLimitBytes: number): { hcm: HttpConnectionM
     bufferLimitBytes,
     streamIdleTimeoutMs: r.durationMs("stream_idle_timeout", DEFAULTS.streamIdleTimeoutMs),
     requestTimeoutMs: r.durationMs("request_timeout", DEFAULTS.requestTimeoutMs),
+    generateRequestId,
   };
   r.done(KNOWN.hcm);
   return { hcm, validate };

@@ -98,7 +98,7 @@ export class ConnectionManager {
       if (k !== "host") headers.add(k, req.rawHeaders[i + 1]!);
     }
     // The connection manager's own request mutations (generate_request_id, x-forwarded-proto).
-    if (!headers.has("x-request-id")) headers.set("x-request-id", randomUUID());
+    if (hcm.generateRequestId && !headers.has("x-request-id")) headers.set("x-request-id", randomUUID());
     headers.set("x-forwarded-proto", "http");
     const endStream = !req.headers["transfer-encoding"] && (req.headers["content-length"] === undefined || req.headers["content-length"] === "0");
 

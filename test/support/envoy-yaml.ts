@@ -44,6 +44,8 @@ export interface BootstrapOptions {
   /** Cluster name → loopback port. */
   clusters: Record<string, number>;
   extra?: string;
+  /** generate_request_id on the connection manager (Envoy's default: true). */
+  generateRequestId?: boolean;
 }
 
 export function bootstrapYamlText(o: BootstrapOptions): string {
@@ -83,7 +85,7 @@ export function bootstrapYamlText(o: BootstrapOptions): string {
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${o.statPrefix ?? "ingress"}
+          stat_prefix: ${o.statPrefix ?? "ingress"}${o.generateRequestId === undefined ? "" : `\n          generate_request_id: ${o.generateRequestId}`}
           route_config:
             virtual_hosts:${vhosts}
           http_filters:${o.filters ?? ""}

@@ -40,6 +40,8 @@ export interface BootstrapSpec {
   extra?: string;
   /** A JSON access log written to this file, with these json_format fields. */
   accessLog?: { path: string; json: Record<string, string> };
+  /** generate_request_id on the connection manager (Envoy's default: true). */
+  generateRequestId?: boolean;
 }
 
 const str = (v: unknown) => JSON.stringify(typeof v === "string" ? v : JSON.stringify(v));
@@ -124,7 +126,7 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http${
+          stat_prefix: ingress_http${spec.generateRequestId === undefined ? "" : `\n          generate_request_id: ${spec.generateRequestId}`}${
             spec.accessLog
               ? `
           access_log:
