@@ -6,6 +6,10 @@ import type { HostFns } from "./host-fn.ts";
 import type { HeaderMap } from "../http/header-map.ts";
 import type { WasmVm } from "../proxy/wasm-vm.ts";
 
+// add and replace as values, made once rather than as a closure per call.
+const addValue = (map: HeaderMap, k: string, v: string): void => map.add(k, v);
+const replaceValue = (map: HeaderMap, k: string, v: string): void => map.set(k, v);
+
 export function headerFunctions(vm: WasmVm): HostFns {
   const m = vm.memory;
   const bad = (type: number) => type >>> 0 > MapType.Max;
@@ -35,10 +39,10 @@ export function headerFunctions(vm: WasmVm): HostFns {
       return m.copyOut(Buffer.from(v), vPtrPtr, vLenPtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
-      return setValue(type, kPtr, kLen, vPtr, vLen, (map, k, v) => map.add(k, v));
+      return setValue(type, kPtr, kLen, vPtr, vLen, addValue);
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
-      return setValue(type, kPtr, kLen, vPtr, vLen, (map, k, v) => map.set(k, v));
+      return setValue(type, kPtr, kLen, vPtr, vLen, replaceValue);
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kLen: number): number {
       if (bad(type)) return WasmResult.BadArgument;

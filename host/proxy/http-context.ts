@@ -239,16 +239,20 @@ export class HttpContext extends ContextBase implements HttpFilter {
     return r as TrailersStatus;
   }
 
-  /** Runs one stream callback with the fail checks before and after, converting the result. */
-  private invoke<S>(name: string, args: number[], open: S, closed: S, convert: (r: number) => S): S {
+  /**
+   * Runs one stream callback (context id, then `a`, then `b` unless null) with the fail checks
+   * before and after, converting the result. `convert` is one of this class's convert methods,
+   * called on this context: no closure or argument array is made per callback.
+   */
+  private invoke<S>(name: string, a: number, b: number | null, open: S, closed: S, convert: (this: HttpContext, r: number) => S): S {
     const f = this.checkFail();
     if (f) return f === "open" ? open : closed;
     if (!this.vm.hasExport(name)) return open;
-    const r = this.vm.call(name, this, this.id, ...args);
+    const r = b === null ? this.vm.call(name, this, this.id, a) : this.vm.call(name, this, this.id, a, b);
     let status: S;
     const f2 = this.checkFail();
     if (f2) status = f2 === "open" ? open : closed;
-    else status = convert(r ?? 0);
+    else status = convert.call(this, r ?? 0);
     this.vm.finishCall();
     return status;
   }
@@ -266,9 +270,7 @@ export class HttpContext extends ContextBase implements HttpFilter {
     this.onCreate();
     this.requestHeaders = headers;
     this.endOfStream = endStream;
-    const r = this.invoke("proxy_on_request_headers", [headers.count, endStream ? 1 : 0], HeadersStatus.Continue, HeadersStatus.StopAllIterationAndWatermark, (x) =>
-      this.convertHeaders(x),
-    );
+    const r = this.invoke("proxy_on_request_headers", headers.count, endStream ? 1 : 0, HeadersStatus.Continue, HeadersStatus.StopAllIterationAndWatermark, this.convertHeaders);
     if (r === HeadersStatus.Continue) this.requestHeaders = null;
     return r;
   }
@@ -282,7 +284,7 @@ export class HttpContext extends ContextBase implements HttpFilter {
     this.requestBody = data;
     this.endOfStream = endStream;
     const size = this.getBuffer(BufferType.HttpRequestBody)?.size() ?? 0;
-    const r = this.invoke("proxy_on_request_body", [size, endStream ? 1 : 0], DataStatus.Continue, DataStatus.StopIterationNoBuffer, (x) => this.convertData(x));
+    const r = this.invoke("proxy_on_request_body", size, endStream ? 1 : 0, DataStatus.Continue, DataStatus.StopIterationNoBuffer, this.convertData);
     this.bufferingRequestBody = false;
     if (r === DataStatus.Continue) this.requestBody = null;
     else if (r === DataStatus.StopIterationAndBuffer) this.bufferingRequestBody = true;
@@ -292,7 +294,7 @@ export class HttpContext extends ContextBase implements HttpFilter {
   decodeTrailers(trailers: HeaderMap): TrailersStatus {
     if (!this.inVmContextCreated) return TrailersStatus.Continue;
     this.requestTrailers = trailers;
-    const r = this.invoke("proxy_on_request_trailers", [trailers.count], TrailersStatus.Continue, TrailersStatus.StopIteration, (x) => this.convertTrailers(x));
+    const r = this.invoke("proxy_on_request_trailers", trailers.count, null, TrailersStatus.Continue, TrailersStatus.StopIteration, this.convertTrailers);
     if (r === TrailersStatus.Continue) this.requestTrailers = null;
     return r;
   }
@@ -301,9 +303,7 @@ export class HttpContext extends ContextBase implements HttpFilter {
     if (!this.inVmContextCreated || this.failureLocalReplySent) return HeadersStatus.Continue;
     this.responseHeaders = headers;
     this.endOfStream = endStream;
-    const r = this.invoke("proxy_on_response_headers", [headers.count, endStream ? 1 : 0], HeadersStatus.Continue, HeadersStatus.StopAllIterationAndWatermark, (x) =>
-      this.convertHeaders(x),
-    );
+    const r = this.invoke("proxy_on_response_headers", headers.count, endStream ? 1 : 0, HeadersStatus.Continue, HeadersStatus.StopAllIterationAndWatermark, this.convertHeaders);
     if (r === HeadersStatus.Continue) this.responseHeaders = null;
     return r;
   }
@@ -317,7 +317,7 @@ export class HttpContext extends ContextBase implements HttpFilter {
     this.responseBody = data;
     this.endOfStream = endStream;
     const size = this.getBuffer(BufferType.HttpResponseBody)?.size() ?? 0;
-    const r = this.invoke("proxy_on_response_body", [size, endStream ? 1 : 0], DataStatus.Continue, DataStatus.StopIterationNoBuffer, (x) => this.convertData(x));
+    const r = this.invoke("proxy_on_response_body", size, endStream ? 1 : 0, DataStatus.Continue, DataStatus.StopIterationNoBuffer, this.convertData);
     this.bufferingResponseBody = false;
     if (r === DataStatus.Continue) this.responseBody = null;
     else if (r === DataStatus.StopIterationAndBuffer) this.bufferingResponseBody = true;
@@ -327,7 +327,7 @@ export class HttpContext extends ContextBase implements HttpFilter {
   encodeTrailers(trailers: HeaderMap): TrailersStatus {
     if (!this.inVmContextCreated || this.failureLocalReplySent) return TrailersStatus.Continue;
     this.responseTrailers = trailers;
-    const r = this.invoke("proxy_on_response_trailers", [trailers.count], TrailersStatus.Continue, TrailersStatus.StopIteration, (x) => this.convertTrailers(x));
+    const r = this.invoke("proxy_on_response_trailers", trailers.count, null, TrailersStatus.Continue, TrailersStatus.StopIteration, this.convertTrailers);
     if (r === TrailersStatus.Continue) this.responseTrailers = null;
     return r;
   }
