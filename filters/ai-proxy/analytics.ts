@@ -13,6 +13,20 @@ import { HttpContext } from "../../lib/runtime";
 import { JsonWriter } from "../../lib/llm/json-writer";
 import { Usage } from "../../lib/llm/provider";
 
+// The keys as property paths, made once (an array literal in write() would be allocated per request).
+const K_PROVIDER_NAME: string[] = ["ai.provider_name"];
+const K_REQUEST_MODEL: string[] = ["ai.request_model"];
+const K_RESPONSE_MODEL: string[] = ["ai.response_model"];
+const K_REQUEST_MODE: string[] = ["ai.request_mode"];
+const K_PROMPT_TOKENS: string[] = ["ai.prompt_tokens"];
+const K_COMPLETION_TOKENS: string[] = ["ai.completion_tokens"];
+const K_TOTAL_TOKENS: string[] = ["ai.total_tokens"];
+const K_LLM_LATENCY: string[] = ["ai.llm_latency"];
+const K_TIME_PER_TOKEN: string[] = ["ai.time_per_token"];
+const K_COST: string[] = ["ai.cost"];
+const K_STATUS: string[] = ["ai.status"];
+const K_LOG: string[] = ["ai.log"];
+
 export class Analytics {
   pluginId: string = "";
   provider: string = "";
@@ -77,20 +91,20 @@ export class Analytics {
   /** Writes the individual keys, and `ai.log` when `logStatistics`. */
   write(ctx: HttpContext, logStatistics: bool, logPayloads: bool): void {
     const u = this.usage;
-    ctx.setPropertyString(["ai.provider_name"], this.provider);
-    ctx.setPropertyString(["ai.request_model"], this.requestModel);
-    ctx.setPropertyString(["ai.response_model"], this.responseModel.length > 0 ? this.responseModel : this.requestModel);
-    ctx.setPropertyString(["ai.request_mode"], this.requestMode);
-    ctx.setPropertyString(["ai.prompt_tokens"], max<i64>(u.promptTokens, 0).toString());
-    ctx.setPropertyString(["ai.completion_tokens"], max<i64>(u.completionTokens, 0).toString());
-    ctx.setPropertyString(["ai.total_tokens"], max<i64>(u.totalTokens, 0).toString());
-    ctx.setPropertyString(["ai.llm_latency"], this.latencyMs.toString());
-    ctx.setPropertyString(["ai.time_per_token"], numberText(this.timePerToken));
-    ctx.setPropertyString(["ai.cost"], numberText(this.cost));
-    ctx.setPropertyString(["ai.status"], this.status.toString());
+    ctx.setPropertyString(K_PROVIDER_NAME, this.provider);
+    ctx.setPropertyString(K_REQUEST_MODEL, this.requestModel);
+    ctx.setPropertyString(K_RESPONSE_MODEL, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
+    ctx.setPropertyString(K_REQUEST_MODE, this.requestMode);
+    ctx.setPropertyString(K_PROMPT_TOKENS, max<i64>(u.promptTokens, 0).toString());
+    ctx.setPropertyString(K_COMPLETION_TOKENS, max<i64>(u.completionTokens, 0).toString());
+    ctx.setPropertyString(K_TOTAL_TOKENS, max<i64>(u.totalTokens, 0).toString());
+    ctx.setPropertyString(K_LLM_LATENCY, this.latencyMs.toString());
+    ctx.setPropertyString(K_TIME_PER_TOKEN, numberText(this.timePerToken));
+    ctx.setPropertyString(K_COST, numberText(this.cost));
+    ctx.setPropertyString(K_STATUS, this.status.toString());
     if (logStatistics) {
       const j = this.toJson(logPayloads);
-      ctx.setProperty(["ai.log"], j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));
+      ctx.setProperty(K_LOG, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));
     }
   }
 }

@@ -375,7 +375,8 @@ class AiProxyStream extends HttpContext {
         out = errorBody(msg, "api_error", null);
       }
     }
-    setBufferBytesFrom(BufferType.HttpResponseBody, 0, <u32>body.length, out);
+    // An answer already in the OpenAI shape comes back as the same bytes: leave the buffer alone.
+    if (changetype<usize>(out) != changetype<usize>(body)) setBufferBytesFrom(BufferType.HttpResponseBody, 0, <u32>body.length, out);
     if (this.cfg.logPayloads) this.responsePayload = String.UTF8.decodeUnsafe(out.dataStart, <usize>out.length);
     this.finish();
   }
