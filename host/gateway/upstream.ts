@@ -323,7 +323,10 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
     private readonly handler: UpstreamHandler,
   ) {
     // SNI: the cluster's configured sni, else undici derives it from Host (never an IP literal).
-    this.servername = cluster.tls?.sni ?? undefined;
+    // Without TLS the name is never used, but undici would still derive it on every request (an
+    // isIP regex over the authority): the cluster name stands in, constant per cluster, since a
+    // change of server name makes undici close the connection.
+    this.servername = cluster.tls ? (cluster.tls.sni ?? undefined) : cluster.name;
     const cp = poolsFor(cluster);
     if (cp.pools.length > 0) {
       const i = cp.next++ % cp.pools.length;
