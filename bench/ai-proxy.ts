@@ -215,6 +215,7 @@ async function throughput(durationMs: number): Promise<{ rows: Row[]; summary: R
     }
     const medians = new Map<string, LoadResult>();
     const allRounds = new Map<string, string>();
+    const roundRuns = new Map<string, LoadResult[]>();
     for (const connections of [1, 32]) {
       const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.label, []]));
       for (let round = 0; round < ROUNDS; round++) {
@@ -223,6 +224,7 @@ async function throughput(durationMs: number): Promise<{ rows: Row[]; summary: R
       for (const t of targets) {
         medians.set(`${t.label}@${connections}`, median(runs.get(t.label)!, (r) => r.rps));
         allRounds.set(`${t.label}@${connections}`, runs.get(t.label)!.map((r) => Math.round(r.rps)).join(" "));
+        roundRuns.set(`${t.label}@${connections}`, runs.get(t.label)!);
       }
     }
     for (const t of targets) {
@@ -243,17 +245,24 @@ async function throughput(durationMs: number): Promise<{ rows: Row[]; summary: R
       }
     }
     // The issue's target: at least 3× Portkey's throughput with at most a third of its added latency.
+    // Judged per round: a round measures ai-proxy and Portkey back to back, so the ratio of the
+    // pair cancels the machine's drift between rounds, which the ratio of two median rows (shown
+    // too) does not. The verdict takes the median round.
     for (const connections of [1, 32]) {
-      const direct = medians.get(`simulator directly@${connections}`)!;
-      const a = medians.get(`gateway, ai-proxy@${connections}`)!;
-      const p = medians.get(`Portkey 1.15.2@${connections}`)!;
-      const throughputX = a.rps / p.rps;
-      const latencyShare = (a.p50Ms - direct.p50Ms) / (p.p50Ms - direct.p50Ms);
+      const at = (label: string) => roundRuns.get(`${label}@${connections}`)!;
+      const [direct, a, p] = [at("simulator directly"), at("gateway, ai-proxy"), at("Portkey 1.15.2")];
+      const throughputX = a.map((r, i) => r.rps / p[i]!.rps);
+      const latencyShare = a.map((r, i) => (r.p50Ms - direct[i]!.p50Ms) / (p[i]!.p50Ms - direct[i]!.p50Ms));
+      const mid = (xs: number[]) => median(xs, (x) => x);
+      const [am, pm, dm] = [medians.get(`gateway, ai-proxy@${connections}`)!, medians.get(`Portkey 1.15.2@${connections}`)!, medians.get(`simulator directly@${connections}`)!];
       summary.push({
         connections,
-        "req/s ÷ Portkey": throughputX.toFixed(2),
-        "added latency ÷ Portkey": latencyShare.toFixed(2),
-        "target (≥3, ≤0.33)": throughputX >= 3 && latencyShare <= 1 / 3 ? "met" : "NOT met",
+        "req/s ÷ Portkey": mid(throughputX).toFixed(2),
+        "req/s ratio, each round": throughputX.map((x) => x.toFixed(2)).join(" "),
+        "added latency ÷ Portkey": mid(latencyShare).toFixed(2),
+        "latency ratio, each round": latencyShare.map((x) => x.toFixed(2)).join(" "),
+        "same from the median rows": `${(am.rps / pm.rps).toFixed(2)}, ${((am.p50Ms - dm.p50Ms) / (pm.p50Ms - dm.p50Ms)).toFixed(2)}`,
+        "target (≥3, ≤0.33)": mid(throughputX) >= 3 && mid(latencyShare) <= 1 / 3 ? "met" : "NOT met",
       });
     }
   } finally {
@@ -271,7 +280,7 @@ export async function benchAiProxy(durationMs: number): Promise<void> {
     `ai-proxy: throughput and added latency (1 KB chat request, closed loop, load generator ${loadGenerator()}, gateway --concurrency 1; each target warmed ${WARMUP_MS} ms at 8 connections and ${durationMs} ms at 1, then ${ROUNDS} interleaved rounds of ${durationMs} ms, median round shown)`,
     rows,
   );
-  printTable("ai-proxy vs Portkey", summary);
+  printTable("ai-proxy vs Portkey (median of the per-round ratios)", summary);
   printTable("ai-proxy: wasm time per request (in-process, after warm-up)", await wasmTimes(2000));
 }
 
