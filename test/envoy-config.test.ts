@@ -106,6 +106,7 @@ describe("loadBootstrap: the accepted subset", () => {
       endpoints: [{ address: "api.openai.com", port: 443 }],
       tls: { sni: "api.openai.com", caFile: null },
       http2: true,
+      autoSni: false,
     });
     expect(b.clusters.get("mock_llm")).toEqual({
       name: "mock_llm",
@@ -116,7 +117,17 @@ describe("loadBootstrap: the accepted subset", () => {
       ],
       tls: null,
       http2: false,
+      autoSni: false,
     });
+  });
+
+  it("reads auto_sni from the cluster's HttpProtocolOptions and refuses override_auto_sni_header", () => {
+    const opts = (d: Doc): Doc => d.static_resources.clusters[0].typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+    const b = load((d) => void (opts(d).upstream_http_protocol_options = { auto_sni: true }));
+    expect(b.clusters.get("openai")!.autoSni).toBe(true);
+    expect(refusal((d) => void (opts(d).upstream_http_protocol_options = { auto_sni: true, override_auto_sni_header: ":authority" })).message).toBe(
+      `static_resources.clusters[0].typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].upstream_http_protocol_options.override_auto_sni_header: field not supported by the local gateway`,
+    );
   });
 
   it("reads access logs and stats_config", () => {

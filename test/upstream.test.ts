@@ -520,11 +520,12 @@ describe("TLS", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const certPath = join(dir, "cert.pem");
   const keyPath = join(dir, "key.pem");
-  // A self-signed certificate for two names, made at test time (it doubles as its own CA).
+  // A self-signed certificate for two names and the loopback address, made at test time (it
+  // doubles as its own CA).
   execFileSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-keyout", keyPath, "-out", certPath, "-days", "1", "-subj", "/CN=upstream.test",
-    "-addext", "subjectAltName=DNS:upstream.test,DNS:other.test",
+    "-addext", "subjectAltName=DNS:upstream.test,DNS:other.test,IP:127.0.0.1",
   ], { stdio: "ignore" });
 
   async function tlsServer(): Promise<{ port: number; sni: (string | false | null)[] }> {
@@ -549,12 +550,12 @@ describe("TLS", () => {
     });
   });
 
-  it("sends the configured SNI, else the :authority host, and verifies with NODE_EXTRA_CA_CERTS", async () => {
+  it("sends the configured SNI, with auto_sni the :authority host, else none (as Envoy), and verifies with NODE_EXTRA_CA_CERTS", async () => {
     const { port, sni } = await tlsServer();
     // NODE_EXTRA_CA_CERTS is read at process start, so the client runs in a child process.
     const script = join(import.meta.dirname, "fixtures/tls/tls-client.ts");
-    const run = async (sniArg: string, authority: string): Promise<{ status: string | null; body: string; failure: unknown }> => {
-      const child = spawn(process.execPath, ["--import", "tsx", script, String(port), sniArg, authority], {
+    const run = async (sniArg: string, authority: string, autoSni = false): Promise<{ status: string | null; body: string; failure: unknown }> => {
+      const child = spawn(process.execPath, ["--import", "tsx", script, String(port), sniArg, authority, autoSni ? "auto_sni" : ""], {
         env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
         stdio: ["ignore", "pipe", "inherit"],
       });
@@ -565,8 +566,11 @@ describe("TLS", () => {
     };
     const configured = await run("upstream.test", "ignored.example");
     expect(configured).toEqual({ status: "200", body: "secure", failure: null });
-    const fromAuthority = await run("", "other.test:8443");
+    const fromAuthority = await run("", "other.test:8443", true);
     expect(fromAuthority).toEqual({ status: "200", body: "secure", failure: null });
-    expect(sni).toEqual(["upstream.test", "other.test"]);
+    // Neither sni nor auto_sni: no SNI at all, and the certificate checked against the endpoint.
+    const none = await run("", "other.test:8443");
+    expect(none).toEqual({ status: "200", body: "secure", failure: null });
+    expect(sni).toEqual(["upstream.test", "other.test", false]);
   });
 });

@@ -163,4 +163,9 @@ export interface Cluster {
   tls: { sni: string | null; caFile?: string | null } | null; // caFile: common_tls_context.validation_context.trusted_ca.filename
   /** typed_extension_protocol_options / http2_protocol_options: the local gateway speaks HTTP/1.1 upstream either way. */
   http2: boolean;
+  /**
+   * HttpProtocolOptions.upstream_http_protocol_options.auto_sni: with TLS and no `sni`, the SNI is
+   * the request's :authority host. Without either, Envoy sends no SNI. Default false.
+   */
+  autoSni?: boolean;
 }

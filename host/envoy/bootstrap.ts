@@ -16,7 +16,8 @@
 //   clusters[]: type STATIC | STRICT_DNS | LOGICAL_DNS, lb_policy ROUND_ROBIN,
 //     dns_lookup_family, dns_refresh_rate, respect_dns_ttl, per_connection_buffer_limit_bytes
 //     (the filter buffer limit comes from the listener), http2 options and
-//     typed_extension_protocol_options (HTTP/1.1 upstream either way; recorded as `http2`),
+//     typed_extension_protocol_options (HTTP/1.1 upstream either way; recorded as `http2`;
+//     upstream_http_protocol_options.auto_sni is honoured: SNI from :authority),
 //     load_assignment.cluster_name
 //   transport_socket tls: common_tls_context.alpn_protocols
 //   vm_config.allow_precompiled, nack_on_code_cache_miss (no precompiled code, no remote code)
@@ -636,11 +637,17 @@ function readCluster(value: unknown, path: string): Cluster {
     http2 = true;
     h2.ignore(...h2.keys()); // tuning knobs of a protocol the local gateway does not speak upstream
   }
+  let autoSni = false;
   const teo = r.optObj("typed_extension_protocol_options");
   if (teo) {
     for (const key of teo.keys()) {
       const o = teo.obj(key);
       o.typeUrl([T.httpOptions]);
+      const up = o.optObj("upstream_http_protocol_options");
+      if (up) {
+        autoSni = up.bool("auto_sni", false);
+        up.done(["auto_san_validation", "override_auto_sni_header"]);
+      }
       const explicit = o.optObj("explicit_http_config");
       if (explicit) {
         const e2 = explicit.optObj("http2_protocol_options");
@@ -652,12 +659,12 @@ function readCluster(value: unknown, path: string): Cluster {
         if (e1) e1.ignore(...e1.keys());
         explicit.done(["http3_protocol_options"]);
       }
-      o.done(["common_http_protocol_options", "upstream_http_protocol_options", "use_downstream_protocol_config", "auto_config", "http_filters", "header_validation_config"]);
+      o.done(["common_http_protocol_options", "use_downstream_protocol_config", "auto_config", "http_filters", "header_validation_config"]);
     }
     teo.done();
   }
   r.done(KNOWN.cluster);
-  return { name, connectTimeoutMs, endpoints, tls, http2 };
+  return { name, connectTimeoutMs, endpoints, tls, http2, autoSni };
 }
 
 function readStatsConfig(r: ObjReader | null): StatsConfig {

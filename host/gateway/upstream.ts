@@ -153,7 +153,7 @@ function poolsFor(cluster: Cluster): ClusterPools {
       headersTimeout: 0,
       bodyTimeout: 0,
       connect: (opts, callback) =>
-        connector(opts, (...args) => {
+        connector(sniOptions(cluster, opts), (...args) => {
           if (args[0] === null) flushWritesOncePerLoop(args[1]);
           callback(...args);
         }),
@@ -164,6 +164,23 @@ function poolsFor(cluster: Cluster): ClusterPools {
   }
   clusterPools.set(cluster, cp);
   return cp;
+}
+
+type ConnectOptions = buildConnector.Options;
+
+/**
+ * The SNI Envoy sends: the cluster's `sni`; with `auto_sni`, the request's :authority host
+ * (the server name undici derives per request); else none. undici's connector takes the name
+ * from `servername`, else from `host` unless that is an IP literal, so a null name with an IP
+ * `host` leaves the handshake without SNI (the socket connects to `hostname`). The certificate
+ * is still verified, against the endpoint's address: stricter than Envoy, which verifies
+ * nothing without a validation_context.
+ */
+function sniOptions(cluster: Cluster, opts: ConnectOptions): ConnectOptions {
+  if (cluster.tls === null) return opts;
+  if (cluster.tls.sni !== null) return { ...opts, servername: cluster.tls.sni };
+  if (cluster.autoSni === true) return opts;
+  return { ...opts, servername: undefined, host: "0.0.0.0" };
 }
 
 /** Closes the pools of one cluster (config reload, tests). In-flight requests are destroyed. */
@@ -322,11 +339,11 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
     private readonly opts: UpstreamOptions,
     private readonly handler: UpstreamHandler,
   ) {
-    // SNI: the cluster's configured sni, else undici derives it from Host (never an IP literal).
-    // Without TLS the name is never used, but undici would still derive it on every request (an
-    // isIP regex over the authority): the cluster name stands in, constant per cluster, since a
-    // change of server name makes undici close the connection.
-    this.servername = cluster.tls ? (cluster.tls.sni ?? undefined) : cluster.name;
+    // undici keys a connection on the request's server name (a change closes the connection) and
+    // otherwise derives it from Host on every request (an isIP regex over the authority). Only
+    // auto_sni needs it per request; otherwise a constant per cluster stands in: the SNI itself
+    // is set in sniOptions.
+    this.servername = cluster.tls?.sni ?? (cluster.tls !== null && cluster.autoSni === true ? undefined : cluster.name);
     const cp = poolsFor(cluster);
     if (cp.pools.length > 0) {
       const i = cp.next++ % cp.pools.length;
