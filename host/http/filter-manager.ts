@@ -666,6 +666,24 @@ export class FilterManager {
     for (const log of this.accessLogs) log();
     for (const f of this.lifecycle) f.log?.();
     for (const f of this.lifecycle) f.onDestroy?.();
+    this.releaseReferences();
+  }
+
+  /**
+   * A finished stream lets go of what it points to. A stream object that was promoted to V8's
+   * old space while in flight stays there, dead, until the next full GC; whatever it still
+   * references counts as live in every scavenge until then, and gets promoted in turn.
+   */
+  private releaseReferences(): void {
+    this.requestHeadersMap = this.requestTrailers = this.responseHeadersMap = this.responseTrailers = null;
+    this.bufferedRequest = this.bufferedResponse = null;
+    this.decoders.length = 0;
+    this.encoders.length = 0;
+    this.lifecycle.length = 0;
+    this.accessLogs.length = 0;
+    const info = this.streamInfo;
+    info.requestHeaders = info.responseHeaders = info.responseTrailers = null;
+    info.filterState.clear();
   }
 
   static statusText(code: number): string {

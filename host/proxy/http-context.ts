@@ -356,5 +356,9 @@ export class HttpContext extends ContextBase implements HttpFilter {
       this.vm.callAndFinish("proxy_on_delete", this, this.id);
     }
     this.vm.contexts.delete(this.id);
+    // See FilterManager.releaseReferences: a dead promoted context must not keep young objects.
+    this.decoderCb = this.encoderCb = null;
+    this.requestHeaders = this.requestTrailers = this.responseHeaders = this.responseTrailers = null;
+    this.requestBody = this.responseBody = null;
   }
 }
