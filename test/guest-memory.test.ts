@@ -26,6 +26,15 @@ describe("GuestMemory", () => {
     expect(mem.read(-1 >>> 0, 1)).toBeNull();
   });
 
+  it("decodes UTF-8 as Buffer does, invalid sequences as U+FFFD", () => {
+    const { mem, wasm } = guest(1);
+    const bytes = Buffer.concat([Buffer.from("héllo ✓ "), Buffer.from([0xff, 0xc3])]);
+    new Uint8Array(wasm.buffer).set(bytes, 100);
+    expect(mem.readString(100, bytes.length)).toBe(bytes.toString("utf8"));
+    expect(mem.readString(100, bytes.length)).toBe("héllo ✓ \ufffd\ufffd");
+    expect(mem.readString(100, 0)).toBe("");
+  });
+
   it("sees memory added by a grow, and what the guest wrote there", () => {
     const { mem, wasm } = guest(1);
     expect(mem.readString(0, 2)).toBe("\0\0"); // views made over the first buffer

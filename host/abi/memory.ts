@@ -2,6 +2,9 @@
 // calls) detaches the old ArrayBuffer, which leaves the cached views with length 0: they are
 // rebuilt then, so the common access costs no call to the `memory.buffer` getter.
 
+/** Buffer's native UTF-8 decoder, which toString("utf8", start, end) reaches after its dispatch. */
+type Utf8Sliceable = Buffer & { utf8Slice(start: number, end: number): string };
+
 /** Copies up to this size are made with slice(): V8 keeps such small arrays on its heap. */
 const SMALL_COPY = 64;
 
@@ -58,8 +61,9 @@ export class GuestMemory {
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
     if (len === 0) return "";
-    // Decoded straight from guest memory: no intermediate copy, no Buffer object per call.
-    return this.buf.toString("utf8", ptr, ptr + len);
+    // Decoded straight from guest memory: no intermediate copy, no Buffer object per call, and
+    // not through toString()'s encoding dispatch (as undici does for its bodies).
+    return (this.buf as Utf8Sliceable).utf8Slice(ptr, ptr + len);
   }
 
   write(ptr: number, data: Uint8Array): boolean {
