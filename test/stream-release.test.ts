@@ -19,7 +19,7 @@ class Answering implements HttpFilter {
     this.cb = cb;
   }
   decodeHeaders(): HeadersStatus {
-    this.info.filterState.set("wasm.k", Buffer.from("v"));
+    this.info.filterState.setWasm("k", Buffer.from("v"));
     return HeadersStatus.StopIteration;
   }
   decodeData(data: BufferInstance, end: boolean): DataStatus {

@@ -33,7 +33,8 @@ export interface AccessLogRecord {
   upstreamCluster: string | null;
   routeName: string | null;
   downstreamRemoteAddress: string;
-  filterState: Map<string, Uint8Array>;
+  /** Filter state by full name (`wasm.ai.log`). */
+  filterState: { get(name: string): Uint8Array | undefined };
 }
 
 export const DEFAULT_TEXT_FORMAT =

@@ -191,7 +191,7 @@ export class HttpContext extends ContextBase implements HttpFilter {
     const info = this.streamInfo();
     if (!info) return WasmResult.NotFound;
     // `value` is the ABI layer's own copy of guest memory (GuestMemory.read): kept as is.
-    info.filterState.set(`wasm.${path}`, value);
+    info.filterState.setWasm(path, value);
     return WasmResult.Ok;
   }
 

@@ -120,7 +120,7 @@ function topLevel(ctx: ContextBase, name: string, rest: string[]): Value | undef
     case "connection_id":
       return info ? int64(info.connectionId) : undefined;
     default: {
-      const state = info?.filterState.get(`wasm.${name}`);
+      const state = info?.filterState.getWasm(name);
       return state === undefined ? undefined : state;
     }
   }

@@ -1,12 +1,13 @@
 // Envoy's StreamInfo for one HTTP stream: what properties, access logs and filters read.
 
 import type { HeaderMap } from "../http/header-map.ts";
+import { FilterState } from "./filter-state.ts";
 
 export class StreamInfo {
   readonly startTime = new Date();
   readonly startNs = process.hrtime.bigint();
   /** Filter state. Wasm `set_property(path)` writes key `wasm.<path>`. */
-  readonly filterState = new Map<string, Uint8Array>();
+  readonly filterState = new FilterState();
   responseCode: number | null = null;
   responseCodeDetails: string | null = null;
   readonly responseFlags = new Set<string>();
