@@ -69,11 +69,18 @@ export abstract class SseStreamTranslator extends FramedStreamTranslator {
    */
   abstract onEvent(ev: SseEvent): string | null;
 
+  /**
+   * The upstream stream ended (every event fed) without this.done() or a failure: write what
+   * the upstream's end implies (an upstream with no end marker). [DONE] follows.
+   */
+  onEnd(): void {}
+
   push(chunk: Uint8Array, eos: bool): Uint8Array {
     if (!this.finished) {
       this.feed(this.parser.push(chunk));
       if (!this.finished && this.parser.overflow) this.fail("upstream stream event too large");
       if (eos && !this.finished) this.feed(this.parser.finish());
+      if (eos && !this.finished) this.onEnd();
     }
     if (eos) this.done();
     return this.drain();

@@ -29,7 +29,7 @@ import { errorBody, errorTypeForStatus, genericError } from "../errors";
 import { ChatChoice, EmbeddingItem, makeId, writeChatChunk, writeChatCompletion, writeEmbeddings } from "../format";
 import { LlmRequest, TranslatedResponse, Usage } from "../provider";
 import { SseEvent, SseParser } from "../sse";
-import { FramedStreamTranslator } from "../stream";
+import { SseStreamTranslator } from "../stream";
 import { countAt, elementSpans, embeddingJson, memberSpan, pathSpan, Span, wantsBase64, writeStreamEnd, writeValue } from "./native-shared";
 
 const CHAT = "gemini://llm/v1/chat";
@@ -298,31 +298,12 @@ export function geminiError(status: u32, body: Uint8Array): Uint8Array {
  * and function calls as they come; at the end of the stream the finish chunk (Gemini's
  * usage arrives with its last chunk), the usage chunk if asked, then [DONE].
  */
-export class GeminiStreamTranslator extends FramedStreamTranslator {
-  private parser: SseParser = new SseParser();
+export class GeminiStreamTranslator extends SseStreamTranslator {
   private started: bool = false;
   private sawCandidate: bool = false;
   private calls: i32 = 0;
   private finish: string | null = null;
   private blockReason: string | null = null;
-
-  push(chunk: Uint8Array, eos: bool): Uint8Array {
-    if (!this.finished) {
-      this.feed(this.parser.push(chunk));
-      if (!this.finished && this.parser.overflow) this.fail("upstream stream event too large");
-      if (eos && !this.finished) this.feed(this.parser.finish());
-      if (eos && !this.finished) this.end();
-    }
-    if (eos) this.done();
-    return this.drain();
-  }
-
-  private feed(events: SseEvent[]): void {
-    for (let i = 0; i < events.length && !this.finished; i++) {
-      const err = this.onEvent(unchecked(events[i]));
-      if (err != null) this.fail(err);
-    }
-  }
 
   private role(): string | null {
     if (this.started) return null;
@@ -330,7 +311,7 @@ export class GeminiStreamTranslator extends FramedStreamTranslator {
     return "assistant";
   }
 
-  private onEvent(ev: SseEvent): string | null {
+  onEvent(ev: SseEvent): string | null {
     if (ev.data.length == 0) return null;
     const p = parseObject(ev.data);
     if (p.value == null) return "upstream sent an invalid stream event: " + p.error!;
@@ -361,7 +342,7 @@ export class GeminiStreamTranslator extends FramedStreamTranslator {
   }
 
   /** The upstream stream ended: the finish chunk and usage, or the no-candidates failure. */
-  private end(): void {
+  onEnd(): void {
     if (!this.sawCandidate) {
       this.fail(noCandidates(this.blockReason));
       return;
