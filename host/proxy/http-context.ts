@@ -346,14 +346,12 @@ export class HttpContext extends ContextBase implements HttpFilter {
 
   /** onDestroy: on_done then on_delete (Envoy runs log → done → delete). */
   onDestroy(): void {
-    if (this.destroyed || !this.inVmContextCreated) {
-      this.vm.contexts.delete(this.id);
-      return;
-    }
-    this.destroyed = true;
-    if (!this.vm.failed) {
-      this.vm.callAndFinish("proxy_on_done", this, this.id);
-      this.vm.callAndFinish("proxy_on_delete", this, this.id);
+    if (!this.destroyed && this.inVmContextCreated) {
+      this.destroyed = true;
+      if (!this.vm.failed) {
+        this.vm.callAndFinish("proxy_on_done", this, this.id);
+        this.vm.callAndFinish("proxy_on_delete", this, this.id);
+      }
     }
     this.vm.contexts.delete(this.id);
     // See FilterManager.releaseReferences: a dead promoted context must not keep young objects.
