@@ -59,6 +59,26 @@ export interface UpstreamRequest {
 export interface UpstreamOptions {
   /** Route timeout (route.timeout, Envoy default 15 s); 0 disables it. */
   timeoutMs: number;
+  /** The endpoint chosen beforehand (selectHost), when the router picks it before the try starts. */
+  host?: SelectedHost;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host selection with retry host predicates (router.cc / LoadBalancerContext::shouldSelectAnotherHost):
+// the load balancer picks again while the predicate rejects the host, at most
+// host_selection_retry_max_attempts more times; then the last pick stands.
+
+export interface SelectedHost {
+  index: number;
+  hostPort: string;
+}
+
+export function selectHost(cluster: Cluster, allowed: (hostPort: string) => boolean, maxAttempts: number): SelectedHost | null {
+  const cp = poolsFor(cluster);
+  if (cp.pools.length === 0) return null;
+  let i = cp.next++ % cp.pools.length;
+  for (let n = 0; n < maxAttempts && !allowed(cp.hosts[i]!); n++) i = cp.next++ % cp.pools.length;
+  return { index: i, hostPort: cp.hosts[i]! };
 }
 
 /**
@@ -346,7 +366,7 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
     this.servername = cluster.tls?.sni ?? (cluster.tls !== null && cluster.autoSni === true ? undefined : cluster.name);
     const cp = poolsFor(cluster);
     if (cp.pools.length > 0) {
-      const i = cp.next++ % cp.pools.length;
+      const i = opts.host !== undefined ? opts.host.index : cp.next++ % cp.pools.length;
       this.pool = cp.pools[i];
       this.upstreamHost = cp.hosts[i];
     }

@@ -10,6 +10,7 @@ import { WasmResult } from "../abi/enums.ts";
 import { encodePairs } from "../abi/pairs.ts";
 import type { HeaderMap } from "../http/header-map.ts";
 import type { ContextBase } from "./context.ts";
+import type { StreamInfo } from "./stream-info.ts";
 
 type Value = Uint8Array | Map<string, Value> | null;
 
@@ -93,6 +94,14 @@ function responseAttr(ctx: ContextBase, key: string): Value {
   }
 }
 
+/** upstream.* (source/extensions/filters/common/expr/context.cc, UpstreamWrapper). */
+function upstreamAttr(info: StreamInfo, k: string): Value {
+  if (k === "address") return str(info.upstreamHost);
+  if (k === "port") return int64(info.upstreamHost ? Number(info.upstreamHost.split(":").pop()) : null);
+  if (k === "request_attempt_count") return int64(info.attemptCount);
+  return null;
+}
+
 function topLevel(ctx: ContextBase, name: string, rest: string[]): Value | undefined {
   const info = ctx.streamInfo();
   const sub = (f: (k: string) => Value): Value | undefined => (rest.length === 0 ? undefined : f(rest.shift()!));
@@ -108,7 +117,7 @@ function topLevel(ctx: ContextBase, name: string, rest: string[]): Value | undef
     case "connection":
       return info ? sub((k) => (k === "id" ? int64(info.connectionId) : k === "mtls" ? bool(false) : null)) : undefined;
     case "upstream":
-      return info ? sub((k) => (k === "address" ? str(info.upstreamHost) : k === "port" ? int64(info.upstreamHost ? Number(info.upstreamHost.split(":").pop()) : null) : null)) : undefined;
+      return info ? sub((k) => upstreamAttr(info, k)) : undefined;
     case "xds":
       return sub((k) => (k === "route_name" ? str(info?.routeName) : k === "cluster_name" ? str(info?.clusterName) : null));
     case "plugin_name":
