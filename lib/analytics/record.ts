@@ -8,6 +8,7 @@
 //   ai.provider_name, ai.request_model, ai.response_model, ai.request_mode,
 //   ai.prompt_tokens, ai.completion_tokens, ai.total_tokens, ai.llm_latency (ms),
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
+//   ai.target, ai.tries    ai-proxy-advanced only: the target that served and the tries it took
 
 import { HttpContext } from "../runtime";
 import { JsonWriter } from "../llm/json-writer";
@@ -26,6 +27,8 @@ const K_TIME_PER_TOKEN: string[] = ["ai.time_per_token"];
 const K_COST: string[] = ["ai.cost"];
 const K_STATUS: string[] = ["ai.status"];
 const K_LOG: string[] = ["ai.log"];
+const K_TARGET: string[] = ["ai.target"];
+const K_TRIES: string[] = ["ai.tries"];
 
 export class Analytics {
   pluginId: string = "";
@@ -44,6 +47,9 @@ export class Analytics {
   azureDeployment: string = "";
   azureApiVersion: string = "";
   requestPayload: string | null = null;
+  /** ai-proxy-advanced: which target served (its description, else targets[N]) and after how many tries; 0 = not set. */
+  target: string = "";
+  tries: i32 = 0;
   responsePayload: string | null = null;
 
   /** e2e latency ÷ completion tokens; 0 without tokens (Kong's llm_tpot_latency). */
@@ -63,6 +69,10 @@ export class Analytics {
     w.fieldString("response_model", this.responseModel.length > 0 ? this.responseModel : this.requestModel);
     w.fieldInt("llm_latency", this.latencyMs);
     w.fieldString("request_mode", this.requestMode);
+    if (this.tries > 0) {
+      w.fieldString("target", this.target);
+      w.fieldInt("tries", this.tries);
+    }
     if (this.azureInstance.length > 0) {
       w.fieldString("azure_instance_id", this.azureInstance);
       w.fieldString("azure_deployment_id", this.azureDeployment);
@@ -102,6 +112,10 @@ export class Analytics {
     ctx.setPropertyString(K_TIME_PER_TOKEN, numberText(this.timePerToken));
     ctx.setPropertyString(K_COST, numberText(this.cost));
     ctx.setPropertyString(K_STATUS, this.status.toString());
+    if (this.tries > 0) {
+      ctx.setPropertyString(K_TARGET, this.target);
+      ctx.setPropertyString(K_TRIES, this.tries.toString());
+    }
     if (logStatistics) {
       const j = this.toJson(logPayloads);
       ctx.setProperty(K_LOG, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));

@@ -36,6 +36,8 @@ export class AiProxyConfig {
   maxRequestBodySize: i64 = 1048576;
   /** `$(headers.X)` / `$(query_params.X)` fields of `model`; null when none (the fast path). */
   templates: ModelTemplates | null = null;
+  /** ai-proxy-advanced: the balancer picks the model, so the client's `model` is replaced, not refused. */
+  targetModelWins: bool = false;
 }
 
 /** `c` with another model (a request's resolved templates); everything else shared (keep in step with the fields above). */
@@ -50,6 +52,7 @@ export function withModel(c: AiProxyConfig, model: ModelConfig): AiProxyConfig {
   r.modelNameHeader = c.modelNameHeader;
   r.maxRequestBodySize = c.maxRequestBodySize;
   r.templates = c.templates;
+  r.targetModelWins = c.targetModelWins;
   return r;
 }
 
