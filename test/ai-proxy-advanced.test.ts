@@ -12,20 +12,15 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { parseBootstrap } from "../host/envoy/bootstrap.ts";
-import { Gateway } from "../host/gateway/gateway.ts";
 import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.ts";
 import { openaiClient, send } from "./support/client.ts";
-import { advancedYaml, hostOf, startAdvanced, type Host } from "./support/ai-proxy-advanced.ts";
+import { ALL_CRITERIA, anthropicTarget, hostOf, KEYS, openaiTarget, startAdvanced, type Host } from "./support/ai-proxy-advanced.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 beforeAll(() => {
   execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs"), "ai-proxy-advanced"], { cwd: ROOT, stdio: "pipe" });
 }, 300_000);
-
-const KEYS = { OPENAI_API_KEY: "sk-test-openai", ANTHROPIC_API_KEY: "sk-ant-test" };
-const ALL_CRITERIA = ["error", "timeout", "http_429", "http_500", "http_502", "http_503", "http_504", "non_idempotent"];
 
 let gw: RunningGateway | null = null;
 const closers: (() => Promise<void>)[] = [];
@@ -44,25 +39,6 @@ async function anthropic(): Promise<Simulator> {
   const s = await startAnthropic();
   closers.push(() => s.close());
   return s;
-}
-
-function openaiTarget(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    route_type: "llm/v1/chat",
-    auth: { header_name: "Authorization", header_value: "Bearer {vault://env/OPENAI_API_KEY}" },
-    model: { provider: "openai", name: "gpt-4o-mini", options: { upstream_url: `${url}/v1/chat/completions` } },
-    logging: { log_statistics: true },
-    ...extra,
-  };
-}
-function anthropicTarget(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    route_type: "llm/v1/chat",
-    auth: { header_name: "x-api-key", header_value: "{vault://env/ANTHROPIC_API_KEY}" },
-    model: { provider: "anthropic", name: "claude-3-5-haiku-latest", options: { upstream_url: `${url}/v1/messages`, anthropic_version: "2023-06-01", max_tokens: 256 } },
-    logging: { log_statistics: true },
-    ...extra,
-  };
 }
 
 async function start(config: unknown, hosts: Host[], o: { accessLog?: { path: string; json: Record<string, string> } } = {}): Promise<string> {

@@ -128,3 +128,28 @@ export function hostOf(url: string): Host {
   const u = new URL(url);
   return { authority: u.host, port: Number(u.port) };
 }
+
+export const KEYS = { OPENAI_API_KEY: "sk-test-openai", ANTHROPIC_API_KEY: "sk-ant-test" };
+export const ALL_CRITERIA = ["error", "timeout", "http_429", "http_500", "http_502", "http_503", "http_504", "non_idempotent"];
+
+/** An OpenAI target at `url` (a simulator's base URL), keyed from OPENAI_API_KEY. */
+export function openaiTarget(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    route_type: "llm/v1/chat",
+    auth: { header_name: "Authorization", header_value: "Bearer {vault://env/OPENAI_API_KEY}" },
+    model: { provider: "openai", name: "gpt-4o-mini", options: { upstream_url: `${url}/v1/chat/completions` } },
+    logging: { log_statistics: true },
+    ...extra,
+  };
+}
+
+/** An Anthropic target at `url`, keyed from ANTHROPIC_API_KEY. */
+export function anthropicTarget(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    route_type: "llm/v1/chat",
+    auth: { header_name: "x-api-key", header_value: "{vault://env/ANTHROPIC_API_KEY}" },
+    model: { provider: "anthropic", name: "claude-3-5-haiku-latest", options: { upstream_url: `${url}/v1/messages`, anthropic_version: "2023-06-01", max_tokens: 256 } },
+    logging: { log_statistics: true },
+    ...extra,
+  };
+}
