@@ -66,7 +66,7 @@ static_resources:
             virtual_hosts:
             - name: api
               domains: ["*"]
-              routes: [{ match: { prefix: "/" }, route: { cluster: aipa, timeout: ${o.routeTimeout ?? "30s"} } }]
+              routes: [{ match: { prefix: "/" }, route: { cluster: aipa, timeout: ${o.routeTimeout ?? "30s"}, retry_policy: { retry_back_off: { base_interval: 0.002s, max_interval: 0.02s } } } }]
           http_filters:
           - name: ai-proxy-advanced
             typed_config:
