@@ -15,11 +15,11 @@ import { execFileSync } from "node:child_process";
 import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.ts";
 import { openaiClient, send } from "./support/client.ts";
 import { ALL_CRITERIA, anthropicTarget, hostOf, KEYS, openaiTarget, startAdvanced, type Host } from "./support/ai-proxy-advanced.ts";
-import type { RunningGateway } from "./support/gateway.ts";
+import { filter, type RunningGateway } from "./support/gateway.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs"), "ai-proxy-advanced"], { cwd: ROOT, stdio: "pipe" });
+  execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs"), "ai-proxy-advanced", "ai-metrics"], { cwd: ROOT, stdio: "pipe" });
 }, 300_000);
 
 let gw: RunningGateway | null = null;
@@ -193,5 +193,43 @@ describe("failover across providers (openai SDK)", () => {
     const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
     expect(lines[0]).toMatchObject({ target: "fallback", tries: "2", provider: "anthropic", status: 503 });
     expect(lines[1]).toMatchObject({ target: "fallback", tries: "2", provider: "anthropic", status: 200 });
+  });
+
+  it("ai-metrics after it counts the serving provider and model, not the failed try", async () => {
+    const oa = await openai();
+    const an = await anthropic();
+    const metrics = `
+          - name: ai-metrics
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: ai-metrics
+                root_id: ai-metrics
+                configuration: { "@type": type.googleapis.com/google.protobuf.StringValue, value: '{"ai_metrics": true, "genai_metrics": false}' }
+                vm_config: { vm_id: ai-metrics, runtime: envoy.wasm.runtime.v8, code: { local: { filename: ${JSON.stringify(filter("ai-metrics"))} } } }`;
+    gw = await startAdvanced({ balancer: { algorithm: "priority", failover_criteria: ALL_CRITERIA }, targets: [openaiTarget(oa.url, { weight: 100 }), anthropicTarget(an.url, { weight: 50 })] }, [hostOf(oa.url), hostOf(an.url)], { env: KEYS, filtersAfter: metrics });
+    oa.failNext(429);
+    await ask(gw.url);
+    const stats = await (await fetch(`${gw.admin}/stats`)).text();
+    const requests = stats.split("\n").filter((l) => l.includes("ai_llm_requests_total"));
+    expect(requests.length).toBe(1);
+    expect(requests[0]).toMatch(/provider=\.=anthropic;\.;/);
+    expect(requests[0]).toMatch(/model=\.=claude-3-5-haiku/);
+    expect(requests[0]).toMatch(/: 1$/);
+  });
+
+  it("the circuit breaker's counts are shared by the worker VMs (shared data)", async () => {
+    const oa = await openai();
+    const an = await anthropic();
+    gw = await startAdvanced(
+      { balancer: { algorithm: "priority", failover_criteria: ALL_CRITERIA, max_fails: 1, fail_timeout: 60000 }, targets: [openaiTarget(oa.url, { weight: 100 }), anthropicTarget(an.url, { weight: 50 })] },
+      [hostOf(oa.url), hostOf(an.url)],
+      { env: KEYS, concurrency: 2 },
+    );
+    const post = () => send(gw!.url, { method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: '{"messages":[{"role":"user","content":"x"}]}' });
+    oa.failNext(503);
+    expect((await post()).status).toBe(200); // worker 0: OpenAI fails, Anthropic answers
+    expect((await post()).status).toBe(200); // worker 1 (a new connection): OpenAI already left out
+    expect([oa.requests.length, an.requests.length]).toEqual([1, 2]);
   });
 });

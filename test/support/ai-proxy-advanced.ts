@@ -14,6 +14,8 @@ export interface AdvancedOptions {
   routeTimeout?: string;
   accessLog?: { path: string; json: Record<string, string> };
   concurrency?: number;
+  /** More http_filters entries (YAML), after ai-proxy-advanced and before the router. */
+  filtersAfter?: string;
 }
 
 export function advancedYaml(config: unknown, hosts: Host[], o: AdvancedOptions = {}): string {
@@ -80,7 +82,7 @@ static_resources:
                 vm_config: &vm
                   vm_id: aipa
                   runtime: envoy.wasm.runtime.v8${env}
-                  code: { local: { filename: ${JSON.stringify(filter("ai-proxy-advanced"))} } }
+                  code: { local: { filename: ${JSON.stringify(filter("ai-proxy-advanced"))} } }${o.filtersAfter ?? ""}
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
   - name: providers
