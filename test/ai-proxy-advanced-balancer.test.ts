@@ -102,6 +102,45 @@ describe("balancer algorithms", () => {
   });
 });
 
+describe("least-connections and unavailable targets", () => {
+  it("least-connections sends requests to the target with the most spare capacity", async () => {
+    const [fast] = await sims(1);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slowServer = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", async () => {
+        await held;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, message: { role: "assistant", content: "slow" }, finish_reason: "stop" }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } }));
+      });
+    });
+    await new Promise<void>((r) => slowServer.listen(0, "127.0.0.1", r));
+    closers.push(() => new Promise<void>((r) => slowServer.close(() => r())));
+    const slow = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}`;
+    const base = await start({ balancer: { algorithm: "least-connections" }, targets: [openaiTarget(slow), openaiTarget(fast!.url)] }, [hostOf(slow), hostOf(fast!.url)]);
+    const first = ask(base); // equal capacity: the first goes to targets[0] and stays in flight
+    await new Promise((r) => setTimeout(r, 150));
+    for (let i = 0; i < 3; i++) expect((await ask(base)).choices[0]!.message.content).toBe("echo: hello there");
+    release();
+    expect((await first).choices[0]!.message.content).toBe("slow");
+    expect(fast!.requests.length).toBe(3);
+  });
+
+  it("a target whose key is not in the environment is left out; with none left, the answer says which variable", async () => {
+    const [a, b] = await sims(2);
+    const noKey = openaiTarget(a!.url, { auth: { header_name: "Authorization", header_value: "Bearer {vault://env/MISSING_KEY_FOR_TEST}" } });
+    const base = await start({ balancer: { algorithm: "round-robin" }, targets: [noKey, openaiTarget(b!.url)] }, [hostOf(a!.url), hostOf(b!.url)]);
+    for (let i = 0; i < 4; i++) await ask(base);
+    expect([a!.requests.length, b!.requests.length]).toEqual([0, 4]);
+    await gw!.close();
+    const base2 = await start({ targets: [noKey] }, [hostOf(a!.url)]);
+    const r = await send(base2, { method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: '{"messages":[{"role":"user","content":"x"}]}' });
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body).error.message).toMatch(/environment variable MISSING_KEY_FOR_TEST is not set/);
+  });
+});
+
 describe("circuit breaker (max_fails, fail_timeout)", () => {
   it("leaves a target out once it reached max_fails, and answers 500 'failed to get peer' when all are out", async () => {
     const [a] = await sims(1);

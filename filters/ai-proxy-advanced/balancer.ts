@@ -103,9 +103,10 @@ export class Planner {
     const ok = new Array<bool>(ts.length);
     let available = 0;
     for (let i = 0; i < ts.length; i++) {
-      const open = state.isOpen(i, b.maxFails, <f64>b.failTimeout, nowMs);
-      ok[i] = !open;
-      if (!open) available++;
+      // Out: an open circuit breaker, or a key whose environment variable is not set.
+      const out = state.isOpen(i, b.maxFails, <f64>b.failTimeout, nowMs) || ts[i].cfg.auth.missingEnv.length > 0;
+      ok[i] = !out;
+      if (!out) available++;
     }
     const want = min<i32>(b.retries + 1, available);
     const out = new Array<i32>();

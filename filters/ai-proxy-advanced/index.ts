@@ -116,8 +116,13 @@ class BalancerStream extends HttpContext {
     const key = b.algorithm == Algorithm.ConsistentHashing ? this.getRequestHeader(b.hashOnHeader) : null;
     const plan = this.r.planner!.plan(this.r.state, key, nowMs());
     if (plan.length == 0) {
-      // Every target's circuit breaker is open (Kong: 500 "failed to get peer").
-      const body = errorBody("failed to get peer", "api_error", null);
+      // Every target is out: open circuit breakers (Kong: 500 "failed to get peer"), or keys missing.
+      let msg = "failed to get peer";
+      for (let i = 0; i < c.targets.length; i++) {
+        const m = c.targets[i].cfg.auth.missingEnv;
+        if (m.length > 0) msg += "; the gateway has no credential for targets[" + i.toString() + "]: environment variable " + m + " is not set";
+      }
+      const body = errorBody(msg, "api_error", null);
       this.sendLocalResponse(500, "ai_proxy_advanced_no_peer", body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength), [new HeaderPair("content-type", JSON_CT)]);
       return Action.Pause;
     }
