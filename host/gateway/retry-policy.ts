@@ -1,6 +1,7 @@
 // The router's retry state for one request (source/common/router/retry_state_impl.cc):
 // - created only when the route's retry_policy or the request's x-envoy-retry-on asks for
-//   retries (RetryStateImpl::create); the x-envoy-retry-on, x-envoy-max-retries headers are
+//   retries (RetryStateImpl::create); the x-envoy-retry-on, -retry-grpc-on, -max-retries,
+//   -hedge-on-per-try-timeout, -retriable-header-names and -retriable-status-codes headers are
 //   removed from what goes upstream either way;
 // - x-envoy-retry-on adds to the route's retry_on; x-envoy-max-retries replaces num_retries
 //   (only when some retry_on is set); x-envoy-retriable-status-codes and
@@ -61,6 +62,9 @@ export class RetryState {
     request.remove("x-envoy-retry-on");
     request.remove("x-envoy-retry-grpc-on");
     request.remove("x-envoy-max-retries");
+    request.remove("x-envoy-hedge-on-per-try-timeout");
+    request.remove("x-envoy-retriable-header-names");
+    request.remove("x-envoy-retriable-status-codes");
     return state;
   }
 
