@@ -41,6 +41,21 @@ async function start(config: unknown, hosts: Host[]): Promise<string> {
   return gw.url;
 }
 
+/** An OpenAI-format upstream that answers "slow" once `ready()` resolves for the request. */
+async function scripted(ready: () => Promise<void>): Promise<string> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", async () => {
+      await ready();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, message: { role: "assistant", content: "slow" }, finish_reason: "stop" }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  closers.push(() => new Promise<void>((r) => server.close(() => r())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 const ask = (base: string, headers: Record<string, string> = {}) =>
   openaiClient(base).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello there" }] }, { headers });
 
@@ -69,18 +84,7 @@ describe("balancer algorithms", () => {
 
   it("lowest-latency moves traffic to the fast target", async () => {
     const [fast] = await sims(1);
-    const slowServer = http.createServer((req, res) => {
-      req.resume();
-      req.on("end", () =>
-        setTimeout(() => {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, message: { role: "assistant", content: "slow" }, finish_reason: "stop" }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } }));
-        }, 120),
-      );
-    });
-    await new Promise<void>((r) => slowServer.listen(0, "127.0.0.1", r));
-    closers.push(() => new Promise<void>((r) => slowServer.close(() => r())));
-    const slow = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}`;
+    const slow = await scripted(() => new Promise((r) => setTimeout(r, 120)));
     let slowCount = 0;
     const base = await start({ balancer: { algorithm: "lowest-latency", latency_strategy: "e2e" }, targets: [openaiTarget(slow), openaiTarget(fast!.url)] }, [hostOf(slow), hostOf(fast!.url)]);
     for (let i = 0; i < 20; i++) if ((await ask(base)).choices[0]!.message.content === "slow") slowCount++;
@@ -107,17 +111,7 @@ describe("least-connections and unavailable targets", () => {
     const [fast] = await sims(1);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const slowServer = http.createServer((req, res) => {
-      req.resume();
-      req.on("end", async () => {
-        await held;
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, message: { role: "assistant", content: "slow" }, finish_reason: "stop" }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } }));
-      });
-    });
-    await new Promise<void>((r) => slowServer.listen(0, "127.0.0.1", r));
-    closers.push(() => new Promise<void>((r) => slowServer.close(() => r())));
-    const slow = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}`;
+    const slow = await scripted(() => held);
     const base = await start({ balancer: { algorithm: "least-connections" }, targets: [openaiTarget(slow), openaiTarget(fast!.url)] }, [hostOf(slow), hostOf(fast!.url)]);
     const first = ask(base); // equal capacity: the first goes to targets[0] and stays in flight
     await new Promise((r) => setTimeout(r, 150));

@@ -9,24 +9,14 @@ import { startGateway, type RunningGateway } from "./support/gateway.ts";
 import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.ts";
 import { openaiClient } from "./support/client.ts";
 import { KEYS } from "./support/ai-proxy-advanced.ts";
+import { pointClustersAt } from "./support/localize.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const EXAMPLE = readFileSync(join(ROOT, "examples/ai-proxy-advanced/envoy.yaml"), "utf8");
 
 /** The example with its provider clusters sent to the simulators (no TLS, no network). */
 function localized(ports: Record<string, number>): string {
-  const cut = EXAMPLE.indexOf("\n  # The providers' clusters");
-  const blocks = EXAMPLE.slice(cut).split(/\n(?=  - name: )/);
-  const clusters = blocks.map((block) => {
-    const name = /^  - name: (\S+)/.exec(block)?.[1];
-    const port = name ? ports[name] : undefined;
-    if (port === undefined) return block;
-    return block
-      .replace(/type: LOGICAL_DNS/, "type: STATIC")
-      .replace(/address: \S+, port_value: \d+/, `address: 127.0.0.1, port_value: ${port}`)
-      .replace(/\n    transport_socket:[\s\S]*$/, "");
-  });
-  return (EXAMPLE.slice(0, cut) + clusters.join("\n")).replaceAll("filename: build/", `filename: ${ROOT}/build/`);
+  return pointClustersAt(EXAMPLE, EXAMPLE.indexOf("\n  # The providers' clusters"), ports).replaceAll("filename: build/", `filename: ${ROOT}/build/`);
 }
 
 describe("examples/ai-proxy-advanced/envoy.yaml", () => {

@@ -16,6 +16,7 @@ import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.
 import { openaiClient, send } from "./support/client.ts";
 import { ALL_CRITERIA, anthropicTarget, hostOf, KEYS, openaiTarget, startAdvanced, type Host } from "./support/ai-proxy-advanced.ts";
 import { filter, type RunningGateway } from "./support/gateway.ts";
+import { closedPort } from "./support/upstream.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 beforeAll(() => {
@@ -55,13 +56,6 @@ async function askStream(base: string, text = "hello there"): Promise<string> {
   return out;
 }
 
-async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** A server that accepts requests and never answers (a timing-out provider). */
 async function hanging(): Promise<string> {

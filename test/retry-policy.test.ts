@@ -8,10 +8,8 @@
 // - source/extensions/filters/http/wasm/config.cc: the Wasm filter factory is dual (downstream and
 //   upstream), so it can sit in HttpProtocolOptions.http_filters before the UpstreamCodec filter.
 import { afterEach, describe, expect, it } from "vitest";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
-import { startUpstream, type Handler, type TestUpstream } from "./support/upstream.ts";
+import { closedPort, startUpstream, type Handler, type TestUpstream } from "./support/upstream.ts";
 import { send } from "./support/client.ts";
 import { parseBootstrap } from "../host/envoy/bootstrap.ts";
 
@@ -29,13 +27,6 @@ async function upstream(handler?: Handler): Promise<TestUpstream> {
   return u;
 }
 
-async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const answer = (status: number, body: string, headers: Record<string, string> = {}): Handler => (_r, res) => {
   res.writeHead(status, { "content-type": "text/plain", ...headers });

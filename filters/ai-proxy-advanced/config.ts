@@ -5,7 +5,7 @@
 import { JSON } from "json-as";
 import { parseObject, valueArr, valueObj, valueString, isNull } from "../../lib/json";
 import { Provider, RouteType, UNSET, UpstreamTarget } from "../../lib/llm/provider";
-import { AiProxyConfig, boolField, checkKeys, ConfigErrors, int, obj, readLlmRecord, str, STREAMING_ALWAYS, STREAMING_DENY } from "../../lib/llm/route/config";
+import { AiProxyConfig, checkKeys, ConfigErrors, int, obj, readCommonFields, readLlmRecord, str } from "../../lib/llm/route/config";
 import { prepareTarget } from "../../lib/llm/route/proxy-stream";
 
 export enum Algorithm {
@@ -90,17 +90,8 @@ export function parseAdvancedConfig(bytes: Uint8Array, env: Map<string, string>)
   checkKeys(root, "", TOP_KEYS, TOP_UNSUPPORTED, e);
 
   // Top-level fields every target shares (ai-proxy's, read once here).
-  const lf = str(root, "llm_format", "llm_format", e);
-  if (lf.length > 0 && lf != "openai") e.set("field 'llm_format' must be 'openai' (native formats are not supported)");
-  const gc = str(root, "genai_category", "genai_category", e);
-  if (gc.length > 0 && gc != "text/generation") e.set("field 'genai_category' must be text/generation");
-  const rs = str(root, "response_streaming", "response_streaming", e);
-  let streaming = 0;
-  if (rs == "deny") streaming = STREAMING_DENY;
-  else if (rs == "always") streaming = STREAMING_ALWAYS;
-  else if (rs.length > 0 && rs != "allow") e.set("field 'response_streaming' must be one of allow, deny, always");
-  const modelNameHeader = boolField(root, "model_name_header", "model_name_header", true, e);
-  const mb = int(root, "max_request_body_size", "max_request_body_size", 0, 1 << 30, e);
+  const common = new AiProxyConfig();
+  readCommonFields(root, common, e);
 
   readBalancer(obj(root, "balancer", "balancer", e), c.balancer, e);
   if (c.balancer.algorithm == Algorithm.RoundRobin && root.has("embeddings") && !isNull(root.get("embeddings")!)) e.set("field 'embeddings' is only used by balancer.algorithm semantic");
@@ -122,10 +113,10 @@ export function parseAdvancedConfig(bytes: Uint8Array, env: Map<string, string>)
       const t = new Target();
       t.index = i;
       const tc = t.cfg;
-      tc.responseStreaming = streaming;
-      tc.modelNameHeader = modelNameHeader;
+      tc.responseStreaming = common.responseStreaming;
+      tc.modelNameHeader = common.modelNameHeader;
       tc.targetModelWins = true;
-      if (mb != UNSET) tc.maxRequestBodySize = mb;
+      tc.maxRequestBodySize = common.maxRequestBodySize;
       readLlmRecord(to, prefix, env, tc, e);
       const w = int(to, "weight", prefix + "weight", 1, 65535, e);
       if (w != UNSET) t.weight = <i32>w;

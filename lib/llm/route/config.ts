@@ -235,6 +235,19 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
   const c = new AiProxyConfig();
   checkKeys(root, "", TOP_KEYS, TOP_UNSUPPORTED, e);
 
+  readCommonFields(root, c, e);
+
+  readLlmRecord(root, "", env, c, e);
+
+  if (e.msg != null) return new ConfigResult(null, e.msg);
+  return new ConfigResult(c, null);
+}
+
+/**
+ * The top-level fields ai-proxy and ai-proxy-advanced share (llm_format, genai_category,
+ * response_streaming, model_name_header, max_request_body_size) into `c`.
+ */
+export function readCommonFields(root: JSON.Obj, c: AiProxyConfig, e: ConfigErrors): void {
   const lf = str(root, "llm_format", "llm_format", e);
   if (lf.length > 0 && lf != "openai") e.set("field 'llm_format' must be 'openai' (native formats are not supported)");
   const gc = str(root, "genai_category", "genai_category", e);
@@ -247,11 +260,6 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
   c.modelNameHeader = boolField(root, "model_name_header", "model_name_header", true, e);
   const mb = int(root, "max_request_body_size", "max_request_body_size", 0, 1 << 30, e);
   if (mb != UNSET) c.maxRequestBodySize = mb;
-
-  readLlmRecord(root, "", env, c, e);
-
-  if (e.msg != null) return new ConfigResult(null, e.msg);
-  return new ConfigResult(c, null);
 }
 
 /**
