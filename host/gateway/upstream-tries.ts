@@ -166,7 +166,7 @@ export class UpstreamTries implements UpstreamRequest {
     if (this.finished || gen !== this.gen || this.responseStarted) return;
     if (this.retry !== null && this.maybeRetry(this.retry.wouldRetryFromReset("per_try_timeout"))) return;
     this.current?.abort();
-    this.fail({ kind: "timeout", responseStarted: false });
+    this.fail({ kind: "timeout", responseStarted: false, perTry: true });
   }
 
   private onGlobalTimeout(): void {

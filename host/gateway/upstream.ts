@@ -43,7 +43,7 @@ export type StreamResetReason = "connection termination" | "protocol error" | "l
 export type UpstreamFailure =
   | { kind: "connect_failure"; reason: ConnectFailureReason; detail: string; responseStarted: false }
   | { kind: "reset"; reason: StreamResetReason; detail: string; responseStarted: boolean }
-  | { kind: "timeout"; responseStarted: boolean }; // route timeout (whole response)
+  | { kind: "timeout"; responseStarted: boolean; perTry?: boolean }; // route timeout (whole response), or a try's
 
 export interface UpstreamRequest {
   write(chunk: Buffer): void; // request body chunk
@@ -102,7 +102,7 @@ export interface EnvoyFailureInfo {
 
 /** Details and response flag Envoy records for a failure, whether or not a reply is sent. */
 export function envoyFailureInfo(failure: UpstreamFailure): EnvoyFailureInfo {
-  if (failure.kind === "timeout") return { details: "upstream_response_timeout", responseFlag: "UT" };
+  if (failure.kind === "timeout") return { details: failure.perTry ? "upstream_per_try_timeout" : "upstream_response_timeout", responseFlag: "UT" };
   if (failure.kind === "connect_failure" && failure.reason === "no healthy upstream") {
     return { details: "no_healthy_upstream", responseFlag: "UH" };
   }
