@@ -17,7 +17,8 @@
 //     dns_lookup_family, dns_refresh_rate, respect_dns_ttl, per_connection_buffer_limit_bytes
 //     (the filter buffer limit comes from the listener), http2 options and
 //     typed_extension_protocol_options (HTTP/1.1 upstream either way; recorded as `http2`;
-//     upstream_http_protocol_options.auto_sni is honoured: SNI from :authority),
+//     upstream_http_protocol_options.auto_sni is honoured: SNI from :authority; http_filters
+//     are run per try, see upstream-config.ts),
 //     load_assignment.cluster_name
 //   transport_socket tls: common_tls_context.alpn_protocols
 //   vm_config.allow_precompiled, nack_on_code_cache_miss (no precompiled code, no remote code)
