@@ -59,7 +59,6 @@ class UpstreamFilterManager extends FilterManager {
 /** The terminal codec filter: one HTTP request to the chosen host. */
 class UpstreamCodecFilter implements StreamDecoderFilter {
   call: UpstreamRequest | null = null;
-  private cb!: DecoderFilterCallbacks;
 
   constructor(
     private readonly cluster: Cluster,
@@ -67,9 +66,7 @@ class UpstreamCodecFilter implements StreamDecoderFilter {
     private readonly up: UpstreamHandler,
   ) {}
 
-  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
-    this.cb = cb;
-  }
+  setDecoderFilterCallbacks(_cb: DecoderFilterCallbacks): void {}
 
   decodeHeaders(headers: HeaderMap, endStream: boolean): HeadersStatus {
     this.call = startUpstream(this.cluster, headers, this.opts, this.up);
@@ -91,9 +88,6 @@ class UpstreamCodecFilter implements StreamDecoderFilter {
     return TrailersStatus.StopIteration;
   }
 
-  get streamInfo(): StreamInfo {
-    return this.cb.streamInfo;
-  }
 }
 
 /** One try through the cluster's upstream filters. Same interface as a plain upstream request. */
@@ -102,6 +96,12 @@ class FilteredUpstream implements UpstreamRequest {
   private readonly fm: UpstreamFilterManager;
   private readonly codec: UpstreamCodecFilter;
   private done = false;
+  // The chain starts on the next microtask, as a plain upstream request does; body and end
+  // that arrive before then wait here.
+  private headersSent = false;
+  private pendingBody: Buffer[] = [];
+  private pendingEnd = false;
+  private ended = false;
 
   constructor(cluster: Cluster, headers: HeaderMap, opts: UpstreamOptions, handler: UpstreamHandler, ctx: UpstreamChainContext, bufferLimit: number) {
     this.upstreamHost = opts.host?.hostPort ?? null;
@@ -137,11 +137,6 @@ class FilteredUpstream implements UpstreamRequest {
       if (this.ended && !this.pendingEnd && !this.done) this.fm.decodeData(null, new BufferInstance(), true);
     });
   }
-
-  private headersSent = false;
-  private pendingBody: Buffer[] = [];
-  private pendingEnd = false;
-  private ended = false;
 
   write(chunk: Buffer): void {
     if (this.done || this.ended || chunk.length === 0) return;
