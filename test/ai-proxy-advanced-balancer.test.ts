@@ -11,7 +11,7 @@ import type { LogLine } from "../host/proxy/runtime.ts";
 import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.ts";
 import { openaiClient, send } from "./support/client.ts";
 import { advancedYaml, ALL_CRITERIA, anthropicTarget, hostOf, KEYS, openaiTarget, startAdvanced, type Host } from "./support/ai-proxy-advanced.ts";
-import type { RunningGateway } from "./support/gateway.ts";
+import { startGateway, type RunningGateway } from "./support/gateway.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 beforeAll(() => {
@@ -156,6 +156,22 @@ describe("circuit breaker (max_fails, fail_timeout)", () => {
     expect(none.status).toBe(500);
     expect(JSON.parse(none.body)).toMatchObject({ error: { message: "failed to get peer" } });
     expect([a!.requests.length, an.requests.length]).toEqual([1, 3]);
+  });
+});
+
+describe("shared state", () => {
+  it("the listener's filter and the upstream filter share breaker state when their JSON is laid out differently", async () => {
+    const [a, b] = await sims(2);
+    const config = { balancer: { algorithm: "priority", failover_criteria: ALL_CRITERIA, max_fails: 1, fail_timeout: 60000 }, targets: [openaiTarget(a!.url, { weight: 100 }), openaiTarget(b!.url, { weight: 50 })] };
+    const yaml = advancedYaml(config, [hostOf(a!.url), hostOf(b!.url)], { env: KEYS }).replace(
+      "configuration: *targets",
+      `configuration: { "@type": type.googleapis.com/google.protobuf.StringValue, value: ${JSON.stringify(JSON.stringify(config, null, 2))} }`,
+    );
+    gw = await startGateway(yaml);
+    a!.failNext(503);
+    await ask(gw.url);
+    await ask(gw.url);
+    expect([a!.requests.length, b!.requests.length]).toEqual([1, 2]);
   });
 });
 

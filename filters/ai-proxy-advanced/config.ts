@@ -7,6 +7,7 @@ import { parseObject, valueArr, valueObj, valueString, isNull } from "../../lib/
 import { Provider, RouteType, UNSET, UpstreamTarget } from "../../lib/llm/provider";
 import { AiProxyConfig, checkKeys, ConfigErrors, int, obj, readCommonFields, readLlmRecord, str } from "../../lib/llm/route/config";
 import { prepareTarget } from "../../lib/llm/route/proxy-stream";
+import { fnv32 } from "./state";
 
 export enum Algorithm {
   RoundRobin = 0,
@@ -66,6 +67,20 @@ export class Balancer {
 export class AdvancedConfig {
   targets: Target[] = [];
   balancer: Balancer = new Balancer();
+}
+
+/**
+ * What identifies this target list for the shared balancer state: each target's provider,
+ * model, upstream and weight, and the algorithm (JSON layout and credentials left out).
+ */
+export function stateKey(c: AdvancedConfig): string {
+  let k = c.balancer.algorithm.toString();
+  for (let i = 0; i < c.targets.length; i++) {
+    const t = c.targets[i];
+    const u = t.upstream;
+    k += "|" + t.cfg.model.provider + "/" + t.cfg.model.name + "@" + (u != null ? u.authority + u.path : "") + "*" + t.weight.toString();
+  }
+  return fnv32(k).toString(16);
 }
 
 export class AdvancedResult {

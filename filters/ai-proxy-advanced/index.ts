@@ -24,9 +24,9 @@ import { HeaderPair } from "../../lib/abi/pairs";
 import { errorBody, genericError } from "../../lib/llm/errors";
 import { LlmProxyStream } from "../../lib/llm/route/proxy-stream";
 import { readEnvironment } from "../../lib/runtime/env";
-import { AdvancedConfig, Algorithm, F_403, F_404, F_429, F_500, F_502, F_503, F_504, F_ERROR, F_NON_IDEMPOTENT, F_TIMEOUT, parseAdvancedConfig, Target } from "./config";
+import { AdvancedConfig, Algorithm, F_403, F_404, F_429, F_500, F_502, F_503, F_504, F_ERROR, F_NON_IDEMPOTENT, F_TIMEOUT, parseAdvancedConfig, stateKey, Target } from "./config";
 import { Planner } from "./balancer";
-import { BalancerState, configHash } from "./state";
+import { BalancerState } from "./state";
 
 /** The response header an upstream filter adds to a try that should fail over; the router retries on it. */
 export const FAILOVER_HEADER = "x-ai-proxy-advanced-failover";
@@ -90,7 +90,7 @@ class BalancerRoot extends RootContext {
     if (c == null) return false;
     this.config = c;
     this.planner = new Planner(c);
-    this.state = new BalancerState(configHash(bytes));
+    this.state = new BalancerState(stateKey(c));
     return true;
   }
 
@@ -179,7 +179,7 @@ class TryRoot extends RootContext {
     const c = configure(bytes, "upstream");
     if (c == null) return false;
     this.config = c;
-    this.state = new BalancerState(configHash(bytes));
+    this.state = new BalancerState(stateKey(c));
     return true;
   }
 

@@ -1,23 +1,13 @@
 // Node-wide balancer state in shared data (one store per vm_id, shared by every worker's VM),
 // updated with compare-and-swap: per target, the latency and usage EWMAs, the circuit
 // breaker's failure count, and the in-flight count for least-connections. Keys carry a hash
-// of the plugin configuration, so the listener's filter and the cluster's upstream filter,
-// which share one configuration, share one state, and two differently configured plugins don't.
+// of the parsed targets (config.ts stateKey), so the listener's filter and the cluster's
+// upstream filter share one state however their JSON is laid out, and other target lists don't.
 
 import { getSharedData, setSharedData } from "../../lib/abi/shared-data";
 import { WasmResult } from "../../lib/abi/enums";
 
 const CAS_TRIES = 16;
-
-/** FNV-1a 32, hex: the configuration's key prefix. */
-export function configHash(b: Uint8Array): string {
-  let h: u32 = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) {
-    h ^= <u32>unchecked(b[i]);
-    h *= 0x01000193;
-  }
-  return h.toString(16);
-}
 
 export function fnv32(s: string): u32 {
   let h: u32 = 0x811c9dc5;
