@@ -336,7 +336,6 @@ export function parseConfig(bytes: Uint8Array, pluginName: string): ConfigResult
   if (err.length > 0) return new ConfigResult(null, err[0]);
 
   if (c.store == Strategy.Cluster) {
-    return new ConfigResult(null, "field 'strategy': 'cluster' is not available yet (the local gateway has no gRPC client)");
     const e = checkCluster(c);
     if (e != null) return new ConfigResult(null, e);
   }
@@ -351,6 +350,7 @@ function checkCluster(c: RateLimitConfig): string | null {
     const w = unchecked(c.windows[i]);
     if (!RLS_UNITS.includes(w.size)) return "field 'llm_providers' (" + w.provider + "): window_size " + w.size.toString() + " is not a unit of Envoy's rate limit service (1, 60, 3600, 86400, 2592000, 31536000)";
     if (w.provider == REQUEST_PROMPT) return "field 'llm_providers': requestPrompt is not available with strategy 'cluster'";
+    if (w.limit > 4294967295.0 || w.limit != Math.floor(w.limit)) return "field 'llm_providers' (" + w.provider + "): with strategy 'cluster' a limit must be a whole number up to 4294967295 (the service's requests_per_unit)";
   }
   if (c.strategy == CountStrategy.Cost) return "field 'tokens_count_strategy': 'cost' is not available with strategy 'cluster': the rate limit service counts whole hits";
   return null;

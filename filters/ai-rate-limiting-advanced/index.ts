@@ -12,6 +12,7 @@
 // recorded in filter state.
 
 export * from "../../lib/runtime/exports";
+export * from "../../lib/runtime/grpc-exports";
 import { Action, HeaderPair, HttpContext, RootContext, currentTimeNanos, getPropertyString, logError, logWarn, registerRootContext } from "../../lib/runtime";
 import { windowRate, windowStart } from "../../lib/ratelimit/window";
 import { addCount, admitAndReserve, readCount } from "../../lib/ratelimit/shared-counter";
@@ -20,6 +21,10 @@ import { Estimate, estimateBody, estimateHeaders } from "./estimate";
 import { hashHex, identify } from "./identifier";
 import { denial, limitHeaders, WindowState } from "./windows";
 import { readServed } from "./usage";
+import { admissionRequest, applyAdmission, chargeRequest, hitsOf, RLS_METHOD, RLS_SERVICE } from "./cluster";
+import { dispatchGrpcCall, GrpcCallResult } from "../../lib/runtime/grpc-call";
+import { decodeRateLimitResponse } from "../../lib/ratelimit/rls-proto";
+import { Context } from "../../lib/runtime";
 
 const FILTER = "ai-rate-limiting-advanced";
 /** Filter state naming the denied providers (comma-separated), for ai-metrics' denial series. */
@@ -73,6 +78,8 @@ export class Limiter extends HttpContext {
   denied: bool = false;
   responseComplete: bool = false;
   settled: bool = false;
+  /** The hits reserved at admission (strategy cluster). */
+  clusterReserve: u64 = 0;
   /** The requestPrompt cost charged (-1: none). */
   queryCost: f64 = -1;
   path: string = "";
@@ -90,6 +97,7 @@ export class Limiter extends HttpContext {
     const est = estimateHeaders(this.getRequestHeader("content-length"), cfg.completionTokens);
     const amount = cfg.reserve ? amountFor(cfg, est) : 0;
     if (!endOfStream) this.bufferRequestBody = true;
+    if (cfg.store == Strategy.Cluster) return this.admitCluster(id, hitsOf(cfg, amount));
     return this.admitLocal(id, amount) ? Action.Continue : Action.Pause;
   }
 
@@ -132,6 +140,63 @@ export class Limiter extends HttpContext {
     return true;
   }
 
+  /** Cluster: one ShouldRateLimit call with a check and a reservation per window; the stream waits for it. */
+  private admitCluster(id: string, reserve: u64): i32 {
+    const cfg = this.cfg;
+    const ws = cfg.windows;
+    for (let i = 0; i < ws.length; i++) this.states.push(new WindowState(unchecked(ws[i])));
+    this.clusterReserve = reserve;
+    const msg = admissionRequest(cfg, this.states, id, reserve);
+    const t = dispatchGrpcCall(cfg.rlsCluster, RLS_SERVICE, RLS_METHOD, [], msg, cfg.rlsTimeoutMs, this, onAdmission);
+    if (t < 0) {
+      logWarn(FILTER + ": rate limit service call to cluster " + cfg.rlsCluster + " could not start (status " + (-t).toString() + ")");
+      return this.serviceFailed() ? Action.Continue : Action.Pause;
+    }
+    return Action.Pause;
+  }
+
+  /** The service failed: let the request through unreserved, or refuse it with failure_mode_deny (Envoy's ratelimit filter: 500). */
+  serviceFailed(): bool {
+    if (this.cfg.rlsFailureModeDeny) {
+      this.denied = true;
+      this.sendLocalResponse(500, "ai_rate_limit_service_error", String.UTF8.encode('{"message":"An unexpected error occurred"}'), [new HeaderPair("content-type", "application/json; charset=utf-8")]);
+      return false;
+    }
+    this.states = [];
+    this.admitted = true;
+    return true;
+  }
+
+  /** The admission answer (strategy cluster). */
+  onAdmission(r: GrpcCallResult): void {
+    if (r.status != 0) {
+      logWarn(FILTER + ": rate limit service answered gRPC status " + r.status.toString() + ": " + r.message);
+      if (this.serviceFailed()) this.continueRequest();
+      return;
+    }
+    const resp = decodeRateLimitResponse(r.response);
+    if (resp == null || !applyAdmission(this.states, this.clusterReserve, resp)) {
+      logWarn(FILTER + ": rate limit service answer does not match the request");
+      if (this.serviceFailed()) this.continueRequest();
+      return;
+    }
+    let anyDenied = false;
+    for (let i = 0; i < this.states.length; i++) if (unchecked(this.states[i]).denied) anyDenied = true;
+    if (anyDenied) {
+      this.deny(nowSeconds());
+      return;
+    }
+    this.admitted = true;
+    this.continueRequest();
+  }
+
+  /** Reports more hits to the service (fire and forget: the answer changes nothing). */
+  charge(provider: string | null, hits: u64): void {
+    if (hits == 0) return;
+    const msg = chargeRequest(this.cfg, this.states, provider, hits);
+    if (msg != null) dispatchGrpcCall(this.cfg.rlsCluster, RLS_SERVICE, RLS_METHOD, [], msg, this.cfg.rlsTimeoutMs, this, ignoreAnswer);
+  }
+
   /** Kong's denial: error_code, {"message":…}, the X-AI-RateLimit-* headers and Retry-After. */
   deny(now: i64): void {
     this.denied = true;
@@ -148,6 +213,15 @@ export class Limiter extends HttpContext {
     const est = estimateBody(body, this.path, cfg.completionTokens);
     const amount = cfg.reserve ? amountFor(cfg, est) : 0;
     const local = cfg.store == Strategy.Local;
+    if (!local) {
+      // The service cannot refund: only a bound larger than the one reserved is reported.
+      if (cfg.reserve && this.states.length > 0) {
+        const have = <u64>unchecked(this.states[0]).reserved;
+        const want = hitsOf(cfg, amount);
+        if (want > have) this.charge(null, want - have);
+      }
+      return Action.Continue;
+    }
     for (let i = 0; i < this.states.length; i++) {
       const s = unchecked(this.states[i]);
       if (s.isRequestPrompt) {
@@ -205,6 +279,18 @@ export class Limiter extends HttpContext {
     const served = readServed(cfg.strategy);
     const cutShort = served.provider != null && served.amount < 0 && !this.responseComplete && served.status < 400;
     const actual = served.amount > 0 ? served.amount : 0;
+    if (cfg.store == Strategy.Cluster) {
+      if (served.provider == null || cutShort) return;
+      let have: f64 = -1;
+      for (let i = 0; i < this.states.length; i++) {
+        const s = unchecked(this.states[i]);
+        if (s.w.provider == served.provider!) have = s.reserved;
+      }
+      if (have < 0) return;
+      const want = hitsOf(cfg, actual);
+      if (<f64>want > have) this.charge(served.provider, want - <u64>have);
+      return;
+    }
     const now = nowSeconds();
     for (let i = 0; i < this.states.length; i++) {
       const s = unchecked(this.states[i]);
@@ -227,5 +313,12 @@ export class Limiter extends HttpContext {
   }
 }
 
+
+
+function onAdmission(origin: Context, r: GrpcCallResult): void {
+  if (!origin.isRoot) changetype<Limiter>(origin).onAdmission(r);
+}
+
+function ignoreAnswer(origin: Context, r: GrpcCallResult): void {}
 
 registerRootContext("", (id: u32): RootContext => new LimiterRoot(id));
