@@ -8,7 +8,7 @@
 // 3. The estimator's error: its prompt bound (the body's bytes) against the prompt tokens
 //    OpenAI bills for the same chat (o200k_base with OpenAI's per-message framing, gpt-tokenizer).
 import { join } from "node:path";
-import { countChatCompletionTokens } from "gpt-tokenizer/model/gpt-4o";
+import { encodeChat } from "gpt-tokenizer/model/gpt-4o";
 import { HeaderMap } from "../host/http/header-map.ts";
 import { FilterManager } from "../host/http/filter-manager.ts";
 import { BufferInstance } from "../host/proxy/buffer.ts";
@@ -138,7 +138,7 @@ function estimatorCases(): { name: string; messages: { role: "system" | "user" |
 function estimatorError(): Row[] {
   return estimatorCases().map((c) => {
     const body = JSON.stringify({ model: "gpt-4o", messages: c.messages, max_tokens: 256 });
-    const real = countChatCompletionTokens({ messages: c.messages });
+    const real = encodeChat(c.messages).length;
     const bound = Buffer.byteLength(body);
     return { case: c.name, "prompt bound (body bytes)": bound, "o200k prompt tokens": real, "bound ÷ real": (bound / real).toFixed(2) };
   });

@@ -12,7 +12,11 @@
 // on_log. Shared data is one store per vm_id with compare-and-swap (proxy-wasm-cpp-host
 // src/shared_data.cc).
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { startOpenAI, type Simulator } from "./simulators/index.ts";
+import { parseBootstrap } from "../host/envoy/bootstrap.ts";
+import { Gateway } from "../host/gateway/gateway.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { send } from "./support/client.ts";
 import { chat, chatBody, counterBase, setSlot, slotKey, slotValue, startLimiterGateway } from "./support/rate-limit.ts";
@@ -179,6 +183,31 @@ describe("windows", () => {
     const r = await chat(gw.url, chatBody(2), { "x-user": "alice" });
     expect(remaining(r.headers)).toBe("100");
     expect(slotValue(gw, slotKey(base, start, HOUR))).toEqual({ start, count: 5 });
+  });
+});
+
+describe("requestPrompt", () => {
+  it("is charged the prompt bound (the body's bytes) when the body is read, with the Query-Cost header", async () => {
+    const gw = await gateway({ llm_providers: [{ name: "requestPrompt", limit: 1000, window_size: HOUR }] });
+    const body = chatBody(2);
+    const a = await chat(gw.url, body);
+    expect(a.headers["x-ai-ratelimit-query-cost-hour-requestprompt"]).toBe(String(Buffer.byteLength(body)));
+    expect(a.headers["x-ai-ratelimit-remaining-hour-requestprompt"]).toBe("1000");
+    const b = await chat(gw.url, body);
+    // Not replaced by the usage at completion: Kong charges requestPrompt at access.
+    expect(b.headers["x-ai-ratelimit-remaining-hour-requestprompt"]).toBe(String(1000 - Buffer.byteLength(body)));
+  });
+});
+
+describe("examples/ai-rate-limiting-advanced", () => {
+  it.each(["envoy.yaml", "envoy-cluster.yaml"])("%s loads and every filter accepts its configuration", async (file) => {
+    const path = resolve(import.meta.dirname, "../examples/ai-rate-limiting-advanced", file);
+    const gw = await Gateway.load(parseBootstrap(readFileSync(path, "utf8"), path), { concurrency: 1, logLevel: 4 });
+    try {
+      expect([...gw.plugins.keys()]).toEqual(["ai-rate-limiting-advanced", "ai-proxy", "ai-metrics"]);
+    } finally {
+      await gw.close();
+    }
   });
 });
 
