@@ -19,7 +19,7 @@ fi
 mkdir -p "$OUT"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-(cd "$TMP" && GOBIN="$TMP" GOFLAGS=-mod=mod "$GO" install "github.com/envoyproxy/ratelimit/src/service_cmd@$VERSION")
+(cd "$TMP" && GOBIN="$TMP" "$GO" install "github.com/envoyproxy/ratelimit/src/service_cmd@$VERSION")
 mv "$TMP/service_cmd" "$OUT/ratelimit"
 echo "$VERSION" > "$OUT/ratelimit.version"
 echo "install-test-servers: built envoyproxy/ratelimit $VERSION into build/test-servers/ratelimit"
