@@ -13,6 +13,8 @@
 // src/shared_data.cc).
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { startOpenAI, type Simulator } from "./simulators/index.ts";
 import { parseBootstrap } from "../host/envoy/bootstrap.ts";
@@ -289,6 +291,35 @@ describe("streamed usage", () => {
     expect(bad.status).toBe(400);
     const r1 = Number(remaining((await chat(gw.url, chatBody(2))).headers));
     expect(r0 - r1).toBe(5);
+  });
+});
+
+describe("a request cut short before any usage is known", () => {
+  it("is charged its reservation (the provider may have started): the client leaves while the provider is silent", async () => {
+    // A provider that accepts the request and never answers.
+    const held: http.ServerResponse[] = [];
+    const silent = http.createServer((_q, res) => void held.push(res));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      g = await startLimiterGateway({ url: `http://127.0.0.1:${port}`, port }, { llm_providers: providers(100000), window_type: "fixed", identifier: "ip", reservation: { completion_tokens: 50 } });
+      const body = chatBody(2, { max_tokens: 7 });
+      const ac = new AbortController();
+      const pending = fetch(`${g.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: ac.signal }).catch(() => null);
+      await new Promise((r) => setTimeout(r, 200));
+      ac.abort();
+      await pending;
+      await new Promise((r) => setTimeout(r, 200));
+      const base = counterBase("ai-rate-limiting-advanced", "openai", HOUR, "ip:127.0.0.1");
+      const now = Math.floor(Date.now() / 1000);
+      const start = now - (now % HOUR);
+      expect(slotValue(g, slotKey(base, start, HOUR))).toEqual({ start, count: Buffer.byteLength(body) + 7 });
+    } finally {
+      for (const r of held) r.destroy();
+      await g?.close();
+      g = null;
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });
 

@@ -7,6 +7,9 @@ import { OPENAI_DEFAULT_KEY, type Simulator } from "../simulators/index.ts";
 
 export const CHAT = "/v1/chat/completions";
 
+/** Where ai-proxy sends the chat: a simulator, or any server on loopback. */
+export type Upstream = Pick<Simulator, "url" | "port">;
+
 export interface LimiterGatewayOptions {
   concurrency?: number;
   /** Extra ai-proxy configuration (model.options are merged). */
@@ -16,7 +19,7 @@ export interface LimiterGatewayOptions {
   extra?: string;
 }
 
-export function limiterYaml(sim: Simulator, limiter: unknown, o: LimiterGatewayOptions = {}): string {
+export function limiterYaml(sim: Upstream, limiter: unknown, o: LimiterGatewayOptions = {}): string {
   const proxy = {
     route_type: "llm/v1/chat",
     logging: { log_statistics: true },
@@ -40,7 +43,7 @@ export function limiterYaml(sim: Simulator, limiter: unknown, o: LimiterGatewayO
   });
 }
 
-export function startLimiterGateway(sim: Simulator, limiter: unknown, o: LimiterGatewayOptions = {}): Promise<RunningGateway> {
+export function startLimiterGateway(sim: Upstream, limiter: unknown, o: LimiterGatewayOptions = {}): Promise<RunningGateway> {
   return startGateway(limiterYaml(sim, limiter, o), { concurrency: o.concurrency ?? 1 });
 }
 
