@@ -37,8 +37,8 @@ function plugin(name: string, config: unknown): WasmPluginConfig {
   };
 }
 
-export async function wasmTimes(iterations: number): Promise<Row[]> {
-  const cases: { name: string; config: Record<string, unknown> }[] = [
+export async function wasmTimes(iterations: number, only?: { name: string; config: Record<string, unknown> }[]): Promise<Row[]> {
+  const cases: { name: string; config: Record<string, unknown> }[] = only ?? [
     { name: "1 window, fixed", config: { llm_providers: [{ name: "openai", limit: 1e12, window_size: 60 }], window_type: "fixed" } },
     { name: "1 window, sliding", config: { llm_providers: [{ name: "openai", limit: 1e12, window_size: 60 }] } },
     { name: "2 providers × 2 windows, sliding", config: { llm_providers: [{ name: "openai", limit: [1e12, 1e12], window_size: [60, 86400] }, { name: "azure", limit: [1e12, 1e12], window_size: [60, 86400] }] } },
