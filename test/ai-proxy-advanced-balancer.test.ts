@@ -41,14 +41,14 @@ async function start(config: unknown, hosts: Host[]): Promise<string> {
   return gw.url;
 }
 
-/** An OpenAI-format upstream that answers "slow" once `ready()` resolves for the request. */
-async function scripted(ready: () => Promise<void>): Promise<string> {
+/** An OpenAI-format upstream that answers "slow" once `ready()` resolves for the request, reporting `tokens` of completion. */
+async function scripted(ready: () => Promise<void>, tokens = 1): Promise<string> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on("end", async () => {
       await ready();
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, message: { role: "assistant", content: "slow" }, finish_reason: "stop" }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } }));
+      res.end(JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, message: { role: "assistant", content: "slow" }, finish_reason: "stop" }], usage: { prompt_tokens: 2, completion_tokens: tokens, total_tokens: tokens + 2 } }));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -91,6 +91,17 @@ describe("balancer algorithms", () => {
     expect(fast!.requests.length).toBeGreaterThanOrEqual(17);
     expect(slowCount).toBeGreaterThanOrEqual(1); // it was measured once
     expect(slowCount).toBeLessThanOrEqual(3);
+  });
+
+  it("lowest-usage moves traffic to the target that spends fewer tokens", async () => {
+    const [thrifty] = await sims(1);
+    const costly = await scripted(async () => {}, 5000);
+    let costlyCount = 0;
+    const base = await start({ balancer: { algorithm: "lowest-usage", tokens_count_strategy: "completion-tokens" }, targets: [openaiTarget(costly), openaiTarget(thrifty!.url)] }, [hostOf(costly), hostOf(thrifty!.url)]);
+    for (let i = 0; i < 20; i++) if ((await ask(base)).choices[0]!.message.content === "slow") costlyCount++;
+    expect(costlyCount).toBeGreaterThanOrEqual(1);
+    expect(costlyCount).toBeLessThanOrEqual(3);
+    expect(thrifty!.requests.length).toBeGreaterThanOrEqual(17);
   });
 
   it("consistent-hashing keeps a key on one target, and spreads different keys", async () => {
