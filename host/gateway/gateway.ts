@@ -1,6 +1,12 @@
 // The local gateway: an Envoy bootstrap brought up on Node. Loads every wasm plugin in every
 // worker VM (refusing the config if one fails to configure), then opens the listeners and the
 // admin endpoint. `validate` does the loading without serving.
+//
+// Plugin identity is Envoy's, not the filter name: each http_filters entry of each listener
+// gets the plugin its own config describes. VMs are shared by VM key (vm_id, VM configuration,
+// code) and root contexts by plugin key (name, root_id, configuration, failure policy), as
+// proxy-wasm-cpp-host does (src/wasm.cc); two entries with the same name and different
+// configs are two plugins.
 
 import type { Bootstrap, WasmFilterConfig } from "../envoy/bootstrap-types.ts";
 import { LOG_LEVEL_NAMES, LogLevel } from "../abi/enums.ts";
@@ -40,7 +46,8 @@ export class Gateway {
     readonly bootstrap: Bootstrap,
     readonly runtime: ProxyWasmRuntime,
     readonly stats: StatsStore,
-    readonly plugins: Map<string, WasmPlugin>,
+    /** The plugin of each wasm http_filters entry. */
+    readonly plugins: Map<WasmFilterConfig, WasmPlugin>,
     private readonly managers: ConnectionManager[],
   ) {}
 
@@ -62,11 +69,10 @@ export class Gateway {
         },
       },
     });
-    const plugins = new Map<string, WasmPlugin>();
+    for (const w of bootstrap.warnings) runtime.log.warn(w);
+    const plugins = new Map<WasmFilterConfig, WasmPlugin>();
     try {
-      for (const f of wasmFilters(bootstrap)) {
-        if (!plugins.has(f.name)) plugins.set(f.name, await runtime.loadPlugin(f.plugin));
-      }
+      for (const f of wasmFilters(bootstrap)) plugins.set(f, await runtime.loadPlugin(f.plugin));
     } catch (e) {
       runtime.close();
       throw e;
@@ -74,6 +80,19 @@ export class Gateway {
     const gstats = new GatewayStats(stats);
     const managers = bootstrap.listeners.map((l) => new ConnectionManager(l, { plugins, clusters: bootstrap.clusters, stats: gstats, concurrency }));
     return new Gateway(bootstrap, runtime, stats, plugins, managers);
+  }
+
+  /** Distinct plugins (root contexts per worker) the filters run. */
+  get pluginCount(): number {
+    return new Set(this.plugins.values()).size;
+  }
+
+  /** The plugin of the wasm filter named `name` on listener `listener` (the first such entry). */
+  plugin(name: string, listener = 0): WasmPlugin {
+    const f = this.bootstrap.listeners[listener]?.hcm.httpFilters.find((x): x is WasmFilterConfig => x.kind === "wasm" && x.name === name);
+    const p = f && this.plugins.get(f);
+    if (!p) throw new Error(`no wasm filter ${JSON.stringify(name)} on listener ${listener}`);
+    return p;
   }
 
   static async start(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
