@@ -9,7 +9,7 @@ import { parseBootstrap } from "../host/envoy/bootstrap.ts";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
 import { formsYaml, get, RESPONSE_HEADERS, wasmEntry } from "./support/wasm-forms.ts";
 import { startUpstream, type TestUpstream } from "./support/upstream.ts";
-import { wat } from "./support/wat.ts";
+import { proxyModule } from "./support/wat.ts";
 
 let g: RunningGateway | null = null;
 let up: TestUpstream | null = null;
@@ -72,21 +72,15 @@ describe("typed_config as a TypedStruct (Higress, older Istio): translateOpaqueC
  * byte below 0x80.
  */
 function asciiModule(): Uint8Array {
-  return wat(`(module
-  (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 32))
+  return proxyModule(
+    `(import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
   (data (i32.const 0) "x-inlineyes")
-  (func (export "malloc") (param $n i32) (result i32) (local $p i32)
-    global.get $heap local.set $p
-    global.get $heap local.get $n i32.add global.set $heap
-    local.get $p)
-  (func (export "proxy_abi_version_0_2_1"))
   (func (export "proxy_on_context_create") (param i32 i32))
   (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
     (drop (call $add (i32.const 2) (i32.const 0) (i32.const 8) (i32.const 8) (i32.const 3)))
-    i32.const 0)
-)`);
+    i32.const 0)`,
+    { heap: 32 },
+  );
 }
 
 const codeLine = `code: { local: { filename: ${JSON.stringify(RESPONSE_HEADERS)} } }`;
@@ -158,25 +152,16 @@ function trapModule(): string {
   const file = join(mkdtempSync(join(tmpdir(), "aigw-trap-")), "trap.wasm");
   writeFileSync(
     file,
-    wat(`(module
-  (import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+    proxyModule(`(import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 4096))
   (data (i32.const 0) "x-trapx-pluginran")
-  (func (export "malloc") (param $n i32) (result i32) (local $p i32)
-    global.get $heap local.set $p
-    global.get $heap local.get $n i32.add global.set $heap
-    local.get $p)
-  (func (export "proxy_abi_version_0_2_1"))
   (func (export "proxy_on_context_create") (param i32 i32))
   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
     (if (i32.eqz (call $get (i32.const 0) (i32.const 0) (i32.const 6) (i32.const 64) (i32.const 68))) (then unreachable))
     i32.const 0)
   (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
     (drop (call $add (i32.const 2) (i32.const 6) (i32.const 8) (i32.const 14) (i32.const 3)))
-    i32.const 0)
-)`),
+    i32.const 0)`),
   );
   return file;
 }

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseBootstrap } from "../host/envoy/bootstrap.ts";
 import { Gateway } from "../host/gateway/gateway.ts";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
-import { get, okRoute } from "./support/wasm-forms.ts";
+import { formsYaml, get } from "./support/wasm-forms.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -36,27 +36,7 @@ const indent = (text: string, n: number) =>
 /** A bootstrap with the snippet in place: an http_filters entry, or top-level sections. */
 function bootstrapWith(snippet: string): string {
   const isFilter = /^- name:/.test(snippet);
-  return `static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:${okRoute()}
-          http_filters:
-${isFilter ? indent(snippet, 10) : ""}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters: []
-${isFilter ? "" : snippet}`;
+  return formsYaml([{ name: "main", filters: isFilter ? `\n${indent(snippet, 10).trimEnd()}` : "" }]) + (isFilter ? "" : snippet);
 }
 
 let cwd = "";

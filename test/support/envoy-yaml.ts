@@ -48,17 +48,9 @@ export interface BootstrapOptions {
   generateRequestId?: boolean;
 }
 
-export function bootstrapYamlText(o: BootstrapOptions): string {
-  const first = Object.keys(o.clusters)[0] ?? "upstream";
-  const vhosts =
-    o.virtualHosts ??
-    `
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: ${first} }`;
-  const clusters = Object.entries(o.clusters)
+/** `clusters` entries: each name on a loopback port. */
+export function clustersYaml(clusters: Record<string, number>): string {
+  return Object.entries(clusters)
     .map(
       ([name, port]) => `
   - name: ${name}
@@ -70,6 +62,19 @@ export function bootstrapYamlText(o: BootstrapOptions): string {
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } }`,
     )
     .join("");
+}
+
+export function bootstrapYamlText(o: BootstrapOptions): string {
+  const first = Object.keys(o.clusters)[0] ?? "upstream";
+  const vhosts =
+    o.virtualHosts ??
+    `
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: ${first} }`;
+  const clusters = clustersYaml(o.clusters);
   return `${
     o.admin === false
       ? ""

@@ -2,6 +2,7 @@
 // answer directly (response filters still run on direct responses), wasm filters written out
 // in full so each test shows the form it exercises.
 import { filter } from "./gateway.ts";
+import { clustersYaml } from "./envoy-yaml.ts";
 
 export const RESPONSE_HEADERS = filter("response-headers");
 
@@ -72,18 +73,7 @@ export function formsYaml(listeners: ListenerSpec[], clusters: Record<string, nu
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`,
     )
     .join("");
-  const cs = Object.entries(clusters)
-    .map(
-      ([name, port]) => `
-  - name: ${name}
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: ${name}
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } }`,
-    )
-    .join("");
+  const cs = clustersYaml(clusters);
   return `static_resources:
   listeners:${ls}
   clusters:${cs || " []"}
