@@ -64,6 +64,24 @@ export function clustersYaml(clusters: Record<string, number>): string {
     .join("");
 }
 
+/** One `listeners` entry on an ephemeral loopback port: the HTTP connection manager, the filters, the router. */
+export function listenerYaml(l: { name: string; statPrefix: string; virtualHosts: string; filters: string; generateRequestId?: boolean }): string {
+  return `
+  - name: ${l.name}
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ${l.statPrefix}${l.generateRequestId === undefined ? "" : `\n          generate_request_id: ${l.generateRequestId}`}
+          route_config:
+            virtual_hosts:${l.virtualHosts}
+          http_filters:${l.filters}
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+}
+
 export function bootstrapYamlText(o: BootstrapOptions): string {
   const first = Object.keys(o.clusters)[0] ?? "upstream";
   const vhosts =
@@ -82,20 +100,7 @@ export function bootstrapYamlText(o: BootstrapOptions): string {
   address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
 `
   }static_resources:
-  listeners:
-  - name: ${o.listener ?? "main"}
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${o.statPrefix ?? "ingress"}${o.generateRequestId === undefined ? "" : `\n          generate_request_id: ${o.generateRequestId}`}
-          route_config:
-            virtual_hosts:${vhosts}
-          http_filters:${o.filters ?? ""}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+  listeners:${listenerYaml({ name: o.listener ?? "main", statPrefix: o.statPrefix ?? "ingress", virtualHosts: vhosts, filters: o.filters ?? "", generateRequestId: o.generateRequestId })}
   clusters:${clusters || " []"}
 ${o.extra ?? ""}`;
 }

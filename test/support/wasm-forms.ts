@@ -2,7 +2,7 @@
 // answer directly (response filters still run on direct responses), wasm filters written out
 // in full so each test shows the form it exercises.
 import { filter } from "./gateway.ts";
-import { clustersYaml } from "./envoy-yaml.ts";
+import { clustersYaml, listenerYaml } from "./envoy-yaml.ts";
 
 export const RESPONSE_HEADERS = filter("response-headers");
 
@@ -53,24 +53,16 @@ export const okRoute = (prefix = "/", more = "") => `
 
 export function formsYaml(listeners: ListenerSpec[], clusters: Record<string, number> = {}): string {
   const ls = listeners
-    .map(
-      (l) => `
-  - name: ${l.name}
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${l.name}
-          route_config:
-            virtual_hosts:
+    .map((l) =>
+      listenerYaml({
+        name: l.name,
+        statPrefix: l.name,
+        virtualHosts: `
             - name: all
               domains: ["*"]
-              routes:${l.routes ?? okRoute()}
-          http_filters:${l.filters}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`,
+              routes:${l.routes ?? okRoute()}`,
+        filters: l.filters,
+      }),
     )
     .join("");
   const cs = clustersYaml(clusters);
