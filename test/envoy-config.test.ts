@@ -80,6 +80,27 @@ describe("loadBootstrap: the accepted subset", () => {
     expect(proxy!.plugin.vmConfiguration).toHaveLength(0);
   });
 
+  // parseYamlNode (source/common/protobuf/yaml_utility.cc) builds the Struct: null, bools,
+  // numbers (an integer beyond int32 as its decimal string), strings, lists, nested mappings.
+  it("serializes every Struct value kind, in key order", () => {
+    const value = { z: null, a: [true, false, 1.5, "s", { n: -2 }], big: 4294967296, empty: {} };
+    const b = load((d) => void (hcmOf(d).http_filters[1].typed_config.config.configuration = { "@type": "type.googleapis.com/google.protobuf.Struct", value }));
+    const bytes = (b.listeners[0]!.hcm.httpFilters[1] as WasmFilterConfig).plugin.configuration;
+    expect(toJson(StructSchema, fromBinary(StructSchema, bytes))).toEqual({ ...value, big: "4294967296" });
+    // Map entries on the wire in key order: each entry's key field is 0x0a, length, key.
+    const text = Buffer.from(bytes).toString("latin1");
+    const at = ["a", "big", "empty", "z"].map((k) => text.indexOf(`\x0a${String.fromCharCode(k.length)}${k}`));
+    expect(at.every((x) => x >= 0)).toBe(true);
+    expect(at).toEqual([...at].sort((x, y) => x - y));
+  });
+
+  it("gives an empty configuration for an Any with no type, and refuses one with fields but no type", () => {
+    const b = load((d) => void (hcmOf(d).http_filters[1].typed_config.config.configuration = {}));
+    expect((b.listeners[0]!.hcm.httpFilters[1] as WasmFilterConfig).plugin.configuration).toHaveLength(0);
+    const e = refusal((d) => void (hcmOf(d).http_filters[1].typed_config.config.configuration = { value: "x" }));
+    expect(e.path).toBe(`${HCM}.http_filters[1].typed_config.config.configuration["@type"]`);
+  });
+
   it("reads the plugin and VM settings with Envoy's defaults", () => {
     const b = loadBootstrap(FIXTURE);
     const [guard, proxy] = (b.listeners[0]!.hcm.httpFilters as WasmFilterConfig[]).map((f) => f.plugin);

@@ -126,6 +126,13 @@ describe("the plugin configuration as Envoy hands it over", () => {
     await expect(startGateway(yaml)).rejects.toThrow(/rh: the configuration arrived as protobuf bytes of a google.protobuf.Struct.*google.protobuf.StringValue/s);
   });
 
+  it("JSON text that starts with newlines (the byte a Struct's first tag also is) still configures the filter", async () => {
+    const yaml = formsYaml([{ name: "main", filters: wasmEntry({ filter: "rh", config: { headers: { "x-nl": "1" } } }) }]).replace('value: "{', 'value: "\\n\\n  {');
+    expect(yaml).toContain('value: "\\n\\n  {');
+    g = await startGateway(yaml);
+    expect((await get(g.url)).headers.get("x-nl")).toBe("1");
+  });
+
   it("an Any with no type (`configuration: {}`, Istio's WasmPlugin without pluginConfig) is an empty configuration", async () => {
     const yaml = formsYaml([{ name: "main", filters: wasmEntry({ filter: "rh", config: {} }) }]).replace(
       `configuration:
