@@ -112,7 +112,7 @@ export type FailurePolicy = "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
 export type CodeSource =
   | { kind: "file"; path: string }
   | { kind: "inline"; bytes: Uint8Array }
-  | { kind: "remote"; uri: string; cluster: string; timeoutMs: number; sha256: string; retries: number; retryBaseMs: number };
+  | { kind: "remote"; uri: string; cluster: string; timeoutMs: number; sha256: string; retries: number; retryBaseMs: number; retryMaxMs: number };
 
 export interface AccessLogConfig {
   path: string; // typed_config.path ("/dev/stdout" for the stdout logger)

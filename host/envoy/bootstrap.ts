@@ -480,21 +480,24 @@ function readRemoteCode(r: ObjReader): { code: CodeSource; label: string } {
   h.done();
   const sha256 = r.str("sha256");
   if (!sha256) throw new EnvoyConfigError(r.at("sha256"), "must not be empty");
+  // RemoteAsyncDataProvider's defaults (remote_async_datasource.cc): 1 retry, back-off 1 s to 10 s.
   let retries = 1;
   let retryBaseMs = 1000;
+  let retryMaxMs = 10_000;
   const rp = r.optObj("retry_policy");
   if (rp) {
     retries = rp.uint("num_retries", 1);
     const bo = rp.optObj("retry_back_off");
     if (bo) {
+      if (!bo.has("base_interval")) throw new EnvoyConfigError(bo.at("base_interval"), "required field is missing");
       retryBaseMs = bo.durationMs("base_interval", 1000);
-      if (bo.has("max_interval")) bo.durationMs("max_interval", 0);
+      retryMaxMs = bo.durationMs("max_interval", Math.max(retryMaxMs, retryBaseMs));
       bo.done();
     }
     rp.done(["retry_priority", "retry_host_predicate", "host_selection_retry_max_attempts", "retry_on"]);
   }
   r.done();
-  return { code: { kind: "remote", uri, cluster, timeoutMs, sha256, retries, retryBaseMs }, label: uri };
+  return { code: { kind: "remote", uri, cluster, timeoutMs, sha256, retries, retryBaseMs, retryMaxMs }, label: uri };
 }
 
 function readEnvironment(r: ObjReader | null): Record<string, string> {

@@ -1,9 +1,10 @@
-// vm_config.code.remote: Envoy's RemoteAsyncDataProvider (source/common/config/datasource.cc)
-// around RemoteDataFetcher (source/common/config/remote_data_fetcher.cc). A GET of http_uri.uri
+// vm_config.code.remote: Envoy's RemoteAsyncDataProvider (source/common/config/datasource.cc;
+// source/extensions/common/wasm/remote_async_datasource.cc in current Envoy) around
+// RemoteDataFetcher (source/common/config/remote_data_fetcher.cc). A GET of http_uri.uri
 // through http_uri.cluster with http_uri.timeout; only a 200 with a non-empty body whose
 // lower-case hex SHA-256 equals `sha256` is accepted ("data is invalid" otherwise). A failed
 // attempt is retried num_retries times (default 1) after a jittered exponential back-off from
-// retry_back_off.base_interval (default 1 s). When every attempt fails the code is empty and
+// retry_back_off.base_interval (default 1 s, capped at max_interval, default 10 s). When every attempt fails the code is empty and
 // the plugin fails to load (source/extensions/common/wasm/wasm.cc: createWasm's complete_cb).
 
 import { createHash } from "node:crypto";
@@ -42,10 +43,10 @@ async function fetchOnce(remote: Remote, callout: Callout): Promise<{ code: Uint
 
 /** The fetched code, or null with every attempt's reason in `errors`. */
 export async function fetchRemoteCode(remote: Remote, callout: Callout, errors: string[]): Promise<Uint8Array | null> {
-  const maxMs = remote.retryBaseMs * 10; // JitteredExponentialBackOffStrategy's default max_interval
   for (let attempt = 0; attempt <= remote.retries; attempt++) {
     if (attempt > 0) {
-      const ceiling = Math.min(remote.retryBaseMs * 2 ** (attempt - 1), maxMs);
+      // JitteredExponentialBackOffStrategy: a random wait below min(base * 2^n, max).
+      const ceiling = Math.min(remote.retryBaseMs * 2 ** (attempt - 1), remote.retryMaxMs);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * ceiling)));
     }
     const got = await fetchOnce(remote, callout);
