@@ -237,7 +237,7 @@ resources:
   });
 
   it("refuses a resource with another name or a type outside type_urls", () => {
-    expect(() => parseBootstrap(formsYaml([{ name: "main", filters: discovery(write(response("other"))) }]), "/x.yaml")).toThrow("Unexpected resource name in ExtensionConfigDS response: other, expected stamp");
+    expect(() => parseBootstrap(formsYaml([{ name: "main", filters: discovery(write(response("other"))) }]), "/x.yaml")).toThrow('Unexpected resource name in ExtensionConfigDS response: other (the filter is "stamp")');
     expect(() => parseBootstrap(formsYaml([{ name: "main", filters: discovery(write(response("stamp")), "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router") }]), "/x.yaml")).toThrow(
       "filter config has type URL type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm but expect type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
     );

@@ -374,7 +374,7 @@ function readDiscoveredConfig(cd: ObjReader, filterName: string): { type: string
     const res = ObjReader.of(resources[0]!.value, resources[0]!.path);
     res.typeUrl([T.extensionConfig]);
     const name = res.str("name");
-    if (name !== filterName) throw new EnvoyConfigError(res.at("name"), `Unexpected resource name in ExtensionConfigDS response: ${name}, expected ${filterName}`);
+    if (name !== filterName) throw new EnvoyConfigError(res.at("name"), `Unexpected resource name in ExtensionConfigDS response: ${name} (the filter is ${JSON.stringify(filterName)})`);
     typed = res.obj("typed_config");
     res.done();
   }
