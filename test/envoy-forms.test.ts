@@ -35,6 +35,10 @@ describe("enum values in any case (MessageUtil::loadFromJson sets case_insensiti
     expect(r.status).toBe(200);
     expect(r.headers.get("x-stamp")).toBe("lower");
     expect(() => parseBootstrap(yaml.replace("type: strict_dns", "type: strictdns"), "/x.yaml")).toThrow('unsupported value "strictdns"');
+    // Protobuf JSON takes an enum's number too: STRICT_DNS is 1, ROUND_ROBIN 0.
+    const numbered = parseBootstrap(yaml.replace("type: strict_dns", "type: 1").replace("lb_policy: round_robin", "lb_policy: 0"), "/x.yaml");
+    expect(numbered.clusters.get("upstream")).toBeDefined();
+    expect(() => parseBootstrap(yaml.replace("type: strict_dns", "type: 7"), "/x.yaml")).toThrow("clusters[0].type: unsupported value 7");
   });
 });
 

@@ -232,7 +232,7 @@ function readAdmin(r: ObjReader | null): Bootstrap["admin"] {
 function readAddress(r: ObjReader): SocketAddress {
   const sa = r.obj("socket_address");
   r.done(["pipe", "envoy_internal_address"]);
-  sa.enumStr("protocol", ["TCP"], "TCP");
+  sa.enumStr("protocol", ["TCP"], "TCP", [0]);
   sa.bool("ipv4_compat", false);
   const address = sa.str("address");
   const port = sa.uint("port_value", 0, 65535);
@@ -264,7 +264,7 @@ function readListener(value: unknown, path: string, warnings: string[]): { liste
 function readHcm(r: ObjReader, bufferLimitBytes: number, warnings: string[]): { hcm: HttpConnectionManager; validate: boolean } {
   const statPrefix = r.str("stat_prefix");
   if (!statPrefix) throw new EnvoyConfigError(r.at("stat_prefix"), "must not be empty");
-  r.enumStr("codec_type", ["AUTO", "HTTP1"], "AUTO");
+  r.enumStr("codec_type", ["AUTO", "HTTP1"], "AUTO", [0, 1]);
   r.bool("use_remote_address", false);
   const generateRequestId = r.bool("generate_request_id", true);
   const httpFilters = readHttpFilters(r, warnings);
@@ -337,7 +337,7 @@ function readDiscoveredConfig(cd: ObjReader, filterName: string): { type: string
     pcs.done(["watched_directory"]);
   }
   if (pcs && legacyPath !== undefined) throw new EnvoyConfigError(cs.path, "only one of path and path_config_source may be set");
-  cs.enumStr("resource_api_version", ["V3"], "V3");
+  cs.enumStr("resource_api_version", ["V3"], "V3", [2]);
   if (cs.has("initial_fetch_timeout")) cs.durationMs("initial_fetch_timeout", 15_000);
   cs.done(["api_config_source", "ads", "self", "authorities"]);
   if (file === undefined) throw new EnvoyConfigError(cs.at("path_config_source"), "required field is missing (the local gateway reads discovered filter configs from a file)");
@@ -385,6 +385,7 @@ function readDiscoveredConfig(cd: ObjReader, filterName: string): { type: string
   return { type, config };
 }
 
+// envoy.extensions.wasm.v3.FailurePolicy, in number order (0..3).
 const FAILURE_POLICIES = ["UNSPECIFIED", "FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN"] as const;
 
 function readPluginConfig(r: ObjReader): WasmPluginConfig {
@@ -394,7 +395,7 @@ function readPluginConfig(r: ObjReader): WasmPluginConfig {
   // PluginConfig's constructor (source/extensions/common/wasm/wasm.cc): fail_open is the legacy
   // spelling of FAIL_OPEN and may not be combined with failure_policy; unset is FAIL_CLOSED.
   const legacyFailOpen = r.bool("fail_open", false);
-  const policy = r.enumStr("failure_policy", FAILURE_POLICIES, "UNSPECIFIED");
+  const policy = r.enumStr("failure_policy", FAILURE_POLICIES, "UNSPECIFIED", [0, 1, 2, 3]);
   if (legacyFailOpen && policy !== "UNSPECIFIED") throw new EnvoyConfigError(r.at("failure_policy"), "only one of fail_open or failure_policy can be set");
   const failurePolicy: FailurePolicy = legacyFailOpen ? "FAIL_OPEN" : policy === "UNSPECIFIED" ? "FAIL_CLOSED" : (policy as FailurePolicy);
   let reloadBaseIntervalMs = 1000;
@@ -753,11 +754,11 @@ function readCluster(value: unknown, path: string): Cluster {
   const r = ObjReader.of(value, path);
   const name = r.str("name");
   if (!name) throw new EnvoyConfigError(r.at("name"), "must not be empty");
-  const type = r.enumStr("type", ["STATIC", "STRICT_DNS", "LOGICAL_DNS"], "STATIC");
-  r.enumStr("lb_policy", ["ROUND_ROBIN"], "ROUND_ROBIN");
+  const type = r.enumStr("type", ["STATIC", "STRICT_DNS", "LOGICAL_DNS"], "STATIC", [0, 1, 2]);
+  r.enumStr("lb_policy", ["ROUND_ROBIN"], "ROUND_ROBIN", [0]);
   const connectTimeoutMs = r.durationMs("connect_timeout", DEFAULTS.connectTimeoutMs);
   if (r.has("connect_timeout") && connectTimeoutMs <= 0) throw new EnvoyConfigError(r.at("connect_timeout"), "must be greater than 0s");
-  r.enumStr("dns_lookup_family", ["AUTO", "V4_ONLY", "V6_ONLY", "V4_PREFERRED", "ALL"], "AUTO");
+  r.enumStr("dns_lookup_family", ["AUTO", "V4_ONLY", "V6_ONLY", "V4_PREFERRED", "ALL"], "AUTO", [0, 1, 2, 3, 4]);
   if (r.has("dns_refresh_rate")) r.durationMs("dns_refresh_rate", 5000);
   r.bool("respect_dns_ttl", false);
   r.uint("per_connection_buffer_limit_bytes", DEFAULTS.bufferLimitBytes);
