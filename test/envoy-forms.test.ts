@@ -1,7 +1,7 @@
 // Config forms users meet in Envoy's docs and sandboxes, Istio and Higress output, each run
 // through the gateway with a request whose response shows the right plugin ran.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -214,7 +214,7 @@ describe("extension config discovery from a file (source/common/filter/config_di
                 path_config_source: { path: ${JSON.stringify(file)} }
                 resource_api_version: V3
               type_urls: ["${typeUrl}"]`;
-  const response = (name: string) => `version_info: "1"
+  const response = (name: string, value = "ecds") => `version_info: "1"
 resources:
 - "@type": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig
   name: ${name}
@@ -224,7 +224,7 @@ resources:
       name: stamp
       configuration:
         "@type": type.googleapis.com/google.protobuf.StringValue
-        value: '{"headers":{"x-stamp":"ecds"}}'
+        value: '{"headers":{"x-stamp":"${value}"}}'
       vm_config:
         runtime: envoy.wasm.runtime.v8
         code: { local: { filename: ${JSON.stringify(RESPONSE_HEADERS)} } }
@@ -238,6 +238,33 @@ resources:
   it("runs the filter config the file delivers", async () => {
     g = await startGateway(formsYaml([{ name: "main", filters: discovery(write(response("stamp"))) }]));
     expect((await get(g.url)).headers.get("x-stamp")).toBe("ecds");
+  });
+
+  // The filesystem subscription re-reads the file when a new one is moved into place; an
+  // update Envoy would reject leaves the filter as it was.
+  it("applies an update moved into place, and keeps the config when an update is rejected", async () => {
+    const file = write(response("stamp"));
+    g = await startGateway(formsYaml([{ name: "main", filters: discovery(file) }]));
+    expect((await get(g.url)).headers.get("x-stamp")).toBe("ecds");
+    const replace = (text: string) => {
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+    };
+    replace(response("stamp", "ecds-2"));
+    let stamp: string | null = null;
+    for (let i = 0; i < 100 && stamp !== "ecds-2"; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await g.gw.discovery.settled();
+      stamp = (await get(g.url)).headers.get("x-stamp");
+    }
+    expect(stamp).toBe("ecds-2");
+    replace(response("other", "ecds-3"));
+    for (let i = 0; i < 100 && !g.logs.some((l) => l.message.includes("update rejected")); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await g.gw.discovery.settled();
+    }
+    expect(g.logs.map((l) => l.message)).toContainEqual(expect.stringContaining("Filesystem config update rejected for filter stamp: "));
+    expect((await get(g.url)).headers.get("x-stamp")).toBe("ecds-2");
   });
 
   it("refuses a resource with another name or a type outside type_urls", () => {

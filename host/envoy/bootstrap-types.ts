@@ -73,6 +73,14 @@ export interface WasmFilterConfig {
   name: string; // http_filters[].name (the name per-route typed_per_filter_config keys on)
   disabled: boolean; // http_filters[].disabled
   plugin: WasmPluginConfig; // typed_config.config
+  /** config_discovery from a file: where later updates come from (the file is watched). */
+  discovery?: DiscoverySource;
+}
+
+/** config_discovery.config_source.path_config_source.path (absolute) and type_urls. */
+export interface DiscoverySource {
+  file: string;
+  typeUrls: string[];
 }
 
 export interface RouterFilterConfig {

@@ -52,6 +52,7 @@ import type {
   VirtualHost,
   WasmPluginConfig,
   CodeSource,
+  DiscoverySource,
   FailurePolicy,
 } from "./bootstrap-types.ts";
 import { ObjReader, describe } from "./config-reader.ts";
@@ -294,7 +295,7 @@ function readHttpFilters(r: ObjReader, warnings: string[]): HttpFilterConfig[] {
     const disabled = f.bool("disabled", false);
     const isOptional = f.bool("is_optional", false);
     if (f.has("typed_config") && f.has("config_discovery")) throw new EnvoyConfigError(path, "only one of typed_config and config_discovery may be set");
-    const { type, config: tc } = f.has("config_discovery") ? readDiscoveredConfig(f.obj("config_discovery"), name) : typedConfig(f.obj("typed_config"));
+    const { type, config: tc, discovery } = f.has("config_discovery") ? readDiscoveredConfig(f.obj("config_discovery"), name) : { ...typedConfig(f.obj("typed_config")), discovery: undefined };
     if (type === T.router) {
       if (i !== list.length - 1) {
         throw new EnvoyConfigError(path, `terminal filter named ${name} of type envoy.filters.http.router must be the last filter in a http filter chain`);
@@ -305,7 +306,7 @@ function readHttpFilters(r: ObjReader, warnings: string[]): HttpFilterConfig[] {
     } else if (type === T.wasm) {
       const plugin = readPluginConfig(tc.obj("config"));
       tc.done();
-      out.push({ kind: "wasm", name, disabled, plugin });
+      out.push(discovery ? { kind: "wasm", name, disabled, plugin, discovery } : { kind: "wasm", name, disabled, plugin });
     } else if (isOptional) {
       // HttpFilter.is_optional: a filter whose type this build lacks is skipped, with a warning.
       warnings.push(`${path}: skipping optional HTTP filter ${JSON.stringify(name)} of unsupported type ${JSON.stringify(type ?? null)}`);
@@ -324,10 +325,11 @@ function readHttpFilters(r: ObjReader, warnings: string[]): HttpFilterConfig[] {
  * Extension config discovery (ECDS) from a file: config_source.path_config_source (or the
  * older config_source.path) names a DiscoveryResponse whose one resource is a
  * TypedExtensionConfig with the filter's name and a typed_config of one of `type_urls`
- * (source/common/filter/config_discovery_impl.cc). The file is read once at start;
- * default_config stands in when it cannot be read.
+ * (FilterConfigSubscription::onConfigUpdate, source/common/filter/config_discovery_impl.cc).
+ * default_config stands in when the file cannot be read at start; the gateway watches the
+ * file for later updates (see reloadDiscoveredPlugin).
  */
-function readDiscoveredConfig(cd: ObjReader, filterName: string): { type: string | undefined; config: ObjReader } {
+function readDiscoveredConfig(cd: ObjReader, filterName: string): { type: string | undefined; config: ObjReader; discovery: DiscoverySource } {
   const cs = cd.obj("config_source");
   const pcs = cs.optObj("path_config_source");
   const legacyPath = cs.optStr("path");
@@ -347,42 +349,65 @@ function readDiscoveredConfig(cd: ObjReader, filterName: string): { type: string
   cd.bool("apply_default_config_without_warming", false);
   cd.done();
 
-  const abs = resolve(process.cwd(), file);
+  const discovery: DiscoverySource = { file: resolve(process.cwd(), file), typeUrls };
   let text: string | null = null;
   try {
-    text = readFileSync(abs, "utf8");
+    text = readFileSync(discovery.file, "utf8");
   } catch (e) {
-    if (fallback === undefined) throw new EnvoyConfigError(cs.path, `cannot read ${abs}: ${(e as Error).message} (and no default_config is set)`);
+    if (fallback === undefined) throw new EnvoyConfigError(cs.path, `cannot read ${discovery.file}: ${(e as Error).message} (and no default_config is set)`);
   }
-  let typed: ObjReader;
-  if (text === null) {
-    typed = ObjReader.of(fallback, cd.at("default_config"));
-  } else {
-    let doc: unknown;
-    try {
-      doc = YAML.parse(text, { uniqueKeys: true, merge: true });
-    } catch (e) {
-      throw new EnvoyConfigError(abs, `invalid YAML/JSON: ${(e as Error).message}`);
-    }
-    const resp = ObjReader.of(doc, abs);
-    resp.str("version_info", "");
-    resp.str("type_url", "");
-    resp.str("nonce", "");
-    const resources = resp.arr("resources");
-    resp.done(["canary", "control_plane", "resource_errors"]);
-    if (resources.length !== 1) throw new EnvoyConfigError(resp.at("resources"), `Unexpected number of resources in ExtensionConfigDS response: ${resources.length}`);
-    const res = ObjReader.of(resources[0]!.value, resources[0]!.path);
-    res.typeUrl([T.extensionConfig]);
-    const name = res.str("name");
-    if (name !== filterName) throw new EnvoyConfigError(res.at("name"), `Unexpected resource name in ExtensionConfigDS response: ${name} (the filter is ${JSON.stringify(filterName)})`);
-    typed = res.obj("typed_config");
-    res.done();
+  const typed = text === null ? ObjReader.of(fallback, cd.at("default_config")) : discoveredTypedConfig(text, discovery.file, filterName);
+  return { ...checkedType(typed, typeUrls), discovery };
+}
+
+/** The typed_config of the one TypedExtensionConfig in a DiscoveryResponse file. */
+function discoveredTypedConfig(text: string, file: string, filterName: string): ObjReader {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text, { uniqueKeys: true, merge: true });
+  } catch (e) {
+    throw new EnvoyConfigError(file, `invalid YAML/JSON: ${(e as Error).message}`);
   }
+  const resp = ObjReader.of(doc, file);
+  resp.str("version_info", "");
+  resp.str("type_url", "");
+  resp.str("nonce", "");
+  const resources = resp.arr("resources");
+  resp.done(["canary", "control_plane", "resource_errors"]);
+  if (resources.length !== 1) throw new EnvoyConfigError(resp.at("resources"), `Unexpected number of resources in ExtensionConfigDS response: ${resources.length}`);
+  const res = ObjReader.of(resources[0]!.value, resources[0]!.path);
+  res.typeUrl([T.extensionConfig]);
+  const name = res.str("name");
+  if (name !== filterName) throw new EnvoyConfigError(res.at("name"), `Unexpected resource name in ExtensionConfigDS response: ${name} (the filter is ${JSON.stringify(filterName)})`);
+  const typed = res.obj("typed_config");
+  res.done();
+  return typed;
+}
+
+function checkedType(typed: ObjReader, typeUrls: readonly string[]): { type: string; config: ObjReader } {
   const { type, config } = typedConfig(typed);
   if (type === undefined || !typeUrls.includes(type)) {
     throw new EnvoyConfigError(`${typed.path}.@type`, `Error: filter config has type URL ${type ?? ""} but expect ${typeUrls.join(", ")}.`);
   }
   return { type, config };
+}
+
+/**
+ * An update of a discovered Wasm filter: the file read again and checked as at start. Throws
+ * EnvoyConfigError when Envoy would reject the update (the filter keeps its config).
+ */
+export function reloadDiscoveredPlugin(d: DiscoverySource, filterName: string): WasmPluginConfig {
+  let text: string;
+  try {
+    text = readFileSync(d.file, "utf8");
+  } catch (e) {
+    throw new EnvoyConfigError(d.file, `cannot read: ${(e as Error).message}`);
+  }
+  const { type, config } = checkedType(discoveredTypedConfig(text, d.file, filterName), d.typeUrls);
+  if (type !== T.wasm) throw new EnvoyConfigError(config.path, `the filter is a Wasm filter; an update cannot change its type to ${type}`);
+  const plugin = readPluginConfig(config.obj("config"));
+  config.done();
+  return plugin;
 }
 
 // envoy.extensions.wasm.v3.FailurePolicy, in number order (0..3).

@@ -16,6 +16,7 @@ import { ConnectionManager } from "./connection-manager.ts";
 import { GatewayStats } from "./gateway-stats.ts";
 import { httpCallout } from "./callout.ts";
 import { startAdmin } from "./admin.ts";
+import { FilterConfigSubscriptions } from "./filter-config-subscription.ts";
 
 export interface GatewayOptions {
   /** Envoy's --concurrency: worker VMs per plugin (default 2). */
@@ -41,6 +42,8 @@ export class Gateway {
   readonly ports = new Map<string, number>();
   adminPort: number | null = null;
   private closeAdmin: (() => Promise<void>) | null = null;
+  /** Updates of filters configured by extension config discovery. */
+  readonly discovery: FilterConfigSubscriptions;
 
   private constructor(
     readonly bootstrap: Bootstrap,
@@ -49,7 +52,13 @@ export class Gateway {
     /** The plugin of each wasm http_filters entry. */
     readonly plugins: Map<WasmFilterConfig, WasmPlugin>,
     private readonly managers: ConnectionManager[],
-  ) {}
+  ) {
+    this.discovery = new FilterConfigSubscriptions(
+      wasmFilters(bootstrap),
+      async (f, config) => void plugins.set(f, await runtime.loadPlugin(config)),
+      (m) => runtime.log.warn(m),
+    );
+  }
 
   /** Loads every plugin (on_vm_start + on_configure in every worker) without serving. */
   static async load(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -113,6 +122,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.discovery.close();
     await Promise.all(this.managers.map((m) => m.close()));
     await this.closeAdmin?.();
     this.runtime.close();
