@@ -15,6 +15,7 @@ import { StatsStore } from "../stats/store.ts";
 import { ConnectionManager } from "./connection-manager.ts";
 import { GatewayStats } from "./gateway-stats.ts";
 import { httpCallout } from "./callout.ts";
+import { closeGrpcClients, startGrpc } from "./grpc-client.ts";
 import { startAdmin } from "./admin.ts";
 import { FilterConfigSubscriptions } from "./filter-config-subscription.ts";
 
@@ -76,6 +77,18 @@ export class Gateway {
           const promise = httpCallout(bootstrap.clusters.get(name), headers, Buffer.from(body), timeoutMs, abort.signal);
           return { promise, cancel: () => abort.abort() };
         },
+        grpc: (name, service, method, metadata, timeoutMs, handlers, message) => {
+          const c = bootstrap.clusters.get(name)!;
+          if (!c.http2) {
+            // Envoy's gRPC client would speak HTTP/1.1 to this cluster and the call would fail.
+            let cancelled = false;
+            setImmediate(() => {
+              if (!cancelled) handlers.onClose(14, `cluster ${name} is not configured for HTTP/2 (http2_protocol_options), which gRPC needs`);
+            });
+            return { send: () => {}, close: () => {}, cancel: () => (cancelled = true) };
+          }
+          return startGrpc(c, service, method, metadata, timeoutMs, handlers, message);
+        },
       },
     });
     for (const w of bootstrap.warnings) runtime.log.warn(w);
@@ -126,5 +139,6 @@ export class Gateway {
     await Promise.all(this.managers.map((m) => m.close()));
     await this.closeAdmin?.();
     this.runtime.close();
+    closeGrpcClients();
   }
 }
