@@ -33,10 +33,26 @@ const indent = (text: string, n: number) =>
     .map((l) => (l.length ? " ".repeat(n) + l : l))
     .join("\n");
 
-/** A bootstrap with the snippet in place: an http_filters entry, or top-level sections. */
-function bootstrapWith(snippet: string): string {
-  const isFilter = /^- name:/.test(snippet);
-  return formsYaml([{ name: "main", filters: isFilter ? `\n${indent(snippet, 10).trimEnd()}` : "" }]) + (isFilter ? "" : snippet);
+/** A snippet's lines without their common indentation. */
+function dedent(text: string): string {
+  const lines = text.split("\n");
+  const n = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+  return lines.map((l) => l.slice(n)).join("\n");
+}
+
+/** What a snippet is: an http_filters entry, a clusters entry, or top-level bootstrap sections. */
+function kindOf(snippet: string): "filter" | "cluster" | "bootstrap" {
+  if (!/^- name:/.test(snippet)) return "bootstrap";
+  return /^\s+(connect_timeout|load_assignment):/m.test(snippet) ? "cluster" : "filter";
+}
+
+/** A bootstrap with the snippet, as written, in its place. */
+function bootstrapWith(text: string): string {
+  const snippet = dedent(text);
+  const kind = kindOf(snippet);
+  const yaml = formsYaml([{ name: "main", filters: kind === "filter" ? `\n${indent(snippet, 10).trimEnd()}` : "" }]);
+  if (kind === "cluster") return yaml.replace("  clusters: []", `  clusters:\n${indent(snippet, 2).trimEnd()}`);
+  return kind === "bootstrap" ? yaml + snippet : yaml;
 }
 
 let cwd = "";
@@ -64,13 +80,16 @@ describe("README snippets load unchanged", () => {
       const r = await get(g.url);
       expect(r.status, r.body).toBeLessThan(500);
       if (s.text.includes("build/response-headers.wasm")) expect(r.headers.get("x-gateway")).toBe("wasm-ai-gateway");
-      if (/^- name:/.test(s.text)) expect(g.gw.pluginCount).toBe(1);
+      if (kindOf(dedent(s.text)) === "filter") expect(g.gw.pluginCount).toBe(1);
+      if (kindOf(dedent(s.text)) === "cluster") expect(g.gw.bootstrap.clusters.size).toBe(1);
     });
   }
 
+  // Every Envoy bootstrap among the examples' YAML files (not Kubernetes manifests or service configs).
   const examples = readdirSync(join(ROOT, "examples"), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(ROOT, "examples", d.name, "envoy.yaml")))
-    .map((d) => `examples/${d.name}/envoy.yaml`);
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => readdirSync(join(ROOT, "examples", d.name)).map((f) => `examples/${d.name}/${f}`))
+    .filter((f) => /\.ya?ml$/.test(f) && /^static_resources:/m.test(readFileSync(join(ROOT, f), "utf8")));
   for (const file of examples) {
     it(`${file} loads`, async () => {
       const b = parseBootstrap(readFileSync(join(ROOT, file), "utf8"), join(ROOT, file));
