@@ -154,3 +154,18 @@ export function withStringMember(src: Uint8Array, name: string, value: string, k
   w.endObject();
   return w.toBytes();
 }
+
+/** `src` (a JSON object) without its top-level members named `name` (escapes decoded); `src` itself when it has none or is not an object. */
+export function withoutMember(src: Uint8Array, name: string): Uint8Array {
+  const ms = scanObject(src);
+  if (ms == null || findMember(ms, name) == null) return src;
+  const w = new JsonWriter();
+  w.beginObject();
+  for (let i = 0; i < ms.length; i++) {
+    const m = unchecked(ms[i]);
+    if (m.key == name) continue;
+    w.rawMember(src, m.keyStart, m.keyEnd, m.valueStart, m.valueEnd);
+  }
+  w.endObject();
+  return w.toBytes();
+}

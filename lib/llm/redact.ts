@@ -1,0 +1,169 @@
+// Redaction of the credentials the gateway holds from every byte it sends back or logs. An
+// upstream may echo the key it received (OpenAI's "Incorrect API key provided: sk-…"), in a
+// JSON error, a plain-text or HTML page, an SSE event or a header; a broken or hostile one
+// may split it across body chunks. Each occurrence is overwritten with '*' of the same length,
+// so a Content-Length already sent stays true and JSON stays valid.
+
+import { ByteBuilder } from "./json-writer";
+
+/** Secrets shorter than this are not redacted: a 1–3 byte value would mask ordinary text. */
+export const MIN_SECRET_BYTES = 4;
+
+const STAR: u8 = 0x2a;
+
+/** The forms a secret takes on the wire besides itself: JSON-escaped (also with `\/`). A caller adds a URL form where one is used. */
+export function secretForms(s: string): string[] {
+  const out = new Array<string>();
+  out.push(s);
+  let json = "";
+  let jsonSlash = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let e: string;
+    if (c == 0x22) e = '\\"';
+    else if (c == 0x5c) e = "\\\\";
+    else if (c < 0x20) e = "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
+    else e = String.fromCharCode(c);
+    json += e;
+    jsonSlash += c == 0x2f ? "\\/" : e;
+  }
+  out.push(json);
+  out.push(jsonSlash);
+  return out;
+}
+
+/** The set of byte strings to mask. Immutable once built; shared by every stream of a config. */
+export class Secrets {
+  patterns: Uint8Array[] = [];
+  /** Bit per first byte of some pattern (256 bits). */
+  private first: StaticArray<u32> = new StaticArray<u32>(8);
+  maxLen: i32 = 0;
+
+  /** Adds a secret and its wire forms (ignored when shorter than MIN_SECRET_BYTES or already known). */
+  add(secret: string): void {
+    const forms = secretForms(secret);
+    for (let i = 0; i < forms.length; i++) this.addPattern(unchecked(forms[i]));
+  }
+
+  private addPattern(s: string): void {
+    const b = Uint8Array.wrap(String.UTF8.encode(s));
+    if (b.length < MIN_SECRET_BYTES) return;
+    for (let i = 0; i < this.patterns.length; i++) if (sameBytes(unchecked(this.patterns[i]), b)) return;
+    this.patterns.push(b);
+    const f = <u32>unchecked(b[0]);
+    unchecked((this.first[f >> 5] |= 1 << (f & 31)));
+    if (b.length > this.maxLen) this.maxLen = b.length;
+  }
+
+  get empty(): bool {
+    return this.patterns.length == 0;
+  }
+
+  @inline private maybeFirst(c: u32): bool {
+    return (unchecked(this.first[c >> 5]) & (1 << (c & 31))) != 0;
+  }
+
+  /** Masks every occurrence in b[0, n) in place. Returns true when something was masked. */
+  maskInPlace(p: usize, n: i32): bool {
+    if (this.patterns.length == 0) return false;
+    let hit = false;
+    for (let i = 0; i < n; i++) {
+      if (!this.maybeFirst(load<u8>(p + <usize>i))) continue;
+      for (let k = 0; k < this.patterns.length; k++) {
+        const pat = unchecked(this.patterns[k]);
+        const m = pat.length;
+        if (i + m > n) continue;
+        if (memory.compare(p + <usize>i, pat.dataStart, <usize>m) == 0) {
+          memory.fill(p + <usize>i, STAR, <usize>m);
+          hit = true;
+        }
+      }
+    }
+    return hit;
+  }
+
+  /** The length of the longest suffix of p[0, n) that is a proper prefix of some pattern (0 when none). */
+  pendingTail(p: usize, n: i32): i32 {
+    const most = min<i32>(this.maxLen - 1, n);
+    for (let l = most; l > 0; l--) {
+      const at = p + <usize>(n - l);
+      if (!this.maybeFirst(load<u8>(at))) continue;
+      for (let k = 0; k < this.patterns.length; k++) {
+        const pat = unchecked(this.patterns[k]);
+        if (pat.length > l && memory.compare(at, pat.dataStart, <usize>l) == 0) return l;
+      }
+    }
+    return 0;
+  }
+
+  /** A masked copy of `b` (or `b` itself when nothing matched). */
+  mask(b: Uint8Array): Uint8Array {
+    if (this.patterns.length == 0 || b.length < MIN_SECRET_BYTES || !this.contains(b.dataStart, b.length)) return b;
+    const out = b.slice(0);
+    this.maskInPlace(out.dataStart, out.length);
+    return out;
+  }
+
+  /** `s` with every secret masked. */
+  maskString(s: string): string {
+    if (this.patterns.length == 0 || s.length == 0) return s;
+    const b = Uint8Array.wrap(String.UTF8.encode(s));
+    if (!this.maskInPlace(b.dataStart, b.length)) return s;
+    return String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+  }
+
+  private contains(p: usize, n: i32): bool {
+    for (let i = 0; i < n; i++) {
+      if (!this.maybeFirst(load<u8>(p + <usize>i))) continue;
+      for (let k = 0; k < this.patterns.length; k++) {
+        const pat = unchecked(this.patterns[k]);
+        if (i + pat.length <= n && memory.compare(p + <usize>i, pat.dataStart, <usize>pat.length) == 0) return true;
+      }
+    }
+    return false;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): bool {
+  return a.length == b.length && memory.compare(a.dataStart, b.dataStart, <usize>a.length) == 0;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Masks a body sent in chunks. A chunk's end that could be the start of a secret (at most
+ * maxLen − 1 bytes, and only bytes that are a prefix of one) is held back and sent with the
+ * next chunk, so a secret split at any byte is still found. The total length is unchanged.
+ */
+export class StreamRedactor {
+  private carry: ByteBuilder = new ByteBuilder(64);
+
+  constructor(private secrets: Secrets) {}
+
+  /** What to send for this chunk; `eos` flushes the held-back tail. */
+  push(chunk: Uint8Array, eos: bool): Uint8Array {
+    const s = this.secrets;
+    if (s.empty) return chunk;
+    let buf: Uint8Array;
+    if (this.carry.len == 0) {
+      buf = chunk.length > 0 ? chunk.slice(0) : EMPTY;
+    } else {
+      this.carry.bytes(chunk);
+      buf = this.carry.toBytes();
+      this.carry.reset();
+    }
+    const n = buf.length;
+    if (n == 0) return buf;
+    s.maskInPlace(buf.dataStart, n);
+    if (eos) return buf;
+    const keep = s.pendingTail(buf.dataStart, n);
+    if (keep == 0) return buf;
+    this.carry.range(buf, n - keep, n);
+    return buf.subarray(0, n - keep);
+  }
+
+  /** Bytes held back and not yet sent. */
+  get held(): i32 {
+    return this.carry.len;
+  }
+}
