@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { misbehave, openAIStreamError, type Misbehavior } from "./misbehave.ts";
 
 export interface SimRequest {
   method: string;
@@ -35,6 +36,8 @@ export interface Simulator {
   requests: SimRequest[];
   /** Queue one forced error: the next request (whatever its path) gets it instead of a normal answer. */
   failNext(status: number, opts?: FailOptions): void;
+  /** Queue one misbehaviour (misbehave.ts): the next request's normal reply is bent, e.g. echoes the key it received. */
+  misbehaveNext(m: Misbehavior): void;
   /** Change stream pacing for later requests. */
   setPacing(p: Partial<Pacing>): void;
   close(): Promise<void>;
@@ -50,6 +53,8 @@ export interface Provider {
   handle(req: SimRequest): Reply;
   /** The provider's own error for a forced status (failNext without nonJson). */
   forcedError(status: number, req: SimRequest): Reply;
+  /** One error event in the provider's stream format (default: OpenAI's `data: {"error":…}`). */
+  streamError?(message: string): string;
 }
 
 export const DEFAULT_PACING: Pacing = { delayMs: 2, splitWrites: false };
@@ -132,6 +137,7 @@ function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<v
 export async function startSimulator(provider: Provider, pacing: Partial<Pacing> = {}): Promise<Simulator> {
   const requests: SimRequest[] = [];
   const failures: { status: number; opts: FailOptions }[] = [];
+  const misbehaviors: Misbehavior[] = [];
   let pace: Pacing = { ...DEFAULT_PACING, ...pacing };
 
   const server = http.createServer((req, res) => {
@@ -156,6 +162,8 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
         if (forced.opts.retryAfter !== undefined) reply.headers = { ...(reply.headers ?? {}), "retry-after": forced.opts.retryAfter };
       } else {
         reply = provider.handle(sr);
+        const m = misbehaviors.shift();
+        if (m) reply = misbehave(m, sr, reply, provider.streamError ?? openAIStreamError);
       }
       send(res, reply, pace).catch(() => res.destroy());
     });
@@ -167,6 +175,7 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
     port,
     requests,
     failNext: (status, opts = {}) => void failures.push({ status, opts }),
+    misbehaveNext: (m) => void misbehaviors.push(m),
     setPacing: (p) => void (pace = { ...pace, ...p }),
     close: async () => {
       server.closeAllConnections();

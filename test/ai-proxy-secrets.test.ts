@@ -1,0 +1,236 @@
+// Issue 11, secrets: the credential ai-proxy inserts (from a {vault://env/…} reference) must
+// never reach the client or a log, whatever the upstream echoes. Every provider runs behind the
+// gateway with ai-metrics and the shipped access-log format; its simulator echoes the key it
+// received in each way a provider or a proxy in front of it does (misbehave.ts), and every
+// client response (status line, headers, body), the access log, the gateway's log lines (its
+// stderr) and /stats are searched for the key. The error itself must still arrive, redacted.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildAiProxy, sseData } from "./ai-proxy-harness.ts";
+import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
+import { send, type Reply } from "./support/client.ts";
+import { startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, type EchoWay, type Simulator } from "./simulators/index.ts";
+import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+/** The shipped access-log format (envoy/envoy.yaml), formatters included. */
+function shippedAccessLog(): { json: Record<string, string>; formatters: Record<string, string> } {
+  const y = parse(readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8")) as {
+    static_resources: { listeners: { filter_chains: { filters: { typed_config: { access_log: { typed_config: { log_format: Record<string, unknown> } }[] } }[] }[] }[] };
+  };
+  const fmt = y.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log[0].typed_config.log_format;
+  const formatters = Object.fromEntries(((fmt.formatters ?? []) as { name: string; typed_config: { "@type": string } }[]).map((f) => [f.name, f.typed_config["@type"]]));
+  return { json: fmt.json_format as Record<string, string>, formatters };
+}
+
+interface Case {
+  name: string;
+  /** The key the simulator accepts: the gateway's vault value. Distinct per provider. */
+  key: string;
+  start(key: string): Promise<Simulator>;
+  model(sim: Simulator): Record<string, unknown>;
+  auth: Record<string, unknown>;
+}
+
+const KEY_ENV = "UPSTREAM_KEY";
+const vault = `{vault://env/${KEY_ENV}}`;
+const bearer = { header_name: "Authorization", header_value: `Bearer ${vault}` };
+
+const CASES: Case[] = [
+  { name: "openai", key: "sk-proj-SECRETopenai0123456789abcdef", start: (k) => startOpenAI({ apiKey: k }), model: () => ({ provider: "openai", name: "gpt-4o-mini" }), auth: bearer },
+  {
+    name: "azure",
+    key: "SECRETazure0123456789abcdef0123",
+    start: (k) => startAzure({ apiKey: k, deployment: "dep-1" }),
+    model: () => ({ provider: "azure", name: "gpt-4o-mini", options: { azure_instance: "myres", azure_deployment_id: "dep-1" } }),
+    auth: { header_name: "api-key", header_value: vault },
+  },
+  {
+    name: "anthropic",
+    key: "sk-ant-api03-SECRETanthropic0123456789",
+    start: (k) => startAnthropic({ apiKey: k }),
+    model: () => ({ provider: "anthropic", name: "claude-3-5-haiku-latest", options: { anthropic_version: "2023-06-01" } }),
+    auth: { header_name: "x-api-key", header_value: vault },
+  },
+  { name: "cohere", key: "SECRETcohere0123456789abcdefghij", start: (k) => startCohere({ apiKey: k }), model: () => ({ provider: "cohere", name: "command-r" }), auth: bearer },
+  {
+    name: "mistral",
+    key: "SECRETmistral0123456789abcdefgh",
+    start: (k) => startMistral({ apiKey: k }),
+    model: () => ({ provider: "mistral", name: "mistral-small-latest", options: { mistral_format: "openai" } }),
+    auth: bearer,
+  },
+  {
+    // A query credential: it also travels in :path, where the access log must not show it.
+    name: "gemini",
+    key: "AIzaSySECRETgemini0123456789abcdef",
+    start: (k) => startGemini({ apiKey: k }),
+    model: () => ({ provider: "gemini", name: "gemini-2.0-flash" }),
+    auth: { param_name: "key", param_value: vault, param_location: "query" },
+  },
+  {
+    // Ollama checks no key; the gateway still sends the one it holds.
+    name: "llama2",
+    key: "SECRETllama0123456789abcdefghijk",
+    start: () => startOllama(),
+    model: (sim) => ({ provider: "llama2", name: "llama3.2", options: { llama2_format: "ollama", upstream_url: `${sim.url}/api/chat` } }),
+    auth: bearer,
+  },
+];
+
+const ERROR_WAYS: EchoWay[] = ["message", "type", "code", "detail", "text", "html"];
+const STREAM_WAYS: EchoWay[] = ["sse-error", "split"];
+
+interface Setup {
+  c: Case;
+  sim: Simulator;
+  g: RunningGateway;
+  logFile: string;
+  replies: { what: string; r: Reply }[];
+}
+
+async function setup(c: Case): Promise<Setup> {
+  const sim = await c.start(c.key);
+  sim.setPacing({ delayMs: 1 });
+  const logFile = join(mkdtempSync(join(tmpdir(), "aiproxy-secrets-")), "access.log");
+  const al = shippedAccessLog();
+  const g = await startGateway({
+    filters: [
+      {
+        name: "ai-proxy",
+        code: filter("ai-proxy"),
+        config: { route_type: "llm/v1/chat", auth: c.auth, model: c.model(sim), logging: { log_statistics: true, log_payloads: true } },
+        env: { [KEY_ENV]: c.key },
+      },
+      { name: "ai-metrics", code: filter("ai-metrics"), config: "" },
+    ],
+    routes: [{ prefix: "/", cluster: "upstream" }],
+    clusters: { upstream: { port: sim.port } },
+    accessLog: { path: logFile, json: al.json, formatters: al.formatters },
+  });
+  return { c, sim, g, logFile, replies: [] };
+}
+
+function chat(s: Setup, stream: boolean, what: string): Promise<Reply> {
+  return send(s.g.url, {
+    method: "POST",
+    path: "/v1/chat/completions",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content: "hello there friend" }], stream }),
+  }).then((r) => {
+    s.replies.push({ what, r });
+    return r;
+  });
+}
+
+/** Every byte of a reply the client saw: status, header names and values, body. */
+function wire(r: Reply): string {
+  return `${r.status}\n${Object.entries(r.headers)
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)
+    .join("\n")}\n\n${r.body}`;
+}
+
+/** The key and the pieces of it long enough to identify it (halves: a split must not leak either). */
+function leaks(text: string, key: string): string[] {
+  const probes = [key, key.slice(0, Math.ceil(key.length / 2)), key.slice(Math.floor(key.length / 2))];
+  return probes.filter((p) => text.includes(p));
+}
+
+beforeAll(() => {
+  buildAiProxy();
+  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "ai-metrics"], { cwd: ROOT, stdio: "pipe" });
+}, 300_000);
+
+describe.each(CASES)("$name: the key the gateway holds never leaves it", (c) => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setup(c);
+  }, 60_000);
+  afterAll(async () => {
+    await s?.g.close();
+    await s?.sim.close();
+  });
+
+  it("a normal answer works (the simulator accepts the vault key)", async () => {
+    const r = await chat(s, false, "normal");
+    expect(r.status, r.body).toBe(200);
+    expect(s.sim.requests.at(-1)?.raw).toBeDefined();
+  });
+
+  it.each(ERROR_WAYS)("an upstream error echoing the key in its %s is forwarded, redacted", async (way) => {
+    s.sim.misbehaveNext({ echo: way });
+    const r = await chat(s, false, way);
+    expect(leaks(wire(r), c.key)).toEqual([]);
+    expect(r.status).toBe(way === "detail" ? 422 : way === "html" ? 502 : 401);
+    const e = (JSON.parse(r.body) as { error: { message: string; type: string; code: unknown } }).error;
+    // Not dropped: the rest of the upstream's error is still there, the key masked with '*'
+    // (a provider whose error shape has no such field drops a key-bearing type or code).
+    if (way === "type" || way === "code") expect(e.message).toBe("Invalid key.");
+    else expect(e.message).toContain("*".repeat(c.key.length));
+    if (way === "message" || way === "detail" || way === "text") expect(e.message).toContain("Incorrect API key provided: " + "*".repeat(c.key.length));
+    if (way === "type" && e.type.startsWith("*")) expect(e.type).toBe("*".repeat(c.key.length));
+  });
+
+  it.each(STREAM_WAYS)("a stream error event echoing the key (%s) ends the stream with a redacted error event", async (way) => {
+    s.sim.misbehaveNext({ echo: way });
+    const r = await chat(s, true, way);
+    expect(r.status).toBe(200);
+    expect(leaks(wire(r), c.key)).toEqual([]);
+    const data = sseData(r.body);
+    expect(data).not.toContain("[DONE]");
+    const last = JSON.parse(data.at(-1) ?? "{}") as { error?: { message: string } };
+    expect(last.error?.message).toContain("Incorrect API key provided: " + "*".repeat(8));
+  });
+
+  it("a key echoed in response headers is masked in every header", async () => {
+    for (const stream of [false, true]) {
+      s.sim.misbehaveNext({ echo: "header" });
+      const r = await chat(s, stream, `header stream=${stream}`);
+      expect(r.status, r.body).toBe(200);
+      expect(leaks(wire(r), c.key)).toEqual([]);
+      expect(r.headers["x-echo-auth"]).toBe("*".repeat(c.key.length));
+    }
+  });
+
+  it("a key echoed as the answer's model never reaches the body, the access log or a metric label", async () => {
+    for (const stream of [false, true]) {
+      s.sim.misbehaveNext({ echo: "model" });
+      const r = await chat(s, stream, `model stream=${stream}`);
+      expect(r.status, r.body).toBe(200);
+      expect(leaks(wire(r), c.key)).toEqual([]);
+    }
+  });
+
+  it("nothing the client got, no access-log line, no log line and no stat holds the key", async () => {
+    expect(s.replies.length).toBeGreaterThanOrEqual(ERROR_WAYS.length + STREAM_WAYS.length + 5);
+    for (const { what, r } of s.replies) expect(leaks(wire(r), c.key), what).toEqual([]);
+    // The access log is written after each response ends.
+    let log = "";
+    for (let i = 0; i < 200 && log.split("\n").length <= s.replies.length; i++) {
+      try {
+        log = readFileSync(s.logFile, "utf8");
+      } catch {
+        /* not yet */
+      }
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(log.split("\n").filter((l) => l.trim()).length).toBe(s.replies.length);
+    expect(leaks(log, c.key)).toEqual([]);
+    // The gateway's log lines (its stderr): the upstream errors were logged, redacted.
+    const lines = s.g.logs.map((l) => l.message).join("\n");
+    expect(leaks(lines, c.key)).toEqual([]);
+    for (const path of ["/stats", "/stats/prometheus"]) {
+      const stats = await send(s.g.admin, { path });
+      expect(stats.status).toBe(200);
+      expect(stats.body).toContain("ai_llm_requests_total");
+      expect(leaks(stats.body, c.key)).toEqual([]);
+    }
+    // The upstream did get it: the check above is not vacuous.
+    expect(s.sim.requests.some((q) => JSON.stringify(q.headers).includes(c.key) || q.query.toString().includes(c.key))).toBe(true);
+  });
+});
