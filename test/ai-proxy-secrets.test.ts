@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAiProxy, sseData } from "./ai-proxy-harness.ts";
 import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
 import { send, type Reply } from "./support/client.ts";
-import { startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, type EchoWay, type Simulator } from "./simulators/index.ts";
+import type { EchoWay, Simulator } from "./simulators/index.ts";
+import { KEY_ENV, PROVIDER_CASES, type ProviderCase } from "./support/provider-cases.ts";
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 
@@ -28,60 +29,8 @@ function shippedAccessLog(): { json: Record<string, string>; formatters: Record<
   return { json: fmt.json_format as Record<string, string>, formatters };
 }
 
-interface Case {
-  name: string;
-  /** The key the simulator accepts: the gateway's vault value. Distinct per provider. */
-  key: string;
-  start(key: string): Promise<Simulator>;
-  model(sim: Simulator): Record<string, unknown>;
-  auth: Record<string, unknown>;
-}
-
-const KEY_ENV = "UPSTREAM_KEY";
-const vault = `{vault://env/${KEY_ENV}}`;
-const bearer = { header_name: "Authorization", header_value: `Bearer ${vault}` };
-
-const CASES: Case[] = [
-  { name: "openai", key: "sk-proj-SECRETopenai0123456789abcdef", start: (k) => startOpenAI({ apiKey: k }), model: () => ({ provider: "openai", name: "gpt-4o-mini" }), auth: bearer },
-  {
-    name: "azure",
-    key: "SECRETazure0123456789abcdef0123",
-    start: (k) => startAzure({ apiKey: k, deployment: "dep-1" }),
-    model: () => ({ provider: "azure", name: "gpt-4o-mini", options: { azure_instance: "myres", azure_deployment_id: "dep-1" } }),
-    auth: { header_name: "api-key", header_value: vault },
-  },
-  {
-    name: "anthropic",
-    key: "sk-ant-api03-SECRETanthropic0123456789",
-    start: (k) => startAnthropic({ apiKey: k }),
-    model: () => ({ provider: "anthropic", name: "claude-3-5-haiku-latest", options: { anthropic_version: "2023-06-01" } }),
-    auth: { header_name: "x-api-key", header_value: vault },
-  },
-  { name: "cohere", key: "SECRETcohere0123456789abcdefghij", start: (k) => startCohere({ apiKey: k }), model: () => ({ provider: "cohere", name: "command-r" }), auth: bearer },
-  {
-    name: "mistral",
-    key: "SECRETmistral0123456789abcdefgh",
-    start: (k) => startMistral({ apiKey: k }),
-    model: () => ({ provider: "mistral", name: "mistral-small-latest", options: { mistral_format: "openai" } }),
-    auth: bearer,
-  },
-  {
-    // A query credential: it also travels in :path, where the access log must not show it.
-    name: "gemini",
-    key: "AIzaSySECRETgemini0123456789abcdef",
-    start: (k) => startGemini({ apiKey: k }),
-    model: () => ({ provider: "gemini", name: "gemini-2.0-flash" }),
-    auth: { param_name: "key", param_value: vault, param_location: "query" },
-  },
-  {
-    // Ollama checks no key; the gateway still sends the one it holds.
-    name: "llama2",
-    key: "SECRETllama0123456789abcdefghijk",
-    start: () => startOllama(),
-    model: (sim) => ({ provider: "llama2", name: "llama3.2", options: { llama2_format: "ollama", upstream_url: `${sim.url}/api/chat` } }),
-    auth: bearer,
-  },
-];
+type Case = ProviderCase;
+const CASES = PROVIDER_CASES;
 
 const ERROR_WAYS: EchoWay[] = ["message", "type", "code", "detail", "text", "html"];
 const STREAM_WAYS: EchoWay[] = ["sse-error", "split"];

@@ -76,6 +76,7 @@ export function misbehave(m: Misbehavior, req: SimRequest, normal: Reply, stream
     return { kind: "raw", status: m.status, headers, body: m.body ?? "" };
   }
   if ("streamAlways" in m) {
+    if (normal.kind === "stream") return normal; // it streams already (Gemini's streamGenerateContent)
     const text = normal.kind === "json" ? JSON.stringify(normal.body) : normal.kind === "raw" ? normal.body : normal.events.join("");
     return { kind: "stream", status: normal.status, headers: { "content-type": "text/event-stream" }, events: [`data: ${text}\n\n`, "data: [DONE]\n\n"] };
   }
