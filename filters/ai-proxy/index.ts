@@ -417,7 +417,7 @@ class AiProxyStream extends HttpContext {
       if (r != null) {
         const chunk = this.readBuffer(BufferType.HttpResponseBody, bodySize);
         const out = r.push(chunk, endOfStream);
-        if (out !== chunk) setBufferBytesFrom(BufferType.HttpResponseBody, 0, bodySize, out);
+        if (r.changed) setBufferBytesFrom(BufferType.HttpResponseBody, 0, bodySize, out);
       }
       if (this.cfg.logPayloads && endOfStream) this.capturePassPayload(bodySize);
       if (endOfStream) this.finish();

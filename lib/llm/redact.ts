@@ -128,8 +128,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): bool {
   return a.length == b.length && memory.compare(a.dataStart, b.dataStart, <usize>a.length) == 0;
 }
 
-const EMPTY = new Uint8Array(0);
-
 /**
  * Masks a body sent in chunks. A chunk's end that could be the start of a secret (at most
  * maxLen − 1 bytes, and only bytes that are a prefix of one) is held back and sent with the
@@ -137,28 +135,34 @@ const EMPTY = new Uint8Array(0);
  */
 export class StreamRedactor {
   private carry: ByteBuilder = new ByteBuilder(64);
+  /** True when the last push() returned other bytes than the chunk it got (masked, held back or released). */
+  changed: bool = false;
 
   constructor(private secrets: Secrets) {}
 
-  /** What to send for this chunk; `eos` flushes the held-back tail. */
+  /**
+   * What to send for this chunk; `eos` flushes the held-back tail. The chunk is masked in
+   * place: pass a buffer the caller owns (a copy read from the host, a translator's output).
+   */
   push(chunk: Uint8Array, eos: bool): Uint8Array {
     const s = this.secrets;
+    this.changed = false;
     if (s.empty) return chunk;
-    let buf: Uint8Array;
-    if (this.carry.len == 0) {
-      buf = chunk.length > 0 ? chunk.slice(0) : EMPTY;
-    } else {
+    let buf = chunk;
+    if (this.carry.len > 0) {
       this.carry.bytes(chunk);
       buf = this.carry.toBytes();
       this.carry.reset();
+      this.changed = true;
     }
     const n = buf.length;
     if (n == 0) return buf;
-    s.maskInPlace(buf.dataStart, n);
+    if (s.maskInPlace(buf.dataStart, n)) this.changed = true;
     if (eos) return buf;
     const keep = s.pendingTail(buf.dataStart, n);
     if (keep == 0) return buf;
     this.carry.range(buf, n - keep, n);
+    this.changed = true;
     return buf.subarray(0, n - keep);
   }
 
