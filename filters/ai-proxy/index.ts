@@ -24,12 +24,12 @@ import { ByteBuilder } from "../../lib/llm/json-writer";
 import { withStringMember, withoutMember } from "../../lib/llm/json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, takeUsageOutOfRange, usageCost } from "../../lib/llm/usage";
 import { Secrets, StreamRedactor } from "../../lib/llm/redact";
-import { AiProxyConfig, parseConfig, withModel } from "./config";
-import { readEnvironment } from "./env";
-import { promptText, validateRequest } from "./request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam, withoutParams } from "./url";
-import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
-import { Analytics } from "./analytics";
+import { AiProxyConfig, parseConfig, withModel } from "../../lib/llm/route/config";
+import { readEnvironment } from "../../lib/runtime/env";
+import { promptText, validateRequest } from "../../lib/llm/route/request";
+import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam, withoutParams } from "../../lib/llm/route/url";
+import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "../../lib/llm/route/template";
+import { Analytics } from "../../lib/analytics/record";
 
 /** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
 export const MODEL_HEADER = "x-ai-gateway-llm-model";

@@ -11,9 +11,9 @@
 //   ai.error_type          when a 2xx answer failed on the way (upstream_stream_error,
 //                          upstream_stream_incomplete, upstream_bad_response)
 
-import { HttpContext } from "../../lib/runtime";
-import { JsonWriter } from "../../lib/llm/json-writer";
-import { Usage } from "../../lib/llm/provider";
+import { HttpContext } from "../runtime";
+import { JsonWriter } from "../llm/json-writer";
+import { Usage } from "../llm/provider";
 
 // The keys as property paths, made once (an array literal in write() would be allocated per request).
 const K_PROVIDER_NAME: string[] = ["ai.provider_name"];
