@@ -6,27 +6,22 @@
 // stderr) and /stats are searched for the key. The error itself must still arrive, redacted.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parse } from "yaml";
+import { join, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { shippedLogFormat } from "./support/shipped-config.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAiProxy, sseData } from "./ai-proxy-harness.ts";
 import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
 import { send, type Reply } from "./support/client.ts";
 import type { EchoWay, Simulator } from "./simulators/index.ts";
 import { KEY_ENV, PROVIDER_CASES, type ProviderCase } from "./support/provider-cases.ts";
-import { execFileSync } from "node:child_process";
-import { resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
 /** The shipped access-log format (envoy/envoy.yaml), formatters included. */
 function shippedAccessLog(): { json: Record<string, string>; formatters: Record<string, string> } {
-  const y = parse(readFileSync(join(ROOT, "envoy/envoy.yaml"), "utf8")) as {
-    static_resources: { listeners: { filter_chains: { filters: { typed_config: { access_log: { typed_config: { log_format: Record<string, unknown> } }[] } }[] }[] }[] };
-  };
-  const fmt = y.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log[0].typed_config.log_format;
-  const formatters = Object.fromEntries(((fmt.formatters ?? []) as { name: string; typed_config: { "@type": string } }[]).map((f) => [f.name, f.typed_config["@type"]]));
-  return { json: fmt.json_format as Record<string, string>, formatters };
+  const fmt = shippedLogFormat();
+  return { json: fmt.json_format, formatters: Object.fromEntries((fmt.formatters ?? []).map((f) => [f.name, f.typed_config["@type"]])) };
 }
 
 type Case = ProviderCase;

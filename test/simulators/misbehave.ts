@@ -77,7 +77,7 @@ export function misbehave(m: Misbehavior, req: SimRequest, normal: Reply, stream
   }
   if ("streamAlways" in m) {
     if (normal.kind === "stream") return normal; // it streams already (Gemini's streamGenerateContent)
-    const text = normal.kind === "json" ? JSON.stringify(normal.body) : normal.kind === "raw" ? normal.body : normal.events.join("");
+    const text = normal.kind === "json" ? JSON.stringify(normal.body) : normal.body;
     return { kind: "stream", status: normal.status, headers: { "content-type": "text/event-stream" }, events: [`data: ${text}\n\n`, "data: [DONE]\n\n"] };
   }
   if ("rewrite" in m) return mapText(normal, m.rewrite);
