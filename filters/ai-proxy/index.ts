@@ -385,7 +385,11 @@ class AiProxyStream extends HttpContext {
   private badGateway(why: string): i32 {
     logWarn("ai-proxy: " + why);
     this.errorType = "upstream_bad_response";
-    // From on_response_headers Envoy sends the reply straight to the codec: no upstream header (Location) goes with it.
+    // From on_response_headers (headers held: the local reply forces Stop) Envoy's sendLocalReply
+    // takes its "headers seen, not sent" branch and writes the reply straight to the codec, so
+    // no upstream header (Location) goes with it: source/common/http/filter_manager.cc
+    // (DownstreamFilterManager::sendLocalReply); Envoy's own test filter for this case is
+    // test/integration/filters/local_reply_during_encoding_filter.cc.
     return this.reject(502, why);
   }
 
