@@ -35,9 +35,15 @@ export function secretForms(s: string): string[] {
 /** The set of byte strings to mask. Immutable once built; shared by every stream of a config. */
 export class Secrets {
   patterns: Uint8Array[] = [];
-  /** Bit per first byte of some pattern (256 bits). */
-  private first: StaticArray<u32> = new StaticArray<u32>(8);
+  /** 1 for a byte that starts some pattern. */
+  private first: StaticArray<u8> = new StaticArray<u8>(256);
+  /**
+   * Set-Horspool shift by the last byte of a minLen window: how far the window may move
+   * without passing a pattern's start (0: a pattern's first minLen bytes may end here).
+   */
+  private shift: StaticArray<u8> = new StaticArray<u8>(256);
   maxLen: i32 = 0;
+  minLen: i32 = 0;
 
   /** Adds a secret and its wire forms (ignored when shorter than MIN_SECRET_BYTES or already known). */
   add(secret: string): void {
@@ -50,34 +56,67 @@ export class Secrets {
     if (b.length < MIN_SECRET_BYTES) return;
     for (let i = 0; i < this.patterns.length; i++) if (sameBytes(unchecked(this.patterns[i]), b)) return;
     this.patterns.push(b);
-    const f = <u32>unchecked(b[0]);
-    unchecked((this.first[f >> 5] |= 1 << (f & 31)));
+    unchecked((this.first[unchecked(b[0])] = 1));
     if (b.length > this.maxLen) this.maxLen = b.length;
+    if (this.minLen == 0 || b.length < this.minLen) this.minLen = min<i32>(b.length, 255);
+    this.buildShift();
+  }
+
+  private buildShift(): void {
+    const m = this.minLen;
+    for (let c = 0; c < 256; c++) unchecked((this.shift[c] = <u8>m));
+    for (let k = 0; k < this.patterns.length; k++) {
+      const pat = unchecked(this.patterns[k]);
+      for (let j = 0; j < m; j++) {
+        const c = unchecked(pat[j]);
+        const d = <u8>(m - 1 - j);
+        if (d < unchecked(this.shift[c])) unchecked((this.shift[c] = d));
+      }
+    }
   }
 
   get empty(): bool {
     return this.patterns.length == 0;
   }
 
-  @inline private maybeFirst(c: u32): bool {
-    return (unchecked(this.first[c >> 5]) & (1 << (c & 31))) != 0;
+  @inline private maybeFirst(c: u8): bool {
+    return unchecked(this.first[c]) != 0;
   }
 
   /** Masks every occurrence in b[0, n) in place. Returns true when something was masked. */
   maskInPlace(p: usize, n: i32): bool {
-    if (this.patterns.length == 0) return false;
+    return this.scan(p, n, true);
+  }
+
+  /**
+   * Finds the patterns in p[0, n) with Set-Horspool: look at the last byte of each minLen
+   * window and verify only where it may end a pattern's first minLen bytes. With `mask`,
+   * every occurrence becomes '*'; without, the first one returns true.
+   */
+  private scan(p: usize, n: i32, mask: bool): bool {
+    const pats = this.patterns;
+    const np = pats.length;
+    if (np == 0) return false;
+    const m = this.minLen;
+    const shift = changetype<usize>(this.shift);
     let hit = false;
-    for (let i = 0; i < n; i++) {
-      if (!this.maybeFirst(load<u8>(p + <usize>i))) continue;
-      for (let k = 0; k < this.patterns.length; k++) {
-        const pat = unchecked(this.patterns[k]);
-        const m = pat.length;
-        if (i + m > n) continue;
-        if (memory.compare(p + <usize>i, pat.dataStart, <usize>m) == 0) {
-          memory.fill(p + <usize>i, STAR, <usize>m);
+    let i = 0;
+    while (i + m <= n) {
+      const d = <i32>load<u8>(shift + <usize>load<u8>(p + <usize>(i + m - 1)));
+      if (d > 0) {
+        i += d;
+        continue;
+      }
+      for (let k = 0; k < np; k++) {
+        const pat = unchecked(pats[k]);
+        const len = pat.length;
+        if (i + len <= n && memory.compare(p + <usize>i, pat.dataStart, <usize>len) == 0) {
+          if (!mask) return true;
+          memory.fill(p + <usize>i, STAR, <usize>len);
           hit = true;
         }
       }
+      i++;
     }
     return hit;
   }
@@ -106,21 +145,14 @@ export class Secrets {
 
   /** `s` with every secret masked. */
   maskString(s: string): string {
-    if (this.patterns.length == 0 || s.length == 0) return s;
+    if (this.patterns.length == 0 || String.UTF8.byteLength(s) < this.minLen) return s;
     const b = Uint8Array.wrap(String.UTF8.encode(s));
     if (!this.maskInPlace(b.dataStart, b.length)) return s;
     return String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
   }
 
   private contains(p: usize, n: i32): bool {
-    for (let i = 0; i < n; i++) {
-      if (!this.maybeFirst(load<u8>(p + <usize>i))) continue;
-      for (let k = 0; k < this.patterns.length; k++) {
-        const pat = unchecked(this.patterns[k]);
-        if (i + pat.length <= n && memory.compare(p + <usize>i, pat.dataStart, <usize>pat.length) == 0) return true;
-      }
-    }
-    return false;
+    return this.scan(p, n, false);
   }
 }
 
