@@ -4,14 +4,14 @@
 // received in each way a provider or a proxy in front of it does (misbehave.ts), and every
 // client response (status line, headers, body), the access log, the gateway's log lines (its
 // stderr) and /stats are searched for the key. The error itself must still arrive, redacted.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { shippedLogFormat } from "./support/shipped-config.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAiProxy, sseData } from "./ai-proxy-harness.ts";
-import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
+import { bootstrapYaml, filter, startGateway, type RunningGateway } from "./support/gateway.ts";
 import { send, type Reply } from "./support/client.ts";
 import type { EchoWay, Simulator } from "./simulators/index.ts";
 import { KEY_ENV, PROVIDER_CASES, type ProviderCase } from "./support/provider-cases.ts";
@@ -177,4 +177,56 @@ describe.each(CASES)("$name: the key the gateway holds never leaves it", (c) => 
     // The upstream did get it: the check above is not vacuous.
     expect(s.sim.requests.some((q) => JSON.stringify(q.headers).includes(c.key) || q.query.toString().includes(c.key))).toBe(true);
   });
+});
+
+describe("the aigw process: its stdout (the access log) and stderr hold no key", () => {
+  // The local gateway as users run it (`aigw run`, log level info): every echo way at once.
+  const c = PROVIDER_CASES[0];
+  it("after every echo way, stream and not", async () => {
+    const sim = await c.start(c.key);
+    const al = shippedAccessLog();
+    const yaml = bootstrapYaml({
+      filters: [
+        { name: "ai-proxy", code: filter("ai-proxy"), config: { route_type: "llm/v1/chat", auth: c.auth, model: c.model(sim), logging: { log_statistics: true, log_payloads: true } }, env: { [KEY_ENV]: c.key } },
+        { name: "ai-metrics", code: filter("ai-metrics"), config: "" },
+      ],
+      routes: [{ prefix: "/", cluster: "upstream" }],
+      clusters: { upstream: { port: sim.port } },
+      accessLog: { path: "/dev/stdout", json: al.json, formatters: al.formatters },
+    });
+    const file = join(mkdtempSync(join(tmpdir(), "aiproxy-secrets-cli-")), "envoy.yaml");
+    writeFileSync(file, yaml);
+    const child = spawn(process.execPath, [join(ROOT, "bin/aigw.mjs"), "run", "--config", file], { cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b));
+    try {
+      const port = await new Promise<number>((res, rej) => {
+        child.stderr.on("data", (b: Buffer) => {
+          stderr += b;
+          const m = /main on :(\d+)/.exec(stderr);
+          if (m) res(Number(m[1]));
+        });
+        child.on("exit", () => rej(new Error(stderr)));
+      });
+      const base = `http://127.0.0.1:${port}`;
+      let n = 0;
+      for (const way of [...ERROR_WAYS, ...STREAM_WAYS, "header", "model"] as EchoWay[]) {
+        for (const stream of way === "sse-error" || way === "split" ? [true] : ERROR_WAYS.includes(way) ? [false] : [false, true]) {
+          sim.misbehaveNext({ echo: way });
+          const r = await send(base, { method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], stream }) });
+          expect(leaks(wire(r), c.key), way).toEqual([]);
+          n++;
+        }
+      }
+      for (let i = 0; i < 200 && stdout.split("\n").filter((l) => l.startsWith("{")).length < n; i++) await new Promise((res) => setTimeout(res, 10));
+      expect(stdout.split("\n").filter((l) => l.startsWith("{")).length).toBe(n);
+      expect(stderr).toContain("ai-proxy"); // the upstream failures were logged…
+      expect(leaks(stdout, c.key)).toEqual([]);
+      expect(leaks(stderr, c.key)).toEqual([]); // …without the key
+    } finally {
+      child.kill("SIGTERM");
+      await sim.close();
+    }
+  }, 60_000);
 });
