@@ -75,6 +75,23 @@ describe.each(PROVIDER_CASES)("$name", (c) => {
     expect(log.at(-1)).toMatchObject({ status: 200, error: "upstream_stream_error" });
   });
 
+  it("a stream whose upstream connection drops before its end marker counts as an error (upstream_stream_incomplete)", async () => {
+    // ai-proxy records it in on_log (the response never completed), which Envoy runs after the
+    // access log: ai-metrics, whose on_log follows, counts it.
+    const before = await requestsByClass(g);
+    sim.misbehaveNext({ truncate: true, reset: true });
+    const r = await chat(g, { stream: true });
+    // Envoy resets the client's stream too: whatever arrived, it holds no [DONE].
+    expect(sseData(r.body)).not.toContain("[DONE]");
+    let after = await requestsByClass(g);
+    for (let i = 0; i < 100 && (after["5xx"] ?? 0) === (before["5xx"] ?? 0); i++) {
+      await new Promise((res) => setTimeout(res, 10));
+      after = await requestsByClass(g);
+    }
+    expect((after["5xx"] ?? 0) - (before["5xx"] ?? 0)).toBe(1);
+    expect(g.errors().some((l) => l.includes("upstream stream ended before its end marker"))).toBe(true);
+  });
+
   it("a mid-stream error event is forwarded as an OpenAI error event, without [DONE]", async () => {
     sim.misbehaveNext({ echo: "sse-error" });
     const r = await chat(g, { stream: true });

@@ -21,8 +21,11 @@ export type EchoWay =
 
 export type Misbehavior =
   | { echo: EchoWay }
-  /** The normal stream without its last event (the end marker: [DONE], message_stop, stream-end, done:true, the finishReason chunk). */
-  | { truncate: true }
+  /**
+   * The normal stream without its last event (the end marker: [DONE], message_stop, stream-end,
+   * done:true, the finishReason chunk), ended cleanly or, with `reset`, by dropping the connection.
+   */
+  | { truncate: true; reset?: boolean }
   /** A fixed status and body instead of the answer (204, 302 with a Location, an empty 200, ...). */
   | { status: number; headers?: Record<string, string>; body?: string; chunked?: boolean }
   /** The normal reply as an event stream, whatever the request asked for. */
@@ -68,7 +71,7 @@ function modelOf(req: SimRequest): string | undefined {
 export function misbehave(m: Misbehavior, req: SimRequest, normal: Reply, streamError: (message: string) => string): Reply {
   if ("truncate" in m) {
     if (normal.kind !== "stream") throw new Error(`truncate needs a streamed reply, got ${normal.kind} ${normal.status}`);
-    return { ...normal, events: normal.events.slice(0, -1) };
+    return { ...normal, events: normal.events.slice(0, -1), reset: m.reset };
   }
   if ("status" in m) {
     const headers = { "content-type": "application/json", ...(m.headers ?? {}) };

@@ -47,7 +47,7 @@ export interface Simulator {
 export type Reply =
   | { kind: "json"; status: number; headers?: Record<string, string>; body: unknown }
   | { kind: "raw"; status: number; headers?: Record<string, string>; body: string }
-  | { kind: "stream"; status: number; headers?: Record<string, string>; events: string[] };
+  | { kind: "stream"; status: number; headers?: Record<string, string>; events: string[]; /** Drop the connection after the events instead of ending the body. */ reset?: boolean };
 
 export interface Provider {
   /** Normal handling: routing, auth, validation, the answer. */
@@ -110,7 +110,7 @@ function parseBody(raw: string): unknown {
   }
 }
 
-async function writeStream(res: http.ServerResponse, events: string[], pacing: Pacing): Promise<void> {
+async function writeStream(res: http.ServerResponse, events: string[], pacing: Pacing, reset = false): Promise<void> {
   for (const ev of events) {
     const parts = pacing.splitWrites && ev.length > 1 ? cutInTwo(ev) : [ev];
     for (const p of parts) {
@@ -119,7 +119,9 @@ async function writeStream(res: http.ServerResponse, events: string[], pacing: P
       await sleep(pacing.delayMs);
     }
   }
-  if (!res.destroyed) res.end();
+  if (res.destroyed) return;
+  if (reset) res.socket?.destroy();
+  else res.end();
 }
 
 /** Cuts at the middle byte so multi-byte characters can straddle the two writes too. */
@@ -132,7 +134,7 @@ function cutInTwo(ev: string): Buffer[] {
 function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<void> {
   if (reply.kind === "stream") {
     res.writeHead(reply.status, reply.headers ?? {});
-    return writeStream(res, reply.events, pacing);
+    return writeStream(res, reply.events, pacing, reply.reset);
   }
   const body = reply.kind === "json" ? JSON.stringify(reply.body) : reply.body;
   const headers: Record<string, string> = { "content-type": JSON_TYPE, ...(reply.headers ?? {}) };
