@@ -9,6 +9,8 @@
 //   ai.prompt_tokens, ai.completion_tokens, ai.total_tokens, ai.llm_latency (ms),
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
 //   ai.target, ai.tries    ai-proxy-advanced only: the target that served and the tries it took
+//   ai.error_type          when a 2xx answer failed on the way (upstream_stream_error,
+//                          upstream_stream_incomplete, upstream_bad_response)
 
 import { HttpContext } from "../runtime";
 import { JsonWriter } from "../llm/json-writer";
@@ -26,6 +28,7 @@ const K_LLM_LATENCY: string[] = ["ai.llm_latency"];
 const K_TIME_PER_TOKEN: string[] = ["ai.time_per_token"];
 const K_COST: string[] = ["ai.cost"];
 const K_STATUS: string[] = ["ai.status"];
+const K_ERROR_TYPE: string[] = ["ai.error_type"];
 const K_LOG: string[] = ["ai.log"];
 const K_TARGET: string[] = ["ai.target"];
 const K_TRIES: string[] = ["ai.tries"];
@@ -43,6 +46,8 @@ export class Analytics {
   timeToFirstTokenMs: i64 = -1;
   cost: f64 = 0;
   status: u32 = 0;
+  /** Set when the client got no usable answer although the status says success (a broken stream or body). */
+  errorType: string = "";
   azureInstance: string = "";
   azureDeployment: string = "";
   azureApiVersion: string = "";
@@ -116,6 +121,7 @@ export class Analytics {
       ctx.setPropertyString(K_TARGET, this.target);
       ctx.setPropertyString(K_TRIES, this.tries.toString());
     }
+    if (this.errorType.length > 0) ctx.setPropertyString(K_ERROR_TYPE, this.errorType);
     if (logStatistics) {
       const j = this.toJson(logPayloads);
       ctx.setProperty(K_LOG, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));
