@@ -519,5 +519,65 @@ describe("configuration is checked at load, naming the field", () => {
   });
 });
 
-// Quiet the unused-import check for OpenAI's type namespace.
-export type _T = OpenAI;
+
+
+
+describe("examples/ai-azure-content-safety", () => {
+  it("envoy.yaml runs: TLS clusters pointed at the simulators, a prompt and an answer checked, a breach refused and counted", async () => {
+    const { parse, stringify } = await import("yaml");
+    const root = join(import.meta.dirname, "..");
+    const doc = parse(readFileSync(join(root, "examples/ai-azure-content-safety/envoy.yaml"), "utf8")) as {
+      admin: { address: { socket_address: { port_value: number } } };
+      static_resources: { listeners: { address: { socket_address: { port_value: number } } }[]; clusters: Record<string, unknown>[] };
+    };
+    // The same file, with loopback plain-HTTP stand-ins for api.openai.com and the Azure resource.
+    doc.admin.address.socket_address.port_value = 0;
+    doc.static_resources.listeners[0]!.address.socket_address.port_value = 0;
+    for (const c of doc.static_resources.clusters) {
+      const port = c.name === "openai" ? llm.port : cs.port;
+      delete c.transport_socket;
+      c.type = "STATIC";
+      c.load_assignment = { cluster_name: c.name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] };
+    }
+    const yaml = stringify(doc).replaceAll("filename: build/", `filename: ${root}/build/`);
+    process.env.AZURE_CONTENT_SAFETY_KEY = KEY;
+    process.env.OPENAI_API_KEY = "sk-test-openai";
+    const g = await startGateway(yaml);
+    gateways.push(g);
+    const url = `http://127.0.0.1:${g.gw.ports.get("gateway")}`;
+    const a = cs.requests.length;
+    const client = openaiClient(url);
+    const ok = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }] });
+    expect(ok.choices[0]!.message.content).toBe("echo: hello");
+    expect(azureCalls(a).map((c) => (c.body as { text: string }).text)).toEqual(["hello\n\n", "echo: hello"]);
+    expect(cs.requests[a]!.headers["host"]).toBe("my-resource.cognitiveservices.azure.com");
+    const err = (await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "I despise them" }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(400);
+    expect(err.message).toContain("request failed content safety check: breached category [Hate] at level 2");
+    const prom = await (await fetch(`http://127.0.0.1:${g.gw.adminPort}/stats/prometheus`)).text();
+    expect(prom).toMatch(/ai_azure_content_safety_blocks_total\{direction="input",category="Hate",workspace=""\} 1/);
+    noKeyLeak(g, prom);
+  });
+});
+
+describe("examples/ai-azure-content-safety/istio-wasmplugin.yaml", () => {
+  it("its pluginConfig is accepted as is and calls Istio's outbound cluster", async () => {
+    const { parseAllDocuments } = await import("yaml");
+    const root = join(import.meta.dirname, "..");
+    const docs = parseAllDocuments(readFileSync(join(root, "examples/ai-azure-content-safety/istio-wasmplugin.yaml"), "utf8")).map((d) => d.toJSON() as { kind: string; spec: Record<string, unknown> });
+    const plugin = docs.find((d) => d.kind === "WasmPlugin")!.spec as { pluginConfig: Record<string, unknown>; pluginName: string; vmConfig: { env: { name: string }[] } };
+    expect(docs.map((d) => d.kind)).toEqual(["WasmPlugin", "ServiceEntry", "DestinationRule"]);
+    const cluster = plugin.pluginConfig.content_safety_cluster as string;
+    const g = await startGateway({
+      filters: [
+        { name: plugin.pluginName, rootId: plugin.pluginName, code: filter("ai-azure-content-safety"), config: plugin.pluginConfig, env: { [plugin.vmConfig.env[0]!.name]: KEY } },
+        { name: "ai-proxy", code: filter("ai-proxy"), config: { route_type: "llm/v1/chat", auth: { header_name: "Authorization", header_value: "Bearer sk-test-openai" }, model: { provider: "openai", name: "gpt-4o-mini" } } },
+      ],
+      clusters: { upstream: { port: llm.port }, [cluster]: { port: cs.port } },
+    });
+    gateways.push(g);
+    const a = cs.requests.length;
+    expect((await post(g, chat([user("we kill")]))).status).toBe(400);
+    expect(cs.requests[a]!.headers["host"]).toBe("my-resource.cognitiveservices.azure.com");
+  });
+});
