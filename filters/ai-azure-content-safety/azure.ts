@@ -4,41 +4,22 @@
 // blocklistItemText}]}, and the 10,000-character limit on `text` (longer text is split).
 
 import { arrAt, getArr, getObj, getString, isNumberType, parseObject, valueNumber, valueObj } from "../../lib/json";
-import { JsonWriter } from "../../lib/llm/json-writer";
+import { ByteBuilder, JsonWriter } from "../../lib/llm/json-writer";
 import { Category, SafetyConfig } from "./config";
 
-/** Azure's limit on `text`, in characters. */
+/** Azure's limit on `text`, in characters (counted here in UTF-16 units, never more). */
 export const MAX_TEXT_CHARS: i32 = 10000;
-/** How far back from the limit a split looks for whitespace. */
-const SPLIT_LOOKBACK: i32 = 200;
+/** How far back from the limit a cut looks for whitespace. */
+export const SPLIT_LOOKBACK: i32 = 200;
 
-/** `text` cut into pieces of at most `limit` UTF-16 units (never inside a surrogate pair), at whitespace where one is near the limit. */
-export function splitText(text: string, limit: i32 = MAX_TEXT_CHARS): string[] {
-  const out = new Array<string>();
-  let at = 0;
-  const n = text.length;
-  while (n - at > limit) {
-    let cut = at + limit;
-    const c = text.charCodeAt(cut - 1);
-    if (c >= 0xd800 && c <= 0xdbff) cut--;
-    for (let i = cut; i > at + limit - SPLIT_LOOKBACK && i > at; i--) {
-      const w = text.charCodeAt(i - 1);
-      if (w == 0x20 || w == 0x0a || w == 0x09 || w == 0x0d) {
-        cut = i;
-        break;
-      }
-    }
-    out.push(text.substring(at, cut));
-    at = cut;
-  }
-  if (at < n || out.length == 0) out.push(text.substring(at));
-  return out;
-}
+/** `{"text":"` */
+const PREFIX: Uint8Array = Uint8Array.wrap(String.UTF8.encode('{"text":"'));
 
-/** The JSON body of one text:analyze call. */
-export function analyzeBody(c: SafetyConfig, text: string): ArrayBuffer {
+/** What follows the text in every call of this configuration: `","categories":[…],…}`. */
+function suffix(c: SafetyConfig): Uint8Array {
+  if (c.analyzeSuffix.length > 0) return c.analyzeSuffix;
   const w = new JsonWriter();
-  w.beginObject().fieldString("text", text);
+  w.beginObject().fieldString("text", "");
   w.key("categories").beginArray();
   for (let i = 0; i < c.categories.length; i++) w.string(c.categories[i].name);
   w.endArray();
@@ -50,7 +31,18 @@ export function analyzeBody(c: SafetyConfig, text: string): ArrayBuffer {
   }
   w.fieldString("outputType", c.eightLevels ? "EightSeverityLevels" : "FourSeverityLevels");
   w.endObject();
-  const b = w.toBytes();
+  c.analyzeSuffix = w.toBytes().slice(PREFIX.length);
+  return c.analyzeSuffix;
+}
+
+/** The JSON body of one text:analyze call for the escaped text esc[start, end). */
+export function analyzeBody(c: SafetyConfig, esc: Uint8Array, start: i32, end: i32): ArrayBuffer {
+  const tail = suffix(c);
+  const out = new ByteBuilder(PREFIX.length + (end - start) + tail.length);
+  out.bytes(PREFIX);
+  out.range(esc, start, end);
+  out.bytes(tail);
+  const b = out.toBytes();
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
 }
 

@@ -48,6 +48,8 @@ export class SafetyConfig {
   httpTimeout: u32 = 60000;
   /** Hold non-streamed response headers until the answer is checked (needs Envoy's allow_on_headers_stop_iteration). */
   holdResponseHeaders: bool = false;
+  /** The text:analyze body after the text, made once (azure.ts). */
+  analyzeSuffix: Uint8Array = new Uint8Array(0);
 
   get modeName(): string {
     return this.guardInput ? (this.guardOutput ? "BOTH" : "INPUT") : "OUTPUT";

@@ -18,8 +18,9 @@ import {
 import { readEnvironment } from "../../lib/runtime/env";
 import { errorBody, errorTypeForStatus } from "../../lib/llm/errors";
 import { parseConfig, SafetyConfig } from "./config";
-import { analyzeBody, Failure, splitText, Verdict } from "./azure";
-import { answerText, NOT_JSON, promptText } from "./text";
+import { analyzeBody, Failure, MAX_TEXT_CHARS, SPLIT_LOOKBACK, Verdict } from "./azure";
+import { answerText, cutPoints, decodeText, NOT_JSON, promptText } from "./text";
+import { ByteBuilder } from "../../lib/llm/json-writer";
 import { StreamGuard } from "./stream-guard";
 import { Audit } from "./audit";
 
@@ -68,7 +69,8 @@ class Check {
   startNs: u64 = 0;
   constructor(
     public output: bool,
-    public text: string,
+    /** JSON-escaped. */
+    public text: Uint8Array,
   ) {}
 }
 
@@ -124,15 +126,17 @@ class SafetyStream extends HttpContext {
 
   // ---- checks ------------------------------------------------------------------------------
 
-  private start(text: string, output: bool): Check {
+  private start(text: Uint8Array, output: bool): Check {
     const c = this.cfg;
     const check = new Check(output, text);
     check.startNs = monotonicNanos();
     this.audit.describe(this, c);
     const headers = [new HeaderPair("content-type", "application/json"), new HeaderPair("ocp-apim-subscription-key", c.key)];
-    const pieces = splitText(text);
-    for (let i = 0; i < pieces.length; i++) {
-      const token = callService(this, c.endpoint, "POST", headers, analyzeBody(c, pieces[i]), c.httpTimeout, onAnswer);
+    const ends = cutPoints(text, MAX_TEXT_CHARS, SPLIT_LOOKBACK);
+    let from = 0;
+    for (let i = 0; i < ends.length; i++) {
+      const token = callService(this, c.endpoint, "POST", headers, analyzeBody(c, text, from, ends[i]), c.httpTimeout, onAnswer);
+      from = ends[i];
       if (token < 0) {
         check.verdict.fail(Failure.Service, "the host refused the call to cluster '" + c.endpoint.cluster + "' (is it defined?)");
         break;
@@ -175,8 +179,9 @@ class SafetyStream extends HttpContext {
 
   private noteBlock(check: Check, message: string): void {
     const v = check.verdict;
-    this.audit.blocked(this, this.cfg, check.output, v, message, check.text);
-    logInfo(NAME + ": " + (check.output ? "answer" : "request") + " blocked: " + v.detail() + (this.cfg.logBlockedContent ? "; text: " + check.text : ""));
+    const text = this.cfg.logBlockedContent ? decodeText(check.text) : "";
+    this.audit.blocked(this, this.cfg, check.output, v, message, text);
+    logInfo(NAME + ": " + (check.output ? "answer" : "request") + " blocked: " + v.detail() + (this.cfg.logBlockedContent ? "; text: " + text : ""));
   }
 
   // ---- input -------------------------------------------------------------------------------
@@ -245,9 +250,10 @@ class SafetyStream extends HttpContext {
   }
 
   onResponseBodyComplete(body: Uint8Array): i32 {
-    const text = answerText(body);
-    if (text.length == 0) return this.releaseHeld(false);
-    const check = this.start(text, true);
+    const out = new ByteBuilder(body.length);
+    answerText(body, out);
+    if (out.len == 0) return this.releaseHeld(false);
+    const check = this.start(out.toBytes(), true);
     if (check.pending == 0) {
       this.check = null;
       return this.finish(check, false);

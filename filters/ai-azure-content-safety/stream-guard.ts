@@ -7,7 +7,7 @@
 
 import { SseEvent, SseParser } from "../../lib/llm/sse";
 import { ByteBuilder } from "../../lib/llm/json-writer";
-import { answerText } from "./text";
+import { answerText, decodedBytes, partialWord } from "./text";
 
 /** The longest partial word carried into the next check, so a word cut between segments is seen whole. */
 const MAX_CARRY: i32 = 64;
@@ -53,11 +53,13 @@ export class StreamGuard {
   checkedUpTo: i64 = 0;
   /** The end of the segment being checked; -1 when no check is in flight. */
   inFlightUpTo: i64 = -1;
-  /** Text not yet sent to a check. */
-  private pending: string = "";
+  /** Text not yet sent to a check (JSON-escaped). */
+  private pending: ByteBuilder = new ByteBuilder(256);
   private pendingBytes: i64 = 0;
-  /** The tail of the last checked text after its last whitespace. */
-  private carry: string = "";
+  /** The tail of the last checked text after its last whitespace (escaped). */
+  private carry: Uint8Array = new Uint8Array(0);
+  /** Scratch for one event's text. */
+  private scratch: ByteBuilder = new ByteBuilder(256);
   /** The upstream stream ended (end of stream or [DONE]). */
   ended: bool = false;
   /** The most text held at once (bytes), for the analytics. */
@@ -79,10 +81,13 @@ export class StreamGuard {
   private add(e: SseEvent): void {
     if (e.isDone()) this.ended = true;
     else {
-      const t = answerText(e.data);
-      if (t.length > 0) {
-        this.pending += t;
-        const n = <i64>String.UTF8.byteLength(t);
+      const t = this.scratch;
+      t.reset();
+      answerText(e.data, t);
+      if (t.len > 0) {
+        const esc = t.toBytes();
+        this.pending.bytes(esc);
+        const n = <i64>decodedBytes(esc);
         this.pendingBytes += n;
         this.textTotal += n;
         const heldText = this.textTotal - this.checkedUpTo;
@@ -96,13 +101,16 @@ export class StreamGuard {
    * The text of the next check, or null when none is due: one is due when no check is in
    * flight and at least `segmentBytes` of text wait, or the stream ended with text waiting.
    */
-  nextCheck(): string | null {
+  nextCheck(): Uint8Array | null {
     if (this.inFlightUpTo >= 0 || this.pendingBytes == 0) return null;
     if (this.pendingBytes < <i64>this.segmentBytes && !this.ended) return null;
-    const text = this.carry + this.pending;
+    const seg = this.pending.toBytes();
+    const text = new Uint8Array(this.carry.length + seg.length);
+    text.set(this.carry, 0);
+    text.set(seg, this.carry.length);
     this.inFlightUpTo = this.textTotal;
-    this.carry = partialWord(this.pending);
-    this.pending = "";
+    this.carry = partialWord(seg, MAX_CARRY);
+    this.pending.reset();
     this.pendingBytes = 0;
     return text;
   }
@@ -136,20 +144,8 @@ export class StreamGuard {
   discard(): void {
     this.held = [];
     this.head = 0;
-    this.pending = "";
+    this.pending.reset();
     this.pendingBytes = 0;
     this.inFlightUpTo = -1;
   }
-}
-
-/** The text after the last whitespace of `s`, when it is short enough to carry. */
-function partialWord(s: string): string {
-  let i = s.length;
-  while (i > 0) {
-    const c = s.charCodeAt(i - 1);
-    if (c == 0x20 || c == 0x0a || c == 0x09 || c == 0x0d) break;
-    i--;
-  }
-  const tail = s.length - i;
-  return tail > 0 && tail <= MAX_CARRY ? s.substring(i) : "";
 }
