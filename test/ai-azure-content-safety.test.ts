@@ -35,6 +35,13 @@ beforeAll(async () => {
   cs = await startContentSafety({ blocklists: { secrets: ["project nightingale"], empty: [] } });
 });
 afterAll(async () => {
+  // No test trapped a VM (a trap fails it: "wasm vm … failed") or let the key into a log line.
+  for (const g of gateways) {
+    for (const l of g.logs) {
+      expect(l.message).not.toMatch(/wasm vm .* failed/);
+      expect(l.message).not.toContain(KEY);
+    }
+  }
   await Promise.all(gateways.map((g) => g.close()));
   await llm?.close();
   await cs?.close();
@@ -170,6 +177,24 @@ describe("INPUT (Kong's default)", () => {
     expect(flagged.status).toBe(400);
     expect(azureCalls(b).length).toBe(3);
     expect(JSON.parse(flagged.body).error.message).toBe("request failed content safety check: breached category [Violence] at level 4");
+  });
+});
+
+describe("splitting never cuts an escape or a character", () => {
+  it("emoji, accents, quotes and newlines over 10,000 characters", async () => {
+    const g = await gateway({});
+    const unit = 'é "q" \\ 😀\tline\n'; // escapes in the JSON body: \", \\, \t, \n; a surrogate pair
+    const prompt = unit.repeat(1800); // ~30,000 UTF-16 units
+    const a = cs.requests.length;
+    const r = await post(g, chat([user(prompt)]));
+    expect(r.status).toBe(200); // the simulator refuses a piece over 10,000 characters
+    const texts = azureCalls(a).map((c) => (c.body as { text: string }).text);
+    expect(texts.length).toBeGreaterThanOrEqual(3);
+    for (const t of texts) {
+      expect(t.length).toBeLessThanOrEqual(10000);
+      expect(t).not.toMatch(/[\uD800-\uDBFF]$/); // no half of a surrogate pair at a cut
+    }
+    expect(texts.join("")).toBe(prompt + "\n\n");
   });
 });
 
