@@ -20,3 +20,4 @@ export { FrameReader, decodeFrames, decodeStream, formatOf } from "./decode.ts";
 export type { Decoded, Frame, StreamKind, ToolCall, Usage } from "./decode.ts";
 export { startContentSafety, analyze, CONTENT_SAFETY_DEFAULT_KEY, CONTENT_SAFETY_API_VERSIONS, DEFAULT_LEXICON } from "./azure-content-safety.ts";
 export type { Behaviour, ContentSafetyOptions, ContentSafetySimulator, Lexicon } from "./azure-content-safety.ts";
+export { RECORD_KEEP } from "./server.ts";
