@@ -174,7 +174,14 @@ function token(b: Uint8Array, i: i32): i32 {
 export function decodedBytes(esc: Uint8Array): i32 {
   let n = 0;
   let i = 0;
-  while (i < esc.length) {
+  const len = esc.length;
+  while (i < len) {
+    const c = unchecked(esc[i]);
+    if (c < 0x80 && c != 0x5c) {
+      n++;
+      i++;
+      continue;
+    }
     i = token(esc, i);
     n += tokBytes;
   }
@@ -188,12 +195,28 @@ export function decodedBytes(esc: Uint8Array): i32 {
  */
 export function cutPoints(esc: Uint8Array, limit: i32, lookback: i32): i32[] {
   const ends = new Array<i32>();
+  // Every unit takes at least one escaped byte: short text is one piece without a scan.
+  if (esc.length <= limit) {
+    ends.push(esc.length);
+    return ends;
+  }
   let i = 0;
   let units = 0;
   let lastSpaceEnd = -1;
   let lastSpaceUnits = 0;
   let pieceStart = 0;
   while (i < esc.length) {
+    const c = unchecked(esc[i]);
+    if (c < 0x80 && c != 0x5c && units < limit) {
+      // Plain ASCII: one unit, one byte (the common case, without the general token read).
+      units++;
+      i++;
+      if (c == 0x20) {
+        lastSpaceEnd = i;
+        lastSpaceUnits = units;
+      }
+      continue;
+    }
     const next = token(esc, i);
     if (units + tokUnits > limit) {
       // Cut here, or after the last whitespace if it is close enough.
