@@ -491,6 +491,21 @@ describe("analytics", () => {
     const prom = await (await fetch(`${g.admin}/stats/prometheus`)).text();
     expect(prom).toMatch(/ai_azure_content_safety_blocks_total\{direction="input",category="Hate",workspace=""\} 2/);
     expect(prom).toMatch(/ai_azure_content_safety_blocks_total\{direction="input",category="Violence",workspace=""\} 1/);
+    expect(prom).not.toMatch(/direction="output"/);
+  });
+
+  it("counts an answer's block as direction output, with its audit fields", async () => {
+    const g = await gateway(
+      { guarding_mode: "OUTPUT", hold_response_headers: true },
+      { hold: true, metrics: true, accessLog: { reason: "%FILTER_STATE(wasm.ai.proxy.azure-content-safety.output_block_reason:PLAIN)%", violence: "%FILTER_STATE(wasm.ai.audit.azure_content_safety.Violence:PLAIN)%", latency: "%FILTER_STATE(wasm.ai.proxy.azure-content-safety.output_processing_latency:PLAIN)%" } },
+    );
+    expect((await post(g, chat([user("we kill")]))).status).toBe(400);
+    await new Promise((r) => setTimeout(r, 50));
+    const line = JSON.parse(readFileSync(g.logFile!, "utf8").trim().split("\n")[0]!) as Record<string, string>;
+    expect(line).toMatchObject({ violence: "4", reason: "response failed content safety check: breached category [Violence] at level 4" });
+    expect(Number(line.latency)).toBeGreaterThanOrEqual(0);
+    const prom = await (await fetch(`${g.admin}/stats/prometheus`)).text();
+    expect(prom).toMatch(/ai_azure_content_safety_blocks_total\{direction="output",category="Violence",workspace=""\} 1/);
   });
 });
 
