@@ -199,9 +199,12 @@ describe("splitting never cuts an escape or a character", () => {
 });
 
 describe("configuration choices", () => {
-  it("reveal_failure_reason false answers the bare message", async () => {
-    const g = await gateway({ reveal_failure_reason: false });
+  it("reveal_failure_reason false answers the bare message; without log_blocked_content the text is not recorded", async () => {
+    const g = await gateway({ reveal_failure_reason: false }, { accessLog: { faulty: "%FILTER_STATE(wasm.ai.proxy.azure-content-safety.input_faulty_prompt:PLAIN)%", hate: "%FILTER_STATE(wasm.ai.audit.azure_content_safety.Hate:PLAIN)%" } });
     const r = await post(g, chat([user("I despise them")]));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(JSON.parse(readFileSync(g.logFile!, "utf8").trim())).toEqual({ faulty: null, hate: "2" });
+    expect(g.logs.map((l) => l.message).join("\n")).not.toContain("I despise them");
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body)).toEqual({ error: { message: "request failed content safety check", type: "invalid_request_error", code: null } });
   });
@@ -391,6 +394,19 @@ describe("OUTPUT, streamed", () => {
     expect(checks.join("")).toContain("word39");
     // Released as checks passed: the client got content in several separate reads.
     expect(s.chunks.filter((c) => c.includes('"content"')).length).toBeGreaterThan(2);
+  });
+
+  it("events split across upstream writes are reassembled, checked and delivered whole", async () => {
+    const g = await gateway({ guarding_mode: "OUTPUT", response_buffer_size: 25 });
+    llm.setPacing({ delayMs: 3, splitWrites: true });
+    const ok = await stream(g, words.slice(0, 15).join(" "));
+    const bad = await stream(g, [...words.slice(0, 10), "massacre", ...words.slice(10, 15)].join(" "));
+    llm.setPacing({ delayMs: 1, splitWrites: false });
+    expect(contentOf(ok.text)).toBe("echo: " + words.slice(0, 15).join(" "));
+    expect(ok.text.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(bad.text).not.toContain("massacre");
+    expect(bad.text).not.toContain("[DONE]");
+    expect(bad.text).toContain('"code":"content_filter"');
   });
 
   it("the SDK sees the same answer as without the filter", async () => {
