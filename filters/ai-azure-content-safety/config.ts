@@ -8,6 +8,7 @@ import { boolField, checkKeys, ConfigErrors, int, num, resolveReference, str } f
 import { parseUrl, UNSET } from "../../lib/llm/provider";
 import { joinPath, percentEncode, setParam } from "../../lib/llm/route/url";
 import { ServiceEndpoint, serviceEndpoint } from "../../lib/runtime/service-call";
+import { HeaderPair } from "../../lib/abi/pairs";
 
 export const enum TextSource {
   AllContent = 0,
@@ -48,6 +49,8 @@ export class SafetyConfig {
   httpTimeout: u32 = 60000;
   /** Hold non-streamed response headers until the answer is checked (needs Envoy's allow_on_headers_stop_iteration). */
   holdResponseHeaders: bool = false;
+  /** content-type and Ocp-Apim-Subscription-Key for every call, made once. */
+  callHeaders: HeaderPair[] = [];
   /** The text:analyze body after the text, made once (azure.ts). */
   analyzeSuffix: Uint8Array = new Uint8Array(0);
 
@@ -177,6 +180,7 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
     if (ch < 0x20 || ch == 0x7f) return fail("field 'content_safety_key' must not contain control characters");
   }
   c.key = key;
+  c.callHeaders = [new HeaderPair("content-type", "application/json"), new HeaderPair("ocp-apim-subscription-key", key)];
 
   readCategories(o, c, e);
   const ot = str(o, "output_type", "output_type", e);

@@ -131,7 +131,7 @@ class SafetyStream extends HttpContext {
     const check = new Check(output, text);
     check.startNs = monotonicNanos();
     this.audit.describe(this, c);
-    const headers = [new HeaderPair("content-type", "application/json"), new HeaderPair("ocp-apim-subscription-key", c.key)];
+    const headers = c.callHeaders;
     const ends = cutPoints(text, MAX_TEXT_CHARS, SPLIT_LOOKBACK);
     let from = 0;
     for (let i = 0; i < ends.length; i++) {
@@ -165,7 +165,9 @@ class SafetyStream extends HttpContext {
     const v = check.verdict;
     v.sortBreaches(this.cfg);
     if (v.failure != Failure.None) {
-      logWarn(NAME + ": " + v.reason + (this.cfg.stopOnError ? "; refusing (stop_on_error)" : "; letting it through unchecked (stop_on_error is false)"));
+      // An endpoint that echoes the request into its error must not put the key in the log.
+      const reason = this.cfg.key.length >= 4 ? v.reason.replaceAll(this.cfg.key, "<content_safety_key>") : v.reason;
+      logWarn(NAME + ": " + reason + (this.cfg.stopOnError ? "; refusing (stop_on_error)" : "; letting it through unchecked (stop_on_error is false)"));
     }
     if (!check.output) return this.inputDone(check, later);
     if (this.answer == Answer.Json) return this.jsonDone(check, later);

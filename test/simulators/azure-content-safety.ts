@@ -96,7 +96,7 @@ export async function startContentSafety(o: ContentSafetyOptions = {}): Promise<
     for (const n of names as string[]) if (!(n in blocklists)) return azureError(404, "NotFound", `The blocklist ${n} is not found.`, req);
     const halt = body.haltOnBlocklistHit === true;
 
-    const reply = (r: Reply): Reply => (delayMs > 0 ? { ...r, delayMs } : r);
+    const reply = (r: Reply): Reply => (delayMs > 0 && r.kind !== "stream" ? { ...r, delayMs } : r);
     if (behaviour === "garbage") return reply({ kind: "raw", status: 200, headers: { "content-type": "application/json" }, body: "{\"categoriesAnalysis\": [ {\"category\": \"Hate\", \"severity\"" });
     if (behaviour === "wrong-shape") return reply(json(200, { result: "ok", categories: { Hate: 0 } }));
 
