@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { filter, startGateway, type RunningGateway, type WasmFilterSpec } from "./support/gateway.ts";
 import { openaiClient, send } from "./support/client.ts";
-import { startContentSafety, startOpenAI, CONTENT_SAFETY_DEFAULT_KEY, type ContentSafetySimulator, type Simulator } from "./simulators/index.ts";
+import { startContentSafety, startEntraId, startOpenAI, CONTENT_SAFETY_DEFAULT_KEY, type ContentSafetySimulator, type Simulator } from "./simulators/index.ts";
 
 const KEY = CONTENT_SAFETY_DEFAULT_KEY;
 const HOST = "contentsafety.test";
@@ -32,7 +32,7 @@ const gateways: RunningGateway[] = [];
 
 beforeAll(async () => {
   llm = await startOpenAI({ pacing: { delayMs: 1 } });
-  cs = await startContentSafety({ blocklists: { secrets: ["project nightingale"], empty: [] } });
+  cs = await startContentSafety({ blocklists: { secrets: ["project nightingale"], empty: [] }, bearerToken: "entra-test-token" });
 });
 afterAll(async () => {
   // No test trapped a VM (a trap fails it: "wasm vm … failed") or let the key into a log line.
@@ -52,6 +52,8 @@ interface GwOptions {
   metrics?: boolean;
   csPort?: number;
   accessLog?: Record<string, string>;
+  /** More clusters (name → port). */
+  clusters?: Record<string, number>;
 }
 
 /** content safety → ai-proxy (→ ai-metrics), the key from the VM environment. */
@@ -74,7 +76,7 @@ async function gateway(config: Record<string, unknown>, o: GwOptions = {}): Prom
   const logFile = o.accessLog ? join(mkdtempSync(join(tmpdir(), "cs-log-")), "access.log") : undefined;
   const g = await startGateway({
     filters,
-    clusters: { upstream: { port: llm.port }, [HOST]: { port: o.csPort ?? cs.port } },
+    clusters: { upstream: { port: llm.port }, [HOST]: { port: o.csPort ?? cs.port }, ...Object.fromEntries(Object.entries(o.clusters ?? {}).map(([k, v]) => [k, { port: v }])) },
     accessLog: o.accessLog ? { path: logFile!, json: o.accessLog } : undefined,
     extra: o.metrics ? STATS_TAGS : undefined,
   });
@@ -303,6 +305,71 @@ describe("Azure down, slow, wrong or refusing the key", () => {
       expect(gw.logs.some((x) => x.level === 3 && x.message.startsWith("ai-azure-content-safety: "))).toBe(true);
     }
     expect(wrongKey.logs.map((x) => x.message).join("\n")).not.toContain("not-the-key");
+  });
+});
+
+describe("managed identity (azure_use_managed_identity)", () => {
+  let entra: Simulator;
+  beforeAll(async () => {
+    entra = await startEntraId({ clientSecret: "s3cr3t-value" });
+  });
+  afterAll(async () => {
+    await entra?.close();
+  });
+  const idGateway = (config: Record<string, unknown>) =>
+    gateway({ azure_use_managed_identity: true, content_safety_key: null, ...config }, { clusters: { "169.254.169.254": entra.port, "login.microsoftonline.com": entra.port } });
+
+  it("the instance metadata service: one token for every request, sent as Bearer", async () => {
+    const g = await idGateway({ azure_client_id: "client-1" });
+    const e = entra.requests.length;
+    const a = cs.requests.length;
+    const r = await Promise.all([post(g, chat([user("hello")])), post(g, chat([user("hi")])), post(g, chat([user("I despise them")]))]);
+    expect(r.map((x) => x.status)).toEqual([200, 200, 400]);
+    expect((await post(g, chat([user("again")]))).status).toBe(200);
+    const tokenCalls = entra.requests.slice(e);
+    expect(tokenCalls.length).toBe(1); // the three parallel requests waited for one call
+    expect(tokenCalls[0]!.method).toBe("GET");
+    expect(tokenCalls[0]!.headers["metadata"]).toBe("true");
+    expect(tokenCalls[0]!.query.get("resource")).toBe("https://cognitiveservices.azure.com");
+    expect(tokenCalls[0]!.query.get("client_id")).toBe("client-1");
+    for (const c of azureCalls(a)) {
+      expect(c.headers["authorization"]).toBe("Bearer entra-test-token");
+      expect(c.headers["ocp-apim-subscription-key"]).toBeUndefined();
+    }
+  });
+
+  it("the client-credentials grant with a secret from the environment", async () => {
+    const g = await gateway(
+      { azure_use_managed_identity: true, content_safety_key: null, azure_tenant_id: "tenant-1", azure_client_id: "client-1", azure_client_secret: "{vault://env/CS_KEY}" },
+      { clusters: { "login.microsoftonline.com": entra.port } },
+    );
+    // CS_KEY holds the content-safety key in this helper: a wrong secret, so first a refusal…
+    const e = entra.requests.length;
+    const denied = await post(g, chat([user("hello")]));
+    expect(denied.status).toBe(500);
+    expect(JSON.parse(denied.body).error.message).toBe("failed to authenticate with Azure Content Services");
+    const call = entra.requests[e]!;
+    expect(call.method).toBe("POST");
+    expect(call.path).toBe("/tenant-1/oauth2/v2.0/token");
+    const form = new URLSearchParams(call.raw);
+    expect(Object.fromEntries(form)).toEqual({ grant_type: "client_credentials", client_id: "client-1", client_secret: KEY, scope: "https://cognitiveservices.azure.com/.default" });
+    noKeyLeak(g, denied.body);
+    // …and with the right secret, the token.
+    const ok = await gateway(
+      { azure_use_managed_identity: true, azure_tenant_id: "tenant-1", azure_client_id: "client-1", azure_client_secret: "s3cr3t-value" },
+      { clusters: { "login.microsoftonline.com": entra.port } },
+    );
+    expect((await post(ok, chat([user("hello")]))).status).toBe(200);
+    expect(ok.logs.map((l) => l.message).join("\n")).not.toContain("s3cr3t-value");
+  });
+
+  it("stop_on_error false lets the request through when no token can be had", async () => {
+    const g = await idGateway({ stop_on_error: false });
+    entra.failNext(503);
+    const l = llm.requests.length;
+    expect((await post(g, chat([user("hello")]))).status).toBe(200);
+    expect(llm.requests.length).toBe(l + 1);
+    expect(g.logs.some((x) => x.message.includes("managed identity: the token endpoint answered status 503"))).toBe(true);
   });
 });
 
@@ -538,7 +605,8 @@ describe("configuration is checked at load, naming the field", () => {
   const base = { content_safety_url: URL_, content_safety_key: "{vault://env/CS_KEY}" };
 
   it.each([
-    [{ ...base, azure_use_managed_identity: true }, "field 'azure_use_managed_identity': managed identity"],
+    [{ ...base, azure_use_managed_identity: true, azure_client_secret: "x" }, "field 'azure_tenant_id' and 'azure_client_id' are required with azure_client_secret"],
+    [{ ...base, azure_use_managed_identity: true, azure_client_secret: "{vault://env/NOPE2}" }, "field 'azure_client_secret': environment variable NOPE2 is not set"],
     [{ content_safety_key: "k" }, "field 'content_safety_url' is required"],
     [{ ...base, content_safety_url: "ftp://x" }, "field 'content_safety_url' must be an http(s) URL"],
     [{ content_safety_url: URL_ }, "field 'content_safety_key' is required"],

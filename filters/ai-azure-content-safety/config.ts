@@ -9,6 +9,7 @@ import { parseUrl, UNSET } from "../../lib/llm/provider";
 import { joinPath, percentEncode, setParam } from "../../lib/llm/route/url";
 import { ServiceEndpoint, serviceEndpoint } from "../../lib/runtime/service-call";
 import { HeaderPair } from "../../lib/abi/pairs";
+import { IdentityConfig, identityConfig } from "./identity";
 
 export const enum TextSource {
   AllContent = 0,
@@ -49,7 +50,9 @@ export class SafetyConfig {
   httpTimeout: u32 = 60000;
   /** Hold non-streamed response headers until the answer is checked (needs Envoy's allow_on_headers_stop_iteration). */
   holdResponseHeaders: bool = false;
-  /** content-type and Ocp-Apim-Subscription-Key for every call, made once. */
+  /** azure_use_managed_identity: the token request (null: the key is used). */
+  identity: IdentityConfig | null = null;
+  /** content-type and Ocp-Apim-Subscription-Key for every call, made once (content-type only with an identity). */
   callHeaders: HeaderPair[] = [];
   /** The text:analyze body after the text, made once (azure.ts). */
   analyzeSuffix: Uint8Array = new Uint8Array(0);
@@ -70,7 +73,7 @@ const KNOWN = [
   "content_safety_url", "azure_api_version", "content_safety_key", "categories", "output_type", "blocklist_names",
   "halt_on_blocklist_hit", "reveal_failure_reason", "text_source", "guarding_mode", "response_buffer_size", "stop_on_error",
   "log_blocked_content", "ssl_verify", "azure_use_managed_identity", "azure_client_id", "azure_client_secret", "azure_tenant_id",
-  "content_safety_cluster", "http_timeout", "hold_response_headers",
+  "content_safety_cluster", "http_timeout", "hold_response_headers", "azure_identity_cluster",
 ];
 
 function fail(m: string): ConfigResult {
@@ -134,6 +137,18 @@ function readCategories(o: JSON.Obj, c: SafetyConfig, e: ConfigErrors): void {
   }
 }
 
+/** A string field that may hold `{vault://env/NAME}`; a missing variable is an error naming the field. */
+function referenced(o: JSON.Obj, key: string, env: Map<string, string>, e: ConfigErrors): string {
+  const raw = str(o, key, key, e);
+  const missing = new Array<string>();
+  const v = resolveReference(raw, env, missing);
+  if (v == null) {
+    e.set("field '" + key + "': environment variable " + missing[0] + " is not set");
+    return "";
+  }
+  return v;
+}
+
 /** Parses the configuration; `env` resolves `{vault://env/NAME}` in content_safety_key and content_safety_url. */
 export function parseConfig(bytes: Uint8Array, env: Map<string, string>): ConfigResult {
   if (bytes.length == 0) return fail("field 'content_safety_url' is required (the configuration is empty)");
@@ -145,21 +160,30 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
   checkKeys(o, "", KNOWN, [], e);
   if (e.msg != null) return fail(e.msg!);
 
-  // Managed identity needs a token from Azure's instance metadata service or Entra ID, a
-  // second side call with its own cache and refresh that this filter does not make.
-  if (boolField(o, "azure_use_managed_identity", "azure_use_managed_identity", false, e)) {
-    return fail("field 'azure_use_managed_identity': managed identity (an Entra ID token fetched from the Azure instance metadata service) is not implemented by this filter; set content_safety_key instead");
+  const useIdentity = boolField(o, "azure_use_managed_identity", "azure_use_managed_identity", false, e);
+  const identityCluster = str(o, "azure_identity_cluster", "azure_identity_cluster", e);
+  if (!useIdentity) {
+    // Unused without the identity: only their types are checked.
+    str(o, "azure_client_id", "azure_client_id", e);
+    str(o, "azure_client_secret", "azure_client_secret", e);
+    str(o, "azure_tenant_id", "azure_tenant_id", e);
+  } else {
+    const clientId = referenced(o, "azure_client_id", env, e);
+    const secret = referenced(o, "azure_client_secret", env, e);
+    const tenant = referenced(o, "azure_tenant_id", env, e);
+    if (e.msg != null) return fail(e.msg!);
+    if (secret.length > 0 && (tenant.length == 0 || clientId.length == 0)) {
+      return fail("field 'azure_tenant_id' and 'azure_client_id' are required with azure_client_secret (the client-credentials grant)");
+    }
+    c.identity = identityConfig(clientId, secret, tenant, identityCluster);
   }
-  str(o, "azure_client_id", "azure_client_id", e);
-  str(o, "azure_client_secret", "azure_client_secret", e);
-  str(o, "azure_tenant_id", "azure_tenant_id", e);
 
-  const missing = new Array<string>();
   const rawUrl = str(o, "content_safety_url", "content_safety_url", e);
   if (e.msg != null) return fail(e.msg!);
   if (rawUrl.length == 0) return fail("field 'content_safety_url' is required");
-  const url = resolveReference(rawUrl, env, missing);
-  if (url == null) return fail("field 'content_safety_url': environment variable " + missing[0] + " is not set");
+  const missingUrl = new Array<string>();
+  const url = resolveReference(rawUrl, env, missingUrl);
+  if (url == null) return fail("field 'content_safety_url': environment variable " + missingUrl[0] + " is not set");
   const target = parseUrl(url);
   if (target == null) return fail("field 'content_safety_url' must be an http(s) URL with a host, e.g. https://<resource>.cognitiveservices.azure.com/contentsafety/text:analyze");
   c.url = rawUrl;
@@ -172,15 +196,20 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
 
   const rawKey = str(o, "content_safety_key", "content_safety_key", e);
   if (e.msg != null) return fail(e.msg!);
-  if (rawKey.length == 0) return fail("field 'content_safety_key' is required (sent as Ocp-Apim-Subscription-Key)");
-  const key = resolveReference(rawKey, env, missing);
-  if (key == null) return fail("field 'content_safety_key': environment variable " + missing[0] + " is not set");
-  for (let i = 0; i < key.length; i++) {
-    const ch = key.charCodeAt(i);
-    if (ch < 0x20 || ch == 0x7f) return fail("field 'content_safety_key' must not contain control characters");
+  if (c.identity != null) {
+    c.callHeaders = [new HeaderPair("content-type", "application/json")];
+  } else {
+    if (rawKey.length == 0) return fail("field 'content_safety_key' is required (sent as Ocp-Apim-Subscription-Key) unless azure_use_managed_identity");
+    const missingKey = new Array<string>();
+    const key = resolveReference(rawKey, env, missingKey);
+    if (key == null) return fail("field 'content_safety_key': environment variable " + missingKey[0] + " is not set");
+    for (let i = 0; i < key.length; i++) {
+      const ch = key.charCodeAt(i);
+      if (ch < 0x20 || ch == 0x7f) return fail("field 'content_safety_key' must not contain control characters");
+    }
+    c.key = key;
+    c.callHeaders = [new HeaderPair("content-type", "application/json"), new HeaderPair("ocp-apim-subscription-key", key)];
   }
-  c.key = key;
-  c.callHeaders = [new HeaderPair("content-type", "application/json"), new HeaderPair("ocp-apim-subscription-key", key)];
 
   readCategories(o, c, e);
   const ot = str(o, "output_type", "output_type", e);

@@ -12,7 +12,7 @@
 
 export * from "../../lib/runtime/exports";
 import {
-  Action, BufferType, Context, HeaderPair, HttpCallResponse, HttpContext, RootContext, appendBuffer, callService,
+  Action, BufferType, WasmResult, Context, HeaderPair, HttpCallResponse, HttpContext, RootContext, appendBuffer, callService,
   logError, logInfo, logWarn, monotonicNanos, registerRootContext,
 } from "../../lib/runtime";
 import { readEnvironment } from "../../lib/runtime/env";
@@ -23,6 +23,9 @@ import { answerText, cutPoints, decodeText, NOT_JSON, promptText } from "./text"
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { StreamGuard } from "./stream-guard";
 import { Audit } from "./audit";
+import { readToken, TokenCache } from "./identity";
+import { setEffectiveContext } from "../../lib/abi/context";
+import { setCurrentContext, streamById } from "../../lib/runtime/state";
 
 const NAME = "ai-azure-content-safety";
 /** Kong's messages. */
@@ -46,6 +49,24 @@ const enum Answer {
 
 class SafetyRoot extends RootContext {
   config: SafetyConfig = new SafetyConfig();
+  /** The managed-identity token of this worker. */
+  tokens: TokenCache = new TokenCache();
+
+  /** The token call answered: keep the token and let every waiting stream go on. */
+  tokenArrived(r: HttpCallResponse): void {
+    const cache = this.tokens;
+    cache.fetching = false;
+    const a = readToken(r.failed ? 0 : r.status, r.body);
+    if (a.error.length == 0) cache.store(a, monotonicNanos());
+    const waiters = cache.waiters;
+    cache.waiters = [];
+    for (let i = 0; i < waiters.length; i++) {
+      const s = streamById(waiters[i]);
+      if (s == null || setEffectiveContext(waiters[i]) != WasmResult.Ok) continue; // that stream has ended
+      setCurrentContext(s);
+      changetype<SafetyStream>(s).tokenReady(a.error);
+    }
+  }
 
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes, readEnvironment());
@@ -66,12 +87,19 @@ class SafetyRoot extends RootContext {
 class Check {
   verdict: Verdict = new Verdict();
   pending: i32 = 0;
+  /** Waiting for the managed-identity token (counted in pending). */
+  awaitingToken: bool = false;
   startNs: u64 = 0;
   constructor(
     public output: bool,
     /** JSON-escaped. */
     public text: Uint8Array,
   ) {}
+}
+
+/** The token call's callback (on the stream that made it; the token serves every waiting stream). */
+function onToken(origin: Context, r: HttpCallResponse): void {
+  changetype<SafetyRoot>(changetype<SafetyStream>(origin).root).tokenArrived(r);
 }
 
 /** The http-call callback: every answer goes back to the stream that asked. */
@@ -131,7 +159,38 @@ class SafetyStream extends HttpContext {
     const check = new Check(output, text);
     check.startNs = monotonicNanos();
     this.audit.describe(this, c);
-    const headers = c.callHeaders;
+    this.check = check;
+    const id = c.identity;
+    if (id != null) {
+      const cache = changetype<SafetyRoot>(this.root).tokens;
+      if (!cache.valid(monotonicNanos())) {
+        check.awaitingToken = true;
+        check.pending = 1;
+        cache.waiters.push(this.id);
+        if (!cache.fetching) {
+          if (callService(this, id.endpoint, id.method, id.headers, id.body, c.httpTimeout, onToken) >= 0) cache.fetching = true;
+          else {
+            cache.waiters = [];
+            check.awaitingToken = false;
+            check.pending = 0;
+            check.verdict.fail(Failure.Auth, "the host refused the token call to cluster '" + id.endpoint.cluster + "' (is it defined?)");
+          }
+        }
+        return check;
+      }
+    }
+    this.dispatch(check);
+    return check;
+  }
+
+  /** Sends every piece of the check's text to Azure, in parallel. */
+  private dispatch(check: Check): void {
+    const c = this.cfg;
+    let headers = c.callHeaders;
+    if (c.identity != null) {
+      headers = [headers[0], new HeaderPair("authorization", "Bearer " + changetype<SafetyRoot>(this.root).tokens.token)];
+    }
+    const text = check.text;
     const ends = cutPoints(text, MAX_TEXT_CHARS, SPLIT_LOOKBACK);
     let from = 0;
     for (let i = 0; i < ends.length; i++) {
@@ -143,8 +202,19 @@ class SafetyStream extends HttpContext {
       }
       check.pending++;
     }
-    this.check = check;
-    return check;
+  }
+
+  /** The managed-identity token arrived ("" ) or could not be had (`failure`). */
+  tokenReady(failure: string): void {
+    const check = this.check;
+    if (check == null || !check.awaitingToken) return;
+    check.awaitingToken = false;
+    check.pending = 0;
+    if (failure.length > 0) check.verdict.fail(Failure.Auth, "managed identity: " + failure);
+    else this.dispatch(check);
+    if (check.pending > 0) return;
+    this.check = null;
+    this.finish(check, true);
   }
 
   onAnswer(r: HttpCallResponse): void {
@@ -166,7 +236,10 @@ class SafetyStream extends HttpContext {
     v.sortBreaches(this.cfg);
     if (v.failure != Failure.None) {
       // An endpoint that echoes the request into its error must not put the key in the log.
-      const reason = this.cfg.key.length >= 4 ? v.reason.replaceAll(this.cfg.key, "<content_safety_key>") : v.reason;
+      let reason = v.reason;
+      if (this.cfg.key.length >= 4) reason = reason.replaceAll(this.cfg.key, "<content_safety_key>");
+      const token = changetype<SafetyRoot>(this.root).tokens.token;
+      if (token.length >= 4) reason = reason.replaceAll(token, "<token>");
       logWarn(NAME + ": " + reason + (this.cfg.stopOnError ? "; refusing (stop_on_error)" : "; letting it through unchecked (stop_on_error is false)"));
     }
     if (!check.output) return this.inputDone(check, later);

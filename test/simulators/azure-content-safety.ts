@@ -33,6 +33,8 @@ export type Behaviour = "normal" | "garbage" | "wrong-shape" | "empty-analysis";
 
 export interface ContentSafetyOptions {
   apiKey?: string;
+  /** Also accept `Authorization: Bearer <token>` (an Entra ID token, managed identity). */
+  bearerToken?: string;
   lexicon?: Lexicon;
   /** Blocklist name → items. */
   blocklists?: Record<string, string[]>;
@@ -79,7 +81,8 @@ export async function startContentSafety(o: ContentSafetyOptions = {}): Promise<
     if (!CONTENT_SAFETY_API_VERSIONS.includes(version)) {
       return azureError(400, "InvalidRequest", `The API version '${version}' is not supported. Supported versions: ${CONTENT_SAFETY_API_VERSIONS.join(", ")}.`, req);
     }
-    if (req.headers["ocp-apim-subscription-key"] !== key) {
+    const bearerOk = o.bearerToken !== undefined && req.headers["authorization"] === `Bearer ${o.bearerToken}`;
+    if (req.headers["ocp-apim-subscription-key"] !== key && !bearerOk) {
       return azureError(401, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.", req);
     }
     const body = objectBody(req);
