@@ -447,7 +447,7 @@ describe("OUTPUT, streamed", () => {
   const words = Array.from({ length: 40 }, (_, i) => `word${i}`);
 
   it("delivers an unflagged stream complete, checked in segments, released before it ends", async () => {
-    const g = await gateway({ guarding_mode: "OUTPUT", response_buffer_size: 40 });
+    const g = await gateway({ guarding_mode: "OUTPUT", response_buffer_size: 40 }, { accessLog: { held: "%FILTER_STATE(wasm.ai.proxy.azure-content-safety.output_held_text_max:PLAIN)%" } });
     llm.setPacing({ delayMs: 15 });
     const a = cs.requests.length;
     const s = await stream(g, words.join(" "));
@@ -461,6 +461,11 @@ describe("OUTPUT, streamed", () => {
     expect(checks.join("")).toContain("word39");
     // Released as checks passed: the client got content in several separate reads.
     expect(s.chunks.filter((c) => c.includes('"content"')).length).toBeGreaterThan(2);
+    // Never the whole answer held back at once.
+    await new Promise((r) => setTimeout(r, 50));
+    const held = Number((JSON.parse(readFileSync((g as { logFile?: string }).logFile!, "utf8").trim()) as { held: string }).held);
+    expect(held).toBeGreaterThanOrEqual(40);
+    expect(held).toBeLessThan(Buffer.byteLength("echo: " + words.join(" ")));
   });
 
   it("events split across upstream writes are reassembled, checked and delivered whole", async () => {

@@ -5,7 +5,8 @@
 //     input_processing_latency, output_processing_latency (ms), input_block_reason,
 //     output_block_reason, guards_triggered_count, input_faulty_prompt / output_faulty_response
 //     (with log_blocked_content), input_block_categories / output_block_categories (this
-//     gateway's: "Hate,Violence" or "Blocklist", read by ai-metrics)
+//     gateway's: "Hate,Violence" or "Blocklist", read by ai-metrics), output_held_text_max (this
+//     gateway's: a streamed answer's most text held back at once, bytes)
 
 import { HttpContext } from "../../lib/runtime";
 import { SafetyConfig } from "./config";
@@ -33,6 +34,11 @@ export class Audit {
 
   latency(ctx: HttpContext, output: bool, ms: i64): void {
     set(ctx, output ? "output_processing_latency" : "input_processing_latency", ms.toString());
+  }
+
+  /** A streamed answer: the most generated text (bytes) held back at once so far. */
+  heldText(ctx: HttpContext, bytes: i64): void {
+    set(ctx, "output_held_text_max", bytes.toString());
   }
 
   /** A block: the categories' levels, the reason, the count, and (optionally) the text. */

@@ -232,6 +232,7 @@ class SafetyStream extends HttpContext {
     if (check.output) this.outputMs += elapsed;
     else this.inputMs += elapsed;
     this.audit.latency(this, check.output, check.output ? this.outputMs : this.inputMs);
+    if (this.guard != null) this.audit.heldText(this, this.guard!.maxHeldText);
     const v = check.verdict;
     v.sortBreaches(this.cfg);
     if (v.failure != Failure.None) {
