@@ -9,6 +9,7 @@ import { AiMetricsConfig, parseConfig } from "./config";
 import { readRecord } from "./record";
 import { emitGenai, emitKong, Labels } from "./series";
 import { emitSafetyBlocks } from "./safety";
+import { emitRateLimited } from "./rate-limited";
 
 class AiMetricsRoot extends RootContext {
   config: AiMetricsConfig = new AiMetricsConfig();
@@ -41,6 +42,7 @@ class AiMetricsStream extends HttpContext {
     const cfg = this.config;
     if (!cfg.aiMetrics && !cfg.genaiMetrics) return;
     if (cfg.aiMetrics) emitSafetyBlocks(cfg.workspace);
+    if (cfg.aiMetrics) emitRateLimited(cfg.workspace);
     const r = readRecord();
     if (r == null) return; // not an AI request: Kong counts only streams with an `ai` record
     const path = this.getRequestHeader(":path");
