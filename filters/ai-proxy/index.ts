@@ -21,12 +21,12 @@ import { providerFor } from "../../lib/llm/providers/index";
 import { errorBody, errorTypeForStatus } from "../../lib/llm/errors";
 import { makeId } from "../../lib/llm/format";
 import { ByteBuilder } from "../../lib/llm/json-writer";
-import { withStringMember } from "../../lib/llm/json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, usageCost } from "../../lib/llm/usage";
 import { AiProxyConfig, parseConfig, withModel } from "../../lib/llm/route/config";
 import { readEnvironment } from "../../lib/runtime/env";
 import { promptText, validateRequest } from "../../lib/llm/route/request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam } from "../../lib/llm/route/url";
+import { joinPath, parseQuery, queryValue } from "../../lib/llm/route/url";
+import { upstreamQuery, withBodyCredential } from "../../lib/llm/route/upstream";
 import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "../../lib/llm/route/template";
 import { Analytics } from "../../lib/analytics/record";
 
@@ -151,13 +151,9 @@ class AiProxyStream extends HttpContext {
     if (t == null) return this.reject(500, "ai-proxy has no upstream target"); // unreachable: configure sets one
 
     // Upstream path and authority.
-    let query = q >= 0 ? parseQuery(rawQuery) : new Array<Header>();
     if (t.path.length > 0) path = t.path;
-    for (let i = 0; i < t.query.length; i++) addDefault(query, unchecked(t.query[i]).name, unchecked(t.query[i]).value);
     const a = cfg.auth;
-    if (a.paramLocation == "query" && !(a.allowOverride && hasParam(query, a.paramName))) {
-      query = setParam(query, a.paramName, percentEncode(a.paramValue));
-    }
+    const query = upstreamQuery(t, q >= 0 ? parseQuery(rawQuery) : new Array<Header>(), a);
     this.upstreamQuery = query;
     this.replaceRequestHeader(":path", joinPath(path, query));
     this.replaceRequestHeader(":authority", t.authority);
@@ -253,9 +249,7 @@ class AiProxyStream extends HttpContext {
 
   /** auth.param_location=body: the credential as a top-level JSON member. */
   private injectBodyParam(body: Uint8Array): void {
-    const a = this.cfg.auth;
-    const out = withStringMember(body, a.paramName, a.paramValue, a.allowOverride);
-    this.replaceRequestBody(out != null ? out : body);
+    this.replaceRequestBody(withBodyCredential(body, this.cfg.auth));
   }
 
   private readBuffer(type: i32, size: u32): Uint8Array {
