@@ -1,12 +1,12 @@
 // ai-metrics: Kong's AI Prometheus metrics and the OpenTelemetry GenAI client histograms as
-// Envoy stats. It reads ai-proxy's per-request facts from filter state in on_log (ai-proxy
+// Envoy stats. It reads ai-proxy's (and the transformers' LLM calls') per-request facts from filter state in on_log (ai-proxy
 // writes them when the response completes, or in its own on_log for a stream cut short, so
 // this filter goes after ai-proxy in the chain) and touches no request or response data.
 
 export * from "../../lib/runtime/exports";
 import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
 import { AiMetricsConfig, parseConfig } from "./config";
-import { readRecord } from "./record";
+import { readRecord, RECORD_PREFIXES } from "./record";
 import { emitGenai, emitKong, Labels } from "./series";
 
 class AiMetricsRoot extends RootContext {
@@ -39,12 +39,19 @@ class AiMetricsStream extends HttpContext {
   onLog(): void {
     const cfg = this.config;
     if (!cfg.aiMetrics && !cfg.genaiMetrics) return;
-    const r = readRecord();
-    if (r == null) return; // not an AI request: Kong counts only streams with an `ai` record
-    const path = this.getRequestHeader(":path");
-    const l = Labels.of(r, cfg.workspace, path != null ? path : "");
-    if (cfg.aiMetrics) emitKong(r, l);
-    if (cfg.genaiMetrics) emitGenai(r, l);
+    // Kong counts only streams with an `ai` record: ai-proxy's and each transformer's LLM call.
+    let path: string | null = null;
+    for (let i = 0; i < RECORD_PREFIXES.length; i++) {
+      const r = readRecord(unchecked(RECORD_PREFIXES[i]));
+      if (r == null) continue;
+      if (path == null) {
+        const p = this.getRequestHeader(":path");
+        path = p != null ? p : "";
+      }
+      const l = Labels.of(r, cfg.workspace, path!);
+      if (cfg.aiMetrics) emitKong(r, l);
+      if (cfg.genaiMetrics) emitGenai(r, l);
+    }
   }
 }
 

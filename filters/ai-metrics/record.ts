@@ -77,31 +77,38 @@ export function parseCostNano(s: string): u64 {
 }
 
 /**
- * Reads the record; null when ai-proxy wrote none (the stream did not go through ai-proxy,
+ * Reads the record under `prefix`; null when none was written (the stream did not go through ai-proxy,
  * so it is not an AI request). Call from on_log, after ai-proxy has written it.
  */
-export function readRecord(): AiRecord | null {
-  const provider = getPropertyString(["ai.provider_name"]);
+export function readRecord(prefix: string = "ai."): AiRecord | null {
+  const provider = getPropertyString([prefix + "provider_name"]);
   if (provider == null) return null;
   const r = new AiRecord();
   r.provider = provider;
-  r.requestModel = text("ai.request_model");
-  r.responseModel = text("ai.response_model");
-  r.requestMode = text("ai.request_mode");
-  r.routeType = text("ai.route_type");
-  r.promptTokens = count("ai.prompt_tokens");
-  r.completionTokens = count("ai.completion_tokens");
-  r.totalTokens = count("ai.total_tokens");
-  r.latencyMs = count("ai.llm_latency");
-  const cost = getPropertyString(["ai.cost"]);
+  r.requestModel = text(prefix + "request_model");
+  r.responseModel = text(prefix + "response_model");
+  r.requestMode = text(prefix + "request_mode");
+  r.routeType = text(prefix + "route_type");
+  r.promptTokens = count(prefix + "prompt_tokens");
+  r.completionTokens = count(prefix + "completion_tokens");
+  r.totalTokens = count(prefix + "total_tokens");
+  r.latencyMs = count(prefix + "llm_latency");
+  const cost = getPropertyString([prefix + "cost"]);
   r.costNano = cost != null ? parseCostNano(cost) : 0;
   // The status the client got; a later filter may have changed ai-proxy's.
   let status = getPropertyInt(["response", "code"], -1);
-  if (status < 0) status = count("ai.status");
+  if (status < 0) status = count(prefix + "status");
   r.status = status > 0 && status < 1000 ? status : 0;
-  r.cacheStatus = text("ai.cache_status");
-  r.vectorDb = text("ai.vector_db");
-  r.embeddingsProvider = text("ai.embeddings_provider");
-  r.embeddingsModel = text("ai.embeddings_model");
+  r.cacheStatus = text(prefix + "cache_status");
+  r.vectorDb = text(prefix + "vector_db");
+  r.embeddingsProvider = text(prefix + "embeddings_provider");
+  r.embeddingsModel = text(prefix + "embeddings_model");
   return r;
 }
+
+/**
+ * Where AI records live: ai-proxy's (`ai.*`) and each transformer's LLM call
+ * (`ai.ai-request-transformer.*`, `ai.ai-response-transformer.*`, lib/analytics AnalyticsKeys).
+ * Kong's exporter likewise counts every entry of the `ai` log table.
+ */
+export const RECORD_PREFIXES: string[] = ["ai.", "ai.ai-request-transformer.", "ai.ai-response-transformer."];

@@ -35,6 +35,8 @@ export interface Simulator {
   requests: SimRequest[];
   /** Queue one forced error: the next request (whatever its path) gets it instead of a normal answer. */
   failNext(status: number, opts?: FailOptions): void;
+  /** Hold the next answer `ms` before sending it (a slow or hung LLM, for timeouts). */
+  stallNext(ms: number): void;
   /** Change stream pacing for later requests. */
   setPacing(p: Partial<Pacing>): void;
   close(): Promise<void>;
@@ -132,6 +134,7 @@ function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<v
 export async function startSimulator(provider: Provider, pacing: Partial<Pacing> = {}): Promise<Simulator> {
   const requests: SimRequest[] = [];
   const failures: { status: number; opts: FailOptions }[] = [];
+  const stalls: number[] = [];
   let pace: Pacing = { ...DEFAULT_PACING, ...pacing };
 
   const server = http.createServer((req, res) => {
@@ -157,7 +160,12 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
       } else {
         reply = provider.handle(sr);
       }
-      send(res, reply, pace).catch(() => res.destroy());
+      const stall = stalls.shift() ?? 0;
+      const go = (): void => void send(res, reply, pace).catch(() => res.destroy());
+      if (stall > 0) {
+        const t = setTimeout(go, stall);
+        res.on("close", () => clearTimeout(t));
+      } else go();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -167,6 +175,7 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
     port,
     requests,
     failNext: (status, opts = {}) => void failures.push({ status, opts }),
+    stallNext: (ms) => void stalls.push(ms),
     setPacing: (p) => void (pace = { ...pace, ...p }),
     close: async () => {
       server.closeAllConnections();
