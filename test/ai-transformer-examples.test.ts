@@ -5,12 +5,12 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseDocument } from "yaml";
+import { parseAllDocuments, parseDocument } from "yaml";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
 import { pointClustersAt } from "./support/envoy-yaml.ts";
 import { startUpstream, type TestUpstream } from "./support/upstream.ts";
 import { send } from "./support/client.ts";
-import { KEYS } from "./support/transformer.ts";
+import { KEYS, startTransformerGateway } from "./support/transformer.ts";
 import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -111,5 +111,24 @@ describe("examples/ai-response-transformer", () => {
     expect(r.headers["x-api"]).toBe("weather");
     expect(JSON.parse(r.body)).toEqual({ ville: "Paris", ciel: "dégagé" });
     expect(api.received.at(-1)!.path).toBe("/weather/paris");
+  });
+});
+
+describe("the Istio WasmPlugin manifests", () => {
+  /** The WasmPlugin's pluginConfig (what istiod hands the filter as its configuration). */
+  function pluginConfig(name: string): Record<string, unknown> {
+    const docs = parseAllDocuments(readFileSync(join(ROOT, "examples", name, "wasmplugin.yaml"), "utf8")).map((d) => d.toJS() as { kind: string; spec: { pluginConfig: Record<string, unknown> } });
+    return docs.find((d) => d.kind === "WasmPlugin")!.spec.pluginConfig;
+  }
+
+  it.each([
+    ["ai-request-transformer", "outbound|80||api.openai.com", () => openai],
+    ["ai-response-transformer", "outbound|80||api.anthropic.com", () => anthropic],
+  ] as const)("%s: its pluginConfig loads and calls the LLM on the ServiceEntry's cluster", async (name, cluster, sim) => {
+    const before = sim().requests.length;
+    gw = await startTransformerGateway({ name, config: pluginConfig(name), upstreamPort: api.port, llmClusters: { [cluster]: sim().port } });
+    const r = name === "ai-request-transformer" ? await send(gw.url, { path: "/orders", body: 'ok: {"items":[]}' }) : await send(gw.url, { path: "/weather/paris" });
+    expect(r.status).toBeLessThan(300);
+    expect(sim().requests.length).toBe(before + 1);
   });
 });
