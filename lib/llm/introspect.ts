@@ -5,13 +5,13 @@
 // request, so every ai-proxy provider can be the LLM. No ABI here: the filters send it.
 
 import { Header, LlmRequest, Provider, UpstreamTarget, Usage } from "./provider";
-import { JsonWriter } from "./json-writer";
+import { ByteBuilder, JsonWriter } from "./json-writer";
 import { makeId } from "./format";
 import { AiProxyConfig } from "./route/config";
 import { validateRequest } from "./route/request";
 import { joinPath } from "./route/url";
 import { llmCallHeaders, upstreamQuery, withBodyCredential } from "./route/upstream";
-import { arrAt, getArr, getObj, parseObject, valueObj, valueString } from "../json";
+import { RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawString, spanEnd, spanStart } from "../json/raw";
 import { Regex } from "../regex";
 
 /** Kong's prefix for an LLM call that failed. */
@@ -38,12 +38,13 @@ export class LlmCallBuild {
 
 /** The OpenAI chat body Kong sends: the prompt as system message, the body (as text) as user message. */
 export function introspectionBody(model: string, prompt: string, input: Uint8Array): Uint8Array {
-  const w = new JsonWriter();
+  const w = new JsonWriter(new ByteBuilder(input.length + prompt.length + 160));
   w.beginObject();
   if (model.length > 0) w.fieldString("model", model);
   w.key("messages").beginArray();
   w.beginObject().fieldString("role", "system").fieldString("content", prompt).endObject();
-  w.beginObject().fieldString("role", "user").fieldString("content", String.UTF8.decodeUnsafe(input.dataStart, <usize>input.length)).endObject();
+  // The body is escaped byte for byte (no UTF-16 copy); invalid UTF-8 becomes U+FFFD.
+  w.beginObject().fieldString("role", "user").key("content").stringUtf8(input).endObject();
   w.endArray();
   w.fieldBool("stream", false);
   w.endObject();
@@ -88,24 +89,27 @@ export function readLlmAnswer(provider: Provider, req: LlmRequest, status: i32, 
   r.usage = t.usage;
   r.usage.complete();
   r.model = t.model;
-  const p = parseObject(t.body!);
-  if (p.value == null) {
+  // The translated answer is valid JSON (checked, or written by the provider): read
+  // choices[0].message.content on the bytes, without a tree.
+  const b = t.body!;
+  const top = rawStart(b);
+  if (rawKind(b, top) != RawKind.Object) {
     r.error = INTROSPECT_FAILED + "the answer is not a JSON object";
     return r;
   }
-  const choices = getArr(p.value!, "choices");
-  if (choices == null || choices.length == 0) {
+  const choices = rawFind(b, top, b.length, "choices");
+  const it = new RawArrayIter(b, choices >= 0 ? spanStart(choices) : -1, choices >= 0 ? spanEnd(choices) : 0);
+  if (choices < 0 || rawKind(b, spanStart(choices)) != RawKind.Array || !it.next()) {
     r.error = NO_CHOICES;
     return r;
   }
-  const c0 = valueObj(arrAt(choices, 0));
-  const msg = c0 != null ? getObj(c0, "message") : null;
-  const content = msg != null ? valueString(msg.get("content")) : null;
-  if (content == null) {
+  const msg = rawKind(b, it.valueStart) == RawKind.Object ? rawFind(b, it.valueStart, it.valueEnd, "message") : -1;
+  const content = msg >= 0 && rawKind(b, spanStart(msg)) == RawKind.Object ? rawFind(b, spanStart(msg), spanEnd(msg), "content") : -1;
+  if (content < 0 || rawKind(b, spanStart(content)) != RawKind.String) {
     r.error = INTROSPECT_FAILED + "the answer has no text content";
     return r;
   }
-  const text = Uint8Array.wrap(String.UTF8.encode(content));
+  const text = Uint8Array.wrap(String.UTF8.encode(rawString(b, spanStart(content), spanEnd(content))));
   if (pattern == null) {
     r.text = text;
     return r;
