@@ -30,7 +30,7 @@ function chatBody(bytes: number, stream = false): string {
   return JSON.stringify({ model: "gpt-4o-mini", stream, messages });
 }
 
-const COMPLETION = JSON.stringify({
+export const COMPLETION = JSON.stringify({
   id: "chatcmpl-1",
   object: "chat.completion",
   created: 1735689600,
