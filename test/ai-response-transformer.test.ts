@@ -257,6 +257,15 @@ describe("errors", () => {
     expectKongError(await get(g), 400, "failed to introspect request with AI service: timeout (no answer within http_timeout, 300 ms)");
   });
 
+  it("Envoy's own reply for an unreachable upstream passes untouched, without an LLM call", async () => {
+    // A closed port: the router answers 503 itself (response code details not via_upstream).
+    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) }, { upstreamPort: 1 });
+    const r = await get(g);
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/^upstream connect error/);
+    expect(openai.requests).toHaveLength(0);
+  });
+
   it("a missing credential variable is a 500 naming it", async () => {
     const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(openai.port) }, { env: {} });
     expectKongError(await get(g), 500, "the gateway has no credential for the LLM (provider openai): environment variable OPENAI_API_KEY is not set");
@@ -283,6 +292,23 @@ describe("content encodings and hostile bodies", () => {
     expect(openai.requests).toHaveLength(0);
     const ok = await get(g);
     expect(ok.body).toBe(`FR ${WEATHER}`);
+  });
+
+  it("a gzip body cut at any point is a clear 502, never a trap", async () => {
+    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+    const full = gzipSync(WEATHER);
+    for (let n = 0; n < full.length; n += 5) {
+      up.setHandler((_r, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        res.end(full.subarray(0, n));
+      });
+      const r = await get(g);
+      expect(r.status).toBe(502);
+      expect(JSON.parse(r.body).error.message).toMatch(/^the upstream's gzip body cannot be inflated: /);
+    }
+    up.setHandler(api);
+    expect((await get(g)).body).toBe(`FR ${WEATHER}`);
+    expect(openai.requests).toHaveLength(1);
   });
 
   it("an encoding other than gzip is refused with a 502 naming it", async () => {

@@ -34,6 +34,7 @@ import { parseConfig } from "./config";
 import { parseInstructions } from "./instructions";
 
 const NAME = "ai-response-transformer";
+const CODE_DETAILS: string[] = ["response", "code_details"];
 const KEYS = new AnalyticsKeys("ai." + NAME + ".", NAME);
 /** The most an inflated upstream body may grow to (Envoy's default buffer limit is 1 MiB compressed). */
 const MAX_INFLATED: i32 = 64 << 20;
@@ -80,6 +81,10 @@ class ResponseTransformerStream extends TransformerStream {
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (this.replied) return Action.Continue; // our own local reply
+    // Envoy's own replies (no healthy upstream, timeouts, …) are not the upstream's answer:
+    // they pass untouched (Kong answers a failed upstream call itself, without the LLM).
+    const details = this.getPropertyString(CODE_DETAILS);
+    if (details != null && details != "via_upstream") return Action.Continue;
     // A response without a body has nothing to transform (and Envoy cannot add one to it).
     if (endOfStream) return Action.Continue;
     const cfg = this.cfg;
