@@ -11,31 +11,20 @@
 // before any body byte is sent.
 
 export * from "../../lib/runtime/exports";
-import { Action, HttpContext, RootContext, logError, logWarn, registerRootContext } from "../../lib/runtime";
-import { readEnvironment } from "../../lib/runtime/env";
+import { Action, HttpContext, RootContext, registerRootContext } from "../../lib/runtime";
 import { AnalyticsKeys } from "../../lib/analytics/record";
 import { TransformerConfig } from "../../lib/transformer/config";
+import { TransformerRoot } from "../../lib/transformer/root";
+import { parseConfig } from "./config";
 import { decimalHeader, TransformerStream } from "../../lib/transformer/stream";
 import { Introspection } from "../../lib/llm/introspect";
-import { parseConfig } from "./config";
 
 const NAME = "ai-request-transformer";
 const KEYS = new AnalyticsKeys("ai." + NAME + ".", NAME);
 
-class RequestTransformerRoot extends RootContext {
-  config: TransformerConfig = new TransformerConfig();
-
-  onConfigure(bytes: Uint8Array): bool {
-    const r = parseConfig(bytes, readEnvironment());
-    if (r.error != null) {
-      logError(NAME + ": configuration refused: " + r.error!);
-      return false;
-    }
-    const c = r.config!;
-    for (let i = 0; i < c.warnings.length; i++) logWarn(NAME + ": " + unchecked(c.warnings[i]));
-    if (c.llm.auth.missingEnv.length > 0) logWarn(NAME + ": environment variable " + c.llm.auth.missingEnv + " is not set; requests will be refused until it is");
-    this.config = c;
-    return true;
+class RequestTransformerRoot extends TransformerRoot {
+  constructor(id: u32) {
+    super(id, NAME, parseConfig);
   }
 
   createHttpContext(contextId: u32): HttpContext {

@@ -22,15 +22,15 @@
 //   is the new body's length.
 
 export * from "../../lib/runtime/exports";
-import { Action, HttpContext, RootContext, logError, logWarn, registerRootContext } from "../../lib/runtime";
-import { readEnvironment } from "../../lib/runtime/env";
+import { Action, HttpContext, RootContext, logWarn, registerRootContext } from "../../lib/runtime";
 import { AnalyticsKeys } from "../../lib/analytics/record";
-import { TransformerConfig } from "../../lib/transformer/config";
+import { NEEDS_STOP_ITERATION, TransformerConfig } from "../../lib/transformer/config";
+import { TransformerRoot } from "../../lib/transformer/root";
+import { parseConfig } from "./config";
 import { TransformerStream } from "../../lib/transformer/stream";
 import { Introspection } from "../../lib/llm/introspect";
 import { errorBody } from "../../lib/llm/errors";
 import { gunzip, isGzip } from "../../lib/compress/gunzip";
-import { parseConfig } from "./config";
 import { parseInstructions } from "./instructions";
 
 const NAME = "ai-response-transformer";
@@ -39,24 +39,9 @@ const KEYS = new AnalyticsKeys("ai." + NAME + ".", NAME);
 /** The most an inflated upstream body may grow to (Envoy's default buffer limit is 1 MiB compressed). */
 const MAX_INFLATED: i32 = 64 << 20;
 
-export const NEEDS_STOP_ITERATION =
-  "parse_llm_response_json_instructions needs the upstream response headers held while its body is read: run this filter with allow_on_headers_stop_iteration: true in Envoy (1.35 or later) and set allow_on_headers_stop_iteration: true in its configuration";
-
-class ResponseTransformerRoot extends RootContext {
-  config: TransformerConfig = new TransformerConfig();
-
-  onConfigure(bytes: Uint8Array): bool {
-    const r = parseConfig(bytes, readEnvironment());
-    if (r.error != null) {
-      logError(NAME + ": configuration refused: " + r.error!);
-      return false;
-    }
-    const c = r.config!;
-    for (let i = 0; i < c.warnings.length; i++) logWarn(NAME + ": " + unchecked(c.warnings[i]));
-    if (c.parseJsonInstructions && !c.allowOnHeadersStopIteration) logWarn(NAME + ": " + NEEDS_STOP_ITERATION + "; until then every response it would transform is answered 500");
-    if (c.llm.auth.missingEnv.length > 0) logWarn(NAME + ": environment variable " + c.llm.auth.missingEnv + " is not set; requests will be refused until it is");
-    this.config = c;
-    return true;
+class ResponseTransformerRoot extends TransformerRoot {
+  constructor(id: u32) {
+    super(id, NAME, parseConfig);
   }
 
   createHttpContext(contextId: u32): HttpContext {

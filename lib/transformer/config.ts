@@ -3,7 +3,7 @@
 //   llm_cluster                       the Envoy cluster for the LLM call (default: the URL's authority)
 //   allow_on_headers_stop_iteration   says that Envoy runs this filter with the PluginConfig
 //                                     field of the same name set to true (the filter cannot read it)
-// Parsed once per worker in on_configure; the first problem is reported naming the field.
+// Parsed once per worker in on_configure (lib/transformer/root.ts); the first problem is reported naming the field.
 
 import { JSON } from "json-as";
 import { isNull, parseObject } from "../json";
@@ -16,6 +16,9 @@ import { ServiceEndpoint, serviceEndpoint } from "../runtime/service-call";
 /** Kong 3.12+ default; 0 means no limit of the filter's own (Envoy's buffer limit still applies). */
 export const DEFAULT_MAX_REQUEST_BODY_SIZE: i64 = 1048576;
 export const DEFAULT_HTTP_TIMEOUT_MS: i64 = 60000;
+/** Why parse_llm_response_json_instructions cannot work without held response headers (a 500 and a load-time warning). */
+export const NEEDS_STOP_ITERATION =
+  "parse_llm_response_json_instructions needs the upstream response headers held while its body is read: run this filter with allow_on_headers_stop_iteration: true in Envoy (1.35 or later) and set allow_on_headers_stop_iteration: true in its configuration";
 /** Kong's transformation_extract_pattern is a string of at most 500 characters. */
 export const MAX_PATTERN_CHARS: i32 = 500;
 
@@ -104,6 +107,7 @@ export function parseTransformerConfig(bytes: Uint8Array, env: Map<string, strin
   if (mb != UNSET) c.maxRequestBodySize = mb;
   c.allowOnHeadersStopIteration = boolField(root, "allow_on_headers_stop_iteration", "allow_on_headers_stop_iteration", false, e);
   if (response) c.parseJsonInstructions = boolField(root, "parse_llm_response_json_instructions", "parse_llm_response_json_instructions", false, e);
+  if (c.parseJsonInstructions && !c.allowOnHeadersStopIteration) c.warnings.push(NEEDS_STOP_ITERATION + "; until then every response it would transform is answered 500");
   const cluster = str(root, "llm_cluster", "llm_cluster", e);
 
   const llm = obj(root, "llm", "llm", e);
