@@ -15,48 +15,22 @@
 //   resets a started upstream request, while held headers never reach the router.
 // - source/common/http/async_client_impl.cc: an http_call that times out gets the router's
 //   504 "upstream request timeout" local reply, which the filter turns into Kong's 400.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { startOpenAI, startAnthropic, countWords, OPENAI_DEFAULT_KEY, ANTHROPIC_DEFAULT_KEY, type Simulator } from "./simulators/index.ts";
-import { startUpstream, type TestUpstream } from "./support/upstream.ts";
+import { countWords, OPENAI_DEFAULT_KEY, ANTHROPIC_DEFAULT_KEY } from "./simulators/index.ts";
 import { send, type Reply } from "./support/client.ts";
 import { filter, type RunningGateway } from "./support/gateway.ts";
-import { anthropicLlm, openaiLlm, startTransformerGateway, type TransformerGatewaySpec } from "./support/transformer.ts";
+import { anthropicLlm, openaiLlm, TransformerRig, type TransformerGatewaySpec } from "./support/transformer.ts";
 
 const NAME = "ai-request-transformer";
 const TO_JSON = 'Turn the user\'s text into a JSON object {"text": …}.\nsim-reply: {"text": {input_json}}';
 
-let up: TestUpstream;
-let openai: Simulator;
-let anthropic: Simulator;
-let gw: RunningGateway | null = null;
-
-beforeAll(async () => {
-  up = await startUpstream();
-  openai = await startOpenAI();
-  anthropic = await startAnthropic();
-});
-afterAll(async () => {
-  await Promise.all([up.close(), openai.close(), anthropic.close()]);
-});
-afterEach(async () => {
-  await gw?.close();
-  gw = null;
-  up.received.length = 0;
-  openai.requests.length = 0;
-  anthropic.requests.length = 0;
-});
-
-const openaiCluster = (): Record<string, number> => ({ [`127.0.0.1:${openai.port}`]: openai.port });
-
-async function start(config: Record<string, unknown>, o: Partial<TransformerGatewaySpec> = {}): Promise<RunningGateway> {
-  gw = await startTransformerGateway({ name: NAME, config, upstreamPort: up.port, llmClusters: { ...openaiCluster(), "api.anthropic.com:443": anthropic.port }, ...o });
-  return gw;
-}
+const rig = new TransformerRig(NAME);
+const start = (config: Record<string, unknown>, o: Partial<TransformerGatewaySpec> = {}): Promise<RunningGateway> => rig.start(config, o);
 
 function post(g: RunningGateway, body: string | Buffer, headers: Record<string, string> = { "content-type": "text/plain" }): Promise<Reply> {
   return send(g.url, { path: "/orders?x=1", body, headers });
@@ -79,7 +53,7 @@ function expectNoKeys(g: RunningGateway, ...replies: Reply[]): void {
     expect(l.message).not.toContain(OPENAI_DEFAULT_KEY);
     expect(l.message).not.toContain(ANTHROPIC_DEFAULT_KEY);
   }
-  for (const q of up.received) expect(JSON.stringify(q.headers)).not.toContain(OPENAI_DEFAULT_KEY);
+  for (const q of rig.up.received) expect(JSON.stringify(q.headers)).not.toContain(OPENAI_DEFAULT_KEY);
 }
 
 /** The VM is alive (a trap fails every later stream with 503) and logged no error. */
@@ -92,19 +66,19 @@ async function expectAlive(g: RunningGateway, upstreamBody = '{"text": "still th
 
 describe("transforms the request body with the LLM", () => {
   it("OpenAI: the answer replaces the body; the LLM got [system: prompt, user: body] with stream false", async () => {
-    const g = await start({ prompt: TO_JSON, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TO_JSON, llm: openaiLlm(rig.openai.port) });
     const r = await post(g, "two large pizzas, one soda");
     expect(r.status).toBe(200);
-    expect(up.received).toHaveLength(1);
-    const q = up.received[0]!;
+    expect(rig.up.received).toHaveLength(1);
+    const q = rig.up.received[0]!;
     expect(q.body).toBe('{"text": "two large pizzas, one soda"}');
     expect(q.path).toBe("/orders?x=1");
     expect(q.headers["content-type"]).toBe("text/plain"); // Kong leaves the content type alone
     // Stock Envoy: the headers passed before the body changed, so no stale content-length.
     expect(q.headers["content-length"]).toBeUndefined();
     expect(q.headers["transfer-encoding"]).toBe("chunked");
-    expect(openai.requests).toHaveLength(1);
-    const llm = openai.requests[0]!;
+    expect(rig.openai.requests).toHaveLength(1);
+    const llm = rig.openai.requests[0]!;
     expect(llm.path).toBe("/v1/chat/completions");
     expect(llm.headers["authorization"]).toBe(`Bearer ${OPENAI_DEFAULT_KEY}`);
     expect(llm.body).toEqual({
@@ -123,8 +97,8 @@ describe("transforms the request body with the LLM", () => {
     const g = await start({ prompt: TO_JSON, llm: anthropicLlm() });
     const r = await post(g, "one espresso");
     expect(r.status).toBe(200);
-    expect(up.received[0]!.body).toBe('{"text": "one espresso"}');
-    const llm = anthropic.requests[0]!;
+    expect(rig.up.received[0]!.body).toBe('{"text": "one espresso"}');
+    const llm = rig.anthropic.requests[0]!;
     expect(llm.path).toBe("/v1/messages");
     expect(llm.headers["x-api-key"]).toBe(ANTHROPIC_DEFAULT_KEY);
     expect(llm.headers["anthropic-version"]).toBe("2023-06-01");
@@ -133,136 +107,136 @@ describe("transforms the request body with the LLM", () => {
   });
 
   it("llm_cluster names the cluster instead of the URL's authority", async () => {
-    const g = await start({ prompt: TO_JSON, llm_cluster: "llm", llm: openaiLlm(openai.port) }, { llmClusters: { llm: openai.port } });
+    const g = await start({ prompt: TO_JSON, llm_cluster: "llm", llm: openaiLlm(rig.openai.port) }, { llmClusters: { llm: rig.openai.port } });
     const r = await post(g, "hello");
     expect(r.status).toBe(200);
-    expect(up.received[0]!.body).toBe('{"text": "hello"}');
+    expect(rig.up.received[0]!.body).toBe('{"text": "hello"}');
     // :authority still comes from the URL.
-    expect(openai.requests[0]!.headers["host"]).toBe(`127.0.0.1:${openai.port}`);
+    expect(rig.openai.requests[0]!.headers["host"]).toBe(`127.0.0.1:${rig.openai.port}`);
   });
 
   it("with allow_on_headers_stop_iteration the headers are held: content-length is the new body's", async () => {
-    const g = await start({ prompt: TO_JSON, allow_on_headers_stop_iteration: true, llm: openaiLlm(openai.port) }, { allowOnHeadersStopIteration: true });
+    const g = await start({ prompt: TO_JSON, allow_on_headers_stop_iteration: true, llm: openaiLlm(rig.openai.port) }, { allowOnHeadersStopIteration: true });
     const r = await post(g, "héllo wörld");
     expect(r.status).toBe(200);
-    const q = up.received[0]!;
+    const q = rig.up.received[0]!;
     expect(q.body).toBe('{"text": "héllo wörld"}');
     expect(q.headers["content-length"]).toBe(String(Buffer.byteLength('{"text": "héllo wörld"}')));
     expect(q.headers["transfer-encoding"]).toBeUndefined();
   });
 
   it("a JSON client body reaches the LLM as text, byte for byte", async () => {
-    const g = await start({ prompt: "Echo.\nsim-reply: {input}", llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: "Echo.\nsim-reply: {input}", llm: openaiLlm(rig.openai.port) });
     const body = '{"a": [1, 2.50, "x\\u0041"], "b": null}';
     const r = await post(g, body, { "content-type": "application/json" });
     expect(r.status).toBe(200);
-    expect((openai.requests[0]!.body as { messages: { content: string }[] }).messages[1]!.content).toBe(body);
-    expect(up.received[0]!.body).toBe(body);
+    expect((rig.openai.requests[0]!.body as { messages: { content: string }[] }).messages[1]!.content).toBe(body);
+    expect(rig.up.received[0]!.body).toBe(body);
   });
 
   it("a request without a body passes untouched (nothing to transform)", async () => {
-    const g = await start({ prompt: TO_JSON, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TO_JSON, llm: openaiLlm(rig.openai.port) });
     const r = await send(g.url, { path: "/orders" });
     expect(r.status).toBe(200);
-    expect(up.received[0]!.method).toBe("GET");
-    expect(openai.requests).toHaveLength(0);
+    expect(rig.up.received[0]!.method).toBe("GET");
+    expect(rig.openai.requests).toHaveLength(0);
   });
 });
 
 describe("transformation_extract_pattern", () => {
   it("the first match becomes the body", async () => {
     const prompt = "Answer with JSON.\nsim-reply: Sure! Here it is: {\"text\": {input_json}} Hope that helps {\"x\": 1}";
-    const g = await start({ prompt, transformation_extract_pattern: '\\{"text":[^}]*\\}', llm: openaiLlm(openai.port) });
+    const g = await start({ prompt, transformation_extract_pattern: '\\{"text":[^}]*\\}', llm: openaiLlm(rig.openai.port) });
     const r = await post(g, "tea");
     expect(r.status).toBe(200);
-    expect(up.received[0]!.body).toBe('{"text": "tea"}');
+    expect(rig.up.received[0]!.body).toBe('{"text": "tea"}');
   });
 
   it("matches case-insensitively, as Kong does", async () => {
-    const g = await start({ prompt: "sim-reply: RESULT: {input_upper} done", transformation_extract_pattern: "result: \\w+", llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: "sim-reply: RESULT: {input_upper} done", transformation_extract_pattern: "result: \\w+", llm: openaiLlm(rig.openai.port) });
     const r = await post(g, "ok");
     expect(r.status).toBe(200);
-    expect(up.received[0]!.body).toBe("RESULT: OK");
+    expect(rig.up.received[0]!.body).toBe("RESULT: OK");
   });
 
   it("no match: 400 with Kong's message, and the upstream is never reached (headers held)", async () => {
-    const g = await start({ prompt: "sim-reply: nothing useful", transformation_extract_pattern: "\\{.*\\}", allow_on_headers_stop_iteration: true, llm: openaiLlm(openai.port) }, { allowOnHeadersStopIteration: true });
-    const before = up.started();
+    const g = await start({ prompt: "sim-reply: nothing useful", transformation_extract_pattern: "\\{.*\\}", allow_on_headers_stop_iteration: true, llm: openaiLlm(rig.openai.port) }, { allowOnHeadersStopIteration: true });
+    const before = rig.up.started();
     const r = await post(g, "tea");
     expectKongError(r, 400, "AI response did not match specified regular expression");
-    expect(up.started()).toBe(before);
-    expect(up.received).toHaveLength(0);
+    expect(rig.up.started()).toBe(before);
+    expect(rig.up.received).toHaveLength(0);
   });
 
   it("no match on stock Envoy: 400, and no request reaches the upstream complete (the started one is reset)", async () => {
-    const g = await start({ prompt: "sim-reply: nothing useful", transformation_extract_pattern: "\\{.*\\}", llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: "sim-reply: nothing useful", transformation_extract_pattern: "\\{.*\\}", llm: openaiLlm(rig.openai.port) });
     const r = await post(g, "tea");
     expectKongError(r, 400, "AI response did not match specified regular expression");
     await new Promise((res) => setTimeout(res, 50));
-    expect(up.received).toHaveLength(0);
+    expect(rig.up.received).toHaveLength(0);
   });
 });
 
 describe("errors", () => {
   it("an LLM 401 is Kong's 400 'status code 401'; the LLM's body (which may quote the key) is not passed on", async () => {
-    const g = await start({ prompt: TO_JSON, allow_on_headers_stop_iteration: true, llm: openaiLlm(openai.port) }, { allowOnHeadersStopIteration: true, env: { OPENAI_API_KEY: "sk-wrong-key-123" } });
-    const before = up.started();
+    const g = await start({ prompt: TO_JSON, allow_on_headers_stop_iteration: true, llm: openaiLlm(rig.openai.port) }, { allowOnHeadersStopIteration: true, env: { OPENAI_API_KEY: "sk-wrong-key-123" } });
+    const before = rig.up.started();
     const r = await post(g, "tea");
     expectKongError(r, 400, "failed to introspect request with AI service: status code 401");
     expect(r.body).not.toContain("sk-wrong");
-    expect(up.started()).toBe(before);
+    expect(rig.up.started()).toBe(before);
     expect(g.logs.map((l) => l.message).join("\n")).not.toContain("sk-wrong-key-123");
   });
 
   it.each([429, 500, 503])("an LLM %i is a 400 naming the status", async (status) => {
-    const g = await start({ prompt: TO_JSON, llm: openaiLlm(openai.port) });
-    openai.failNext(status);
+    const g = await start({ prompt: TO_JSON, llm: openaiLlm(rig.openai.port) });
+    rig.openai.failNext(status);
     const r = await post(g, "tea");
     expectKongError(r, 400, `failed to introspect request with AI service: status code ${status}`);
-    expect(up.received).toHaveLength(0);
+    expect(rig.up.received).toHaveLength(0);
     await expectAlive(g);
   });
 
   it("http_timeout: a stalled LLM is a 400 timeout error, not a hang", async () => {
-    const g = await start({ prompt: TO_JSON, http_timeout: 300, llm: openaiLlm(openai.port) });
-    openai.stallNext(5000);
+    const g = await start({ prompt: TO_JSON, http_timeout: 300, llm: openaiLlm(rig.openai.port) });
+    rig.openai.stallNext(5000);
     const r = await post(g, "tea");
     expectKongError(r, 400, "failed to introspect request with AI service: timeout (no answer within http_timeout, 300 ms)");
-    expect(up.received).toHaveLength(0);
+    expect(rig.up.received).toHaveLength(0);
   });
 
   it("an LLM cluster Envoy does not know is a 400 naming it", async () => {
-    const g = await start({ prompt: TO_JSON, llm: openaiLlm(openai.port) }, { llmClusters: {} });
+    const g = await start({ prompt: TO_JSON, llm: openaiLlm(rig.openai.port) }, { llmClusters: {} });
     const r = await post(g, "tea");
-    expectKongError(r, 400, `failed to introspect request with AI service: Envoy refused the call to cluster '127.0.0.1:${openai.port}'; define that cluster or set llm_cluster`);
+    expectKongError(r, 400, `failed to introspect request with AI service: Envoy refused the call to cluster '127.0.0.1:${rig.openai.port}'; define that cluster or set llm_cluster`);
   });
 
   it("a credential variable missing from the environment is a 500 naming the variable, before any call", async () => {
-    const g = await start({ prompt: TO_JSON, llm: openaiLlm(openai.port) }, { env: {} });
+    const g = await start({ prompt: TO_JSON, llm: openaiLlm(rig.openai.port) }, { env: {} });
     const r = await post(g, "tea");
     expectKongError(r, 500, "the gateway has no credential for the LLM (provider openai): environment variable OPENAI_API_KEY is not set");
-    expect(openai.requests).toHaveLength(0);
-    expect(up.received).toHaveLength(0);
+    expect(rig.openai.requests).toHaveLength(0);
+    expect(rig.up.received).toHaveLength(0);
   });
 });
 
 describe("bad input never traps", () => {
   it("a body over max_request_body_size is 413 (by content-length and when chunked)", async () => {
-    const g = await start({ prompt: TO_JSON, max_request_body_size: 64, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TO_JSON, max_request_body_size: 64, llm: openaiLlm(rig.openai.port) });
     const big = "x".repeat(65);
     expectKongError(await post(g, big), 413, "request body is larger than max_request_body_size (64 bytes)");
     const r = await send(g.url, { path: "/", chunks: ["x".repeat(40), "y".repeat(40)], headers: { "content-type": "text/plain" } });
     expectKongError(r, 413, "request body is larger than max_request_body_size (64 bytes)");
-    expect(openai.requests).toHaveLength(0);
+    expect(rig.openai.requests).toHaveLength(0);
     await expectAlive(g);
   });
 
   it("invalid UTF-8, NUL bytes and a 256 KiB body are sent as text", async () => {
-    const g = await start({ prompt: "sim-reply: got it", llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: "sim-reply: got it", llm: openaiLlm(rig.openai.port) });
     for (const body of [Buffer.from([0xff, 0xfe, 0x00, 0x41, 0xc3]), Buffer.from("\u0000\u0001\"\\"), Buffer.alloc(256 * 1024, 0x61)]) {
       const r = await post(g, body);
       expect(r.status).toBe(200);
-      expect(up.received.at(-1)!.body).toBe("got it");
+      expect(rig.up.received.at(-1)!.body).toBe("got it");
     }
     await expectAlive(g, "got it");
   });
@@ -281,7 +255,7 @@ describe("bad input never traps", () => {
     await new Promise<void>((r) => fake.listen(0, "127.0.0.1", r));
     const port = (fake.address() as AddressInfo).port;
     try {
-      const g = await start({ prompt: TO_JSON, llm_cluster: "fake", llm: openaiLlm(port) }, { llmClusters: { fake: port, ...openaiCluster() } });
+      const g = await start({ prompt: TO_JSON, llm_cluster: "fake", llm: openaiLlm(port) }, { llmClusters: { fake: port, [`127.0.0.1:${rig.openai.port}`]: rig.openai.port } });
       const messages: string[] = [];
       for (let k = 0; k < answers.length; k++) {
         const r = await post(g, "tea");
@@ -290,7 +264,7 @@ describe("bad input never traps", () => {
       }
       expect(messages).toContain("no 'choices' in upstream AI service response");
       for (const m of messages) expect(m).toMatch(/^(failed to introspect request with AI service: |no 'choices')/);
-      expect(up.received).toHaveLength(0);
+      expect(rig.up.received).toHaveLength(0);
       expect(g.logs.filter((l) => l.level >= 4)).toEqual([]);
     } finally {
       fake.closeAllConnections();
@@ -320,7 +294,7 @@ describe("configuration", () => {
   });
 
   it("accepts https_verify: false with a warning (TLS verification is the cluster's)", async () => {
-    const g = await start({ prompt: TO_JSON, https_verify: false, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TO_JSON, https_verify: false, llm: openaiLlm(rig.openai.port) });
     expect(g.logs.some((l) => l.level === 3 && l.message.includes("field 'https_verify' is false"))).toBe(true);
   });
 });
@@ -330,7 +304,7 @@ describe("analytics and metrics", () => {
     const dir = mkdtempSync(join(tmpdir(), "aigw-rt-"));
     const path = join(dir, "access.log");
     const g = await start(
-      { prompt: TO_JSON, llm: openaiLlm(openai.port) },
+      { prompt: TO_JSON, llm: openaiLlm(rig.openai.port) },
       {
         after: [{ name: "ai-metrics", code: filter("ai-metrics"), config: {} }],
         accessLog: { path, json: { ai: "%FILTER_STATE(wasm.ai.ai-request-transformer.log:PLAIN)%", prompt: "%FILTER_STATE(wasm.ai.ai-request-transformer.prompt_tokens:PLAIN)%", proxy: "%FILTER_STATE(wasm.ai.provider_name:PLAIN)%" } },

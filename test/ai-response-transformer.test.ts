@@ -17,16 +17,16 @@
 //   paused its response headers on stock Envoy would never see the body (a silent hang). The
 //   filter therefore never pauses unless its configuration says Envoy allows it, and answers
 //   500 saying why when instructions need it.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { gzipSync, brotliCompressSync } from "node:zlib";
 import { readFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { startOpenAI, startAnthropic, countWords, OPENAI_DEFAULT_KEY, ANTHROPIC_DEFAULT_KEY, type Simulator } from "./simulators/index.ts";
-import { startUpstream, type Received, type TestUpstream } from "./support/upstream.ts";
+import { countWords, OPENAI_DEFAULT_KEY, ANTHROPIC_DEFAULT_KEY, type Simulator } from "./simulators/index.ts";
+import type { Received } from "./support/upstream.ts";
 import { send, type Reply } from "./support/client.ts";
 import { filter, type RunningGateway } from "./support/gateway.ts";
-import { anthropicLlm, openaiLlm, startTransformerGateway, type TransformerGatewaySpec } from "./support/transformer.ts";
+import { anthropicLlm, openaiLlm, TransformerRig, type TransformerGatewaySpec } from "./support/transformer.ts";
 import type http from "node:http";
 
 const NAME = "ai-response-transformer";
@@ -34,11 +34,6 @@ const WEATHER = '{"city":"Paris","temp_c":21,"sky":"clear"}';
 const TRANSLATE = "Translate every value of the JSON into French.\nsim-reply: FR {input}";
 const NEEDS =
   "parse_llm_response_json_instructions needs the upstream response headers held while its body is read: run this filter with allow_on_headers_stop_iteration: true in Envoy (1.35 or later) and set allow_on_headers_stop_iteration: true in its configuration";
-
-let up: TestUpstream;
-let openai: Simulator;
-let anthropic: Simulator;
-let gw: RunningGateway | null = null;
 
 /** The plain JSON API: /weather, /gone (404), /gzip, /br, /empty (204), /big (a large body). */
 function api(r: Received, res: http.ServerResponse): void {
@@ -70,26 +65,8 @@ function api(r: Received, res: http.ServerResponse): void {
   }
 }
 
-beforeAll(async () => {
-  up = await startUpstream(api);
-  openai = await startOpenAI();
-  anthropic = await startAnthropic();
-});
-afterAll(async () => {
-  await Promise.all([up.close(), openai.close(), anthropic.close()]);
-});
-afterEach(async () => {
-  await gw?.close();
-  gw = null;
-  up.received.length = 0;
-  openai.requests.length = 0;
-  anthropic.requests.length = 0;
-});
-
-async function start(config: Record<string, unknown>, o: Partial<TransformerGatewaySpec> = {}): Promise<RunningGateway> {
-  gw = await startTransformerGateway({ name: NAME, config, upstreamPort: up.port, llmClusters: { [`127.0.0.1:${openai.port}`]: openai.port, "api.anthropic.com:443": anthropic.port }, ...o });
-  return gw;
-}
+const rig = new TransformerRig(NAME, api);
+const start = (config: Record<string, unknown>, o: Partial<TransformerGatewaySpec> = {}): Promise<RunningGateway> => rig.start(config, o);
 
 /** A gateway whose Envoy holds response headers on a Pause (and whose filter configuration says so). */
 function startHeld(config: Record<string, unknown>, o: Partial<TransformerGatewaySpec> = {}): Promise<RunningGateway> {
@@ -115,7 +92,7 @@ function expectNoKeys(g: RunningGateway, ...replies: Reply[]): void {
   }
   for (const l of g.logs) for (const k of [OPENAI_DEFAULT_KEY, ANTHROPIC_DEFAULT_KEY]) expect(l.message).not.toContain(k);
   // The client's own credential for the upstream is not sent to the LLM.
-  for (const q of [...openai.requests, ...anthropic.requests]) expect(JSON.stringify(q.headers)).not.toContain("client-token");
+  for (const q of [...rig.openai.requests, ...rig.anthropic.requests]) expect(JSON.stringify(q.headers)).not.toContain("client-token");
 }
 
 /** The last user message the OpenAI simulator got. */
@@ -126,7 +103,7 @@ const llmInput = (s: Simulator): string => {
 
 describe("without instructions: the upstream's status and headers, the LLM's text as body", () => {
   it("OpenAI on stock Envoy: headers pass at once (no content-length), the body is the LLM's", async () => {
-    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
     const r = await get(g);
     expect(r.status).toBe(200);
     expect(r.body).toBe(`FR ${WEATHER}`);
@@ -135,9 +112,9 @@ describe("without instructions: the upstream's status and headers, the LLM's tex
     expect(r.headers["content-length"]).toBeUndefined();
     expect(r.headers["content-encoding"]).toBeUndefined();
     // The body must be readable: the upstream is not asked to compress.
-    expect(up.received[0]!.headers["accept-encoding"]).toBeUndefined();
-    expect(up.received[0]!.headers["authorization"]).toBe("Bearer client-token");
-    const llm = openai.requests[0]!;
+    expect(rig.up.received[0]!.headers["accept-encoding"]).toBeUndefined();
+    expect(rig.up.received[0]!.headers["authorization"]).toBe("Bearer client-token");
+    const llm = rig.openai.requests[0]!;
     expect(llm.body).toEqual({ model: "gpt-4o-mini", messages: [{ role: "system", content: TRANSLATE }, { role: "user", content: WEATHER }], stream: false });
     expectNoKeys(g, r);
   });
@@ -147,20 +124,20 @@ describe("without instructions: the upstream's status and headers, the LLM's tex
     const r = await get(g);
     expect(r.status).toBe(200);
     expect(r.body).toBe(`FR ${WEATHER}`);
-    const llm = anthropic.requests[0]!;
+    const llm = rig.anthropic.requests[0]!;
     expect(llm.body).toMatchObject({ system: TRANSLATE, messages: [{ role: "user", content: WEATHER }] });
     expectNoKeys(g, r);
   });
 
   it("keeps the upstream's status (404 stays 404)", async () => {
-    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
     const r = await get(g, "/gone");
     expect(r.status).toBe(404);
     expect(r.body).toBe('FR {"error":"no such city"}');
   });
 
   it("with held headers content-length is the new body's", async () => {
-    const g = await startHeld({ prompt: "sim-reply: température: vingt et un", llm: openaiLlm(openai.port) });
+    const g = await startHeld({ prompt: "sim-reply: température: vingt et un", llm: openaiLlm(rig.openai.port) });
     const r = await get(g);
     expect(r.status).toBe(200);
     expect(r.body).toBe("température: vingt et un");
@@ -169,16 +146,16 @@ describe("without instructions: the upstream's status and headers, the LLM's tex
   });
 
   it("transformation_extract_pattern keeps the first (case-insensitive) match", async () => {
-    const g = await start({ prompt: "sim-reply: Voici: CITY=Paris; merci", transformation_extract_pattern: "city=\\w+", llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: "sim-reply: Voici: CITY=Paris; merci", transformation_extract_pattern: "city=\\w+", llm: openaiLlm(rig.openai.port) });
     const r = await get(g);
     expect(r.body).toBe("CITY=Paris");
   });
 
   it("a response without a body passes untouched", async () => {
-    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
     const r = await get(g, "/empty");
     expect(r.status).toBe(204);
-    expect(openai.requests).toHaveLength(0);
+    expect(rig.openai.requests).toHaveLength(0);
   });
 });
 
@@ -186,7 +163,7 @@ describe("with parse_llm_response_json_instructions", () => {
   const ins = (o: unknown): string => `Answer with {status, headers, body}.\nsim-reply: ${JSON.stringify(o)}`;
 
   it("status, headers merged over the upstream's, and a string body", async () => {
-    const g = await startHeld({ prompt: ins({ status: 201, headers: { "X-Translated": "oui", "content-type": "text/plain; charset=utf-8" }, body: "Il fait beau à Paris" }), parse_llm_response_json_instructions: true, llm: openaiLlm(openai.port) });
+    const g = await startHeld({ prompt: ins({ status: 201, headers: { "X-Translated": "oui", "content-type": "text/plain; charset=utf-8" }, body: "Il fait beau à Paris" }), parse_llm_response_json_instructions: true, llm: openaiLlm(rig.openai.port) });
     const r = await get(g);
     expect(r.status).toBe(201);
     expect(r.headers["x-translated"]).toBe("oui");
@@ -194,7 +171,7 @@ describe("with parse_llm_response_json_instructions", () => {
     expect(r.headers["x-upstream"]).toBe("weather-api");
     expect(r.body).toBe("Il fait beau à Paris");
     expect(r.headers["content-length"]).toBe(String(Buffer.byteLength("Il fait beau à Paris")));
-    expect(llmInput(openai)).toBe(WEATHER);
+    expect(llmInput(rig.openai)).toBe(WEATHER);
     expectNoKeys(g, r);
   });
 
@@ -206,7 +183,7 @@ describe("with parse_llm_response_json_instructions", () => {
   });
 
   it("without `body` the whole object is the body", async () => {
-    const g = await startHeld({ prompt: ins({ status: 202, ville: "Paris" }), parse_llm_response_json_instructions: true, llm: openaiLlm(openai.port) });
+    const g = await startHeld({ prompt: ins({ status: 202, ville: "Paris" }), parse_llm_response_json_instructions: true, llm: openaiLlm(rig.openai.port) });
     const r = await get(g);
     expect(r.status).toBe(202);
     expect(JSON.parse(r.body)).toEqual({ status: 202, ville: "Paris" });
@@ -219,23 +196,23 @@ describe("with parse_llm_response_json_instructions", () => {
     ["a header that splits", ins({ headers: { "x-a": "1\r\nset-cookie: x=1" } }), "failed to parse JSON response instructions from AI backend: header 'x-a' contains CR, LF or NUL"],
     ["a pseudo-header", ins({ headers: { ":status": "200" } }), "failed to parse JSON response instructions from AI backend: header name ':status' is not a valid HTTP header name"],
   ])("%s is Kong's 500", async (_n, prompt, message) => {
-    const g = await startHeld({ prompt, parse_llm_response_json_instructions: true, llm: openaiLlm(openai.port) });
+    const g = await startHeld({ prompt, parse_llm_response_json_instructions: true, llm: openaiLlm(rig.openai.port) });
     expectKongError(await get(g), 500, message);
     expect(g.logs.filter((l) => l.level >= 4)).toEqual([]);
   });
 
   it("on stock Envoy (headers cannot be held): a load-time warning, then a 500 that says why, and no LLM call", async () => {
-    const g = await start({ prompt: ins({ body: "x" }), parse_llm_response_json_instructions: true, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: ins({ body: "x" }), parse_llm_response_json_instructions: true, llm: openaiLlm(rig.openai.port) });
     expect(g.logs.some((l) => l.level === 3 && l.message.includes(NEEDS))).toBe(true);
     const r = await get(g);
     expectKongError(r, 500, NEEDS);
-    expect(openai.requests).toHaveLength(0);
+    expect(rig.openai.requests).toHaveLength(0);
   });
 });
 
 describe("errors", () => {
   it("an LLM error with held headers is Kong's 400", async () => {
-    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(openai.port) }, { env: { OPENAI_API_KEY: "sk-wrong" } });
+    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) }, { env: { OPENAI_API_KEY: "sk-wrong" } });
     const r = await get(g);
     expectKongError(r, 400, "failed to introspect request with AI service: status code 401");
     expect(r.headers["x-upstream"]).toBeUndefined();
@@ -243,8 +220,8 @@ describe("errors", () => {
   });
 
   it("an LLM error on stock Envoy: the upstream's status has gone out, so the error is the body", async () => {
-    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
-    openai.failNext(500);
+    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
+    rig.openai.failNext(500);
     const r = await get(g);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body).error.message).toBe("failed to introspect request with AI service: status code 500");
@@ -252,22 +229,22 @@ describe("errors", () => {
   });
 
   it("http_timeout: a stalled LLM is a 400 timeout error, not a hang", async () => {
-    const g = await startHeld({ prompt: TRANSLATE, http_timeout: 300, llm: openaiLlm(openai.port) });
-    openai.stallNext(5000);
+    const g = await startHeld({ prompt: TRANSLATE, http_timeout: 300, llm: openaiLlm(rig.openai.port) });
+    rig.openai.stallNext(5000);
     expectKongError(await get(g), 400, "failed to introspect request with AI service: timeout (no answer within http_timeout, 300 ms)");
   });
 
   it("Envoy's own reply for an unreachable upstream passes untouched, without an LLM call", async () => {
     // A closed port: the router answers 503 itself (response code details not via_upstream).
-    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) }, { upstreamPort: 1 });
+    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) }, { upstreamPort: 1 });
     const r = await get(g);
     expect(r.status).toBe(503);
     expect(r.body).toMatch(/^upstream connect error/);
-    expect(openai.requests).toHaveLength(0);
+    expect(rig.openai.requests).toHaveLength(0);
   });
 
   it("a missing credential variable is a 500 naming it", async () => {
-    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(openai.port) }, { env: {} });
+    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) }, { env: {} });
     expectKongError(await get(g), 500, "the gateway has no credential for the LLM (provider openai): environment variable OPENAI_API_KEY is not set");
   });
 });
@@ -275,30 +252,30 @@ describe("errors", () => {
 describe("content encodings and hostile bodies", () => {
   it("a gzip upstream body is inflated before the LLM reads it", async () => {
     for (const held of [false, true]) {
-      const g = held ? await startHeld({ prompt: TRANSLATE, llm: openaiLlm(openai.port) }) : await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+      const g = held ? await startHeld({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) }) : await start({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
       const r = await get(g, "/gzip");
       expect(r.status).toBe(200);
       expect(r.body).toBe(`FR ${WEATHER}`);
       expect(r.headers["content-encoding"]).toBeUndefined();
-      expect(llmInput(openai)).toBe(WEATHER);
+      expect(llmInput(rig.openai)).toBe(WEATHER);
       await g.close();
-      gw = null;
+      rig.gw = null;
     }
   });
 
   it("a corrupt gzip body is a 502 that says so (held), never a trap", async () => {
-    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
     expectKongError(await get(g, "/badgzip"), 502, /^the upstream's gzip body cannot be inflated: /);
-    expect(openai.requests).toHaveLength(0);
+    expect(rig.openai.requests).toHaveLength(0);
     const ok = await get(g);
     expect(ok.body).toBe(`FR ${WEATHER}`);
   });
 
   it("a gzip body cut at any point is a clear 502, never a trap", async () => {
-    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+    const g = await startHeld({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
     const full = gzipSync(WEATHER);
     for (let n = 0; n < full.length; n += 5) {
-      up.setHandler((_r, res) => {
+      rig.up.setHandler((_r, res) => {
         res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
         res.end(full.subarray(0, n));
       });
@@ -306,23 +283,23 @@ describe("content encodings and hostile bodies", () => {
       expect(r.status).toBe(502);
       expect(JSON.parse(r.body).error.message).toMatch(/^the upstream's gzip body cannot be inflated: /);
     }
-    up.setHandler(api);
+    rig.up.setHandler(api);
     expect((await get(g)).body).toBe(`FR ${WEATHER}`);
-    expect(openai.requests).toHaveLength(1);
+    expect(rig.openai.requests).toHaveLength(1);
   });
 
   it("an encoding other than gzip is refused with a 502 naming it", async () => {
-    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: TRANSLATE, llm: openaiLlm(rig.openai.port) });
     expectKongError(await get(g, "/br"), 502, "the upstream response is encoded with 'br', which ai-response-transformer cannot decode (only gzip)");
   });
 
   it("binary and large upstream bodies reach the LLM as text", async () => {
-    const g = await start({ prompt: "sim-reply: ok", llm: openaiLlm(openai.port) });
+    const g = await start({ prompt: "sim-reply: ok", llm: openaiLlm(rig.openai.port) });
     for (const p of ["/binary", "/big"]) {
       const r = await get(g, p);
       expect(r.body).toBe("ok");
     }
-    expect(llmInput(openai).length).toBeGreaterThan(256 * 1024);
+    expect(llmInput(rig.openai).length).toBeGreaterThan(256 * 1024);
     expect(g.logs.filter((l) => l.level >= 4)).toEqual([]);
   });
 });

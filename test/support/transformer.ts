@@ -1,8 +1,10 @@
 // A gateway for the transformer filters: one transformer in front of a plain (non-AI) JSON
 // upstream, with the LLM reached on clusters named as the filter names them (the LLM URL's
 // authority, or llm_cluster), each pointing at a provider simulator.
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { filter, startGateway, type BootstrapSpec, type RunningGateway, type WasmFilterSpec } from "./gateway.ts";
-import { ANTHROPIC_DEFAULT_KEY, OPENAI_DEFAULT_KEY } from "../simulators/index.ts";
+import { startUpstream, type Handler, type TestUpstream } from "./upstream.ts";
+import { ANTHROPIC_DEFAULT_KEY, OPENAI_DEFAULT_KEY, startAnthropic, startOpenAI, type Simulator } from "../simulators/index.ts";
 
 export type TransformerName = "ai-request-transformer" | "ai-response-transformer";
 
@@ -61,4 +63,48 @@ export function anthropicLlm(extra: Record<string, unknown> = {}): Record<string
     logging: { log_statistics: true },
     ...extra,
   };
+}
+
+/**
+ * What a transformer test file runs against: the plain upstream (answering with `handler`) and
+ * the OpenAI and Anthropic simulators, started once for the file, with the gateway of each
+ * test closed and the recorded requests cleared after it (vitest hooks registered here).
+ */
+export class TransformerRig {
+  up!: TestUpstream;
+  openai!: Simulator;
+  anthropic!: Simulator;
+  gw: RunningGateway | null = null;
+
+  constructor(
+    private readonly name: TransformerName,
+    handler?: Handler,
+  ) {
+    beforeAll(async () => {
+      this.up = await startUpstream(handler);
+      this.openai = await startOpenAI();
+      this.anthropic = await startAnthropic();
+    });
+    afterAll(async () => {
+      await Promise.all([this.up.close(), this.openai.close(), this.anthropic.close()]);
+    });
+    afterEach(async () => {
+      await this.gw?.close();
+      this.gw = null;
+      this.up.received.length = 0;
+      this.openai.requests.length = 0;
+      this.anthropic.requests.length = 0;
+    });
+  }
+
+  /** The LLM clusters as the filter names them: OpenAI at its simulator URL's authority, Anthropic at its default URL's. */
+  llmClusters(): Record<string, number> {
+    return { [`127.0.0.1:${this.openai.port}`]: this.openai.port, "api.anthropic.com:443": this.anthropic.port };
+  }
+
+  /** A gateway with the transformer configured as `config`. */
+  async start(config: Record<string, unknown>, o: Partial<TransformerGatewaySpec> = {}): Promise<RunningGateway> {
+    this.gw = await startTransformerGateway({ name: this.name, config, upstreamPort: this.up.port, llmClusters: this.llmClusters(), ...o });
+    return this.gw;
+  }
 }
