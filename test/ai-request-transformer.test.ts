@@ -188,6 +188,14 @@ describe("errors", () => {
     expect(g.logs.map((l) => l.message).join("\n")).not.toContain("sk-wrong-key-123");
   });
 
+  it("an LLM that echoes its key does not pass it on: the key is masked in the forwarded text", async () => {
+    const g = await start({ prompt: "sim-reply: your key is {input}", llm: openaiLlm(rig.openai.port) });
+    const r = await post(g, OPENAI_DEFAULT_KEY);
+    expect(r.status).toBe(200);
+    expect(rig.up.received[0]!.body).toBe(`your key is ${"*".repeat(OPENAI_DEFAULT_KEY.length)}`);
+    expectNoKeys(g, r);
+  });
+
   it.each([429, 500, 503])("an LLM %i is a 400 naming the status", async (status) => {
     const g = await start({ prompt: TO_JSON, llm: openaiLlm(rig.openai.port) });
     rig.openai.failNext(status);

@@ -8,6 +8,8 @@
 //   ai.provider_name, ai.request_model, ai.response_model, ai.request_mode,
 //   ai.prompt_tokens, ai.completion_tokens, ai.total_tokens, ai.llm_latency (ms),
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
+//   ai.error_type          when a 2xx answer failed on the way (upstream_stream_error,
+//                          upstream_stream_incomplete, upstream_bad_response)
 //
 // The transformers write the same keys under their own prefix (AnalyticsKeys):
 //   ai.ai-request-transformer.log = {"ai-request-transformer":{…}}, ai.ai-request-transformer.prompt_tokens, …
@@ -33,6 +35,7 @@ export class AnalyticsKeys {
   timePerToken: string[];
   cost: string[];
   status: string[];
+  errorType: string[];
   log: string[];
 
   /** `prefix` ends with "."; `logName` is the record's top-level member in the `log` JSON. */
@@ -51,6 +54,7 @@ export class AnalyticsKeys {
     this.timePerToken = [prefix + "time_per_token"];
     this.cost = [prefix + "cost"];
     this.status = [prefix + "status"];
+    this.errorType = [prefix + "error_type"];
     this.log = [prefix + "log"];
   }
 }
@@ -73,6 +77,8 @@ export class Analytics {
   timeToFirstTokenMs: i64 = -1;
   cost: f64 = 0;
   status: u32 = 0;
+  /** Set when the client got no usable answer although the status says success (a broken stream or body). */
+  errorType: string = "";
   azureInstance: string = "";
   azureDeployment: string = "";
   azureApiVersion: string = "";
@@ -136,6 +142,7 @@ export class Analytics {
     ctx.setPropertyString(k.timePerToken, numberText(this.timePerToken));
     ctx.setPropertyString(k.cost, numberText(this.cost));
     ctx.setPropertyString(k.status, this.status.toString());
+    if (this.errorType.length > 0) ctx.setPropertyString(k.errorType, this.errorType);
     if (logStatistics) {
       const j = this.toJson(logPayloads);
       ctx.setProperty(k.log, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));

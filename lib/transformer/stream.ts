@@ -90,6 +90,9 @@ export abstract class TransformerStream extends HttpContext {
       r.error = INTROSPECT_FAILED + "timeout (no answer within http_timeout, " + cfg.httpTimeoutMs.toString() + " ms)";
     } else {
       r = readLlmAnswer(cfg.provider!, call.req, status, res.body, cfg.pattern);
+      // An LLM that echoes the key it received must not hand it on to the upstream or the client.
+      const t = r.text;
+      if (t != null) cfg.llm.auth.secrets.maskInPlace(t.dataStart, t.length);
     }
     this.record(call, r, <u32>status, latencyMs);
     this.onLlmAnswer(r);

@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { misbehave, openAIStreamError, type Misbehavior } from "./misbehave.ts";
 
 export interface SimRequest {
   method: string;
@@ -38,6 +39,8 @@ export interface Simulator {
   failNext(status: number, opts?: FailOptions): void;
   /** Hold the next answer `ms` before sending it (a slow or hung LLM, for timeouts). */
   stallNext(ms: number): void;
+  /** Queue one misbehaviour (misbehave.ts): the next request's normal reply is bent, e.g. echoes the key it received. */
+  misbehaveNext(m: Misbehavior): void;
   /** Change stream pacing for later requests. */
   setPacing(p: Partial<Pacing>): void;
   close(): Promise<void>;
@@ -46,13 +49,15 @@ export interface Simulator {
 export type Reply =
   | { kind: "json"; status: number; headers?: Record<string, string>; body: unknown }
   | { kind: "raw"; status: number; headers?: Record<string, string>; body: string }
-  | { kind: "stream"; status: number; headers?: Record<string, string>; events: string[] };
+  | { kind: "stream"; status: number; headers?: Record<string, string>; events: string[]; /** Drop the connection after the events instead of ending the body. */ reset?: boolean };
 
 export interface Provider {
   /** Normal handling: routing, auth, validation, the answer. */
   handle(req: SimRequest): Reply;
   /** The provider's own error for a forced status (failNext without nonJson). */
   forcedError(status: number, req: SimRequest): Reply;
+  /** One error event in the provider's stream format (default: OpenAI's `data: {"error":…}`). */
+  streamError?(message: string): string;
 }
 
 export const DEFAULT_PACING: Pacing = { delayMs: 2, splitWrites: false };
@@ -107,7 +112,7 @@ function parseBody(raw: string): unknown {
   }
 }
 
-async function writeStream(res: http.ServerResponse, events: string[], pacing: Pacing): Promise<void> {
+async function writeStream(res: http.ServerResponse, events: string[], pacing: Pacing, reset = false): Promise<void> {
   for (const ev of events) {
     const parts = pacing.splitWrites && ev.length > 1 ? cutInTwo(ev) : [ev];
     for (const p of parts) {
@@ -116,7 +121,9 @@ async function writeStream(res: http.ServerResponse, events: string[], pacing: P
       await sleep(pacing.delayMs);
     }
   }
-  if (!res.destroyed) res.end();
+  if (res.destroyed) return;
+  if (reset) res.socket?.destroy();
+  else res.end();
 }
 
 /** Cuts at the middle byte so multi-byte characters can straddle the two writes too. */
@@ -129,7 +136,7 @@ function cutInTwo(ev: string): Buffer[] {
 function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<void> {
   if (reply.kind === "stream") {
     res.writeHead(reply.status, reply.headers ?? {});
-    return writeStream(res, reply.events, pacing);
+    return writeStream(res, reply.events, pacing, reply.reset);
   }
   const body = reply.kind === "json" ? JSON.stringify(reply.body) : reply.body;
   const headers: Record<string, string> = { "content-type": JSON_TYPE, ...(reply.headers ?? {}) };
@@ -143,6 +150,7 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
   const requests: SimRequest[] = [];
   const failures: { status: number; opts: FailOptions }[] = [];
   const stalls: number[] = [];
+  const misbehaviors: Misbehavior[] = [];
   let pace: Pacing = { ...DEFAULT_PACING, ...pacing };
 
   const server = http.createServer((req, res) => {
@@ -168,6 +176,8 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
         if (forced.opts.retryAfter !== undefined) reply.headers = { ...(reply.headers ?? {}), "retry-after": forced.opts.retryAfter };
       } else {
         reply = provider.handle(sr);
+        const m = misbehaviors.shift();
+        if (m) reply = misbehave(m, sr, reply, provider.streamError ?? openAIStreamError);
       }
       const stall = stalls.shift() ?? 0;
       const go = (): void => void send(res, reply, pace).catch(() => res.destroy());
@@ -185,6 +195,7 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
     requests,
     failNext: (status, opts = {}) => void failures.push({ status, opts }),
     stallNext: (ms) => void stalls.push(ms),
+    misbehaveNext: (m) => void misbehaviors.push(m),
     setPacing: (p) => void (pace = { ...pace, ...p }),
     close: async () => {
       server.closeAllConnections();
