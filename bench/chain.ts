@@ -66,7 +66,7 @@ function pluginConfig(name: string, configuration: string): WasmPluginConfig {
     runtime: "envoy.wasm.runtime.v8",
     configuration: Buffer.from(configuration),
     vmConfiguration: new Uint8Array(0),
-    codeFile: join(ROOT, "build", `${name}.wasm`),
+    codeFile: join(process.env.BENCH_WASM_DIR ?? join(ROOT, "build"), `${name}.wasm`),
     environment: {},
     failOpen: false,
     allowOnHeadersStopIteration: false,
