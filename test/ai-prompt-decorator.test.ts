@@ -80,13 +80,15 @@ describe("decorating", () => {
     expect(got.headers["content-length"]).not.toBe(String(Buffer.byteLength(body)));
   });
 
-  it("copies the client's members and messages byte for byte (numbers, escapes, extra fields, nested whitespace)", async () => {
+  // The messages are spliced into the client's bytes (no re-serialisation): everything outside
+  // the new array's brackets, top-level whitespace included, is the client's, byte for byte.
+  it("copies the client's members and messages byte for byte (numbers, escapes, extra fields, whitespace)", async () => {
     const g = await start(BASE_CONFIG);
     const body = '{ "n" : 1.0e2 , "messages" : [ { "role":"user", "content":"caf\\u00e9 \\"x\\"", "name":"bob" } , {"role":"tool","tool_call_id":"t1","content":[{"type":"text","text":"42"}]} ] , "big": 12345678901234567890 }';
     const r = await post(g, body);
     expect(r.status).toBe(200);
     expect(up.received[0]!.body).toBe(
-      `{"n":1.0e2,"messages":[${PRE_JSON},{ "role":"user", "content":"caf\\u00e9 \\"x\\"", "name":"bob" } , {"role":"tool","tool_call_id":"t1","content":[{"type":"text","text":"42"}]},${APP_JSON}],"big":12345678901234567890}`,
+      `{ "n" : 1.0e2 , "messages" : [${PRE_JSON},{ "role":"user", "content":"caf\\u00e9 \\"x\\"", "name":"bob" } , {"role":"tool","tool_call_id":"t1","content":[{"type":"text","text":"42"}]},${APP_JSON}] , "big": 12345678901234567890 }`,
     );
   });
 
