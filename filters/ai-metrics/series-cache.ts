@@ -44,11 +44,8 @@ function field(b: ArrayBuffer): void {
   keyLen += 4 + n;
 }
 
-/**
- * The key as a string: the bytes read as UTF-16 code units, which any byte pair is, so
- * (unlike a UTF-8 decode) different bytes never give the same key.
- */
-function keyOf(r: AiRecord, path: ArrayBuffer | null): string {
+/** Builds the key's bytes into keyBuf[0, keyLen). */
+function buildKey(r: AiRecord, path: ArrayBuffer | null): void {
   keyLen = 0;
   field(r.provider);
   field(r.requestModel);
@@ -65,10 +62,13 @@ function keyOf(r: AiRecord, path: ArrayBuffer | null): string {
   const s = r.status;
   store<u32>(changetype<usize>(keyBuf) + <usize>keyLen, s >= 200 && s < 400 ? <u32>(s / 100) : <u32>(1000 + s));
   keyLen += 4;
-  return String.UTF16.decodeUnsafe(changetype<usize>(keyBuf), <usize>keyLen);
 }
 
 const cache = new Map<string, SeriesSet>();
+// The last request's key and series: consecutive requests of one label set (the usual run)
+// are matched with one byte compare, without making a key string or hashing it.
+let lastKey = new ArrayBuffer(0);
+let lastSet: SeriesSet | null = null;
 
 /**
  * The series of `r`'s label set. The request's :path is read from `stream` only when the
@@ -80,10 +80,21 @@ export function seriesFor(r: AiRecord, workspace: string, stream: HttpContext): 
     const h = stream.getRequestHeader(":path");
     p = h != null ? h : "";
   }
-  const key = keyOf(r, p != null ? String.UTF8.encode(p) : null);
-  if (cache.has(key)) return cache.get(key);
-  if (cache.size >= MAX_LABEL_SETS) cache.clear();
-  const set = new SeriesSet(Labels.of(r, workspace, p != null ? p : ""));
-  cache.set(key, set);
+  buildKey(r, p != null ? String.UTF8.encode(p) : null);
+  const last = lastSet;
+  if (last != null && lastKey.byteLength == keyLen && memory.compare(changetype<usize>(lastKey), changetype<usize>(keyBuf), keyLen) == 0) return last;
+  lastKey = keyBuf.slice(0, keyLen);
+  // The key as a string: the bytes read as UTF-16 code units, which any byte pair is, so
+  // (unlike a UTF-8 decode) different bytes never give the same key.
+  const key = String.UTF16.decodeUnsafe(changetype<usize>(keyBuf), <usize>keyLen);
+  let set: SeriesSet;
+  if (cache.has(key)) {
+    set = cache.get(key);
+  } else {
+    if (cache.size >= MAX_LABEL_SETS) cache.clear();
+    set = new SeriesSet(Labels.of(r, workspace, p != null ? p : ""));
+    cache.set(key, set);
+  }
+  lastSet = set;
   return set;
 }
