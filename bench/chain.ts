@@ -32,7 +32,7 @@ function exampleConfig(example: string, name: string): string {
 }
 
 /** The chain's filters with the configs a user ships (the template lets untemplated chats through). */
-function chainConfigs(): { name: string; config: string }[] {
+export function chainConfigs(): { name: string; config: string }[] {
   const template = JSON.parse(exampleConfig("ai-prompt-template", "ai-prompt-template")) as Record<string, unknown>;
   template.allow_untemplated_requests = true;
   return [
@@ -58,7 +58,7 @@ export function chainChatBody(bytes: number): string {
   return JSON.stringify({ model: "gpt-4o-mini", messages: [...messages, last] });
 }
 
-function pluginConfig(name: string, configuration: string): WasmPluginConfig {
+export function pluginConfig(name: string, configuration: string): WasmPluginConfig {
   return {
     name,
     rootId: name,
@@ -76,7 +76,7 @@ function pluginConfig(name: string, configuration: string): WasmPluginConfig {
 const REPLY = { headers: [["content-type", "application/json"]] as [string, string][], chunks: [COMPLETION] };
 
 /** One request through `plugins` and the canned upstream; throws unless it got a 200. */
-function runOnce(plugins: WasmPlugin[], body: Buffer): void {
+export function runOnce(plugins: WasmPlugin[], body: Buffer): void {
   const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), nullSink, 1 << 30);
   for (const p of plugins) fm.addFilter(p.createStreamContext(0));
   fm.addFilter(new CannedUpstream(REPLY));
