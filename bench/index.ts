@@ -2,7 +2,8 @@
 // BENCH_MS sets the duration of each load run (default 3000), BENCH_WARMUP_MS the warm-up per
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
 // ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,chain,regex,ratelimit picks some;
-// BENCH_CHAIN_ROUNDS and BENCH_MEMORY_REQUESTS size the chain bench (bench/chain.ts); BENCH_LOADGEN=node
+// BENCH_CHAIN_ROUNDS and BENCH_MEMORY_REQUESTS size the chain bench (bench/chain.ts), BENCH_WASM_DIR
+// points it at other builds of the filters (a before/after comparison); BENCH_LOADGEN=node
 // uses the Node client instead of wrk (see bench/load.ts).
 import { setFlagsFromString } from "node:v8";
 import { HARNESS_NODE_FLAGS } from "./processes.ts";
