@@ -99,6 +99,22 @@ describe("decorating", () => {
     expect(up.received[0]!.body).toBe(`{"model":"b","messages":[${PRE_JSON},{"role":"user","content":"second"},${APP_JSON}]}`);
   });
 
+  // Distinct keys are spliced (the client's bytes kept); repeated ones re-serialised. Many keys
+  // are told apart with a set rather than pairwise, and an escaped key is the same key.
+  it("tells repeated keys apart among many keys and through escapes", async () => {
+    const g = await start(BASE_CONFIG);
+    const extra = Array.from({ length: 40 }, (_, i) => `"k${i}" : ${i}`).join(" , ");
+    const spliced = `{ ${extra} , "messages" : [{"role":"user","content":"hi"}] }`;
+    expect((await post(g, spliced)).status).toBe(200);
+    expect(up.received[0]!.body).toBe(`{ ${extra} , "messages" : [${PRE_JSON},{"role":"user","content":"hi"},${APP_JSON}] }`);
+    const repeated = `{ ${extra} , "k7" : "again", "messages" : [{"role":"user","content":"hi"}] }`;
+    expect((await post(g, repeated)).status).toBe(200);
+    const kept = Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 7).map((i) => `"k${i}":${i}`).join(",");
+    expect(up.received[1]!.body).toBe(`{${kept},"k7":"again","messages":[${PRE_JSON},{"role":"user","content":"hi"},${APP_JSON}]}`);
+    expect((await post(g, '{"model":"a","mod\\u0065l":"b","messages":[{"role":"user","content":"hi"}]}')).status).toBe(200);
+    expect(up.received[2]!.body).toBe(`{"mod\\u0065l":"b","messages":[${PRE_JSON},{"role":"user","content":"hi"},${APP_JSON}]}`);
+  });
+
   it("handles prepend only and append only, with role defaulting to system and content escaped", async () => {
     let g = await start({ prompts: { prepend: [{ content: 'Say "hi"\n\\ 😀' }] } });
     await post(g, '{"messages":[{"role":"user","content":"q"}]}');

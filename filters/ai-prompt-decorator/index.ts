@@ -112,6 +112,9 @@ function writeMessages(w: ByteBuilder, c: DecoratorConfig, body: Uint8Array, sta
   w.byte(0x5d);
 }
 
+/** Up to this many keys are compared pairwise; more go through a set (a body may hold 100k keys). */
+const PAIRWISE_KEYS = 16;
+
 /**
  * Whether no two top-level keys are the same. Compared as raw bytes, so a key with an escape
  * (two spellings of one key) answers false and takes the decoding path.
@@ -120,8 +123,21 @@ function keysDistinct(body: Uint8Array, members: Member[]): bool {
   const n = members.length;
   for (let i = 0; i < n; i++) {
     const a = unchecked(members[i]);
-    const len = a.keyEnd - a.keyStart;
     for (let k = a.keyStart; k < a.keyEnd; k++) if (unchecked(body[k]) == 0x5c) return false;
+  }
+  if (n > PAIRWISE_KEYS) {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const m = unchecked(members[i]);
+      const k = decodeString(body, m.keyStart, m.keyEnd);
+      if (seen.has(k)) return false;
+      seen.add(k);
+    }
+    return true;
+  }
+  for (let i = 0; i < n; i++) {
+    const a = unchecked(members[i]);
+    const len = a.keyEnd - a.keyStart;
     for (let j = 0; j < i; j++) {
       const b = unchecked(members[j]);
       if (b.keyEnd - b.keyStart == len && memory.compare(body.dataStart + <usize>a.keyStart, body.dataStart + <usize>b.keyStart, len) == 0) return false;
