@@ -30,6 +30,8 @@ export class AiRecord {
   costNano: u64 = 0;
   /** The status sent downstream (response.code), else ai-proxy's; 0 = no response. */
   status: i64 = 0;
+  /** ai-proxy's `ai.error_type`: a 2xx whose answer failed on the way (a broken stream or body); empty otherwise. */
+  errorType: ArrayBuffer = EMPTY;
 }
 
 /** A non-negative decimal integer, or -1. */
@@ -78,6 +80,7 @@ const VECTOR_DB = path("ai.vector_db");
 const EMBEDDINGS_PROVIDER = path("ai.embeddings_provider");
 const EMBEDDINGS_MODEL = path("ai.embeddings_model");
 const RESPONSE_CODE = path("response\0code");
+const ERROR_TYPE = path("ai.error_type");
 
 function raw(p: ArrayBuffer): ArrayBuffer {
   const v = property(p);
@@ -108,6 +111,10 @@ export function readRecord(): AiRecord | null {
   let status: i64 = code != null && code.byteLength == 8 ? load<i64>(changetype<usize>(code)) : -1;
   if (status < 0) status = countOf(property(STATUS));
   r.status = status > 0 && status < 1000 ? status : 0;
+  // A 2xx the upstream broke (a stream cut before its end marker, an error event, an empty
+  // body) is counted as the gateway's 502: the client got no usable answer.
+  r.errorType = raw(ERROR_TYPE);
+  if (r.errorType.byteLength > 0 && r.status >= 200 && r.status < 400) r.status = 502;
   r.cacheStatus = raw(CACHE_STATUS);
   r.vectorDb = raw(VECTOR_DB);
   r.embeddingsProvider = raw(EMBEDDINGS_PROVIDER);

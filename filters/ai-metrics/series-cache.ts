@@ -56,6 +56,7 @@ function buildKey(r: AiRecord, path: ArrayBuffer | null): void {
   field(r.vectorDb);
   field(r.embeddingsProvider);
   field(r.embeddingsModel);
+  field(r.errorType);
   if (path != null) field(path);
   // status_class, and error.type (the code itself outside 2xx/3xx).
   reserve(4);
