@@ -6,8 +6,8 @@
 export * from "../../lib/runtime/exports";
 import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
 import { AiMetricsConfig, parseConfig } from "./config";
-import { readRecord, RECORD_PREFIXES } from "./record";
-import { emitGenai, emitKong, Labels } from "./series";
+import { readRecord, RECORDS } from "./record";
+import { seriesFor } from "./series-cache";
 import { emitSafetyBlocks } from "./safety";
 import { emitRateLimited } from "./rate-limited";
 
@@ -44,17 +44,12 @@ class AiMetricsStream extends HttpContext {
     if (cfg.aiMetrics) emitSafetyBlocks(cfg.workspace);
     if (cfg.aiMetrics) emitRateLimited(cfg.workspace);
     // Kong counts only streams with an `ai` record: ai-proxy's and each transformer's LLM call.
-    let path: string | null = null;
-    for (let i = 0; i < RECORD_PREFIXES.length; i++) {
-      const r = readRecord(unchecked(RECORD_PREFIXES[i]));
+    for (let i = 0; i < RECORDS.length; i++) {
+      const r = readRecord(unchecked(RECORDS[i]));
       if (r == null) continue;
-      if (path == null) {
-        const p = this.getRequestHeader(":path");
-        path = p != null ? p : "";
-      }
-      const l = Labels.of(r, cfg.workspace, path!);
-      if (cfg.aiMetrics) emitKong(r, l);
-      if (cfg.genaiMetrics) emitGenai(r, l);
+      const series = seriesFor(r, cfg.workspace, this);
+      if (cfg.aiMetrics) series.emitKong(r);
+      if (cfg.genaiMetrics) series.emitGenai(r);
     }
   }
 }
