@@ -9,14 +9,14 @@ import { startGateway, type RunningGateway } from "./support/gateway.ts";
 import { startAnthropic, startOpenAI, type Simulator } from "./simulators/index.ts";
 import { openaiClient } from "./support/client.ts";
 import { KEYS } from "./support/ai-proxy-advanced.ts";
-import { pointClustersAt } from "./support/localize.ts";
+import { pointClustersAt } from "./support/envoy-yaml.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const EXAMPLE = readFileSync(join(ROOT, "examples/ai-proxy-advanced/envoy.yaml"), "utf8");
 
 /** The example with its provider clusters sent to the simulators (no TLS, no network). */
 function localized(ports: Record<string, number>): string {
-  return pointClustersAt(EXAMPLE, EXAMPLE.indexOf("\n  # The providers' clusters"), ports).replaceAll("filename: build/", `filename: ${ROOT}/build/`);
+  return pointClustersAt(EXAMPLE, ports).replaceAll("filename: build/", `filename: ${ROOT}/build/`);
 }
 
 describe("examples/ai-proxy-advanced/envoy.yaml", () => {

@@ -7,9 +7,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
+import { pointClustersAt } from "./support/envoy-yaml.ts";
 import { startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, type Simulator } from "./simulators/index.ts";
 import { openaiClient } from "./support/client.ts";
-import { pointClustersAt } from "./support/localize.ts";
 
 const SHIPPED = readFileSync(join(import.meta.dirname, "../envoy/envoy.yaml"), "utf8");
 
@@ -35,7 +35,7 @@ const KEYS: Record<string, string> = {
 /** The shipped file with each provider cluster sent to its simulator (plain HTTP on loopback). */
 function localized(ports: Record<string, number>): string {
   // Ollama is addressed by upstream_url (host 127.0.0.1:11434): point that at its simulator too.
-  return pointClustersAt(SHIPPED, SHIPPED.indexOf("\n  clusters:\n"), ports).replaceAll("127.0.0.1:11434", `127.0.0.1:${ports.ollama}`).replaceAll("port_value: 11434", `port_value: ${ports.ollama}`);
+  return pointClustersAt(SHIPPED, ports).replaceAll("127.0.0.1:11434", `127.0.0.1:${ports.ollama}`).replaceAll("port_value: 11434", `port_value: ${ports.ollama}`);
 }
 
 describe("the shipped envoy.yaml", () => {

@@ -21,12 +21,13 @@ import { providerFor } from "../providers/index";
 import { errorBody, errorTypeForStatus } from "../errors";
 import { makeId } from "../format";
 import { ByteBuilder } from "../json-writer";
-import { withStringMember, withoutMember } from "../json-scan";
+import { withoutMember } from "../json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, takeUsageOutOfRange, usageCost } from "../usage";
 import { Secrets, StreamRedactor } from "../redact";
 import { AiProxyConfig, withModel } from "./config";
 import { promptText, validateRequest } from "./request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam, withoutParams } from "./url";
+import { joinPath, parseQuery, queryValue, withoutParams } from "./url";
+import { upstreamQuery, withBodyCredential } from "./upstream";
 import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
 import { Analytics } from "../../analytics/record";
 
@@ -161,10 +162,7 @@ export class LlmProxyStream extends HttpContext {
     const a = cfg.auth;
     if (!a.allowOverride && query.length > 0) query = withoutParams(query, CLIENT_KEY_PARAMS);
     if (t.path.length > 0) path = t.path;
-    for (let i = 0; i < t.query.length; i++) addDefault(query, unchecked(t.query[i]).name, unchecked(t.query[i]).value);
-    if (a.paramLocation == "query" && !(a.allowOverride && hasParam(query, a.paramName))) {
-      query = setParam(query, a.paramName, percentEncode(a.paramValue));
-    }
+    query = upstreamQuery(t, query, a);
     this.upstreamQuery = query;
     this.replaceRequestHeader(":path", joinPath(path, query));
     this.replaceRequestHeader(":authority", t.authority);
@@ -277,9 +275,7 @@ export class LlmProxyStream extends HttpContext {
 
   /** auth.param_location=body: the credential as a top-level JSON member. */
   private injectBodyParam(body: Uint8Array): void {
-    const a = this.cfg.auth;
-    const out = withStringMember(body, a.paramName, a.paramValue, a.allowOverride);
-    this.replaceRequestBody(out != null ? out : body);
+    this.replaceRequestBody(withBodyCredential(body, this.cfg.auth));
   }
 
   protected readBuffer(type: i32, size: u32): Uint8Array {
