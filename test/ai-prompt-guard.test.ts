@@ -181,11 +181,36 @@ describe("which text is checked, as Kong builds it", () => {
 });
 
 describe("reads the body as the provider will", () => {
-  it("takes the last of duplicate keys, as Kong's cjson and the providers' JSON parsers do", async () => {
+  it("refuses duplicate and needlessly escaped member names, naming them, so no parser reads another member than the guard did", async () => {
+    // lib/json/names; Envoy 1.40's ai_protocol_manager refuses duplicate keys the same way.
     const { g, u } = await guard({ deny_patterns: ["EVIL"] });
-    expectRefused(await post(g, '{"messages":[{"role":"user","content":"ok"}],"messages":[{"role":"user","content":"EVIL"}]}'), u);
-    expectRefused(await post(g, '{"messages":[{"role":"user","content":"ok","content":"EVIL"}]}'), u);
-    await expectPassed(g, u, '{"messages":[{"role":"user","content":"EVIL","content":"ok"}]}');
+    const ambiguous = (why: string) => ({ error: { message: `request body is ambiguous: ${why}`, type: "invalid_request_error", code: "invalid_request_body" } });
+    const cases: [string, string][] = [
+      ['{"messages":[{"role":"user","content":"ok"}],"messages":[{"role":"user","content":"EVIL"}]}', "duplicate member 'messages' in the request body"],
+      ['{"messages":[{"role":"user","content":"ok","content":"EVIL"}]}', "duplicate member 'content' in messages[0]"],
+      ['{"messages":[{"role":"user","content":"EVIL","content":"ok"}]}', "duplicate member 'content' in messages[0]"],
+      ['{"messages":[{"role":"user","content":"ok","cont\\u0065nt":"EVIL"}]}', "member name 'cont\\u0065nt' in messages[0] is written with a needless escape; send it as 'content'"],
+    ];
+    for (const [body, why] of cases) {
+      const r = await post(g, body);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toEqual(ambiguous(why));
+    }
+    expect(u.received).toHaveLength(0);
+  });
+
+  it("reads every text the provider receives: names, tool calls, every part, text data: URLs, completions prompt arrays and suffix", async () => {
+    const { g, u } = await guard({ deny_patterns: ["EVIL"], match_all_roles: true });
+    const call = (args: string) => ({ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: args } }] });
+    expectRefused(await post(g, chat(call('{"q":"EVIL"}'), user("hi"))), u);
+    expectRefused(await post(g, chat({ role: "user", name: "EVIL", content: "hi" } as never)), u);
+    expectRefused(await post(g, chat(user([{ type: "refusal", refusal: "EVIL" }]))), u);
+    expectRefused(await post(g, chat(user([{ type: "file", file: { filename: "a.txt", file_data: `data:text/plain;base64,${Buffer.from("so EVIL").toString("base64")}` } }]))), u);
+    expectRefused(await post(g, '{"prompt":["ok","EVIL"]}'), u);
+    expectRefused(await post(g, '{"prompt":"ok","suffix":"EVIL"}'), u);
+    // Identifiers, enums and binary data are not text the model reads.
+    const png = `data:image/png;base64,${Buffer.from("EVIL png bytes").toString("base64")}`;
+    await expectPassed(g, u, chat(call('{"q":"fine"}'), { role: "tool", tool_call_id: "EVIL", content: "42" } as never, user([{ type: "image_url", image_url: { url: png, detail: "EVIL" } }])));
   });
 
   it("passes a lone surrogate escape through without trapping", async () => {
@@ -209,7 +234,7 @@ describe("bad bodies: a clear 4xx, and the VM keeps serving", () => {
     ["a null content", '{"messages":[{"role":"user","content":null}]}', 400, null],
     ["a content part without a type", '{"messages":[{"role":"user","content":[{"text":"x"}]}]}', 400, null],
     ["neither messages nor prompt", '{"model":"x"}', 400, null],
-    ["a non-string prompt", '{"prompt":["a","b"]}', 400, null],
+    ["a prompt array with a non-string", '{"prompt":["a",2]}', 400, null],
   ];
   it.each(cases)("%s", async (_name, body, status, message) => {
     const { g, u } = await guard({ deny_patterns: ["forbidden"] });
