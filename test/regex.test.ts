@@ -50,6 +50,9 @@ function run(id: number, input: string | Uint8Array | number[]): { found: Found;
   const found: Found = ok ? [x.matchStart(), x.matchEnd()] : null;
   const dfa = x.test(id, b.length) === 1;
   const pike = x.testPike(id, b.length) === 1;
+  // The bit-parallel NFA (what bound() picks when the DFA is too big) must agree everywhere.
+  const bits = x.testBits(id, b.length);
+  if (bits >= 0 && (bits === 1) !== pike) throw new Error(`bit-parallel NFA says ${bits === 1} where the Pike VM says ${pike}`);
   return { found, dfa, pike };
 }
 
