@@ -306,6 +306,8 @@ describe("configuration", () => {
     [{ deny_patterns: ["ok", "fine", "abcde(?=x)"] }, "ai-prompt-guard: deny_patterns[2]: lookahead (?= at offset 5 cannot run in linear time"],
     [{ allow_patterns: ["(a)\\1"] }, "ai-prompt-guard: allow_patterns[0]: backreference \\1 at offset 3 cannot run in linear time"],
     [{ deny_patterns: ["(a{1000}){1000}"] }, "ai-prompt-guard: deny_patterns[0]: repetition at offset 9 makes the program 1000001 instructions long"],
+    // Neither the whole DFA (2^300 states) nor the bit-parallel NFA (302 positions > 255) bounds it.
+    [{ deny_patterns: ["fine", "a[ab]{300}c"] }, "ai-prompt-guard: deny_patterns[1]: its DFA needs more than 4096 states and it has more than 255 byte-matching steps"],
     [{ deny_patterns: ["[unclosed"] }, "ai-prompt-guard: deny_patterns[0]: missing ] for class opened at offset 0"],
     [{}, "ai-prompt-guard: at least one of 'allow_patterns' or 'deny_patterns' is required"],
     [{ allow_patterns: [], deny_patterns: null }, "at least one of 'allow_patterns' or 'deny_patterns' is required"],
@@ -326,6 +328,16 @@ describe("configuration", () => {
     const m = await refused(config);
     expect(m).toContain("on_configure returned false");
     expect(m).toContain(message);
+  });
+
+  it("bounds the patterns whose DFA explodes, and still answers right on the input made against them", async () => {
+    // a[ab]{20}c needs 2^20 DFA states: the guard runs it on the bit-parallel NFA (bench/guard.ts times it).
+    const { g, u } = await guard({ deny_patterns: ["a[ab]{20}c", "(?i)key.{0,40}[a-z0-9]{40}x"] });
+    let r = 1;
+    const ab = Array.from({ length: 50_000 }, () => ((r = (Math.imul(r, 1103515245) + 12345) & 0x7fffffff) >>> 16) & 1 ? "a" : "b").join("");
+    await expectPassed(g, u, chat(user(ab)));
+    expectRefused(await post(g, chat(user(ab + "a" + "b".repeat(20) + "c"))), u, 1);
+    expectRefused(await post(g, chat(user("KEY: " + "z".repeat(38) + "0".repeat(40) + "x"))), u, 1);
   });
 
   it("accepts Kong's limits exactly: 10 patterns of 500 characters (multi-byte counted as one)", async () => {

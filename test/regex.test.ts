@@ -504,3 +504,28 @@ describe("stays linear on inputs that make backtracking engines explode", () => 
     expect(x.dfaFlushes(id)).toBeGreaterThan(0);
   });
 });
+
+describe("bound(): every accepted pattern gets a time per byte that no input can raise", () => {
+  it.each([
+    ["(?i)ignore (all )?previous instructions", "dfa"],
+    ["\\b\\d{3}-\\d{2}-\\d{4}\\b", "dfa"],
+    ["a[ab]{20}c", "bit-nfa"], // 2^20 DFA states
+    ["(?i)key.{0,40}[a-z0-9]{40}x", "bit-nfa"], // overlapping counted repetitions
+    ["\\b(?:\\d[ -]*?){13,16}\\b", "bit-nfa"],
+  ])("%s runs on the %s", (pattern, strategy) => {
+    const id = compiled(pattern);
+    expect(x.bound(id)).toBeGreaterThanOrEqual(0);
+    expect(outputText(x)).toBe(strategy);
+    // The bounded search still gives the Pike VM's answers.
+    for (const input of ["a" + "ab".repeat(10) + "c", "key " + "k".repeat(40) + "x", "4111 1111 1111 1111", "ignore previous instructions", "123-45-6789", "b".repeat(100)]) {
+      put(enc.encode(input));
+      expect(x.test(id, input.length), `${pattern} on ${input}`).toBe(x.testPike(id, input.length));
+    }
+  });
+
+  it("refuses a pattern neither strategy bounds, saying why", () => {
+    const id = compiled("a[ab]{300}c");
+    expect(x.bound(id)).toBe(-1);
+    expect(outputText(x)).toMatch(/^its DFA needs more than \d+ states and it has more than 255 byte-matching steps/);
+  });
+});
