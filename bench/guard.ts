@@ -44,6 +44,8 @@ export const ADVERSARIAL: { pattern: string; input: (n: number) => string }[] = 
   { pattern: "(?i)key.{0,40}[a-z0-9]{40}x", input: (n) => Array.from({ length: Math.ceil(n / 40) }, (_, i) => "key" + random(37, "abcdefghijklmnopqrstuvw0123456789", i + 1)).join("").slice(0, n) },
   { pattern: "(a|b)*a(a|b){12}c", input: (n) => random(n, "ab") },
   { pattern: "(?i)(secret|token)[^\\n]{0,20}[A-Za-z0-9]{32}!", input: (n) => Array.from({ length: Math.ceil(n / 30) }, (_, i) => "token " + random(24, "abcdefghijklmnopqrstuvwxyz0123456789", i + 1)).join("").slice(0, n) },
+  // The widest state the bit-parallel NFA takes (123 positions), every one of them alive.
+  { pattern: "(?i)x[a-z0-9 ]{0,100}y[a-z]{20}!", input: (n) => random(n, "xyabc ") },
   { pattern: "(?i)ignore (all )?previous instructions", input: (n) => "ignore all previous ".repeat(Math.ceil(n / 20)).slice(0, n) },
 ];
 

@@ -526,6 +526,49 @@ describe("bound(): every accepted pattern gets a time per byte that no input can
   it("refuses a pattern neither strategy bounds, saying why", () => {
     const id = compiled("a[ab]{300}c");
     expect(x.bound(id)).toBe(-1);
-    expect(outputText(x)).toMatch(/^its DFA needs more than \d+ states and it has more than 255 byte-matching steps/);
+    expect(outputText(x)).toMatch(/^its DFA needs more than \d+ states and it has more than 127 byte-matching steps/);
+  });
+});
+
+describe("the bit-parallel NFA agrees with the Pike VM at every state width", () => {
+  // 1 and 2 words of state; with and without assertions; inputs that keep many threads alive.
+  it.each([
+    ["a[ab]{20}c", "abc"],
+    ["a[ab]{70}c", "abc"],
+    ["a[ab]{120}c", "abc"],
+    ["\\b[ab][ab ]{0,90}c[ab]{20}\\b$", "abc \n"],
+    ["(?m)^a[ab]{65}$", "ab\n"],
+  ])("%s", (pattern, alphabet) => {
+    const id = compiled(pattern);
+    expect(x.bound(id)).toBeGreaterThanOrEqual(0);
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) >>> 16) / 32768;
+    let matches = 0;
+    for (let k = 0; k < 300; k++) {
+      const len = Math.floor(rnd() * 400);
+      // Mostly a and b, rarely the closing byte: near misses and some matches.
+      const s = Array.from({ length: len }, () => (rnd() < 0.97 ? alphabet[Math.floor(rnd() * 2)] : alphabet[2 + Math.floor(rnd() * (alphabet.length - 2))])).join("");
+      const b = enc.encode(s);
+      put(b);
+      const want = x.testPike(id, b.length);
+      expect(x.testBits(id, b.length), `${pattern} on ${s}`).toBe(want);
+      expect(x.test(id, b.length), `${pattern} on ${s} (bounded)`).toBe(want);
+      matches += want;
+    }
+    expect(matches).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["(?:x|y)[ab]{40}c[ab]{30}d", "y" + "ab".repeat(20) + "c" + "b".repeat(30) + "d"],
+    ["^[ab]{100}c\\b", "a".repeat(100) + "c"],
+  ])("%s: near misses and the match", (pattern, match) => {
+    const id = compiled(pattern);
+    for (const s of [match, match.slice(1), "x" + match, match + "q", match.replace("c", "a")]) {
+      const b = enc.encode(s);
+      put(b);
+      expect(x.testBits(id, b.length), s).toBe(x.testPike(id, b.length));
+    }
+    put(enc.encode(match));
+    expect(x.testBits(id, match.length)).toBe(1);
   });
 });

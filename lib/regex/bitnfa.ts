@@ -2,7 +2,7 @@
 // (`a[ab]{20}c`, `key.{0,40}[a-z0-9]{40}x`: overlapping repetitions multiply DFA states, and a
 // lazy DFA that keeps meeting new states falls back to the Pike VM, 100× slower per byte).
 // The live threads are a bitset over the program's consuming instructions (at most MAX_POSITIONS
-// of them). One byte costs: for every non-zero byte of the bitset, one table lookup that ORs in
+// of them). One byte costs: for every non-zero byte of the bitset (at most 16), one table lookup that ORs in
 // the epsilon-closure of those 8 threads' successors (Navarro and Raffinot's chunked tables),
 // then an AND with the byte's accept mask. The time per byte is bounded by the program size
 // alone, whatever the input: no cache to thrash. Closures depend on the assertion truths of the
@@ -12,8 +12,12 @@ import { Assert } from "./ast";
 import { isWordByte } from "./byteset";
 import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, Program } from "./program";
 
-/** Consuming instructions a program may have to run here (4 words of state, 256 KB per table). */
-export const MAX_POSITIONS: i32 = 255;
+/**
+ * Consuming instructions a program may have to run here: two words of state, 16 table lookups
+ * per byte at worst (64 KB per table). Wider states cost too much per byte when they are dense:
+ * such patterns are refused (bound()).
+ */
+export const MAX_POSITIONS: i32 = 127;
 
 /** Assertion bits that can be true at once: a table per combination (at most 128). */
 const FLAG_COMBOS: i32 = 128;
@@ -34,8 +38,6 @@ export class BitNfa {
   private mark: StaticArray<i32> = new StaticArray<i32>(0);
   private gen: i32 = 0;
   private stack: StaticArray<i32> = new StaticArray<i32>(0);
-  private cur: StaticArray<u64> = new StaticArray<u64>(0);
-  private nxt: StaticArray<u64> = new StaticArray<u64>(0);
 
   /** Whether `prog` is small enough to run here. */
   static fits(prog: Program): bool {
@@ -60,6 +62,7 @@ export class BitNfa {
     }
     this.pcs = StaticArray.fromArray<i32>(pcs);
     this.m = pcs.length;
+    // 1 or 2 words (fits() keeps m + 1 <= 128): each has a path that keeps the state in locals.
     this.w = (this.m + 1 + 63) >> 6;
     this.chunks = (this.m + 7) >> 3;
     this.accept = new StaticArray<u64>(256 * this.w);
@@ -72,8 +75,6 @@ export class BitNfa {
     this.mark = new StaticArray<i32>(n);
     for (let i = 0; i < n; i++) this.mark[i] = -1;
     this.stack = new StaticArray<i32>(n + 1);
-    this.cur = new StaticArray<u64>(this.w);
-    this.nxt = new StaticArray<u64>(this.w);
   }
 
   /** ORs into out[at, at + w) the threads reached from `pc0` without consuming, under `flags`. */
@@ -143,14 +144,10 @@ export class BitNfa {
     const prog = this.prog;
     const w = this.w;
     const chunks = this.chunks;
-    const mWord = this.m >> 6;
     const mBit = (<u64>1) << (<u64>(this.m & 63));
     const used = prog.asserts;
     const anchored = prog.anchored;
-    const cur = changetype<usize>(this.cur);
-    const nxt = changetype<usize>(this.nxt);
     const acc = changetype<usize>(this.accept);
-    for (let x = 0; x < w; x++) store<u64>(cur + (<usize>x << 3), 0);
     let prevWord = false;
     let prevNl = false;
     let flags = 0;
@@ -187,9 +184,8 @@ export class BitNfa {
         let live: u64 = withStart ? load<u64>(startAt) : 0;
         let word = one;
         let row = tab;
-        while (word != 0) {
-          const v = <usize>(word & 0xff);
-          if (v != 0) live |= load<u64>(row + (v << 3));
+        for (let k = 0; k < chunks && word != 0; k++) {
+          live |= load<u64>(row + (<usize>(word & 0xff) << 3));
           word >>= 8;
           row += 256 << 3;
         }
@@ -197,27 +193,29 @@ export class BitNfa {
         if (end) return false;
         one = live & load<u64>(acc + (<usize>c << 3));
         if (one == 0 && anchored) return false;
-        continue;
-      }
-      if (w == 2) {
+      } else {
         // Two words (up to 127 positions), the same way.
         let l0: u64 = withStart ? load<u64>(startAt) : 0;
         let l1: u64 = withStart ? load<u64>(startAt, 8) : 0;
+        // A fixed number of lookups (row 0 of each chunk is all zeros): no data-dependent
+        // branches, which random input would mispredict.
         let word = one;
         let row = tab;
-        for (let half = 0; half < 2; half++) {
-          while (word != 0) {
-            const v = <usize>(word & 0xff);
-            if (v != 0) {
-              const r = row + (v << 4);
-              l0 |= load<u64>(r);
-              l1 |= load<u64>(r, 8);
-            }
-            word >>= 8;
-            row += 256 << 4;
-          }
-          word = two;
-          row = tab + (<usize>(8 * 256) << 4);
+        for (let k = 0; k < 8 && word != 0; k++) {
+          const r = row + (<usize>(word & 0xff) << 4);
+          l0 |= load<u64>(r);
+          l1 |= load<u64>(r, 8);
+          word >>= 8;
+          row += 256 << 4;
+        }
+        word = two;
+        row = tab + (<usize>(8 * 256) << 4);
+        for (let k = 8; k < chunks && word != 0; k++) {
+          const r = row + (<usize>(word & 0xff) << 4);
+          l0 |= load<u64>(r);
+          l1 |= load<u64>(r, 8);
+          word >>= 8;
+          row += 256 << 4;
         }
         if ((l1 & mBit) != 0) return true;
         if (end) return false;
@@ -225,36 +223,7 @@ export class BitNfa {
         one = l0 & load<u64>(a);
         two = l1 & load<u64>(a, 8);
         if ((one | two) == 0 && anchored) return false;
-        continue;
       }
-      for (let x = 0; x < w; x++) store<u64>(nxt + (<usize>x << 3), withStart ? load<u64>(startAt + (<usize>x << 3)) : 0);
-      for (let x = 0; x < w; x++) {
-        let word = load<u64>(cur + (<usize>x << 3));
-        let k = x << 3;
-        while (word != 0) {
-          const v = <i32>(word & 0xff);
-          if (v != 0) {
-            const row = tab + (<usize>((k * 256 + v) * w) << 3);
-            for (let y = 0; y < w; y++) {
-              const p = nxt + (<usize>y << 3);
-              store<u64>(p, load<u64>(p) | load<u64>(row + (<usize>y << 3)));
-            }
-          }
-          word >>= 8;
-          k++;
-        }
-      }
-      if ((load<u64>(nxt + (<usize>mWord << 3)) & mBit) != 0) return true;
-      if (end) return false;
-      // Consume the byte.
-      const row = acc + (<usize>(c * w) << 3);
-      let any: u64 = 0;
-      for (let x = 0; x < w; x++) {
-        const v = load<u64>(nxt + (<usize>x << 3)) & load<u64>(row + (<usize>x << 3));
-        store<u64>(cur + (<usize>x << 3), v);
-        any |= v;
-      }
-      if (any == 0 && anchored) return false;
     }
     return false;
   }
