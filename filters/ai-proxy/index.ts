@@ -23,12 +23,12 @@ import { makeId } from "../../lib/llm/format";
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { withStringMember } from "../../lib/llm/json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, usageCost } from "../../lib/llm/usage";
-import { AiProxyConfig, parseConfig, withModel } from "./config";
-import { readEnvironment } from "./env";
-import { promptText, validateRequest } from "./request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam } from "./url";
-import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
-import { Analytics } from "./analytics";
+import { AiProxyConfig, parseConfig, withModel } from "../../lib/llm/route/config";
+import { readEnvironment } from "../../lib/runtime/env";
+import { promptText, validateRequest } from "../../lib/llm/route/request";
+import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam } from "../../lib/llm/route/url";
+import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "../../lib/llm/route/template";
+import { Analytics } from "../../lib/analytics/record";
 
 /** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
 export const MODEL_HEADER = "x-ai-gateway-llm-model";
