@@ -26,6 +26,20 @@ function random(n: number, alphabet: string, seed = 7): string {
   return s;
 }
 
+/** Pseudo-random concatenation of `words`, `n` bytes. */
+function tokens(n: number, words: string[], seed = 11): string {
+  let r = seed;
+  const out: string[] = [];
+  let len = 0;
+  while (len < n) {
+    r = (Math.imul(r, 1103515245) + 12345) & 0x7fffffff;
+    const w = words[(r >>> 16) % words.length]!;
+    out.push(w);
+    len += w.length;
+  }
+  return out.join("").slice(0, n);
+}
+
 function prose(n: number): string {
   const words = ["the", "model", "should", "answer", "questions", "about", "weather", "in", "Paris", "and", "Zürich", "on", "with", "42", "degrees", "please", "summarize", "this", "report:", "revenue", "grew", "while", "costs", "fell.", "Thanks!"];
   const out: string[] = [];
@@ -41,7 +55,8 @@ function prose(n: number): string {
 /** Patterns and inputs that keep the most NFA threads alive without ever matching. */
 export const ADVERSARIAL: { pattern: string; input: (n: number) => string }[] = [
   { pattern: "a[ab]{20}c", input: (n) => random(n, "ab") },
-  { pattern: "(?i)key.{0,40}[a-z0-9]{40}x", input: (n) => Array.from({ length: Math.ceil(n / 40) }, (_, i) => "key" + random(37, "abcdefghijklmnopqrstuvw0123456789", i + 1)).join("").slice(0, n) },
+  // "key" at random offsets among letters and digits: each one starts a new overlapping attempt.
+  { pattern: "(?i)key.{0,40}[a-z0-9]{40}x", input: (n) => tokens(n, ["key", "a", "b", "7", "z", "e", "y", "k", "0", "q"]) },
   { pattern: "(a|b)*a(a|b){12}c", input: (n) => random(n, "ab") },
   { pattern: "(?i)(secret|token)[^\\n]{0,20}[A-Za-z0-9]{32}!", input: (n) => Array.from({ length: Math.ceil(n / 30) }, (_, i) => "token " + random(24, "abcdefghijklmnopqrstuvwxyz0123456789", i + 1)).join("").slice(0, n) },
   // The widest state the bit-parallel NFA takes (123 positions), every one of them alive.
