@@ -121,7 +121,9 @@ async function benchRequests(): Promise<void> {
   const up = await startUpstream();
   try {
     for (const a of ADVERSARIAL) {
-      const gw = await startGateway({ filters: [{ name: "guard", code: filter("ai-prompt-guard"), config: { deny_patterns: [a.pattern] } }], clusters: { upstream: { port: up.port } } });
+      // BENCH_GUARD_WASM: another build of the filter (e.g. an older commit's), for a before/after.
+      const code = process.env.BENCH_GUARD_WASM ?? filter("ai-prompt-guard");
+      const gw = await startGateway({ filters: [{ name: "guard", code, config: { deny_patterns: [a.pattern] } }], clusters: { upstream: { port: up.port } } });
       try {
         const adv = body(a.input(SIZE));
         const time = async (b: string): Promise<number> => {
