@@ -13,6 +13,9 @@ import http from "node:http";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
 import { startUpstream, type TestUpstream } from "./support/upstream.ts";
 import { send } from "./support/client.ts";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** Sends raw bytes on a fresh connection and reads until the gateway closes it. */
 function raw(url: string, bytes: string | Buffer): Promise<string> {
@@ -104,6 +107,34 @@ describe("malformed requests get Envoy's 400 or 431, not a silent close", () => 
   it("keeps serving well-formed requests afterwards", async () => {
     const r = await send(gw.url, { path: "/x" });
     expect(r.status).toBe(200);
+  });
+});
+
+describe("the access log and stats of a request the codec refused", () => {
+  it("logs one line with the code, Envoy's details and response flag DPE, and counts a 4xx", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "codec-log-")), "access.log");
+    const up = await startUpstream();
+    const gw = await startGateway({
+      filters: [],
+      clusters: { upstream: { port: up.port } },
+      accessLog: { path, json: { code: "%RESPONSE_CODE%", flags: "%RESPONSE_FLAGS%", details: "%RESPONSE_CODE_DETAILS%", sent: "%BYTES_SENT%" } },
+    });
+    try {
+      await raw(gw.url, "GET / HTTP/1.1\r\nhost: gw\r\nx-a: one\r\n two\r\n\r\n");
+      await raw(gw.url, `GET / HTTP/1.1\r\nhost: gw\r\nx-big: ${"a".repeat(61 * 1024)}\r\n\r\n`);
+      const read = () => (existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").filter(Boolean) : []);
+      for (let i = 0; i < 100 && read().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      const lines = read().map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatchObject({ code: 400, flags: "DPE", sent: 11 });
+      expect(String(lines[0]!.details)).toMatch(/^http1\./);
+      expect(lines[1]).toMatchObject({ code: 431, flags: "DPE", details: "http1.headers_too_large" });
+      const stats = await (await fetch(`${gw.admin}/stats`)).text();
+      expect(stats).toMatch(/downstream_rq_4xx: 2\b/);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
   });
 });
 

@@ -26,6 +26,14 @@ const MAX_HEADERS_COUNT = 100;
 /** llhttp error codes for headers over the size limit (the rest of the parse errors are 400s). */
 const HEADERS_TOO_LARGE = new Set(["HPE_HEADER_OVERFLOW"]);
 
+/** Envoy's response code details (Http1ResponseCodeDetails in codec_impl.cc) for llhttp's errors. */
+function codecErrorDetails(code: string | undefined): string {
+  if (code === "HPE_HEADER_OVERFLOW") return "http1.headers_too_large";
+  if (code === "HPE_UNEXPECTED_CONTENT_LENGTH") return "http1.content_length_and_chunked_not_allowed";
+  if (code === "HPE_INVALID_HEADER_TOKEN") return "http1.invalid_characters";
+  return "http1.codec_error";
+}
+
 /**
  * The local reply Envoy's codec sends for a request it cannot parse
  * (http1/codec_impl.cc ServerConnectionImpl::sendProtocolError → sendLocalReply with the code's
@@ -112,14 +120,28 @@ export class ConnectionManager {
       socket.destroy();
       return;
     }
-    this.protocolError(socket, err.code !== undefined && HEADERS_TOO_LARGE.has(err.code) ? 431 : 400);
+    // A request already being served logs its own line when the connection closes under it.
+    const logged = pending == null;
+    this.protocolError(socket, err.code !== undefined && HEADERS_TOO_LARGE.has(err.code) ? 431 : 400, codecErrorDetails(err.code), logged);
   }
 
-  private protocolError(socket: Socket, status: 400 | 431): void {
+  private protocolError(socket: Socket, status: 400 | 431, details: string, log: boolean): void {
     const prefix = this.listener.hcm.statPrefix;
     this.deps.stats.downstreamRequest(prefix);
     this.deps.stats.downstreamResponse(prefix, status);
-    socket.end(protocolErrorResponse(status), "latin1");
+    const reply = protocolErrorResponse(status);
+    if (log) {
+      // Envoy's stream for the bad request ends with the local reply: one access-log line,
+      // response flag DPE (downstream protocol error).
+      const conn = this.workerOf.get(socket) ?? { worker: 0, id: 0 };
+      const info = new StreamInfo(conn.id, { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 }, { address: socket.localAddress ?? "", port: socket.localPort ?? 0 });
+      info.responseCode = status;
+      info.setResponseCodeDetails(details);
+      info.responseFlags.add("DPE");
+      info.bytesSent = reply.length - reply.indexOf("\r\n\r\n") - 4;
+      for (const { cfg, write } of this.logSinks) write(formatAccessLog(cfg, this.record(info, socket)));
+    }
+    socket.end(reply, "latin1");
     // Whatever else arrives is not read: the connection is over.
     socket.on("data", () => {});
     setTimeout(() => socket.destroy(), 1000).unref();
@@ -130,7 +152,7 @@ export class ConnectionManager {
       // codec_impl.cc: headers_or_trailers.size() > max_headers_count_ → 431 (TooManyHeaders).
       // Stop Node's parser (its "data" listener): nothing more is read on this connection.
       req.socket.removeAllListeners("data");
-      this.protocolError(req.socket, 431);
+      this.protocolError(req.socket, 431, "http1.too_many_headers", true);
       return;
     }
     const hcm = this.listener.hcm;
@@ -161,7 +183,7 @@ export class ConnectionManager {
 
     const sink = this.sinkFor(req, res, info);
     const fm = new FilterManager(info, sink, hcm.bufferLimitBytes);
-    for (const { cfg, write } of this.logSinks) fm.addAccessLog(() => write(formatAccessLog(cfg, this.record(info, req))));
+    for (const { cfg, write } of this.logSinks) fm.addAccessLog(() => write(formatAccessLog(cfg, this.record(info, req.socket))));
     fm.addAccessLog(() => this.deps.stats.downstreamResponse(hcm.statPrefix, info.responseCode ?? 0));
 
     // The filter chain is chosen with the route the request matched first, as Envoy does.
@@ -242,7 +264,7 @@ export class ConnectionManager {
     };
   }
 
-  private record(info: StreamInfo, req: http.IncomingMessage): AccessLogRecord {
+  private record(info: StreamInfo, socket: Socket): AccessLogRecord {
     return {
       startTime: info.startTime,
       requestHeaders: info.requestHeaders ?? new HeaderMap(),
@@ -258,7 +280,7 @@ export class ConnectionManager {
       upstreamHost: info.upstreamHost,
       upstreamCluster: info.clusterName,
       routeName: info.routeName,
-      downstreamRemoteAddress: `${req.socket.remoteAddress ?? ""}:${req.socket.remotePort ?? 0}`,
+      downstreamRemoteAddress: `${socket.remoteAddress ?? ""}:${socket.remotePort ?? 0}`,
       filterState: info.filterState,
     };
   }
