@@ -11,7 +11,15 @@ import { startAiGateway } from "./support/ai-gateway.ts";
 import { filter, type RunningGateway } from "./support/gateway.ts";
 import { wasmFilterYaml } from "./support/envoy-yaml.ts";
 import { send } from "./support/client.ts";
-import { GEMINI_DEFAULT_KEY, startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, type Simulator } from "./simulators/index.ts";
+import { GEMINI_DEFAULT_KEY, OPENAI_DEFAULT_KEY, startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, startTgi } from "./simulators/index.ts";
+
+/** What the suite needs of an upstream: where it listens and what it received. */
+interface Simulator {
+  port: number;
+  url: string;
+  requests: unknown[];
+  close: () => Promise<void>;
+}
 
 interface Provider {
   name: string;
@@ -46,6 +54,27 @@ const PROVIDERS: Provider[] = [
     start: () => startGemini(),
     hosts: ["generativelanguage.googleapis.com"],
     config: () => ({ auth: { header_name: "x-goog-api-key", header_value: GEMINI_DEFAULT_KEY }, model: { provider: "gemini", name: "gemini-2.0-flash" } }),
+  },
+  {
+    name: "mistral (ollama format)",
+    start: () => startOllama(),
+    hosts: [],
+    config: (sim) => ({ model: { provider: "mistral", name: "mistral-small", options: { mistral_format: "ollama", upstream_url: `${sim.url}/api/chat` } } }),
+  },
+  {
+    name: "llama2 (raw format, TGI)",
+    start: () => startTgi(),
+    hosts: [],
+    config: (sim) => ({ model: { provider: "llama2", name: "llama-2-7b-chat", options: { llama2_format: "raw", upstream_url: `${sim.url}/generate` } } }),
+  },
+  {
+    name: "llama2 (openai format)",
+    start: () => startOpenAI(),
+    hosts: [],
+    config: (sim) => ({
+      auth: { header_name: "Authorization", header_value: `Bearer ${OPENAI_DEFAULT_KEY}` },
+      model: { provider: "llama2", name: "gpt-4o-mini", options: { llama2_format: "openai", upstream_url: `${sim.url}/v1/chat/completions` } },
+    }),
   },
   {
     name: "llama2 (ollama format)",
