@@ -13,7 +13,8 @@ import { startUpstream } from "../test/support/upstream.ts";
 import { send } from "../test/support/client.ts";
 
 const enc = new TextEncoder();
-const SIZE = 100 * 1024;
+/** Prompt size (BENCH_GUARD_KB, default 100 KB): both engines are linear, so the ratios hold at any size. */
+const SIZE = Number(process.env.BENCH_GUARD_KB ?? 100) * 1024;
 
 /** Deterministic pseudo-random text over `alphabet` (high LCG bits: the low ones cycle). */
 function random(n: number, alphabet: string, seed = 7): string {
@@ -59,8 +60,8 @@ export const ADVERSARIAL: { pattern: string; input: (n: number) => string }[] = 
   { pattern: "(?i)key.{0,40}[a-z0-9]{40}x", input: (n) => tokens(n, ["key", "a", "b", "7", "z", "e", "y", "k", "0", "q"]) },
   { pattern: "(a|b)*a(a|b){12}c", input: (n) => random(n, "ab") },
   { pattern: "(?i)(secret|token)[^\\n]{0,20}[A-Za-z0-9]{32}!", input: (n) => Array.from({ length: Math.ceil(n / 30) }, (_, i) => "token " + random(24, "abcdefghijklmnopqrstuvwxyz0123456789", i + 1)).join("").slice(0, n) },
-  // The widest state the bit-parallel NFA takes (123 positions), every one of them alive.
-  { pattern: "(?i)x[a-z0-9 ]{0,100}y[a-z]{20}!", input: (n) => random(n, "xyabc ") },
+  // The widest state the bit-parallel NFA takes (95 positions), every one of them alive.
+  { pattern: "(?i)x[a-z0-9 ]{0,72}y[a-z]{20}!", input: (n) => random(n, "xyabc ") },
   { pattern: "(?i)ignore (all )?previous instructions", input: (n) => "ignore all previous ".repeat(Math.ceil(n / 20)).slice(0, n) },
 ];
 

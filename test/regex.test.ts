@@ -526,7 +526,7 @@ describe("bound(): every accepted pattern gets a time per byte that no input can
   it("refuses a pattern neither strategy bounds, saying why", () => {
     const id = compiled("a[ab]{300}c");
     expect(x.bound(id)).toBe(-1);
-    expect(outputText(x)).toMatch(/^its DFA needs more than \d+ states and it has more than 127 byte-matching steps/);
+    expect(outputText(x)).toMatch(/^its DFA needs more than \d+ states and it has more than 95 byte-matching steps/);
   });
 });
 
@@ -535,8 +535,8 @@ describe("the bit-parallel NFA agrees with the Pike VM at every state width", ()
   it.each([
     ["a[ab]{20}c", "abc"],
     ["a[ab]{70}c", "abc"],
-    ["a[ab]{120}c", "abc"],
-    ["\\b[ab][ab ]{0,90}c[ab]{20}\\b$", "abc \n"],
+    ["a[ab]{90}c", "abc"],
+    ["\\b[ab][ab ]{0,80}c[ab]{5}\\b$", "abc \n"],
     ["(?m)^a[ab]{65}$", "ab\n"],
   ])("%s", (pattern, alphabet) => {
     const id = compiled(pattern);
@@ -560,7 +560,7 @@ describe("the bit-parallel NFA agrees with the Pike VM at every state width", ()
 
   it.each([
     ["(?:x|y)[ab]{40}c[ab]{30}d", "y" + "ab".repeat(20) + "c" + "b".repeat(30) + "d"],
-    ["^[ab]{100}c\\b", "a".repeat(100) + "c"],
+    ["^[ab]{90}c\\b", "a".repeat(90) + "c"],
   ])("%s: near misses and the match", (pattern, match) => {
     const id = compiled(pattern);
     for (const s of [match, match.slice(1), "x" + match, match + "q", match.replace("c", "a")]) {

@@ -2,7 +2,7 @@
 // (`a[ab]{20}c`, `key.{0,40}[a-z0-9]{40}x`: overlapping repetitions multiply DFA states, and a
 // lazy DFA that keeps meeting new states falls back to the Pike VM, 100× slower per byte).
 // The live threads are a bitset over the program's consuming instructions (at most MAX_POSITIONS
-// of them). One byte costs: for every non-zero byte of the bitset (at most 16), one table lookup that ORs in
+// of them). One byte costs: for every non-zero byte of the bitset (at most 12), one table lookup that ORs in
 // the epsilon-closure of those 8 threads' successors (Navarro and Raffinot's chunked tables),
 // then an AND with the byte's accept mask. The time per byte is bounded by the program size
 // alone, whatever the input: no cache to thrash. Closures depend on the assertion truths of the
@@ -13,11 +13,11 @@ import { isWordByte } from "./byteset";
 import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, Program } from "./program";
 
 /**
- * Consuming instructions a program may have to run here: two words of state, 16 table lookups
- * per byte at worst (64 KB per table). Wider states cost too much per byte when they are dense:
+ * Consuming instructions a program may have to run here: two words of state, 12 table lookups
+ * per byte at worst (48 KB per table). Wider states cost too much per byte when they are dense:
  * such patterns are refused (bound()).
  */
-export const MAX_POSITIONS: i32 = 127;
+export const MAX_POSITIONS: i32 = 95;
 
 /** Assertion bits that can be true at once: a table per combination (at most 128). */
 const FLAG_COMBOS: i32 = 128;
@@ -194,7 +194,7 @@ export class BitNfa {
         one = live & load<u64>(acc + (<usize>c << 3));
         if (one == 0 && anchored) return false;
       } else {
-        // Two words (up to 127 positions), the same way.
+        // Two words (up to MAX_POSITIONS), the same way.
         let l0: u64 = withStart ? load<u64>(startAt) : 0;
         let l1: u64 = withStart ? load<u64>(startAt, 8) : 0;
         // A fixed number of lookups (row 0 of each chunk is all zeros): no data-dependent
