@@ -15,8 +15,10 @@
 
 import { skipStringAt, skipSpaceAt } from "./raw";
 
-const OBJ: u8 = 1;
-const ARR: u8 = 0;
+const OBJ: i32 = 1;
+const ARR: i32 = 0;
+/** Ints per open container in ambiguousMember's stack. */
+const FRAME: i32 = 5;
 
 @inline function at(p: usize, i: i32): u8 {
   return load<u8>(p + <usize>i);
@@ -101,68 +103,67 @@ function shown(p: usize, s: i32, e: i32): string {
 export function ambiguousMember(b: Uint8Array): string | null {
   const p = b.dataStart;
   const n = b.length;
-  // Per open container: its kind, and for the path the array index or the current key span.
-  const kind = new Array<u8>();
-  const idx = new Array<i32>();
-  const keyS = new Array<i32>();
-  const keyE = new Array<i32>();
-  // Keys of the open objects (start, end pairs); each object remembers where its own begin.
+  // Per open container, FRAME ints: its kind, the array index, the current key's span (for the
+  // path), and where its keys begin in `keys`. Grown when a document nests deeper.
+  let stack = new StaticArray<i32>(FRAME * 16);
+  let d = -1;
+  // Keys of the open objects (start, end pairs).
   const keys = new Array<i32>();
-  const base = new Array<i32>();
   let i = skipSpaceAt(p, 0, n);
   while (i < n) {
     const c = at(p, i);
     if (c == 0x7b || c == 0x5b) {
-      kind.push(c == 0x7b ? OBJ : ARR);
-      idx.push(0);
-      keyS.push(0);
-      keyE.push(0);
-      base.push(keys.length);
+      d++;
+      if ((d + 1) * FRAME > stack.length) {
+        const grown = new StaticArray<i32>(stack.length * 2);
+        memory.copy(changetype<usize>(grown), changetype<usize>(stack), <usize>stack.length << 2);
+        stack = grown;
+      }
+      const f = d * FRAME;
+      unchecked((stack[f] = c == 0x7b ? OBJ : ARR));
+      unchecked((stack[f + 1] = 0));
+      unchecked((stack[f + 2] = 0));
+      unchecked((stack[f + 3] = 0));
+      unchecked((stack[f + 4] = keys.length));
       i = skipSpaceAt(p, i + 1, n);
       continue;
     }
     if (c == 0x7d || c == 0x5d) {
-      const d = kind.length - 1;
       if (d < 0) break;
+      const base = unchecked(stack[d * FRAME + 4]);
       if (c == 0x7d) {
-        const err = duplicateIn(p, keys, base[d]);
-        if (err != null) return "duplicate member '" + err + "' in " + pathOf(p, kind, idx, keyS, keyE, d);
+        const err = duplicateIn(p, keys, base);
+        if (err != null) return "duplicate member '" + err + "' in " + pathOf(p, stack, d);
       }
-      keys.length = base[d];
-      kind.pop();
-      idx.pop();
-      keyS.pop();
-      keyE.pop();
-      base.pop();
+      keys.length = base;
+      d--;
       i = skipSpaceAt(p, i + 1, n);
       continue;
     }
     if (c == 0x2c) {
-      const d = kind.length - 1;
-      if (d >= 0 && kind[d] == ARR) idx[d] = idx[d] + 1;
+      if (d >= 0 && unchecked(stack[d * FRAME]) == ARR) unchecked((stack[d * FRAME + 1] += 1));
       i = skipSpaceAt(p, i + 1, n);
       continue;
     }
     if (c == 0x22) {
       const e = skipStringAt(p, i, n);
       if (e < 0) break;
-      const d = kind.length - 1;
       const j = skipSpaceAt(p, e, n);
-      if (d >= 0 && kind[d] == OBJ && j < n && at(p, j) == 0x3a) {
+      if (d >= 0 && unchecked(stack[d * FRAME]) == OBJ && j < n && at(p, j) == 0x3a) {
         // A member name.
         const s = i + 1;
         const ke = e - 1;
         for (let k = s; k < ke; k++) {
           if (at(p, k) != 0x5c) continue;
           if (needlessEscape(p, k, ke)) {
-            return "member name '" + String.UTF8.decodeUnsafe(p + <usize>s, <usize>(ke - s)) + "' in " + pathOf(p, kind, idx, keyS, keyE, d) + " is written with a needless escape; send it as '" + shown(p, s, ke) + "'";
+            return "member name '" + String.UTF8.decodeUnsafe(p + <usize>s, <usize>(ke - s)) + "' in " + pathOf(p, stack, d) + " is written with a needless escape; send it as '" + shown(p, s, ke) + "'";
           }
           k++;
         }
         keys.push(s);
         keys.push(ke);
-        keyS[d] = s;
-        keyE[d] = ke;
+        unchecked((stack[d * FRAME + 2] = s));
+        unchecked((stack[d * FRAME + 3] = ke));
         i = skipSpaceAt(p, j + 1, n);
         continue;
       }
@@ -171,8 +172,8 @@ export function ambiguousMember(b: Uint8Array): string | null {
     }
     // Numbers and literals.
     while (i < n) {
-      const d = at(p, i);
-      if (d == 0x2c || d == 0x7d || d == 0x5d || d == 0x20 || d == 0x09 || d == 0x0a || d == 0x0d) break;
+      const x = at(p, i);
+      if (x == 0x2c || x == 0x7d || x == 0x5d || x == 0x20 || x == 0x09 || x == 0x0a || x == 0x0d) break;
       i++;
     }
     i = skipSpaceAt(p, i, n);
@@ -204,13 +205,14 @@ function duplicateIn(p: usize, keys: Array<i32>, from: i32): string | null {
 }
 
 /** The path of the container at stack index `depth` ("the request body", "messages[1]", "messages[0].content[2]"). */
-function pathOf(p: usize, kind: Array<u8>, idx: Array<i32>, keyS: Array<i32>, keyE: Array<i32>, depth: i32): string {
+function pathOf(p: usize, stack: StaticArray<i32>, depth: i32): string {
   let s = "";
   for (let d = 0; d < depth; d++) {
-    if (kind[d] == ARR) s += "[" + idx[d].toString() + "]";
+    const f = d * FRAME;
+    if (stack[f] == ARR) s += "[" + stack[f + 1].toString() + "]";
     else {
       if (s.length > 0) s += ".";
-      s += shown(p, keyS[d], keyE[d]);
+      s += shown(p, stack[f + 2], stack[f + 3]);
     }
   }
   return s.length > 0 ? s : "the request body";
