@@ -55,6 +55,8 @@ describe("ambiguousMember", () => {
     ['{"model":"a","model":"b"}', "duplicate member 'model' in the request body"],
     ['{"caf\\u00e9":1,"café":2}', "duplicate member 'café' in the request body"],
     [`{"big":{${Array.from({ length: 40 }, (_, i) => `"k${i}":${i}`).join(",")},"k7":0}}`, "duplicate member 'k7' in big"],
+    // Deeper than the walker's first stack allocation.
+    [`{"a":${"[".repeat(40)}{"x":1,"x":2}${"]".repeat(40)}}`, `duplicate member 'x' in a${"[0]".repeat(40)}`],
   ])("refuses %s", (doc, why) => {
     expect(names(doc)).toBe(why);
   });
