@@ -1,7 +1,7 @@
 // npm run bench: every benchmark, printed as tables. Numbers, not pass/fail.
 // BENCH_MS sets the duration of each load run (default 3000), BENCH_WARMUP_MS the warm-up per
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
-// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex,guard picks some; BENCH_LOADGEN=node
+// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex,guard,ratelimit picks some; BENCH_LOADGEN=node
 // uses the Node client instead of wrk (see bench/load.ts).
 import { setFlagsFromString } from "node:v8";
 import { HARNESS_NODE_FLAGS } from "./processes.ts";
@@ -9,12 +9,14 @@ import { benchGateway } from "./gateway.ts";
 import { benchAiProxy } from "./ai-proxy.ts";
 import { benchRegex } from "./regex.ts";
 import { benchGuard } from "./guard.ts";
+import { benchRateLimiting } from "./ai-rate-limiting.ts";
 
 // This process is the load generator.
 setFlagsFromString(HARNESS_NODE_FLAGS.join(" "));
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
-const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,regex,guard").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,regex,guard,ratelimit").split(","));
 if (only.has("gateway")) await benchGateway(durationMs);
 if (only.has("ai-proxy")) await benchAiProxy(durationMs);
 if (only.has("regex")) await benchRegex();
 if (only.has("guard")) await benchGuard();
+if (only.has("ratelimit")) await benchRateLimiting();

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite starts as real servers (the same list as
 # APT_PACKAGES in .ci/run):
-#   prometheus  test/prometheus.test.ts scrapes the local gateway's /stats/prometheus with it
+#   prometheus    test/prometheus.test.ts scrapes the local gateway's /stats/prometheus with it
+#   redis-server  the store behind envoyproxy/ratelimit (test/ai-rate-limiting-cluster.test.ts)
+# and builds envoyproxy/ratelimit (Envoy's global rate limit service, a Go module at a pinned
+# version) with `go install` into build/test-servers/ (needs Go 1.25+ and the Go module proxy).
 # With --bench, also what `npm run bench` uses:
 #   wrk         the load generator (bench/wrk.ts); without it the bench falls back to a Node client
 # The package's own service is not needed: the test starts /usr/bin/prometheus itself on
@@ -9,7 +12,7 @@
 # Usage: scripts/install-test-servers.sh [--bench]   (as root, or with sudo available)
 set -euo pipefail
 
-PACKAGES=(prometheus)
+PACKAGES=(prometheus redis-server)
 for arg in "$@"; do
   case "$arg" in
     --bench) PACKAGES+=(wrk) ;;
@@ -37,3 +40,9 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheu
   echo "install-test-servers: note: the prometheus service is running on :9090; the tests start their own server on a free port"
 fi
 /usr/bin/prometheus --version 2>&1 | head -1
+
+# envoyproxy/ratelimit, pinned (its module has no release tags; this is a pseudo-version).
+RATELIMIT_VERSION=v1.4.1-0.20260122083618-3fb702589d36
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+"$ROOT/scripts/build-ratelimit.sh" "$RATELIMIT_VERSION"
+

@@ -282,8 +282,10 @@ class AiProxyStream extends HttpContext {
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
     const st = this.getResponseHeader(":status");
     this.status = st != null ? <u32>I32.parseInt(st) : 0;
-    if (this.localReply) {
-      // Our own local reply passes through our response callbacks: leave it alone.
+    if (this.localReply || this.startNs == 0) {
+      // Our own local reply passes through our response callbacks, and so does the reply of
+      // a filter before us that stopped the request before our on_request_headers (a 429 of
+      // ai-rate-limiting-advanced): leave both alone.
       this.mode = Mode.Pass;
       if (endOfStream) this.finish();
       return Action.Continue;
@@ -396,7 +398,9 @@ class AiProxyStream extends HttpContext {
   }
 
   private record(): void {
-    if (this.recorded) return;
+    // A request that never reached us (startNs 0) went to no provider: no record, so no
+    // provider latency sample in ai-metrics.
+    if (this.recorded || this.startNs == 0) return;
     this.recorded = true;
     const a = this.analytics;
     const cfg = this.cfg;
