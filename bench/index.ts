@@ -1,8 +1,8 @@
 // npm run bench: every benchmark, printed as tables. Numbers, not pass/fail.
 // BENCH_MS sets the duration of each load run (default 3000), BENCH_WARMUP_MS the warm-up per
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
-// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,ai-proxy-advanced,chain,regex,ratelimit,content-safety,transformers picks
-// some; BENCH_CHAIN_ROUNDS and BENCH_MEMORY_REQUESTS size the chain bench (bench/chain.ts),
+// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,ai-proxy-advanced,chain,regex,guard,ratelimit,content-safety,transformers
+// picks some; BENCH_CHAIN_ROUNDS and BENCH_MEMORY_REQUESTS size the chain bench (bench/chain.ts),
 // BENCH_WASM_DIR points it at other builds of the filters (a before/after comparison); BENCH_LOADGEN=node
 // uses the Node client instead of wrk (see bench/load.ts).
 import { setFlagsFromString } from "node:v8";
@@ -11,6 +11,7 @@ import { benchGateway } from "./gateway.ts";
 import { benchAiProxy } from "./ai-proxy.ts";
 import { benchRegex } from "./regex.ts";
 import { benchAiProxyAdvanced } from "./ai-proxy-advanced.ts";
+import { benchGuard } from "./guard.ts";
 import { benchContentSafety } from "./content-safety.ts";
 import { benchRateLimiting } from "./ai-rate-limiting.ts";
 import { benchChain } from "./chain.ts";
@@ -19,12 +20,13 @@ import { benchTransformers } from "./transformers.ts";
 // This process is the load generator.
 setFlagsFromString(HARNESS_NODE_FLAGS.join(" "));
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
-const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,ai-proxy-advanced,chain,regex,ratelimit,content-safety,transformers").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,ai-proxy-advanced,chain,regex,guard,ratelimit,content-safety,transformers").split(","));
 if (only.has("gateway")) await benchGateway(durationMs);
 if (only.has("ai-proxy")) await benchAiProxy(durationMs);
 if (only.has("ai-proxy-advanced")) await benchAiProxyAdvanced(durationMs);
 if (only.has("chain")) await benchChain();
 if (only.has("regex")) await benchRegex();
+if (only.has("guard")) await benchGuard();
 if (only.has("ratelimit")) await benchRateLimiting();
 if (only.has("content-safety")) await benchContentSafety();
 if (only.has("transformers")) await benchTransformers();

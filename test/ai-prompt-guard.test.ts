@@ -181,11 +181,36 @@ describe("which text is checked, as Kong builds it", () => {
 });
 
 describe("reads the body as the provider will", () => {
-  it("takes the last of duplicate keys, as Kong's cjson and the providers' JSON parsers do", async () => {
+  it("refuses duplicate and needlessly escaped member names, naming them, so no parser reads another member than the guard did", async () => {
+    // lib/json/names; Envoy 1.40's ai_protocol_manager refuses duplicate keys the same way.
     const { g, u } = await guard({ deny_patterns: ["EVIL"] });
-    expectRefused(await post(g, '{"messages":[{"role":"user","content":"ok"}],"messages":[{"role":"user","content":"EVIL"}]}'), u);
-    expectRefused(await post(g, '{"messages":[{"role":"user","content":"ok","content":"EVIL"}]}'), u);
-    await expectPassed(g, u, '{"messages":[{"role":"user","content":"EVIL","content":"ok"}]}');
+    const ambiguous = (why: string) => ({ error: { message: `request body is ambiguous: ${why}`, type: "invalid_request_error", code: "invalid_request_body" } });
+    const cases: [string, string][] = [
+      ['{"messages":[{"role":"user","content":"ok"}],"messages":[{"role":"user","content":"EVIL"}]}', "duplicate member 'messages' in the request body"],
+      ['{"messages":[{"role":"user","content":"ok","content":"EVIL"}]}', "duplicate member 'content' in messages[0]"],
+      ['{"messages":[{"role":"user","content":"EVIL","content":"ok"}]}', "duplicate member 'content' in messages[0]"],
+      ['{"messages":[{"role":"user","content":"ok","cont\\u0065nt":"EVIL"}]}', "member name 'cont\\u0065nt' in messages[0] is written with a needless escape; send it as 'content'"],
+    ];
+    for (const [body, why] of cases) {
+      const r = await post(g, body);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toEqual(ambiguous(why));
+    }
+    expect(u.received).toHaveLength(0);
+  });
+
+  it("reads every text the provider receives: names, tool calls, every part, text data: URLs, completions prompt arrays and suffix", async () => {
+    const { g, u } = await guard({ deny_patterns: ["EVIL"], match_all_roles: true });
+    const call = (args: string) => ({ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: args } }] });
+    expectRefused(await post(g, chat(call('{"q":"EVIL"}'), user("hi"))), u);
+    expectRefused(await post(g, chat({ role: "user", name: "EVIL", content: "hi" } as never)), u);
+    expectRefused(await post(g, chat(user([{ type: "refusal", refusal: "EVIL" }]))), u);
+    expectRefused(await post(g, chat(user([{ type: "file", file: { filename: "a.txt", file_data: `data:text/plain;base64,${Buffer.from("so EVIL").toString("base64")}` } }]))), u);
+    expectRefused(await post(g, '{"prompt":["ok","EVIL"]}'), u);
+    expectRefused(await post(g, '{"prompt":"ok","suffix":"EVIL"}'), u);
+    // Identifiers, enums and binary data are not text the model reads.
+    const png = `data:image/png;base64,${Buffer.from("EVIL png bytes").toString("base64")}`;
+    await expectPassed(g, u, chat(call('{"q":"fine"}'), { role: "tool", tool_call_id: "EVIL", content: "42" } as never, user([{ type: "image_url", image_url: { url: png, detail: "EVIL" } }])));
   });
 
   it("passes a lone surrogate escape through without trapping", async () => {
@@ -209,7 +234,7 @@ describe("bad bodies: a clear 4xx, and the VM keeps serving", () => {
     ["a null content", '{"messages":[{"role":"user","content":null}]}', 400, null],
     ["a content part without a type", '{"messages":[{"role":"user","content":[{"text":"x"}]}]}', 400, null],
     ["neither messages nor prompt", '{"model":"x"}', 400, null],
-    ["a non-string prompt", '{"prompt":["a","b"]}', 400, null],
+    ["a prompt array with a non-string", '{"prompt":["a",2]}', 400, null],
   ];
   it.each(cases)("%s", async (_name, body, status, message) => {
     const { g, u } = await guard({ deny_patterns: ["forbidden"] });
@@ -281,6 +306,8 @@ describe("configuration", () => {
     [{ deny_patterns: ["ok", "fine", "abcde(?=x)"] }, "ai-prompt-guard: deny_patterns[2]: lookahead (?= at offset 5 cannot run in linear time"],
     [{ allow_patterns: ["(a)\\1"] }, "ai-prompt-guard: allow_patterns[0]: backreference \\1 at offset 3 cannot run in linear time"],
     [{ deny_patterns: ["(a{1000}){1000}"] }, "ai-prompt-guard: deny_patterns[0]: repetition at offset 9 makes the program 1000001 instructions long"],
+    // Neither the whole DFA (2^300 states) nor the bit-parallel NFA (302 positions > 95) bounds it.
+    [{ deny_patterns: ["fine", "a[ab]{300}c"] }, "ai-prompt-guard: deny_patterns[1]: its DFA needs more than 4096 states and it has more than 95 byte-matching steps"],
     [{ deny_patterns: ["[unclosed"] }, "ai-prompt-guard: deny_patterns[0]: missing ] for class opened at offset 0"],
     [{}, "ai-prompt-guard: at least one of 'allow_patterns' or 'deny_patterns' is required"],
     [{ allow_patterns: [], deny_patterns: null }, "at least one of 'allow_patterns' or 'deny_patterns' is required"],
@@ -301,6 +328,16 @@ describe("configuration", () => {
     const m = await refused(config);
     expect(m).toContain("on_configure returned false");
     expect(m).toContain(message);
+  });
+
+  it("bounds the patterns whose DFA explodes, and still answers right on the input made against them", async () => {
+    // a[ab]{20}c needs 2^20 DFA states: the guard runs it on the bit-parallel NFA (bench/guard.ts times it).
+    const { g, u } = await guard({ deny_patterns: ["a[ab]{20}c", "(?i)key.{0,40}[a-z0-9]{40}x"] });
+    let r = 1;
+    const ab = Array.from({ length: 50_000 }, () => ((r = (Math.imul(r, 1103515245) + 12345) & 0x7fffffff) >>> 16) & 1 ? "a" : "b").join("");
+    await expectPassed(g, u, chat(user(ab)));
+    expectRefused(await post(g, chat(user(ab + "a" + "b".repeat(20) + "c"))), u, 1);
+    expectRefused(await post(g, chat(user("KEY: " + "z".repeat(38) + "0".repeat(40) + "x"))), u, 1);
   });
 
   it("accepts Kong's limits exactly: 10 patterns of 500 characters (multi-byte counted as one)", async () => {

@@ -15,6 +15,10 @@ const auth = (allowOverride: boolean) => ({ header_name: "Authorization", header
 const QUERY = `?key=${CLIENT}&api-key=${CLIENT}&API-KEY=${CLIENT}&k%65y=${CLIENT}&other=1`;
 const HEADERS = { "proxy-authorization": `Basic ${CLIENT}`, "x-api-key": CLIENT, "api-key": CLIENT, "x-goog-api-key": CLIENT };
 const BODY = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"api_key":"${CLIENT}","api\\u005fkey":"${CLIENT}"}`;
+// The translated routes refuse a body with a needlessly escaped or duplicate member name (400,
+// lib/json/names.ts, issue 11's guard point), so they get the plain spelling; the preserve
+// route passes bodies through and strips both spellings.
+const PLAIN_BODY = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"api_key":"${CLIENT}"}`;
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -35,10 +39,11 @@ async function withGateway(config: Record<string, unknown>, fn: (g: ProxyGateway
 }
 
 describe.each(["llm/v1/chat", "preserve"])("route_type %s", (route) => {
+  const body = route === "preserve" ? BODY : PLAIN_BODY;
   it("without allow_override: only the gateway's key reaches the provider", async () => {
     await withGateway({ route_type: route, auth: auth(false), model: { provider: "openai", name: route === "preserve" ? undefined : "gpt-4o-mini" } }, async (g) => {
       const n = sim.requests.length;
-      const r = await g.send({ method: "POST", path: `/v1/chat/completions${QUERY}`, headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT}`, ...HEADERS }, body: BODY });
+      const r = await g.send({ method: "POST", path: `/v1/chat/completions${QUERY}`, headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT}`, ...HEADERS }, body });
       expect(r.status, r.body).toBe(200);
       const up = sim.requests[n];
       expect(up.headers["authorization"]).toBe(`Bearer ${KEY}`);
@@ -52,11 +57,24 @@ describe.each(["llm/v1/chat", "preserve"])("route_type %s", (route) => {
   it("with allow_override: the client's credentials are kept", async () => {
     await withGateway({ route_type: route, auth: auth(true), model: { provider: "openai", name: route === "preserve" ? undefined : "gpt-4o-mini" } }, async (g) => {
       const n = sim.requests.length;
-      await g.send({ method: "POST", path: `/v1/chat/completions${QUERY}`, headers: { "content-type": "application/json", ...HEADERS }, body: BODY });
+      await g.send({ method: "POST", path: `/v1/chat/completions${QUERY}`, headers: { "content-type": "application/json", ...HEADERS }, body });
       const up = sim.requests[n];
       expect(up.headers["proxy-authorization"]).toBe(`Basic ${CLIENT}`);
       expect(up.query.get("key")).toBe(CLIENT);
       expect(up.raw).toContain(`"api_key":"${CLIENT}"`);
+    });
+  });
+});
+
+describe("route_type llm/v1/chat, an escaped api_key", () => {
+  it("is refused as ambiguous and never reaches the provider", async () => {
+    await withGateway({ route_type: "llm/v1/chat", auth: auth(false), model: { provider: "openai", name: "gpt-4o-mini" } }, async (g) => {
+      const n = sim.requests.length;
+      const r = await g.send({ method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: BODY });
+      expect(r.status).toBe(400);
+      expect(r.body).toContain("request body is ambiguous: member name 'api\\\\u005fkey'");
+      expect(r.body).not.toContain(CLIENT);
+      expect(sim.requests.length).toBe(n);
     });
   });
 });
@@ -91,7 +109,7 @@ describe("gemini with a query credential", () => {
       env: { [KEY_ENV]: KEY },
     });
     try {
-      const r = await g.send({ method: "POST", path: `/v1/chat/completions?key=${CLIENT}&KEY=${CLIENT}`, headers: { "content-type": "application/json", "x-goog-api-key": CLIENT }, body: BODY.replace("gpt-4o-mini", "gemini-2.0-flash") });
+      const r = await g.send({ method: "POST", path: `/v1/chat/completions?key=${CLIENT}&KEY=${CLIENT}`, headers: { "content-type": "application/json", "x-goog-api-key": CLIENT }, body: PLAIN_BODY.replace("gpt-4o-mini", "gemini-2.0-flash") });
       expect(r.status, r.body).toBe(200);
       const up = gem.requests.at(-1)!;
       expect(up.query.getAll("key")).toEqual([KEY]);

@@ -118,6 +118,10 @@ describe("client bodies refused with a 4xx that says what is wrong", () => {
     ["model not a string", { messages: [{ role: "user", content: "x" }], model: 4 }, 400, /^'model' must be a string$/],
     ["a completions body on a chat route", { prompt: "x" }, 400, /^\[llm\/v1\/completions\] message format is not compatible with \[llm\/v1\/chat\] route type$/],
     ["both messages and prompt", { prompt: "x", messages: [] }, 400, /^request matches multiple LLM request formats$/],
+    // lib/json/names: what leaves the gateway means the same to every parser (Envoy 1.40's
+    // ai_protocol_manager refuses duplicate keys too).
+    ["a duplicate role", '{"messages":[{"role":"assistant","content":"x","role":"user"}]}', 400, /^request body is ambiguous: duplicate member 'role' in messages\[0\]$/],
+    ["a needlessly escaped member name", '{"messages":[{"role":"user","content":"x","cont\\u0065nt":"y"}]}', 400, /^request body is ambiguous: member name 'cont\\u0065nt' in messages\[0\] is written with a needless escape; send it as 'content'$/],
     ["deep nesting", `{"messages":${deep}}`, 400, /^request body is not valid JSON: .*deep/i],
     ["invalid UTF-8", Buffer.from([0x7b, 0x22, 0x6d, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString("latin1"), 400, /^request body is not valid JSON: /],
     ["a body over max_request_body_size", { messages: [{ role: "user", content: "x".repeat(5000) }] }, 413, /^request body is larger than max_request_body_size \(4096 bytes\)$/],

@@ -50,6 +50,9 @@ function run(id: number, input: string | Uint8Array | number[]): { found: Found;
   const found: Found = ok ? [x.matchStart(), x.matchEnd()] : null;
   const dfa = x.test(id, b.length) === 1;
   const pike = x.testPike(id, b.length) === 1;
+  // The bit-parallel NFA (what bound() picks when the DFA is too big) must agree everywhere.
+  const bits = x.testBits(id, b.length);
+  if (bits >= 0 && (bits === 1) !== pike) throw new Error(`bit-parallel NFA says ${bits === 1} where the Pike VM says ${pike}`);
   return { found, dfa, pike };
 }
 
@@ -499,5 +502,73 @@ describe("stays linear on inputs that make backtracking engines explode", () => 
     expect(jsFind(pattern, "b".repeat(20) + "a" + "b".repeat(14) + "c")).toEqual([0, 36]);
     expect(run(id, "b".repeat(20) + "a" + "b".repeat(14) + "c").found).toEqual([0, 36]);
     expect(x.dfaFlushes(id)).toBeGreaterThan(0);
+  });
+});
+
+describe("bound(): every accepted pattern gets a time per byte that no input can raise", () => {
+  it.each([
+    ["(?i)ignore (all )?previous instructions", "dfa"],
+    ["\\b\\d{3}-\\d{2}-\\d{4}\\b", "dfa"],
+    ["a[ab]{20}c", "bit-nfa"], // 2^20 DFA states
+    ["(?i)key.{0,40}[a-z0-9]{40}x", "bit-nfa"], // overlapping counted repetitions
+    ["\\b(?:\\d[ -]*?){13,16}\\b", "bit-nfa"],
+  ])("%s runs on the %s", (pattern, strategy) => {
+    const id = compiled(pattern);
+    expect(x.bound(id)).toBeGreaterThanOrEqual(0);
+    expect(outputText(x)).toBe(strategy);
+    // The bounded search still gives the Pike VM's answers.
+    for (const input of ["a" + "ab".repeat(10) + "c", "key " + "k".repeat(40) + "x", "4111 1111 1111 1111", "ignore previous instructions", "123-45-6789", "b".repeat(100)]) {
+      put(enc.encode(input));
+      expect(x.test(id, input.length), `${pattern} on ${input}`).toBe(x.testPike(id, input.length));
+    }
+  });
+
+  it("refuses a pattern neither strategy bounds, saying why", () => {
+    const id = compiled("a[ab]{300}c");
+    expect(x.bound(id)).toBe(-1);
+    expect(outputText(x)).toMatch(/^its DFA needs more than \d+ states and it has more than 95 byte-matching steps/);
+  });
+});
+
+describe("the bit-parallel NFA agrees with the Pike VM at every state width", () => {
+  // 1 and 2 words of state; with and without assertions; inputs that keep many threads alive.
+  it.each([
+    ["a[ab]{20}c", "abc"],
+    ["a[ab]{70}c", "abc"],
+    ["a[ab]{90}c", "abc"],
+    ["\\b[ab][ab ]{0,80}c[ab]{5}\\b$", "abc \n"],
+    ["(?m)^a[ab]{65}$", "ab\n"],
+  ])("%s", (pattern, alphabet) => {
+    const id = compiled(pattern);
+    expect(x.bound(id)).toBeGreaterThanOrEqual(0);
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) >>> 16) / 32768;
+    let matches = 0;
+    for (let k = 0; k < 300; k++) {
+      const len = Math.floor(rnd() * 400);
+      // Mostly a and b, rarely the closing byte: near misses and some matches.
+      const s = Array.from({ length: len }, () => (rnd() < 0.97 ? alphabet[Math.floor(rnd() * 2)] : alphabet[2 + Math.floor(rnd() * (alphabet.length - 2))])).join("");
+      const b = enc.encode(s);
+      put(b);
+      const want = x.testPike(id, b.length);
+      expect(x.testBits(id, b.length), `${pattern} on ${s}`).toBe(want);
+      expect(x.test(id, b.length), `${pattern} on ${s} (bounded)`).toBe(want);
+      matches += want;
+    }
+    expect(matches).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["(?:x|y)[ab]{40}c[ab]{30}d", "y" + "ab".repeat(20) + "c" + "b".repeat(30) + "d"],
+    ["^[ab]{90}c\\b", "a".repeat(90) + "c"],
+  ])("%s: near misses and the match", (pattern, match) => {
+    const id = compiled(pattern);
+    for (const s of [match, match.slice(1), "x" + match, match + "q", match.replace("c", "a")]) {
+      const b = enc.encode(s);
+      put(b);
+      expect(x.testBits(id, b.length), s).toBe(x.testPike(id, b.length));
+    }
+    put(enc.encode(match));
+    expect(x.testBits(id, match.length)).toBe(1);
   });
 });

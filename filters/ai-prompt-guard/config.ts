@@ -64,6 +64,10 @@ function compileList(root: JSON.Obj, field: string, out: Regex[]): string | null
     }
     const r = compile(p);
     if (r.error != null) return name + ": " + r.error!;
+    // Bound the time per byte now, for every input: the whole DFA, or the bit-parallel NFA when
+    // the DFA is too big; a pattern neither can run is refused (lib/regex/README.md).
+    const why = r.regex!.bound();
+    if (why != null) return name + ": " + why!;
     out.push(r.regex!);
   }
   return null;

@@ -18,6 +18,35 @@ import type { GatewayStats } from "./gateway-stats.ts";
 import { flushWritesOncePerLoop } from "./write-flush.ts";
 import { createAccessLogSink, formatAccessLog, type AccessLogRecord, type AccessLogSink } from "./access-log.ts";
 
+// Envoy's HTTP/1 limits (HttpConnectionManager max_request_headers_kb default 60,
+// HttpProtocolOptions max_headers_count default 100); beyond either, 431.
+const MAX_REQUEST_HEADERS_BYTES = 60 * 1024;
+const MAX_HEADERS_COUNT = 100;
+
+/** llhttp error codes for headers over the size limit (the rest of the parse errors are 400s). */
+const HEADERS_TOO_LARGE = new Set(["HPE_HEADER_OVERFLOW"]);
+
+/** Envoy's response code details (Http1ResponseCodeDetails in codec_impl.cc) for llhttp's errors. */
+function codecErrorDetails(code: string | undefined): string {
+  if (code === "HPE_HEADER_OVERFLOW") return "http1.headers_too_large";
+  if (code === "HPE_UNEXPECTED_CONTENT_LENGTH") return "http1.content_length_and_chunked_not_allowed";
+  if (code === "HPE_INVALID_HEADER_TOKEN") return "http1.invalid_characters";
+  return "http1.codec_error";
+}
+
+/**
+ * The local reply Envoy's codec sends for a request it cannot parse
+ * (http1/codec_impl.cc ServerConnectionImpl::sendProtocolError → sendLocalReply with the code's
+ * reason phrase as a text/plain body), on a connection that then closes.
+ */
+export function protocolErrorResponse(status: 400 | 431): string {
+  const text = status === 431 ? "Request Header Fields Too Large" : "Bad Request";
+  return (
+    `HTTP/1.1 ${status} ${text}\r\ncontent-length: ${text.length}\r\ncontent-type: text/plain\r\n` +
+    `date: ${new Date().toUTCString()}\r\nserver: envoy\r\nconnection: close\r\n\r\n${text}`
+  );
+}
+
 // Headers Node's server manages itself or that must not be repeated downstream.
 const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "date"]);
 
@@ -53,7 +82,10 @@ export class ConnectionManager {
   }
 
   async listen(portOverride?: number): Promise<number> {
-    const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+    const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: MAX_REQUEST_HEADERS_BYTES }, (req, res) => this.onRequest(req, res));
+    // Node drops headers past maxHeadersCount silently; Envoy refuses the request (below).
+    server.maxHeadersCount = 0;
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     server.on("connection", (socket: Socket) => {
       const id = this.nextConnectionId++;
       this.workerOf.set(socket, { worker: (id - 1) % this.deps.concurrency, id });
@@ -77,7 +109,54 @@ export class ConnectionManager {
     await Promise.all(this.logSinks.map((l) => l.write.close()));
   }
 
+  /**
+   * A request llhttp could not parse (obs-fold, bare CR, NUL, conflicting Content-Length and
+   * Transfer-Encoding, a bad chunk size, headers over the limit): Envoy's 400 or 431, then close.
+   * Node's own default writes its 400 and destroys the socket at once, which throws away the
+   * reply while the socket is corked (write-flush.ts); end() uncorks and flushes first.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const pending = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (err.code === "ECONNRESET" || !socket.writable || pending?.headersSent) {
+      // Nothing can be said (the peer is gone, or a response already started): reset, as Envoy does.
+      socket.destroy();
+      return;
+    }
+    // A request already being served logs its own line when the connection closes under it.
+    const logged = pending == null;
+    this.protocolError(socket, err.code !== undefined && HEADERS_TOO_LARGE.has(err.code) ? 431 : 400, codecErrorDetails(err.code), logged);
+  }
+
+  private protocolError(socket: Socket, status: 400 | 431, details: string, log: boolean): void {
+    const prefix = this.listener.hcm.statPrefix;
+    this.deps.stats.downstreamRequest(prefix);
+    this.deps.stats.downstreamResponse(prefix, status);
+    const reply = protocolErrorResponse(status);
+    if (log) {
+      // Envoy's stream for the bad request ends with the local reply: one access-log line,
+      // response flag DPE (downstream protocol error).
+      const conn = this.workerOf.get(socket) ?? { worker: 0, id: 0 };
+      const info = new StreamInfo(conn.id, { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 }, { address: socket.localAddress ?? "", port: socket.localPort ?? 0 });
+      info.responseCode = status;
+      info.setResponseCodeDetails(details);
+      info.responseFlags.add("DPE");
+      info.bytesSent = reply.length - reply.indexOf("\r\n\r\n") - 4;
+      for (const { cfg, write } of this.logSinks) write(formatAccessLog(cfg, this.record(info, socket)));
+    }
+    socket.end(reply, "latin1");
+    // Whatever else arrives is not read: the connection is over.
+    socket.on("data", () => {});
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.rawHeaders.length / 2 > MAX_HEADERS_COUNT) {
+      // codec_impl.cc: headers_or_trailers.size() > max_headers_count_ → 431 (TooManyHeaders).
+      // Stop Node's parser (its "data" listener): nothing more is read on this connection.
+      req.socket.removeAllListeners("data");
+      this.protocolError(req.socket, 431, "http1.too_many_headers", true);
+      return;
+    }
     const hcm = this.listener.hcm;
     const conn = this.workerOf.get(req.socket) ?? { worker: 0, id: 0 };
     const info = new StreamInfo(
@@ -106,7 +185,7 @@ export class ConnectionManager {
 
     const sink = this.sinkFor(req, res, info);
     const fm = new FilterManager(info, sink, hcm.bufferLimitBytes);
-    for (const { cfg, write } of this.logSinks) fm.addAccessLog(() => write(formatAccessLog(cfg, this.record(info, req))));
+    for (const { cfg, write } of this.logSinks) fm.addAccessLog(() => write(formatAccessLog(cfg, this.record(info, req.socket))));
     fm.addAccessLog(() => this.deps.stats.downstreamResponse(hcm.statPrefix, info.responseCode ?? 0));
 
     // The filter chain is chosen with the route the request matched first, as Envoy does.
@@ -188,7 +267,7 @@ export class ConnectionManager {
     };
   }
 
-  private record(info: StreamInfo, req: http.IncomingMessage): AccessLogRecord {
+  private record(info: StreamInfo, socket: Socket): AccessLogRecord {
     return {
       startTime: info.startTime,
       requestHeaders: info.requestHeaders ?? new HeaderMap(),
@@ -204,7 +283,7 @@ export class ConnectionManager {
       upstreamHost: info.upstreamHost,
       upstreamCluster: info.clusterName,
       routeName: info.routeName,
-      downstreamRemoteAddress: `${req.socket.remoteAddress ?? ""}:${req.socket.remotePort ?? 0}`,
+      downstreamRemoteAddress: `${socket.remoteAddress ?? ""}:${socket.remotePort ?? 0}`,
       filterState: info.filterState,
     };
   }

@@ -21,6 +21,7 @@ import { Pool, buildConnector, type Dispatcher } from "undici";
 import type { Cluster, SocketAddress } from "../envoy/bootstrap-types.ts";
 import { HeaderMap } from "../http/header-map.ts";
 import { flushWritesOncePerLoop } from "./write-flush.ts";
+import { dropInformationalResponses } from "./informational.ts";
 
 export interface UpstreamHandler {
   onHeaders(headers: HeaderMap /* includes ":status" */, endStream: boolean): void;
@@ -174,7 +175,10 @@ function poolsFor(cluster: Cluster): ClusterPools {
       bodyTimeout: 0,
       connect: (opts, callback) =>
         connector(sniOptions(cluster, opts), (...args) => {
-          if (args[0] === null) flushWritesOncePerLoop(args[1]);
+          if (args[0] === null) {
+            flushWritesOncePerLoop(args[1]);
+            dropInformationalResponses(args[1]);
+          }
           callback(...args);
         }),
     });

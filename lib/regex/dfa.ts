@@ -241,6 +241,7 @@ export class LazyDfa {
         if (isWordByte(c)) nctx |= CTX_WORD;
         nctx &= this.ctxMask;
         let id = this.intern(next, nctx);
+        if (id < 0 && this.building) return GIVE_UP;
         if (id < 0) {
           // Full: start over with an empty cache. If it filled up again too soon in this
           // search, the DFA does not pay off here: give up (the caller uses the Pike VM).
@@ -260,6 +261,53 @@ export class LazyDfa {
 
   private lastFlushPos: i32 = 0;
   private flushesThisCall: i32 = 0;
+  private building: bool = false;
+  /** Every state and transition is made: a search never computes, flushes or gives up. */
+  complete: bool = false;
+
+  /** The most states this pattern's table may hold (its budget over the symbols). */
+  get stateLimit(): i32 {
+    return this.maxStates;
+  }
+
+  /** States made so far. */
+  get states(): i32 {
+    return this.kernels.length;
+  }
+
+  /**
+   * Makes the whole DFA now, every state reachable from the start on any input, so that no
+   * input can make a search slow (a lazy DFA that thrashes falls back to the Pike VM, one to
+   * two orders of magnitude slower per byte). False, with the cache emptied, when the DFA
+   * needs more than stateLimit states or more than `maxSteps` transitions' worth of work.
+   */
+  buildAll(maxSteps: i32): bool {
+    if (this.complete) return true;
+    this.building = true;
+    const nsym = this.nsym;
+    let steps = 0;
+    let ok = true;
+    this.start();
+    for (let s = 0; s < this.kernels.length && ok; s++) {
+      for (let sym = 0; sym < nsym; sym++) {
+        if (unchecked(this.trans[s * nsym + sym]) != UNKNOWN) continue;
+        // Work is counted in instructions visited, the cost of one transition.
+        steps += this.kernels[s].length + 1;
+        if (steps > maxSteps || this.compute(s, sym, 0) == GIVE_UP) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    this.building = false;
+    if (!ok) {
+      this.flush();
+      this.flushes = 0;
+      return false;
+    }
+    this.complete = true;
+    return true;
+  }
 
   private start(): i32 {
     if (this.startState < 0) this.startState = this.intern([], CTX_START & this.ctxMask);

@@ -4,14 +4,21 @@ import { parse } from "./parser";
 import { compileNode, Program } from "./program";
 import { PikeVM } from "./pike";
 import { LazyDfa } from "./dfa";
+import { BitNfa, MAX_POSITIONS } from "./bitnfa";
 
 /** After this many searches where the DFA cache thrashed, the pattern uses the Pike VM only. */
 const DFA_GIVE_UPS: i32 = 3;
+
+/** Work allowed to build a whole DFA at configure time (instructions visited; 4M is about 80 ms). */
+export const DEFAULT_BUILD_STEPS: i32 = 4_000_000;
 
 export class Regex {
   private pike: PikeVM | null = null;
   private dfa: LazyDfa | null = null;
   private dfaGiveUps: i32 = 0;
+  private bits: BitNfa | null = null;
+  /** bound() chose the bit-parallel NFA: the DFA is too big to build whole. */
+  private useBits: bool = false;
   /** Byte offsets of the last match found by find(): [matchStart, matchEnd). */
   matchStart: i32 = -1;
   matchEnd: i32 = -1;
@@ -26,6 +33,7 @@ export class Regex {
 
   /** Whether the pattern matches anywhere in `len` bytes at `ptr`. */
   testAt(ptr: usize, len: i32): bool {
+    if (this.useBits) return this.bits!.test(ptr, len);
     if (this.dfaGiveUps < DFA_GIVE_UPS) {
       let d = this.dfa;
       if (d == null) this.dfa = d = new LazyDfa(this.program);
@@ -33,7 +41,22 @@ export class Regex {
       if (r >= 0) return r == 1;
       this.dfaGiveUps++;
     }
+    const b = this.bitNfa();
+    if (b != null) return b.test(ptr, len);
     return this.vm().exec(ptr, len, true);
+  }
+
+  /** The bit-parallel NFA, when the program is small enough for it. */
+  private bitNfa(): BitNfa | null {
+    let b = this.bits;
+    if (b == null && BitNfa.fits(this.program)) this.bits = b = new BitNfa(this.program);
+    return b;
+  }
+
+  /** The same answer from the bit-parallel NFA (for tests and comparisons); false when it does not fit. */
+  testBits(text: Uint8Array): bool {
+    const b = this.bitNfa();
+    return b != null && b.test(text.dataStart, text.length);
   }
 
   /** Whether the pattern matches anywhere in `text` (a lazy DFA; the Pike VM if it thrashes). */
@@ -60,6 +83,38 @@ export class Regex {
 
   find(text: Uint8Array): bool {
     return this.findAt(text.dataStart, text.length);
+  }
+
+  /**
+   * Builds the whole DFA now, so every later search runs at one table lookup per byte whatever
+   * the input. Null when done; otherwise why the pattern cannot be bounded that way (its DFA
+   * has more states than the table budget allows, as bounded repetitions that overlap do).
+   */
+  bound(maxSteps: i32 = DEFAULT_BUILD_STEPS): string | null {
+    let d = this.dfa;
+    if (d == null) this.dfa = d = new LazyDfa(this.program);
+    if (d.buildAll(maxSteps)) return null;
+    // Too many states (overlapping repetitions multiply them): the bit-parallel NFA's time per
+    // byte depends on the program size only.
+    if (this.bitNfa() != null) {
+      this.useBits = true;
+      this.dfa = null;
+      return null;
+    }
+    return "its DFA needs more than " + d.stateLimit.toString() + " states and it has more than " + MAX_POSITIONS.toString() + " byte-matching steps, so no strategy bounds its time per byte (some inputs would run 100 times slower than others): shorten its counted repetitions";
+  }
+
+  /** How bound() made the search: "dfa" (whole DFA), "bit-nfa", or "lazy" (not bounded). */
+  get strategy(): string {
+    if (this.useBits) return "bit-nfa";
+    const d = this.dfa;
+    return d != null && d.complete ? "dfa" : "lazy";
+  }
+
+  /** States in the DFA cache. */
+  get dfaStates(): i32 {
+    const d = this.dfa;
+    return d != null ? d.states : 0;
   }
 
   /** How many times the DFA cache was flushed (0 while it fits). */

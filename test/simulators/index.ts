@@ -16,6 +16,8 @@ export type { MistralOptions } from "./mistral.ts";
 export { startGemini, GEMINI_DEFAULT_KEY } from "./gemini.ts";
 export type { GeminiOptions } from "./gemini.ts";
 export { startOllama } from "./ollama.ts";
+export { startTgi } from "./tgi.ts";
+export type { AnswerShape } from "./tgi.ts";
 export type { OllamaOptions } from "./ollama.ts";
 export { CREATED, CREATED_ISO, EMBED_DIMS, MISSING_MODEL, countWords, echo, embedding, embeddingBase64, pieces, toolInput } from "./model.ts";
 export { FrameReader, decodeFrames, decodeStream, formatOf } from "./decode.ts";

@@ -21,6 +21,8 @@ export interface RegexCheck {
   testPike(id: number, len: number): number;
   programLength(id: number): number;
   dfaFlushes(id: number): number;
+  bound(id: number): number;
+  testBits(id: number, len: number): number;
   dump(id: number): number;
   reset(): void;
 }

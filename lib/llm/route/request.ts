@@ -4,6 +4,7 @@
 import { arrAt, getArr, valueArr, valueObj, valueString } from "../../json";
 import { DEFAULT_MAX_DEPTH } from "../../json/read";
 import { validateJsonMembers } from "../../json/validate";
+import { ambiguousMember } from "../../json/names";
 import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart } from "../../json/raw";
 import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
@@ -194,6 +195,10 @@ export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i
   const verr = validateJsonMembers(body, DEFAULT_MAX_DEPTH, spans);
   if (verr != null) return fail(400, "request body is not valid JSON: " + verr!);
   if (rawKind(body, rawStart(body)) != RawKind.Object) return fail(400, "request body must be a JSON object");
+  // What leaves the gateway is unambiguous: every reader (the filters, the provider's parser)
+  // sees the same members.
+  const ambiguous = ambiguousMember(body);
+  if (ambiguous != null) return fail(400, "request body is ambiguous: " + ambiguous!);
   const t = topMembers(body, spans);
   const route = cfg.route;
   const hasMessages = present(body, t.messages);

@@ -3,6 +3,7 @@
 
 import { JSON } from "json-as";
 import { validateJson } from "../../../lib/json/validate";
+import { ambiguousMember } from "../../../lib/json/names";
 import { arrAt, parseObject, valueArr, valueBool, valueNumber, valueObj, valueString, isNull, getString, getNumber, getBool, getObj, getArr } from "../../../lib/json/read";
 import { quote } from "../probe/format";
 import { RawKind, rawFind, rawKind, rawNumber, rawStart, rawString, spanEnd, spanStart } from "../../../lib/json/raw";
@@ -31,6 +32,15 @@ function setOutput(s: string): void {
 /** validateJson over the input: 1 when valid, 0 with the message in the output. */
 export function validate(maxDepth: i32): i32 {
   const err = validateJson(Uint8Array.wrap(input), maxDepth);
+  setOutput(err != null ? err : "");
+  return err == null ? 1 : 0;
+}
+
+/** validateJson then ambiguousMember over the input: 1 when plain, 0 with the reason in the output. */
+export function names(): i32 {
+  const b = Uint8Array.wrap(input);
+  let err = validateJson(b, 64);
+  if (err == null) err = ambiguousMember(b);
   setOutput(err != null ? err : "");
   return err == null ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 // owns; compiled patterns are kept by id.
 
 import { compileBytes, Regex } from "../../../lib/regex";
+import { BitNfa } from "../../../lib/regex/bitnfa";
 
 let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
@@ -78,6 +79,22 @@ export function testPike(id: i32, len: i32): i32 {
 export function programLength(id: i32): i32 {
   const r = get(id);
   return r == null ? -1 : r.program.length;
+}
+
+/** Regex.bound(): the DFA's state count (0 for the bit-parallel NFA), else -1; the strategy or the reason in the output. */
+export function bound(id: i32): i32 {
+  const r = get(id);
+  if (r == null) return -1;
+  const err = r.bound();
+  output = String.UTF8.encode(err != null ? err! : r.strategy);
+  return err == null ? r.dfaStates : -1;
+}
+
+/** Yes/no through the bit-parallel NFA alone (-1 when the program does not fit it). */
+export function testBits(id: i32, len: i32): i32 {
+  const r = get(id);
+  if (r == null || !BitNfa.fits(r.program)) return -1;
+  return r.testBits(Uint8Array.wrap(input, 0, len)) ? 1 : 0;
 }
 
 export function dfaFlushes(id: i32): i32 {
