@@ -44,18 +44,18 @@ class AiProxyRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes, readEnvironment());
     if (r.error != null) {
-      logError("ai-proxy: configuration refused: " + r.error!);
+      logError("configuration refused: " + r.error!);
       return false;
     }
     const c = r.config!;
     const p = providerFor(c.model);
     if (p == null) {
-      logError("ai-proxy: configuration refused: field 'model.provider' is unknown: " + c.model.provider);
+      logError("configuration refused: field 'model.provider' is unknown: " + c.model.provider);
       return false;
     }
     const v = p.validate(c.route);
     if (v != null) {
-      logError("ai-proxy: configuration refused: " + v);
+      logError("configuration refused: " + v);
       return false;
     }
     // With templated target fields, the literal parts are checked with stand-in values.
@@ -64,10 +64,10 @@ class AiProxyRoot extends RootContext {
     const sp = perRequest ? providerFor(sampleModel(c.model, tp!)) : p;
     const t = sp != null ? sp.target(c.route) : null;
     if (t == null) {
-      logError("ai-proxy: configuration refused: field 'model.options.upstream_url' is not a valid http(s) URL");
+      logError("configuration refused: field 'model.options.upstream_url' is not a valid http(s) URL");
       return false;
     }
-    if (c.auth.missingEnv.length > 0) logWarn("ai-proxy: environment variable " + c.auth.missingEnv + " is not set; requests will be refused until it is");
+    if (c.auth.missingEnv.length > 0) logWarn("environment variable " + c.auth.missingEnv + " is not set; requests will be refused until it is");
     this.config = c;
     this.provider = p;
     this.target = perRequest ? null : t;
@@ -301,7 +301,7 @@ class AiProxyStream extends HttpContext {
       const enc = this.getResponseHeader("content-encoding");
       const ct = this.getResponseHeader("content-type");
       if (enc != null && enc.toLowerCase() != "identity") {
-        logWarn("ai-proxy: upstream answered with content-encoding " + enc + "; passing the body through untranslated");
+        logWarn("upstream answered with content-encoding " + enc + "; passing the body through untranslated");
         this.mode = Mode.Pass;
       } else if (ct != null && isStreamType(ct) && (req.stream || !this.provider.upstreamAlwaysStreams())) {
         // Streamed whenever the upstream streams (never buffer a whole stream), except a
@@ -371,7 +371,7 @@ class AiProxyStream extends HttpContext {
         // The 200 status has gone out (stock Envoy cannot hold headers and read the body), so
         // the failure travels in the body, in the OpenAI error shape.
         const msg = r.error != null ? r.error! : "transformation failed";
-        logWarn("ai-proxy: " + msg);
+        logWarn(msg);
         out = errorBody(msg, "api_error", null);
       }
     }
