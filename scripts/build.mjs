@@ -9,7 +9,7 @@
 // `npm install` rewrites package-lock.json and a fresh clone has new mtimes, and neither
 // changes what the compiler sees.
 //
-// Usage: node scripts/build.mjs [name ...]            modules by name (default: all)
+// Usage: node scripts/build.mjs [name ...]            modules by name (default: all, and the host: build-host.mjs)
 //        node scripts/build.mjs --for-config FILE     only the modules an Envoy config loads
 //                                                     (its code.local.filename entries)
 
@@ -20,6 +20,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { hostBundle } from "./build-host.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), "..");
@@ -151,6 +152,8 @@ async function main() {
     }
     all = all.filter((m) => positionals.includes(m.name));
   }
+  // The whole build also compiles the host and CLI to build/aigw.mjs (aigw would on its first start).
+  if (!positionals.length && !values["for-config"]) console.log(`host        ${relative(ROOT, await hostBundle())}`);
   const shared = sharedInputs();
   const todo = [];
   for (const m of all) {
