@@ -5,7 +5,7 @@
 //
 // A module is up to date when the hash of its inputs matches the one recorded at its last
 // build: every .ts in lib/ and in its own folder, asconfig.json (and the config it extends),
-// the versions of the compiler and of each transform, and this script. Content, not mtime:
+// the versions of the compiler and of each transform. Content, not mtime:
 // `npm install` rewrites package-lock.json and a fresh clone has new mtimes, and neither
 // changes what the compiler sees.
 //
@@ -69,7 +69,6 @@ function sharedInputs() {
   h.update(readFileSync(join(ROOT, "asconfig.json")));
   if (asconfig.extends) h.update(readFileSync(join(ROOT, asconfig.extends)));
   for (const pkg of ["assemblyscript", "@assemblyscript/wasi-shim", ...(asconfig.options?.transform ?? [])]) h.update(`${pkg}@${packageVersion(pkg)}\n`);
-  h.update(readFileSync(SELF));
   for (const f of tsFiles(join(ROOT, "lib"))) h.update(`${f}\n`).update(readFileSync(join(ROOT, f)));
   return h.digest("hex");
 }
