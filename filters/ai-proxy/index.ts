@@ -20,6 +20,7 @@ import { Header, LlmRequest, Provider, RouteType, routeTypeName, StreamTranslato
 import { providerFor } from "../../lib/llm/providers/index";
 import { errorBody, errorTypeForStatus } from "../../lib/llm/errors";
 import { makeId } from "../../lib/llm/format";
+import { modelsListBody } from "../../lib/llm/models";
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { withStringMember } from "../../lib/llm/json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, usageCost } from "../../lib/llm/usage";
@@ -40,6 +41,8 @@ class AiProxyRoot extends RootContext {
   provider: Provider | null = null;
   /** Null when a templated field feeds it: then each request computes its own. */
   target: UpstreamTarget | null = null;
+  /** When the configuration was loaded (s): the `created` of GET /v1/models. */
+  configuredAt: i64 = 0;
 
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes, readEnvironment());
@@ -71,6 +74,7 @@ class AiProxyRoot extends RootContext {
     this.config = c;
     this.provider = p;
     this.target = perRequest ? null : t;
+    this.configuredAt = <i64>(currentTimeNanos() / 1000000000);
     return true;
   }
 
@@ -122,6 +126,7 @@ class AiProxyStream extends HttpContext {
     this.startNs = monotonicNanos();
     this.created = <i64>(currentTimeNanos() / 1000000000);
     const cfg = this.cfg;
+    if (cfg.route != RouteType.Preserve && this.isModelsList()) return this.listModels();
     if (cfg.auth.missingEnv.length > 0) {
       return this.reject(500, "the gateway has no credential for provider " + this.provider.name + ": environment variable " + cfg.auth.missingEnv + " is not set");
     }
@@ -266,6 +271,29 @@ class AiProxyStream extends HttpContext {
 
   private tooLarge(): i32 {
     return this.reject(413, "request body is larger than max_request_body_size (" + this.cfg.maxRequestBodySize.toString() + " bytes)");
+  }
+
+  /** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
+  private isModelsList(): bool {
+    const m = this.getRequestHeader(":method");
+    const p = this.getRequestHeader(":path");
+    if (m == null || m != "GET" || p == null) return false;
+    const q = p.indexOf("?");
+    return (q < 0 ? p : p.substring(0, q)).endsWith("/v1/models");
+  }
+
+  /** The route's model, answered by the gateway: no credential needed, nothing sent upstream. A templated or empty name (the client picks) lists nothing. */
+  private listModels(): i32 {
+    const cfg = this.cfg;
+    const tp = cfg.templates;
+    const ids: string[] = [];
+    if (cfg.model.name.length > 0 && (tp == null || tp.name == null)) ids.push(cfg.model.name);
+    this.localReply = true;
+    this.status = 200;
+    this.recorded = true; // not an LLM request: no AI record, no AI metrics
+    const body = modelsListBody(ids, this.provider.name, (this.root as AiProxyRoot).configuredAt);
+    this.sendLocalResponse(200, "ai_proxy_models", body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength), [new HeaderPair("content-type", JSON_CT)]);
+    return Action.Pause;
   }
 
   /** A local reply in the OpenAI error shape. */
