@@ -44,7 +44,7 @@ describe("GET /v1/models on an ai-proxy route", () => {
   });
 
   it("answers the list shape with the provider's name, under a prefix and with a query", async () => {
-    const gw = await gateway({ provider: "anthropic", name: "claude-3-5-haiku-latest", options: { max_tokens: 64 } });
+    const gw = await gateway({ provider: "anthropic", name: "claude-3-5-haiku-latest", options: { max_tokens: 64, anthropic_version: "2023-06-01" } });
     const r = await fetch(`${gw.url}/anthropic/v1/models?limit=5`);
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("application/json");
