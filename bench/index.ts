@@ -2,13 +2,14 @@
 // BENCH_MS sets the duration of each load run (default 3000), BENCH_WARMUP_MS the warm-up per
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
 // ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex picks some (ai-proxy-wasm: only
-// ai-proxy's in-process wasm time); BENCH_LOADGEN=node
+// ai-proxy's in-process wasm time; compile: asc's cost per optimisation setting, not in the default set); BENCH_LOADGEN=node
 // uses the Node client instead of wrk (see bench/load.ts).
 import { setFlagsFromString } from "node:v8";
 import { HARNESS_NODE_FLAGS } from "./processes.ts";
 import { benchGateway } from "./gateway.ts";
 import { benchAiProxy, benchAiProxyWasmOnly } from "./ai-proxy.ts";
 import { benchRegex } from "./regex.ts";
+import { benchCompile } from "./compile.ts";
 
 // This process is the load generator.
 setFlagsFromString(HARNESS_NODE_FLAGS.join(" "));
@@ -18,4 +19,6 @@ if (only.has("gateway")) await benchGateway(durationMs);
 if (only.has("ai-proxy")) await benchAiProxy(durationMs);
 // Only the in-process wasm time of ai-proxy (AI_PROXY_WASM picks the module, e.g. to compare build flags).
 if (only.has("ai-proxy-wasm")) await benchAiProxyWasmOnly();
+// Compile cost per optimisation setting (slow: only when asked for).
+if (only.has("compile")) benchCompile();
 if (only.has("regex")) await benchRegex();
