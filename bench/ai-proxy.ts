@@ -30,7 +30,7 @@ function chatBody(bytes: number, stream = false): string {
   return JSON.stringify({ model: "gpt-4o-mini", stream, messages });
 }
 
-const COMPLETION = JSON.stringify({
+export const COMPLETION = JSON.stringify({
   id: "chatcmpl-1",
   object: "chat.completion",
   created: 1735689600,
@@ -50,7 +50,7 @@ function sseEvents(n: number): string[] {
 }
 
 /** The terminal filter: answers with a canned upstream response once the request ended. */
-class CannedUpstream implements HttpFilter {
+export class CannedUpstream implements HttpFilter {
   private cb!: DecoderFilterCallbacks;
   constructor(private readonly reply: { headers: [string, string][]; chunks: string[] }) {}
   setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
@@ -76,7 +76,7 @@ class CannedUpstream implements HttpFilter {
   }
 }
 
-const nullSink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTrailers() {}, reset() {}, readDisable() {} };
+export const nullSink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTrailers() {}, reset() {}, readDisable() {} };
 
 async function wasmTimes(iterations: number): Promise<Row[]> {
   const runtime = new ProxyWasmRuntime({ concurrency: 1, stats: new StatsStore({}), logLevel: 4, onLog: () => {}, clusters: { has: () => false, callout: () => ({ promise: new Promise(() => {}), cancel() {} }) } });

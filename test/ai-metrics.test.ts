@@ -22,7 +22,7 @@ function shippedStatsConfig(): string {
   return stringify({ stats_config: doc.stats_config });
 }
 
-/** ai-proxy's individual keys for one answered request (filters/ai-proxy/analytics.ts). */
+/** ai-proxy's individual keys for one answered request (lib/analytics/record.ts). */
 const RECORD: Record<string, string> = {
   "ai.provider_name": "openai",
   "ai.request_model": "gpt-4.1",

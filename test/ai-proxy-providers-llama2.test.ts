@@ -117,6 +117,11 @@ describe("llama2 raw: responses, errors and streams", () => {
     expect(l.responseState().usage).toEqual([-1, 7, 7]);
     const obj = l.response({ generated_text: "Sure.", details: { finish_reason: "length" } });
     expect((obj.value.choices as Json[])[0]).toMatchObject({ message: { content: "Sure." }, finish_reason: "length" });
+    // `{"data":[…]}` (Kong reads data[1]): the first item is the answer.
+    const data = l.response({ data: [{ generated_text: "[INST] hi [/INST] From data.", details: { finish_reason: "eos_token", generated_tokens: 3 } }] });
+    expect((data.value.choices as Json[])[0]).toMatchObject({ message: { content: "From data." }, finish_reason: "stop" });
+    expect(l.response({ data: [] }).text).toBe("transformation failed from type llama2://llm/v1/chat: response is not a JSON object or array of objects");
+    expect(l.response({ data: [{ text: "x" }] }).text).toBe("transformation failed from type llama2://llm/v1/chat: 'generated_text' not in llama2://llm/v1/chat response");
     expect(l.response({ text: "x" }).text).toBe("transformation failed from type llama2://llm/v1/chat: 'generated_text' not in llama2://llm/v1/chat response");
     expect(l.response([]).ok).toBe(false);
     expect(l.response("[1,2").ok).toBe(false);
@@ -165,9 +170,13 @@ describe("llama2 raw: responses, errors and streams", () => {
   });
 });
 
+/** How the scripted server wraps a non-streamed answer: each shape Kong's llama2 driver reads. */
+type AnswerShape = "array" | "object" | "data";
+
 /** A tiny text-generation-inference server: echoes the prompt (as HF's API does) plus "Hi there!". */
-async function startTgi(): Promise<{ url: string; port: number; requests: Json[]; failNext: (status: number, body: string) => void; close: () => Promise<void> }> {
+async function startTgi(): Promise<{ url: string; port: number; requests: Json[]; failNext: (status: number, body: string) => void; shape: (s: AnswerShape) => void; close: () => Promise<void> }> {
   const requests: Json[] = [];
+  let shape: AnswerShape = "array";
   const failures: { status: number; body: string }[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -190,7 +199,8 @@ async function startTgi(): Promise<{ url: string; port: number; requests: Json[]
         return;
       }
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify([{ generated_text: `${String(body.inputs)} ${words.join("")}`, details }]));
+      const answer = { generated_text: `${String(body.inputs)} ${words.join("")}`, details };
+      res.end(JSON.stringify(shape === "array" ? [answer] : shape === "object" ? answer : { data: [answer] }));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -200,6 +210,7 @@ async function startTgi(): Promise<{ url: string; port: number; requests: Json[]
     port,
     requests,
     failNext: (status, body) => void failures.push({ status, body }),
+    shape: (s) => void (shape = s),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -252,6 +263,24 @@ describe("llama2: the openai SDK through the gateway", () => {
     // Completion tokens from TGI's details; the prompt estimated by the filter (3 words).
     expect(r.usage).toMatchObject({ completion_tokens: 3 });
   });
+
+  // Kong's llama2 driver reads `data[1].generated_text` (Lua's first item); TGI answers an
+  // array, and some servers a bare object. Each shape gives the same OpenAI answer.
+  for (const shape of ["array", "object", "data"] as const) {
+    it(`raw chat: a '${shape}' answer, prompt echo cut after the last [/INST]`, async () => {
+      tgi.shape(shape);
+      try {
+        const r = await openaiClient(rawGw.url, "k").chat.completions.create({ model: "llama-2-7b-chat", messages: [{ role: "user", content: "hello" }] });
+        expect(r.object).toBe("chat.completion");
+        expect(r.choices[0]!.message).toMatchObject({ role: "assistant", content: "Hi there!" });
+        expect(r.usage).toMatchObject({ completion_tokens: 3 });
+        const done = await openaiClient(rawGw.url, "k").completions.create({ model: "llama-2-7b-chat", prompt: "Once" });
+        expect(done.choices[0]!.text).toBe(" Hi there!");
+      } finally {
+        tgi.shape("array");
+      }
+    });
+  }
 
   it("raw streaming chat", async () => {
     const client = openaiClient(rawGw.url, "k");

@@ -18,6 +18,7 @@ import {
   EMBED_DIMS,
   MISTRAL_DEFAULT_KEY,
   OPENAI_DEFAULT_KEY,
+  RECORD_KEEP,
   decodeStream,
   embedding,
   startAnthropic,
@@ -108,6 +109,30 @@ describe("recorded streams (test/fixtures/streams)", () => {
       }
     });
   }
+});
+
+describe("simulator request log", () => {
+  it("keeps the newest requests and never grows without bound (a benchmark sends millions)", async () => {
+    const sim = await keep(startOpenAI());
+    const total = 2 * RECORD_KEEP + 5;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < total; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request(`${sim.url}/v1/models?i=${i}`, { agent, headers: { authorization: `Bearer ${OPENAI_DEFAULT_KEY}` } }, (res) => {
+          res.resume();
+          res.on("end", resolve);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    }
+    agent.destroy();
+    expect(sim.requests.length).toBeGreaterThanOrEqual(RECORD_KEEP);
+    expect(sim.requests.length).toBeLessThan(2 * RECORD_KEEP);
+    // The newest are all there, in order, ending with the last one sent.
+    const seen = sim.requests.map((r) => Number(r.query.get("i")));
+    expect(seen.slice(-RECORD_KEEP)).toEqual(Array.from({ length: RECORD_KEEP }, (_, k) => total - RECORD_KEEP + k));
+  });
 });
 
 describe("OpenAI simulator", () => {

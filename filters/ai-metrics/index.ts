@@ -8,6 +8,7 @@ import { HttpContext, RootContext, logError, registerRootContext } from "../../l
 import { AiMetricsConfig, parseConfig } from "./config";
 import { readRecord } from "./record";
 import { emitGenai, emitKong, Labels } from "./series";
+import { emitRateLimited } from "./rate-limited";
 
 class AiMetricsRoot extends RootContext {
   config: AiMetricsConfig = new AiMetricsConfig();
@@ -39,6 +40,7 @@ class AiMetricsStream extends HttpContext {
   onLog(): void {
     const cfg = this.config;
     if (!cfg.aiMetrics && !cfg.genaiMetrics) return;
+    if (cfg.aiMetrics) emitRateLimited(cfg.workspace);
     const r = readRecord();
     if (r == null) return; // not an AI request: Kong counts only streams with an `ai` record
     const path = this.getRequestHeader(":path");

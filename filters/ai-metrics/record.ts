@@ -1,4 +1,4 @@
-// Reads ai-proxy's per-request facts from filter state (filters/ai-proxy/analytics.ts): the
+// Reads ai-proxy's per-request facts from filter state (lib/analytics/record.ts): the
 // individual `ai.*` keys, which ai-proxy writes as plain text for every request it handled,
 // whether or not `logging.log_statistics` is on. Values are untrusted text: every number is
 // parsed strictly and a bad one reads as absent.

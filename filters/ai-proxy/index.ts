@@ -24,12 +24,12 @@ import { modelsListBody } from "../../lib/llm/models";
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { withStringMember } from "../../lib/llm/json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, usageCost } from "../../lib/llm/usage";
-import { AiProxyConfig, parseConfig, withModel } from "./config";
-import { readEnvironment } from "./env";
-import { promptText, validateRequest } from "./request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam } from "./url";
-import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
-import { Analytics } from "./analytics";
+import { AiProxyConfig, parseConfig, withModel } from "../../lib/llm/route/config";
+import { readEnvironment } from "../../lib/runtime/env";
+import { promptText, validateRequest } from "../../lib/llm/route/request";
+import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam } from "../../lib/llm/route/url";
+import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "../../lib/llm/route/template";
+import { Analytics } from "../../lib/analytics/record";
 
 /** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
 export const MODEL_HEADER = "x-ai-gateway-llm-model";
@@ -310,8 +310,10 @@ class AiProxyStream extends HttpContext {
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
     const st = this.getResponseHeader(":status");
     this.status = st != null ? <u32>I32.parseInt(st) : 0;
-    if (this.localReply) {
-      // Our own local reply passes through our response callbacks: leave it alone.
+    if (this.localReply || this.startNs == 0) {
+      // Our own local reply passes through our response callbacks, and so does the reply of
+      // a filter before us that stopped the request before our on_request_headers (a 429 of
+      // ai-rate-limiting-advanced): leave both alone.
       this.mode = Mode.Pass;
       if (endOfStream) this.finish();
       return Action.Continue;
@@ -424,7 +426,9 @@ class AiProxyStream extends HttpContext {
   }
 
   private record(): void {
-    if (this.recorded) return;
+    // A request that never reached us (startNs 0) went to no provider: no record, so no
+    // provider latency sample in ai-metrics.
+    if (this.recorded || this.startNs == 0) return;
     this.recorded = true;
     const a = this.analytics;
     const cfg = this.cfg;

@@ -9,6 +9,7 @@ import { StatsStore } from "../stats/store.ts";
 import { ConnectionManager } from "./connection-manager.ts";
 import { GatewayStats } from "./gateway-stats.ts";
 import { httpCallout } from "./callout.ts";
+import { closeGrpcClients, startGrpc } from "./grpc-client.ts";
 import { startAdmin } from "./admin.ts";
 
 export interface GatewayOptions {
@@ -60,6 +61,18 @@ export class Gateway {
           const promise = httpCallout(bootstrap.clusters.get(name), headers, Buffer.from(body), timeoutMs, abort.signal);
           return { promise, cancel: () => abort.abort() };
         },
+        grpc: (name, service, method, metadata, timeoutMs, handlers, message) => {
+          const c = bootstrap.clusters.get(name)!;
+          if (!c.http2) {
+            // Envoy's gRPC client would speak HTTP/1.1 to this cluster and the call would fail.
+            let cancelled = false;
+            setImmediate(() => {
+              if (!cancelled) handlers.onClose(14, `cluster ${name} is not configured for HTTP/2 (http2_protocol_options), which gRPC needs`);
+            });
+            return { send: () => {}, close: () => {}, cancel: () => (cancelled = true) };
+          }
+          return startGrpc(c, service, method, metadata, timeoutMs, handlers, message);
+        },
       },
     });
     const plugins = new Map<string, WasmPlugin>();
@@ -97,5 +110,6 @@ export class Gateway {
     await Promise.all(this.managers.map((m) => m.close()));
     await this.closeAdmin?.();
     this.runtime.close();
+    closeGrpcClients();
   }
 }

@@ -2,11 +2,12 @@
 // Context): the proxy semantics that the ABI marshalling in host/abi calls into. Defaults here
 // are what a root context, which has no stream, answers; the HTTP stream context overrides.
 
-import type { HeaderMap } from "../http/header-map.ts";
+import { HeaderMap } from "../http/header-map.ts";
 import { BufferType, MapType, StreamType, WasmResult } from "../abi/enums.ts";
 import type { BufferInstance } from "./buffer.ts";
 import type { StreamInfo } from "./stream-info.ts";
 import type { WasmVm } from "./wasm-vm.ts";
+import type { GrpcStreamHandle } from "./vm-services.ts";
 import type { WasmPluginConfig as PluginConfig } from "../envoy/bootstrap-types.ts";
 
 /** Envoy's BufferInterface over a mutable or an immutable buffer. */
@@ -64,6 +65,14 @@ export function constBuffer(bytes: Uint8Array): BufferRef {
   return new ConstBufferRef(bytes);
 }
 
+/** One outstanding gRPC call or stream of a root context (host/proxy/grpc-call.ts). */
+export interface PendingGrpc {
+  handle: GrpcStreamHandle | null;
+  stream: boolean;
+  localClosed: boolean;
+  remoteClosed: boolean;
+}
+
 export interface HttpCallResponse {
   headers: HeaderMap;
   body: Uint8Array;
@@ -116,6 +125,10 @@ export abstract class ContextBase {
     const r = this.root.httpCallResponse;
     if (type === MapType.HttpCallResponseHeaders) return r ? r.headers : null;
     if (type === MapType.HttpCallResponseTrailers) return r ? r.trailers : null;
+    // Set only while proxy_on_grpc_receive_(initial|trailing)_metadata runs.
+    const g = this.root.grpcMetadata;
+    if (type === MapType.GrpcReceiveInitialMetadata) return g?.initial ? new HeaderMap(g.initial) : null;
+    if (type === MapType.GrpcReceiveTrailingMetadata) return g?.trailing ? new HeaderMap(g.trailing) : null;
     return null;
   }
   onHeadersModified(_type: MapType): void {}
@@ -135,6 +148,10 @@ export abstract class ContextBase {
       case BufferType.HttpCallResponseBody: {
         const r = this.root.httpCallResponse;
         return r ? constBuffer(r.body) : null;
+      }
+      case BufferType.GrpcReceiveBuffer: {
+        const g = this.root.grpcReceiveBuffer;
+        return g ? constBuffer(g) : null;
       }
       case BufferType.CallData:
         return this.root.callData ? constBuffer(this.root.callData) : EMPTY_BUFFER;
@@ -171,6 +188,12 @@ export class RootContext extends ContextBase {
   tickTimer: NodeJS.Timeout | null = null;
   /** Outstanding http_call tokens owned by this root context. */
   readonly pendingCalls = new Map<number, { cancel(): void }>();
+  /** Outstanding gRPC calls and streams (host/proxy/grpc-call.ts). */
+  readonly pendingGrpc = new Map<number, PendingGrpc>();
+  /** Set only while proxy_on_grpc_receive runs. */
+  grpcReceiveBuffer: Uint8Array | null = null;
+  /** Set only while a gRPC metadata callback runs. */
+  grpcMetadata: { initial: [string, string][] | null; trailing: [string, string][] | null } | null = null;
 
   get root(): RootContext {
     return this;

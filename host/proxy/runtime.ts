@@ -12,7 +12,7 @@ import { HttpContext } from "./http-context.ts";
 import { SharedData } from "./shared-data.ts";
 import { SharedQueues } from "./shared-queue.ts";
 import { checkModule, WasmLoadError, WasmVm } from "./wasm-vm.ts";
-import { systemClock, type CalloutResult, type Clock, type MetricsStore, type PluginLog, type VmServices } from "./vm-services.ts";
+import { systemClock, type CalloutResult, type Clock, type GrpcCallHandlers, type GrpcStreamHandle, type MetricsStore, type PluginLog, type VmServices } from "./vm-services.ts";
 
 export interface LogLine {
   level: number;
@@ -25,7 +25,12 @@ export interface LogLine {
 export interface RuntimeOptions {
   concurrency: number;
   stats: MetricsStore;
-  clusters: { has(name: string): boolean; callout(cluster: string, headers: HeaderMap, body: Uint8Array, timeoutMs: number): { promise: Promise<CalloutResult>; cancel(): void } };
+  clusters: {
+    has(name: string): boolean;
+    callout(cluster: string, headers: HeaderMap, body: Uint8Array, timeoutMs: number): { promise: Promise<CalloutResult>; cancel(): void };
+    /** gRPC async client; without it a call fails with UNAVAILABLE. */
+    grpc?(cluster: string, service: string, method: string, metadata: [string, string][], timeoutMs: number, handlers: GrpcCallHandlers, unaryMessage: Uint8Array | null): GrpcStreamHandle;
+  };
   clock?: Clock;
   /** Envoy's log level for proxy_get_log_level and for what reaches `onLog` (default info). */
   logLevel?: number;
@@ -96,6 +101,16 @@ export class ProxyWasmRuntime implements VmServices {
 
   callout(cluster: string, headers: HeaderMap, body: Uint8Array, timeoutMs: number): { promise: Promise<CalloutResult>; cancel(): void } {
     return this.opts.clusters.callout(cluster, headers, body, timeoutMs);
+  }
+
+  grpc(cluster: string, service: string, method: string, metadata: [string, string][], timeoutMs: number, handlers: GrpcCallHandlers, unaryMessage: Uint8Array | null): GrpcStreamHandle {
+    const g = this.opts.clusters.grpc;
+    if (g) return g(cluster, service, method, metadata, timeoutMs, handlers, unaryMessage);
+    let cancelled = false;
+    setImmediate(() => {
+      if (!cancelled) handlers.onClose(14, "no gRPC client");
+    });
+    return { send: () => {}, close: () => {}, cancel: () => (cancelled = true) };
   }
 
   setTickPeriod(root: RootContext, periodMs: number): void {

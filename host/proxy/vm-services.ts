@@ -8,6 +8,20 @@ import type { SharedData } from "./shared-data.ts";
 import type { SharedQueues } from "./shared-queue.ts";
 import type { WasmVm } from "./wasm-vm.ts";
 
+/** What the gRPC transport reports for one call or stream (host/gateway/grpc-client.ts). */
+export interface GrpcCallHandlers {
+  onInitialMetadata(pairs: [string, string][]): void;
+  onMessage(message: Uint8Array): void;
+  onTrailingMetadata(pairs: [string, string][]): void;
+  onClose(status: number, message: string): void;
+}
+
+export interface GrpcStreamHandle {
+  send(message: Uint8Array, endStream: boolean): void;
+  close(): void;
+  cancel(): void;
+}
+
 export interface PluginLog {
   /** Envoy's current log level (proxy_get_log_level). */
   readonly level: number;
@@ -40,6 +54,8 @@ export interface VmServices {
   hasCluster(name: string): boolean;
   /** The async client behind proxy_http_call; Envoy's router semantics (503/504 as responses). */
   callout(cluster: string, headers: HeaderMap, body: Uint8Array, timeoutMs: number): { promise: Promise<CalloutResult>; cancel(): void };
+  /** The gRPC async client behind proxy_grpc_call/proxy_grpc_stream on a cluster (null: not HTTP/2-capable here). */
+  grpc(cluster: string, service: string, method: string, metadata: [string, string][], timeoutMs: number, handlers: GrpcCallHandlers, unaryMessage: Uint8Array | null): GrpcStreamHandle;
   setTickPeriod(root: RootContext, periodMs: number): void;
   done(ctx: ContextBase): WasmResult;
 }

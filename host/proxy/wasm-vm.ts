@@ -79,6 +79,8 @@ export class WasmVm {
   private nextMetricIds = [4, 5, 6];
   readonly metrics = new Map<number, { type: MetricType; name: string }>();
   private nextHttpCallToken = 0;
+  private nextGrpcCallToken = 1;
+  private nextGrpcStreamToken = 2;
   /** Benchmarks set this to add up the time spent inside top-level module calls. */
   profile = false;
   profileNs = 0n;
@@ -222,5 +224,15 @@ export class WasmVm {
   nextHttpCallId(): number {
     this.nextHttpCallToken += 4;
     return this.nextHttpCallToken >>> 0;
+  }
+
+  /** nextGrpcCallId: 5, 9, 13, … (low bits 01); nextGrpcStreamId: 6, 10, … (low bits 10). */
+  nextGrpcCallId(): number {
+    this.nextGrpcCallToken += 4;
+    return this.nextGrpcCallToken >>> 0;
+  }
+  nextGrpcStreamId(): number {
+    this.nextGrpcStreamToken += 4;
+    return this.nextGrpcStreamToken >>> 0;
   }
 }

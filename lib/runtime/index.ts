@@ -15,3 +15,4 @@ export { callForeignFunction } from "../abi/foreign";
 export { getHeader, addHeader, replaceHeader, removeHeader, getHeaderPairs, setHeaderPairs } from "../abi/headers";
 export { getBufferBytes, getBufferSize, replaceBuffer, appendBuffer } from "../abi/buffers";
 export { utf8, fromUtf8 } from "../abi/memory";
+export { ServiceEndpoint, serviceEndpoint, callService } from "./service-call";

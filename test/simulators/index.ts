@@ -18,3 +18,4 @@ export type { OllamaOptions } from "./ollama.ts";
 export { CREATED, CREATED_ISO, EMBED_DIMS, MISSING_MODEL, countWords, echo, embedding, embeddingBase64, pieces, toolInput } from "./model.ts";
 export { FrameReader, decodeFrames, decodeStream, formatOf } from "./decode.ts";
 export type { Decoded, Frame, StreamKind, ToolCall, Usage } from "./decode.ts";
+export { RECORD_KEEP } from "./server.ts";

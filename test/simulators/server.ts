@@ -32,6 +32,7 @@ export interface Pacing {
 export interface Simulator {
   url: string;
   port: number;
+  /** The most recent requests, oldest first: never fewer than the newest RECORD_KEEP. */
   requests: SimRequest[];
   /** Queue one forced error: the next request (whatever its path) gets it instead of a normal answer. */
   failNext(status: number, opts?: FailOptions): void;
@@ -53,6 +54,13 @@ export interface Provider {
 }
 
 export const DEFAULT_PACING: Pacing = { delayMs: 2, splitWrites: false };
+
+/**
+ * How many recent requests a simulator keeps: tests read the last few, while a benchmark
+ * sends millions, and a log that grows forever made the simulator's GC pauses land on
+ * every target alike. The log is trimmed to the newest RECORD_KEEP once it reaches twice that.
+ */
+export const RECORD_KEEP = 1000;
 
 const JSON_TYPE = "application/json";
 
@@ -149,6 +157,7 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
         raw,
       };
       requests.push(sr);
+      if (requests.length >= 2 * RECORD_KEEP) requests.splice(0, requests.length - RECORD_KEEP);
       let reply: Reply;
       const forced = failures.shift();
       if (forced) {

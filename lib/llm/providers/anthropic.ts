@@ -11,6 +11,12 @@
 // - finish_reason is mapped to OpenAI's values (Kong copies stop_reason unmapped).
 // - prompt_tokens counts cached input too (input + cache_creation + cache_read), as
 //   OpenAI's prompt_tokens does.
+// - Sampling: `temperature`, else `top_p`, never both. Claude Sonnet 4.5, Haiku 4.5, Opus
+//   4.1 and later refuse the two together (400 "`temperature` and `top_p` cannot both be
+//   specified for this model"), and the Messages reference advises altering one; Kong's
+//   driver sends no top_p at all, so temperature wins. `top_k` goes up when it is ≥ 1 (0 is
+//   "off" in OpenAI-style configs and not a value Anthropic takes). Temperature is sent as
+//   given: outside Anthropic's 0–1 range its own 400 reaches the client in the OpenAI shape.
 
 import { JSON } from "json-as";
 import { arrAt, getArr, getObj, getString, parseObject, valueArr, valueObj, valueString } from "../../json";
@@ -333,11 +339,11 @@ export class AnthropicProvider extends Provider {
     return TranslatedRequest.ok(w.toBytes());
   }
 
-  /** temperature, top_p, top_k and stop → stop_sequences. */
+  /** temperature (else top_p), top_k and stop → stop_sequences; see the decisions above. */
   private tuning(w: JsonWriter, req: LlmRequest): void {
     if (!isNaN(req.temperature)) w.fieldNumber("temperature", req.temperature);
-    if (!isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
-    if (req.topK != UNSET) w.fieldInt("top_k", req.topK);
+    else if (!isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
+    if (req.topK != UNSET && req.topK >= 1) w.fieldInt("top_k", req.topK);
     const stop = stopList(req.body);
     if (stop != null && stop.length > 0) writeStringList(w, "stop_sequences", stop);
   }

@@ -12,6 +12,8 @@
 //   model's plan) is kept as content.
 // - Usage is meta.billed_units (what Cohere bills, as Kong reads it); meta.tokens, which
 //   also counts Cohere's prompt template, is the fallback.
+// - Sampling: top_p → p clamped into Cohere's [0.01, 0.99], top_k → k clamped into [0, 500]
+//   (Cohere answers 400 outside them); seed and the penalties under their own names.
 // - Embeddings send input_type "search_document" unless the client passes Cohere's
 //   `input_type`; `dimensions` becomes `output_dimension`.
 
@@ -210,12 +212,17 @@ export class CohereProvider extends Provider {
     return TranslatedRequest.ok(w.toBytes());
   }
 
-  /** max_tokens, temperature, p, k, stop_sequences, seed and the penalties (same names in v1 chat and generate). */
+  /**
+   * max_tokens, temperature, p, k, stop_sequences, seed and the penalties (same names in v1
+   * chat and generate). Cohere takes `p` in [0.01, 0.99] and `k` in [0, 500] and answers 400
+   * outside them, so top_p and top_k are clamped into those ranges (top_p 1 → 0.99 and 0 →
+   * 0.01 mean the same sampling, all but exactly).
+   */
   private tuning(w: JsonWriter, req: LlmRequest): void {
     if (req.maxTokens != UNSET) w.fieldInt("max_tokens", req.maxTokens);
     if (!isNaN(req.temperature)) w.fieldNumber("temperature", req.temperature);
-    if (!isNaN(req.topP)) w.fieldNumber("p", req.topP);
-    if (req.topK != UNSET) w.fieldInt("k", req.topK);
+    if (!isNaN(req.topP)) w.fieldNumber("p", min<f64>(max<f64>(req.topP, 0.01), 0.99));
+    if (req.topK != UNSET) w.fieldInt("k", min<i64>(max<i64>(req.topK, 0), 500));
     const stop = stopList(req.body);
     if (stop != null && stop.length > 0) writeStringList(w, "stop_sequences", stop);
     const keys = ["seed", "frequency_penalty", "presence_penalty"];

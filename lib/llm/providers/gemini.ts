@@ -23,6 +23,8 @@
 //   {"output": text} (the key Gemini documents for function output).
 // - A tool call's `extra_content.google.thought_signature` (see gemini-response.ts) goes back
 //   as its part's thoughtSignature.
+// - Sampling: temperature and topP as given; topK clamped to 40 (the largest every Gemini
+//   model accepts) and omitted when 0; seed must be a 32-bit integer.
 // - image_url: data: URLs → inlineData, other URLs → fileData with the MIME type guessed
 //   from the extension (omitted when unknown; Kong sends "image/generic").
 
@@ -43,6 +45,9 @@ import {
 import { bodyNumber, contentText, imageUrlOf, inputTexts, JsonOrError, objJson, parseDataUrl, stopList, writeStringList, writeValue } from "./native-shared";
 import { functionTools, toolChoice, ToolChoiceKind } from "./openai-tools";
 import { geminiError, GeminiStreamTranslator, translateGeminiChat, translateGeminiEmbeddings } from "./gemini-response";
+
+/** The largest topK every Gemini model accepts (1.5 and 2.0: [1, 41)). */
+const GEMINI_MAX_TOP_K: i64 = 40;
 
 /** The model id for the path: model.name without a leading "models/". */
 export function geminiModelId(name: string): string {
@@ -395,8 +400,11 @@ export class GeminiProvider extends Provider {
       g.fieldNumber("topP", req.topP);
       any = true;
     }
-    if (req.topK != UNSET) {
-      g.fieldInt("topK", req.topK);
+    // topK: Gemini 1.5 and 2.0 refuse values outside [1, 41) ("supported range is from 1
+    // (inclusive) to 41 (exclusive)"), later models allow up to 64: clamp to 40, which every
+    // model takes; 0 ("off") is omitted.
+    if (req.topK != UNSET && req.topK >= 1) {
+      g.fieldInt("topK", min<i64>(req.topK, GEMINI_MAX_TOP_K));
       any = true;
     }
     const stop = stopList(body);

@@ -11,8 +11,10 @@
 //   A trailing assistant message is left open (a prefill the model continues).
 // - `parameters`: max_new_tokens, temperature, top_p, top_k, stop, and details=true so TGI
 //   reports finish_reason and generated_tokens; `stream` at the top level (HF's convention).
-// - The answer is `generated_text` (an object, or the first of an array), cut after the
-//   last `[/INST]` when the server echoes the prompt (Kong does the same).
+// - The answer is `generated_text` in any shape Kong's driver reads: an object, the first
+//   of a top-level array (TGI, the HF Inference API), or the first of a `data` array
+//   (`{"data":[{"generated_text":…}]}`, which Kong reads as data[1]); for chat it is cut
+//   after the last `[/INST]` when the server echoes the prompt (Kong does the same).
 // - Tools, tool messages and images have no place in the raw prompt: refused with a 400.
 
 import { JSON } from "json-as";
@@ -165,6 +167,11 @@ export class Llama2Provider extends Provider {
       if (a.value != null) o = valueObj(arrAt(a.value!, 0));
     } else {
       o = parseObject(body).value;
+      // `{"data":[{"generated_text":…}]}`: the answer is the first item.
+      if (o != null && !o!.has("generated_text")) {
+        const data = getArr(o!, "data");
+        if (data != null) o = valueObj(arrAt(data, 0));
+      }
     }
     if (o == null) return TranslatedResponse.fail("transformation failed from type " + what + ": response is not a JSON object or array of objects");
     let text = getString(o!, "generated_text");

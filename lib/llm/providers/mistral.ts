@@ -1,6 +1,8 @@
 // Mistral La Plateforme (mistral_format=openai): OpenAI-like chat and embeddings.
 // Differences that matter: no stream_options (usage always comes on the final chunk),
-// extra fields are refused (422 extra_forbidden), max_completion_tokens is max_tokens.
+// extra fields are refused (422 extra_forbidden), max_completion_tokens is max_tokens and
+// OpenAI's `seed` is `random_seed`; top_k and store are dropped. Mistral's own
+// `safe_prompt` and `random_seed` pass through under their names.
 // https://docs.mistral.ai/api/
 
 import { LlmRequest, RouteType } from "../provider";
@@ -27,6 +29,7 @@ export class MistralProvider extends OpenAiFormatProvider {
   }
 
   renamed(key: string): string {
-    return key == "max_completion_tokens" ? "max_tokens" : "";
+    if (key == "max_completion_tokens") return "max_tokens";
+    return key == "seed" ? "random_seed" : "";
   }
 }

@@ -80,6 +80,10 @@ export function configure(): i32 {
       opt.anthropicVersion = str(o, "anthropic_version");
       opt.mistralFormat = str(o, "mistral_format");
       opt.llama2Format = str(o, "llama2_format");
+      opt.azureInstance = str(o, "azure_instance");
+      opt.azureDeploymentId = str(o, "azure_deployment_id");
+      const av = str(o, "azure_api_version");
+      if (av.length > 0) opt.azureApiVersion = av;
     }
   }
   const pr = providerFor(mc);

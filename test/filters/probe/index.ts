@@ -234,6 +234,30 @@ function exec(cb: string, op: string, a: Args): void {
       callOrigin.set(token, currentCtx);
       rest = "value=" + token.toString();
     }
+  } else if (op == "grpc_call" || op == "grpc_stream") {
+    const cluster = String.UTF8.encode(a.str(1));
+    const service = String.UTF8.encode(a.str(2));
+    const method = String.UTF8.encode(a.str(3));
+    const md = serializePairs(a.pairs(4));
+    const unary = op == "grpc_call";
+    const msg = String.UTF8.encode(unary ? a.str(5) : "");
+    const timeout = unary ? <u32>a.int(6) : 0;
+    if (a.error != null) return probeError(cb, op + ": " + a.error!);
+    store<u32>(RET_SIZE, 0);
+    status = unary
+      ? abi.proxy_grpc_call(changetype<usize>(cluster), cluster.byteLength, changetype<usize>(service), service.byteLength, changetype<usize>(method), method.byteLength, changetype<usize>(md), md.byteLength, changetype<usize>(msg), msg.byteLength, timeout, RET_SIZE)
+      : abi.proxy_grpc_stream(changetype<usize>(cluster), cluster.byteLength, changetype<usize>(service), service.byteLength, changetype<usize>(method), method.byteLength, changetype<usize>(md), md.byteLength, RET_SIZE);
+    if (status == WasmResult.Ok) rest = "value=" + load<u32>(RET_SIZE).toString();
+  } else if (op == "grpc_send") {
+    const token = <u32>a.int(1);
+    const msg = String.UTF8.encode(a.str(2));
+    const end = <u32>a.int(3);
+    if (a.error != null) return probeError(cb, op + ": " + a.error!);
+    status = abi.proxy_grpc_send(token, changetype<usize>(msg), msg.byteLength, end);
+  } else if (op == "grpc_close" || op == "grpc_cancel") {
+    const token = <u32>a.int(1);
+    if (a.error != null) return probeError(cb, op + ": " + a.error!);
+    status = op == "grpc_close" ? abi.proxy_grpc_close(token) : abi.proxy_grpc_cancel(token);
   } else if (op == "resume_origin") {
     if (!inHttpCallResponse || !callOrigin.has(currentToken)) return probeError(cb, op + ": not in the response to a probe http_call");
     const origin = callOrigin.get(currentToken);
@@ -441,6 +465,28 @@ export function proxy_on_http_call_response(ctx: u32, token: u32, headers: u32, 
   run("on_http_call_response", ctx, 0);
   inHttpCallResponse = false;
   if (callOrigin.has(token)) callOrigin.delete(token);
+}
+
+// gRPC callbacks (root context): the scripts "on_grpc_receive_initial_metadata",
+// "on_grpc_receive", "on_grpc_receive_trailing_metadata" and "on_grpc_close".
+export function proxy_on_grpc_receive_initial_metadata(ctx: u32, token: u32, n: u32): void {
+  enter("on_grpc_receive_initial_metadata", ctx, "token=" + token.toString() + " num_headers=" + n.toString());
+  run("on_grpc_receive_initial_metadata", ctx, 0);
+}
+
+export function proxy_on_grpc_receive(ctx: u32, token: u32, size: u32): void {
+  enter("on_grpc_receive", ctx, "token=" + token.toString() + " size=" + size.toString());
+  run("on_grpc_receive", ctx, 0);
+}
+
+export function proxy_on_grpc_receive_trailing_metadata(ctx: u32, token: u32, n: u32): void {
+  enter("on_grpc_receive_trailing_metadata", ctx, "token=" + token.toString() + " num_trailers=" + n.toString());
+  run("on_grpc_receive_trailing_metadata", ctx, 0);
+}
+
+export function proxy_on_grpc_close(ctx: u32, token: u32, status: u32): void {
+  enter("on_grpc_close", ctx, "token=" + token.toString() + " status=" + status.toString());
+  run("on_grpc_close", ctx, 0);
 }
 
 export function proxy_on_request_headers(ctx: u32, n: u32, eos: u32): i32 {

@@ -9,9 +9,9 @@
 //   ai.prompt_tokens, ai.completion_tokens, ai.total_tokens, ai.llm_latency (ms),
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
 
-import { HttpContext } from "../../lib/runtime";
-import { JsonWriter } from "../../lib/llm/json-writer";
-import { Usage } from "../../lib/llm/provider";
+import { HttpContext } from "../runtime";
+import { JsonWriter } from "../llm/json-writer";
+import { Usage } from "../llm/provider";
 
 // The keys as property paths, made once (an array literal in write() would be allocated per request).
 const K_PROVIDER_NAME: string[] = ["ai.provider_name"];

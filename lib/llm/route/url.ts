@@ -2,7 +2,7 @@
 // client's value wins) and the credential as a query parameter; and the decoding, encoding
 // and checks for values a client supplies through templates (template.ts).
 
-import { Header } from "../../lib/llm/provider";
+import { Header } from "../provider";
 
 const HEX = "0123456789ABCDEF";
 

@@ -11,7 +11,7 @@
 // silently drop); an empty or value-less parameter counts as not provided; resolved values
 // are checked (no control characters; host labels, paths and URLs stay well formed).
 
-import { ModelConfig, ModelOptions } from "../../lib/llm/provider";
+import { ModelConfig, ModelOptions } from "../provider";
 import { encodePath, isDotSegment, percentEncode, validUpstreamUrl } from "./url";
 
 export const SOURCE_HEADERS: i32 = 0;

@@ -3,9 +3,9 @@
 // Kong exports every field, unset ones as null, so null always means "unset" here.
 
 import { JSON } from "json-as";
-import { isNull, isNumberType, parseObject, valueBool, valueNumber, valueObj, valueString } from "../../lib/json";
-import { ModelConfig, parseRouteType, RouteType, UNSET } from "../../lib/llm/provider";
-import { PROVIDER_NAMES } from "../../lib/llm/providers/index";
+import { isNull, isNumberType, parseObject, valueBool, valueNumber, valueObj, valueString } from "../../json";
+import { ModelConfig, parseRouteType, RouteType, UNSET } from "../provider";
+import { PROVIDER_NAMES } from "../providers/index";
 import { ModelTemplates, parseTemplate, Template } from "./template";
 
 export const STREAMING_ALLOW: i32 = 0;
@@ -60,8 +60,8 @@ export class ConfigResult {
   ) {}
 }
 
-/** Thrown-free error carrier for the nested parse helpers. */
-class Err {
+/** Thrown-free error carrier for the nested parse helpers: keeps the first error. */
+export class ConfigErrors {
   msg: string | null = null;
   set(m: string): void {
     if (this.msg == null) this.msg = m;
@@ -70,7 +70,7 @@ class Err {
 
 // ---- field readers: each returns the value, or records an error naming the field ----
 
-function str(o: JSON.Obj, key: string, field: string, e: Err): string {
+export function str(o: JSON.Obj, key: string, field: string, e: ConfigErrors): string {
   const v = o.get(key);
   if (v == null || isNull(v)) return "";
   const s = valueString(v);
@@ -81,7 +81,7 @@ function str(o: JSON.Obj, key: string, field: string, e: Err): string {
   return s;
 }
 
-function boolField(o: JSON.Obj, key: string, field: string, fallback: bool, e: Err): bool {
+export function boolField(o: JSON.Obj, key: string, field: string, fallback: bool, e: ConfigErrors): bool {
   const v = o.get(key);
   if (v == null || isNull(v)) return fallback;
   const b = valueBool(v);
@@ -93,7 +93,7 @@ function boolField(o: JSON.Obj, key: string, field: string, fallback: bool, e: E
 }
 
 /** A number in [lo, hi], NaN when unset. */
-function num(o: JSON.Obj, key: string, field: string, lo: f64, hi: f64, e: Err): f64 {
+export function num(o: JSON.Obj, key: string, field: string, lo: f64, hi: f64, e: ConfigErrors): f64 {
   const v = o.get(key);
   if (v == null || isNull(v)) return NaN;
   if (!isNumberType(v.type)) {
@@ -111,7 +111,7 @@ function fmt(v: f64): string {
 }
 
 /** An integer in [lo, hi], UNSET when unset. */
-function int(o: JSON.Obj, key: string, field: string, lo: i64, hi: i64, e: Err): i64 {
+export function int(o: JSON.Obj, key: string, field: string, lo: i64, hi: i64, e: ConfigErrors): i64 {
   const n = num(o, key, field, <f64>lo, <f64>hi, e);
   if (isNaN(n)) return UNSET;
   if (n != Math.floor(n)) {
@@ -121,7 +121,7 @@ function int(o: JSON.Obj, key: string, field: string, lo: i64, hi: i64, e: Err):
   return <i64>n;
 }
 
-function obj(o: JSON.Obj, key: string, field: string, e: Err): JSON.Obj | null {
+export function obj(o: JSON.Obj, key: string, field: string, e: ConfigErrors): JSON.Obj | null {
   const v = o.get(key);
   if (v == null || isNull(v)) return null;
   const x = valueObj(v);
@@ -130,7 +130,7 @@ function obj(o: JSON.Obj, key: string, field: string, e: Err): JSON.Obj | null {
 }
 
 /** Refuses members outside `known`; members in `unsupported` are accepted only when null or false. */
-function checkKeys(o: JSON.Obj, prefix: string, known: string[], unsupported: string[], e: Err): void {
+export function checkKeys(o: JSON.Obj, prefix: string, known: string[], unsupported: string[], e: ConfigErrors): void {
   const keys = o.keys();
   for (let i = 0; i < keys.length; i++) {
     const k = unchecked(keys[i]);
@@ -146,14 +146,14 @@ function checkKeys(o: JSON.Obj, prefix: string, known: string[], unsupported: st
 }
 
 /** Parses a templatable field's value; records a malformed template as the error. */
-function tmpl(value: string, field: string, e: Err): Template | null {
+function tmpl(value: string, field: string, e: ConfigErrors): Template | null {
   const p = parseTemplate(field, value);
   if (p.error != null) e.set(p.error!);
   return p.template;
 }
 
 /** Enum fields cannot hold a template (Kong's schema refuses them too). */
-function noTemplate(value: string, field: string, e: Err): void {
+function noTemplate(value: string, field: string, e: ConfigErrors): void {
   if (value.indexOf("$(") >= 0) e.set("field '" + field + "' cannot be a template: it is one of a fixed set of values");
 }
 
@@ -228,17 +228,9 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
   const p = parseObject(bytes);
   if (p.value == null) return new ConfigResult(null, "configuration is not a valid JSON object: " + p.error!);
   const root = p.value!;
-  const e = new Err();
+  const e = new ConfigErrors();
   const c = new AiProxyConfig();
   checkKeys(root, "", TOP_KEYS, TOP_UNSUPPORTED, e);
-
-  const rt = str(root, "route_type", "route_type", e);
-  if (rt.length == 0) e.set("field 'route_type' is required");
-  else {
-    const r = parseRouteType(rt);
-    if (r < 0) e.set("field 'route_type' must be one of llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve (got '" + rt + "')");
-    else c.route = <RouteType>r;
-  }
 
   const lf = str(root, "llm_format", "llm_format", e);
   if (lf.length > 0 && lf != "openai") e.set("field 'llm_format' must be 'openai' (native formats are not supported)");
@@ -253,87 +245,104 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
   const mb = int(root, "max_request_body_size", "max_request_body_size", 0, 1 << 30, e);
   if (mb != UNSET) c.maxRequestBodySize = mb;
 
-  // model
-  const m = obj(root, "model", "model", e);
-  if (m == null) e.set("field 'model' is required");
+  readLlmRecord(root, "", env, c, e);
+
+  if (e.msg != null) return new ConfigResult(null, e.msg);
+  return new ConfigResult(c, null);
+}
+
+/**
+ * The LLM record (Kong's route_type, model, auth, logging) of object `o` into `c`. Field
+ * names in errors carry `p`: "" for ai-proxy, "llm." for the transformers' `llm`, and
+ * "targets[N]." for ai-proxy-advanced. The caller checks `o`'s other keys.
+ */
+export function readLlmRecord(o: JSON.Obj, p: string, env: Map<string, string>, c: AiProxyConfig, e: ConfigErrors): void {
+  const rt = str(o, "route_type", p + "route_type", e);
+  if (rt.length == 0) e.set("field '" + p + "route_type' is required");
   else {
-    checkKeys(m, "model.", MODEL_KEYS, MODEL_UNSUPPORTED, e);
+    const r = parseRouteType(rt);
+    if (r < 0) e.set("field '" + p + "route_type' must be one of llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve (got '" + rt + "')");
+    else c.route = <RouteType>r;
+  }
+
+  // model
+  const m = obj(o, "model", p + "model", e);
+  if (m == null) e.set("field '" + p + "model' is required");
+  else {
+    checkKeys(m, p + "model.", MODEL_KEYS, MODEL_UNSUPPORTED, e);
     const mc = c.model;
-    mc.provider = str(m, "provider", "model.provider", e);
-    if (mc.provider.length == 0) e.set("field 'model.provider' is required");
-    else if (!PROVIDER_NAMES.includes(mc.provider)) e.set("field 'model.provider' must be one of " + PROVIDER_NAMES.join(", ") + " (got '" + mc.provider + "')");
-    mc.name = str(m, "name", "model.name", e);
+    mc.provider = str(m, "provider", p + "model.provider", e);
+    if (mc.provider.length == 0) e.set("field '" + p + "model.provider' is required");
+    else if (!PROVIDER_NAMES.includes(mc.provider)) e.set("field '" + p + "model.provider' must be one of " + PROVIDER_NAMES.join(", ") + " (got '" + mc.provider + "')");
+    mc.name = str(m, "name", p + "model.name", e);
     const tp = new ModelTemplates();
-    tp.name = tmpl(mc.name, "model.name", e);
-    const o = obj(m, "options", "model.options", e);
-    if (o != null) {
-      checkKeys(o, "model.options.", OPTION_KEYS, OPTION_UNSUPPORTED, e);
+    tp.name = tmpl(mc.name, p + "model.name", e);
+    const opts = obj(m, "options", p + "model.options", e);
+    if (opts != null) {
+      checkKeys(opts, p + "model.options.", OPTION_KEYS, OPTION_UNSUPPORTED, e);
       const op = mc.options;
-      op.maxTokens = int(o, "max_tokens", "model.options.max_tokens", 1, 1 << 30, e);
-      op.temperature = num(o, "temperature", "model.options.temperature", 0, 5, e);
-      op.topP = num(o, "top_p", "model.options.top_p", 0, 1, e);
-      op.topK = int(o, "top_k", "model.options.top_k", 0, 500, e);
-      op.inputCost = num(o, "input_cost", "model.options.input_cost", 0, 1e12, e);
-      op.outputCost = num(o, "output_cost", "model.options.output_cost", 0, 1e12, e);
-      op.upstreamUrl = str(o, "upstream_url", "model.options.upstream_url", e);
-      tp.upstreamUrl = tmpl(op.upstreamUrl, "model.options.upstream_url", e);
-      op.upstreamPath = str(o, "upstream_path", "model.options.upstream_path", e);
-      tp.upstreamPath = tmpl(op.upstreamPath, "model.options.upstream_path", e);
-      if (tp.upstreamPath == null && op.upstreamPath.length > 0 && !op.upstreamPath.startsWith("/")) e.set("field 'model.options.upstream_path' must start with /");
-      op.anthropicVersion = str(o, "anthropic_version", "model.options.anthropic_version", e);
-      tp.anthropicVersion = tmpl(op.anthropicVersion, "model.options.anthropic_version", e);
-      op.azureInstance = str(o, "azure_instance", "model.options.azure_instance", e);
-      tp.azureInstance = tmpl(op.azureInstance, "model.options.azure_instance", e);
-      op.azureDeploymentId = str(o, "azure_deployment_id", "model.options.azure_deployment_id", e);
-      tp.azureDeploymentId = tmpl(op.azureDeploymentId, "model.options.azure_deployment_id", e);
-      const av = str(o, "azure_api_version", "model.options.azure_api_version", e);
+      op.maxTokens = int(opts, "max_tokens", p + "model.options.max_tokens", 1, 1 << 30, e);
+      op.temperature = num(opts, "temperature", p + "model.options.temperature", 0, 5, e);
+      op.topP = num(opts, "top_p", p + "model.options.top_p", 0, 1, e);
+      op.topK = int(opts, "top_k", p + "model.options.top_k", 0, 500, e);
+      op.inputCost = num(opts, "input_cost", p + "model.options.input_cost", 0, 1e12, e);
+      op.outputCost = num(opts, "output_cost", p + "model.options.output_cost", 0, 1e12, e);
+      op.upstreamUrl = str(opts, "upstream_url", p + "model.options.upstream_url", e);
+      tp.upstreamUrl = tmpl(op.upstreamUrl, p + "model.options.upstream_url", e);
+      op.upstreamPath = str(opts, "upstream_path", p + "model.options.upstream_path", e);
+      tp.upstreamPath = tmpl(op.upstreamPath, p + "model.options.upstream_path", e);
+      if (tp.upstreamPath == null && op.upstreamPath.length > 0 && !op.upstreamPath.startsWith("/")) e.set("field '" + p + "model.options.upstream_path' must start with /");
+      op.anthropicVersion = str(opts, "anthropic_version", p + "model.options.anthropic_version", e);
+      tp.anthropicVersion = tmpl(op.anthropicVersion, p + "model.options.anthropic_version", e);
+      op.azureInstance = str(opts, "azure_instance", p + "model.options.azure_instance", e);
+      tp.azureInstance = tmpl(op.azureInstance, p + "model.options.azure_instance", e);
+      op.azureDeploymentId = str(opts, "azure_deployment_id", p + "model.options.azure_deployment_id", e);
+      tp.azureDeploymentId = tmpl(op.azureDeploymentId, p + "model.options.azure_deployment_id", e);
+      const av = str(opts, "azure_api_version", p + "model.options.azure_api_version", e);
       if (av.length > 0) op.azureApiVersion = av;
-      tp.azureApiVersion = tmpl(av, "model.options.azure_api_version", e);
-      op.mistralFormat = str(o, "mistral_format", "model.options.mistral_format", e);
-      noTemplate(op.mistralFormat, "model.options.mistral_format", e);
-      op.llama2Format = str(o, "llama2_format", "model.options.llama2_format", e);
-      noTemplate(op.llama2Format, "model.options.llama2_format", e);
-      if (!validHeaderValue(op.anthropicVersion)) e.set("field 'model.options.anthropic_version' must not contain CR, LF or NUL");
+      tp.azureApiVersion = tmpl(av, p + "model.options.azure_api_version", e);
+      op.mistralFormat = str(opts, "mistral_format", p + "model.options.mistral_format", e);
+      noTemplate(op.mistralFormat, p + "model.options.mistral_format", e);
+      op.llama2Format = str(opts, "llama2_format", p + "model.options.llama2_format", e);
+      noTemplate(op.llama2Format, p + "model.options.llama2_format", e);
+      if (!validHeaderValue(op.anthropicVersion)) e.set("field '" + p + "model.options.anthropic_version' must not contain CR, LF or NUL");
     }
     if (tp.any) c.templates = tp;
   }
 
   // auth
-  const a = obj(root, "auth", "auth", e);
+  const a = obj(o, "auth", p + "auth", e);
   if (a != null) {
-    checkKeys(a, "auth.", AUTH_KEYS, AUTH_UNSUPPORTED, e);
+    checkKeys(a, p + "auth.", AUTH_KEYS, AUTH_UNSUPPORTED, e);
     const ac = c.auth;
     const missing = new Array<string>();
-    ac.headerName = str(a, "header_name", "auth.header_name", e).toLowerCase();
-    const hv = resolveReference(str(a, "header_value", "auth.header_value", e), env, missing);
+    ac.headerName = str(a, "header_name", p + "auth.header_name", e).toLowerCase();
+    const hv = resolveReference(str(a, "header_value", p + "auth.header_value", e), env, missing);
     ac.headerValue = hv != null ? hv : "";
-    ac.paramName = str(a, "param_name", "auth.param_name", e);
-    const pv = resolveReference(str(a, "param_value", "auth.param_value", e), env, missing);
+    ac.paramName = str(a, "param_name", p + "auth.param_name", e);
+    const pv = resolveReference(str(a, "param_value", p + "auth.param_value", e), env, missing);
     ac.paramValue = pv != null ? pv : "";
-    ac.paramLocation = str(a, "param_location", "auth.param_location", e);
-    ac.allowOverride = boolField(a, "allow_override", "auth.allow_override", false, e);
+    ac.paramLocation = str(a, "param_location", p + "auth.param_location", e);
+    ac.allowOverride = boolField(a, "allow_override", p + "auth.allow_override", false, e);
     if (missing.length > 0) ac.missingEnv = unchecked(missing[0]);
     const hasHeaderValue = hv == null || ac.headerValue.length > 0;
-    if ((ac.headerName.length > 0) != hasHeaderValue) e.set("fields 'auth.header_name' and 'auth.header_value' must be set together");
-    if (ac.headerName.length > 0 && !validHeaderName(ac.headerName)) e.set("field 'auth.header_name' is not a valid header name");
-    if (!validHeaderValue(ac.headerValue)) e.set("field 'auth.header_value' must not contain CR, LF or NUL");
+    if ((ac.headerName.length > 0) != hasHeaderValue) e.set("fields '" + p + "auth.header_name' and '" + p + "auth.header_value' must be set together");
+    if (ac.headerName.length > 0 && !validHeaderName(ac.headerName)) e.set("field '" + p + "auth.header_name' is not a valid header name");
+    if (!validHeaderValue(ac.headerValue)) e.set("field '" + p + "auth.header_value' must not contain CR, LF or NUL");
     const hasParamValue = pv == null || ac.paramValue.length > 0;
     const pset = (ac.paramName.length > 0 ? 1 : 0) + (hasParamValue ? 1 : 0) + (ac.paramLocation.length > 0 ? 1 : 0);
-    if (pset != 0 && pset != 3) e.set("fields 'auth.param_name', 'auth.param_value' and 'auth.param_location' must be set together");
-    if (ac.paramLocation.length > 0 && ac.paramLocation != "query" && ac.paramLocation != "body") e.set("field 'auth.param_location' must be query or body");
+    if (pset != 0 && pset != 3) e.set("fields '" + p + "auth.param_name', '" + p + "auth.param_value' and '" + p + "auth.param_location' must be set together");
+    if (ac.paramLocation.length > 0 && ac.paramLocation != "query" && ac.paramLocation != "body") e.set("field '" + p + "auth.param_location' must be query or body");
   }
 
   // logging
-  const lg = obj(root, "logging", "logging", e);
+  const lg = obj(o, "logging", p + "logging", e);
   if (lg != null) {
-    checkKeys(lg, "logging.", LOGGING_KEYS, [], e);
-    c.logStatistics = boolField(lg, "log_statistics", "logging.log_statistics", false, e);
-    c.logPayloads = boolField(lg, "log_payloads", "logging.log_payloads", false, e);
+    checkKeys(lg, p + "logging.", LOGGING_KEYS, [], e);
+    c.logStatistics = boolField(lg, "log_statistics", p + "logging.log_statistics", false, e);
+    c.logPayloads = boolField(lg, "log_payloads", p + "logging.log_payloads", false, e);
   }
   if (c.logStatistics && c.model.provider == "anthropic" && c.route == RouteType.Completions) {
-    e.set("field 'logging.log_statistics' cannot be enabled for provider anthropic with route_type llm/v1/completions");
+    e.set("field '" + p + "logging.log_statistics' cannot be enabled for provider anthropic with route_type llm/v1/completions");
   }
-
-  if (e.msg != null) return new ConfigResult(null, e.msg);
-  return new ConfigResult(c, null);
 }

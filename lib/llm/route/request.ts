@@ -1,11 +1,11 @@
 // Validation of the client's OpenAI-format body into an LlmRequest: Kong's classification
 // and model rules, plus type checks with messages that say what is wrong. Never traps.
 
-import { arrAt, getArr, valueArr, valueObj, valueString } from "../../lib/json";
-import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
-import { validateJsonMembers } from "../../lib/json/validate";
-import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart } from "../../lib/json/raw";
-import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../../lib/llm/provider";
+import { arrAt, getArr, valueArr, valueObj, valueString } from "../../json";
+import { DEFAULT_MAX_DEPTH } from "../../json/read";
+import { validateJsonMembers } from "../../json/validate";
+import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart } from "../../json/raw";
+import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
 
 /** The validated request, or the status and message of the error reply. */

@@ -1,0 +1,19 @@
+// The denial series: requests ai-rate-limiting-advanced refused, per denied provider. The
+// limiter names them in filter state `ai.rate_limited` (comma-separated); such a request
+// never reached ai-proxy, so it has no `ai` record and no other series counts it.
+
+import { counter, getPropertyString, taggedName } from "../../lib/runtime";
+import { labelValue } from "./series";
+
+export const RATE_LIMITED = "ai_llm_rate_limited_total";
+const KEYS = ["ai_provider", "workspace"];
+
+export function emitRateLimited(workspace: string): void {
+  const v = getPropertyString(["ai.rate_limited"]);
+  if (v == null || v.length == 0) return;
+  const names = v.split(",");
+  for (let i = 0; i < names.length; i++) {
+    const p = unchecked(names[i]);
+    if (p.length > 0) counter(taggedName(RATE_LIMITED, KEYS, [labelValue(p), workspace])).increment(1);
+  }
+}
