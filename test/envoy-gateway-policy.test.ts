@@ -10,6 +10,7 @@ import * as gatewayApi from "@kubernetes-models/gateway-api";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { istioOrder, wasmPlugins, type WasmPluginSpec } from "./support/istio.ts";
+import { modelsOf } from "./support/k8s-models.ts";
 
 const DIR = resolve(import.meta.dirname, "../envoy/envoy-gateway");
 
@@ -24,20 +25,7 @@ const docs: { file: string; doc: Doc }[] = readdirSync(DIR)
   .filter((f) => f.endsWith(".yaml"))
   .flatMap((file) => parseAllDocuments(readFileSync(join(DIR, file), "utf8")).map((d) => ({ file, doc: d.toJS() as Doc })));
 
-interface ModelClass {
-  apiVersion: string;
-  kind: string;
-  new (data: unknown): { validate(): void };
-}
-
-const gatewayModels = new Map<string, ModelClass>();
-const walk = (o: Record<string, unknown>, depth: number): void => {
-  for (const v of Object.values(o)) {
-    if (typeof v === "function" && "apiVersion" in v && "kind" in v) gatewayModels.set(`${(v as ModelClass).apiVersion}/${(v as ModelClass).kind}`, v as ModelClass);
-    else if (v && typeof v === "object" && depth < 3) walk(v as Record<string, unknown>, depth + 1);
-  }
-};
-walk(gatewayApi as unknown as Record<string, unknown>, 0);
+const gatewayModels = modelsOf(gatewayApi);
 
 /** Keys allowed per Envoy Gateway's wasm_types.go, and the required ones. */
 function checkKeys(where: string, o: Record<string, unknown>, allowed: string[], required: string[]): void {

@@ -7,31 +7,13 @@ import * as istio from "@kubernetes-models/istio";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { istioManifests, wasmPlugins, type WasmPluginSpec } from "./support/istio.ts";
+import { modelsOf } from "./support/k8s-models.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 /** Filters that are not meant for deployment: the benchmark's no-op. */
 const NOT_DEPLOYED = new Set(["noop"]);
 
-interface ModelClass {
-  apiVersion: string;
-  kind: string;
-  new (data: unknown): { validate(): void };
-}
-
-/** Every model class the package exports, by "apiVersion/kind". */
-function models(): Map<string, ModelClass> {
-  const out = new Map<string, ModelClass>();
-  const walk = (o: Record<string, unknown>, depth: number) => {
-    for (const v of Object.values(o)) {
-      if (typeof v === "function" && "apiVersion" in v && "kind" in v) out.set(`${(v as ModelClass).apiVersion}/${(v as ModelClass).kind}`, v as ModelClass);
-      else if (v && typeof v === "object" && depth < 3) walk(v as Record<string, unknown>, depth + 1);
-    }
-  };
-  walk(istio as unknown as Record<string, unknown>, 0);
-  return out;
-}
-
-const MODELS = models();
+const MODELS = modelsOf(istio);
 const manifests = istioManifests();
 
 describe("Istio manifests", () => {
