@@ -149,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
       const gw = await Gateway.load(bootstrap, { concurrency: 1, logLevel: level, onLog: log.onLog });
       log.flush();
       await gw.close();
-      process.stdout.write(`${values.config}: OK (${bootstrap.listeners.length} listener(s), ${gw.plugins.size} wasm plugin(s), ${bootstrap.clusters.size} cluster(s))\n`);
+      process.stdout.write(`${values.config}: OK (${bootstrap.listeners.length} listener(s), ${gw.pluginCount} wasm plugin(s), ${bootstrap.clusters.size} cluster(s))\n`);
       return 0;
     }
     const gw = await Gateway.start(bootstrap, { concurrency, logLevel: level, onLog: log.onLog });

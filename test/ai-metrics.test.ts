@@ -242,7 +242,7 @@ describe("configuration", () => {
 describe("metric definitions", () => {
   it("are made once per series and VM, not per request", async () => {
     await run({ requests: 5 });
-    const vm = gw!.gw.plugins.get("ai-metrics")!.vm(0);
+    const vm = gw!.gw.plugin("ai-metrics").vm(0);
     // requests, cost, 3 token types, latency; 2 token-usage types, duration.
     expect(vm.metrics.size).toBe(9);
     for (let i = 0; i < 3; i++) await send(gw!.url, { path: "/v1/chat/completions", body: "{}" });

@@ -206,7 +206,7 @@ describe("examples/ai-rate-limiting-advanced", () => {
     const path = resolve(import.meta.dirname, "../examples/ai-rate-limiting-advanced", file);
     const gw = await Gateway.load(parseBootstrap(readFileSync(path, "utf8"), path), { concurrency: 1, logLevel: 4 });
     try {
-      expect([...gw.plugins.keys()]).toEqual(["ai-rate-limiting-advanced", "ai-proxy", "ai-metrics"]);
+      expect([...gw.plugins.keys()].map((f) => f.name)).toEqual(["ai-rate-limiting-advanced", "ai-proxy", "ai-metrics"]);
     } finally {
       await gw.close();
     }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bootstrapYaml, filter } from "./support/gateway.ts";
+import { formsYaml, wasmEntry } from "./support/wasm-forms.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const AIGW = join(ROOT, "bin/aigw.mjs");
@@ -31,6 +32,20 @@ describe("aigw validate", () => {
     // Unset provider keys are warnings, never errors: the gateway starts and answers requests with the variable named.
     expect(r.stderr).not.toMatch(/\[(error|critical)\]/);
     expect(r.stdout).toMatch(/OK/);
+  });
+
+  // Plugins are counted as Envoy has them (one per distinct plugin), not by http filter name.
+  it("counts two filters that share the name envoy.filters.http.wasm as two plugins", async () => {
+    const text = formsYaml([
+      {
+        name: "main",
+        filters:
+          wasmEntry({ filter: "envoy.filters.http.wasm", plugin: "a", config: { headers: { "x-a": "1" } } }) +
+          wasmEntry({ filter: "envoy.filters.http.wasm", plugin: "b", config: { headers: { "x-b": "1" } } }),
+      },
+    ]);
+    const r = await aigw(["validate", "--config", yamlFile(text)]);
+    expect(r.stdout).toContain("1 listener(s), 2 wasm plugin(s)");
   });
 
   it("names a bad field of the Envoy config and exits non-zero", async () => {

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import YAML from "yaml";
+import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { StructSchema } from "@bufbuild/protobuf/wkt";
 import { EnvoyConfigError, loadBootstrap, parseBootstrap } from "../host/envoy/bootstrap.ts";
 import { parseDurationMs } from "../host/envoy/duration.ts";
 import type { Bootstrap, RouteAction, WasmFilterConfig } from "../host/envoy/bootstrap-types.ts";
@@ -60,15 +62,43 @@ describe("loadBootstrap: the accepted subset", () => {
     ]);
   });
 
-  it("unwraps StringValue and BytesValue, serializes a Struct to compact JSON with sorted keys", () => {
+  // MessageUtil::anyToBytes (source/common/protobuf/utility.cc; in older Envoy
+  // source/extensions/common/wasm/wasm.cc): StringValue/BytesValue unwrapped, anything else the
+  // Any's serialized value. A Struct is protobuf bytes, checked here with a protobuf library.
+  it("unwraps StringValue and BytesValue and hands a Struct over as its protobuf bytes", () => {
     const b = loadBootstrap(FIXTURE);
     const [guard, proxy] = b.listeners[0]!.hcm.httpFilters as WasmFilterConfig[];
     expect(decode(guard!.plugin.configuration)).toBe('{"deny_patterns":["secret"]}');
     expect(decode(guard!.plugin.vmConfiguration)).toBe("hello");
-    expect(decode(proxy!.plugin.configuration)).toBe(
-      '{"auth":{"header_name":"Authorization"},"model":{"name":"gpt-4.1","options":{"max_tokens":512},"provider":"openai"},"route_type":"llm/v1/chat"}',
-    );
+    const struct = fromBinary(StructSchema, proxy!.plugin.configuration);
+    expect(toJson(StructSchema, struct)).toEqual({
+      route_type: "llm/v1/chat",
+      model: { provider: "openai", name: "gpt-4.1", options: { max_tokens: 512 } },
+      auth: { header_name: "Authorization" },
+    });
+    expect(proxy!.plugin.configuration[0]).toBe(0x0a); // field 1 (fields), length-delimited: not JSON
     expect(proxy!.plugin.vmConfiguration).toHaveLength(0);
+  });
+
+  // parseYamlNode (source/common/protobuf/yaml_utility.cc) builds the Struct: null, bools,
+  // numbers (an integer beyond int32 as its decimal string), strings, lists, nested mappings.
+  it("serializes every Struct value kind, in key order", () => {
+    const value = { z: null, a: [true, false, 1.5, "s", { n: -2 }], big: 4294967296, empty: {} };
+    const b = load((d) => void (hcmOf(d).http_filters[1].typed_config.config.configuration = { "@type": "type.googleapis.com/google.protobuf.Struct", value }));
+    const bytes = (b.listeners[0]!.hcm.httpFilters[1] as WasmFilterConfig).plugin.configuration;
+    expect(toJson(StructSchema, fromBinary(StructSchema, bytes))).toEqual({ ...value, big: "4294967296" });
+    // Map entries on the wire in key order: each entry's key field is 0x0a, length, key.
+    const text = Buffer.from(bytes).toString("latin1");
+    const at = ["a", "big", "empty", "z"].map((k) => text.indexOf(`\x0a${String.fromCharCode(k.length)}${k}`));
+    expect(at.every((x) => x >= 0)).toBe(true);
+    expect(at).toEqual([...at].sort((x, y) => x - y));
+  });
+
+  it("gives an empty configuration for an Any with no type, and refuses one with fields but no type", () => {
+    const b = load((d) => void (hcmOf(d).http_filters[1].typed_config.config.configuration = {}));
+    expect((b.listeners[0]!.hcm.httpFilters[1] as WasmFilterConfig).plugin.configuration).toHaveLength(0);
+    const e = refusal((d) => void (hcmOf(d).http_filters[1].typed_config.config.configuration = { value: "x" }));
+    expect(e.path).toBe(`${HCM}.http_filters[1].typed_config.config.configuration["@type"]`);
   });
 
   it("reads the plugin and VM settings with Envoy's defaults", () => {
@@ -236,12 +266,13 @@ describe("loadBootstrap: refusals name the field", () => {
     expect((b.listeners[0]!.hcm.routeConfig.virtualHosts[0]!.routes[2]!.action as RouteAction).cluster).toBe("anthropic");
   });
 
-  it("refuses a typed_per_filter_config key that names no HTTP filter", () => {
-    const e = refusal((d) => {
+  // PerFilterConfigs (source/common/router/per_filter_config.cc) keeps configs by name and never
+  // looks at the filter chain: a key naming no filter is accepted. We warn.
+  it("accepts a typed_per_filter_config key that names no HTTP filter, with a warning", () => {
+    const b = load((d) => {
       hcmOf(d).route_config.virtual_hosts[0].routes[1].typed_per_filter_config.ai_gaurd = hcmOf(d).route_config.virtual_hosts[0].routes[1].typed_per_filter_config.ai_guard;
     });
-    expect(e.path).toBe(`${HCM}.route_config.virtual_hosts[0].routes[1].typed_per_filter_config`);
-    expect(e.message).toContain('"ai_gaurd" names no HTTP filter');
+    expect(b.warnings).toEqual([expect.stringContaining(`${HCM}.route_config.virtual_hosts[0].routes[1].typed_per_filter_config: "ai_gaurd" names no HTTP filter`)]);
   });
 
   it("refuses duplicate listener names and addresses", () => {
@@ -302,11 +333,14 @@ describe("loadBootstrap: refusals name the field", () => {
     expect(e.message).toContain("LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint");
   });
 
-  it("refuses runtime overrides, FAIL_RELOAD, duplicate domains and out-of-range statuses", () => {
+  it("refuses runtime overrides, fail_open with failure_policy, duplicate domains and out-of-range statuses", () => {
     expect(refusal((d) => void d.layered_runtime.layers.push({ name: "static", static_layer: { "envoy.reloadable_features.x": false } })).message).toContain(
       "runtime overrides are not supported by the local gateway",
     );
-    expect(refusal((d) => void (hcmOf(d).http_filters[0].typed_config.config.failure_policy = "FAIL_RELOAD")).message).toContain('unsupported value "FAIL_RELOAD"');
+    // PluginConfig's constructor (source/extensions/common/wasm/wasm.cc) throws on both.
+    expect(refusal((d) => void (hcmOf(d).http_filters[0].typed_config.config.fail_open = true)).message).toBe(
+      `${HCM}.http_filters[0].typed_config.config.failure_policy: only one of fail_open or failure_policy can be set`,
+    );
     expect(refusal((d) => void hcmOf(d).route_config.virtual_hosts.push({ name: "two", domains: ["*"], routes: [] })).message).toContain(
       "Only a single wildcard domain is permitted in route local_route",
     );

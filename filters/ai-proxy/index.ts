@@ -497,14 +497,10 @@ function isStreamType(ct: string): bool {
   return l.startsWith("text/event-stream") || l.startsWith("application/x-ndjson") || l.startsWith("application/stream+json") || l.startsWith("application/jsonl");
 }
 
-let cachedPluginName: string | null = null;
-
+/** plugin_name of the stream's own plugin: VMs are shared, so it is read per stream, not cached per VM. */
 function pluginName(): string {
-  if (cachedPluginName == null) {
-    const n = getPropertyString(["plugin_name"]);
-    cachedPluginName = n != null ? n : "";
-  }
-  return cachedPluginName!;
+  const n = getPropertyString(["plugin_name"]);
+  return n != null ? n : "";
 }
 
 registerRootContext("", (id: u32): RootContext => new AiProxyRoot(id));

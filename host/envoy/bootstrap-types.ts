@@ -13,6 +13,8 @@ export interface Bootstrap {
   listeners: Listener[]; // static_resources.listeners
   clusters: Map<string, Cluster>; // static_resources.clusters, by name
   stats: StatsConfig; // stats_config
+  /** What Envoy accepts but logs a warning for (e.g. a typed_per_filter_config key naming no filter). */
+  warnings: string[];
 }
 
 export interface StatsConfig {
@@ -71,6 +73,14 @@ export interface WasmFilterConfig {
   name: string; // http_filters[].name (the name per-route typed_per_filter_config keys on)
   disabled: boolean; // http_filters[].disabled
   plugin: WasmPluginConfig; // typed_config.config
+  /** config_discovery from a file: where later updates come from (the file is watched). */
+  discovery?: DiscoverySource;
+}
+
+/** config_discovery.config_source.path_config_source.path (absolute) and type_urls. */
+export interface DiscoverySource {
+  file: string;
+  typeUrls: string[];
 }
 
 export interface RouterFilterConfig {
@@ -83,16 +93,34 @@ export interface WasmPluginConfig {
   rootId: string; // config.root_id
   vmId: string; // config.vm_config.vm_id
   runtime: string; // config.vm_config.runtime
-  /** config.configuration: StringValue/BytesValue unwrapped, Struct serialized to JSON. */
+  /**
+   * config.configuration as Envoy's MessageUtil::anyToBytes gives it: StringValue/BytesValue
+   * unwrapped, any other type (Struct included) as the Any's serialized protobuf bytes.
+   */
   configuration: Uint8Array;
   /** config.vm_config.configuration, the same way. */
   vmConfiguration: Uint8Array;
-  codeFile: string; // config.vm_config.code.local.filename (resolved to an absolute path)
+  /** Where the code comes from, for messages: the absolute filename, "<inline>", or the remote URI. */
+  codeFile: string;
+  /** config.vm_config.code; absent means the local file `codeFile`. */
+  code?: CodeSource;
   /** config.vm_config.environment_variables: key_values plus host_env_keys read from the process. */
   environment: Record<string, string>;
   failOpen: boolean; // config.fail_open (or failure_policy: FAIL_OPEN)
+  /** config.failure_policy, with fail_open: true read as FAIL_OPEN and unset as FAIL_CLOSED. */
+  failurePolicy?: FailurePolicy;
+  /** config.reload_config.backoff.base_interval (default 1 s), for FAIL_RELOAD. */
+  reloadBaseIntervalMs?: number;
   allowOnHeadersStopIteration: boolean; // config.allow_on_headers_stop_iteration (Envoy >= 1.35)
 }
+
+export type FailurePolicy = "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
+
+/** vm_config.code: local.filename / inline_bytes / inline_string, or remote (fetched through a cluster). */
+export type CodeSource =
+  | { kind: "file"; path: string }
+  | { kind: "inline"; bytes: Uint8Array }
+  | { kind: "remote"; uri: string; cluster: string; timeoutMs: number; sha256: string; retries: number; retryBaseMs: number; retryMaxMs: number };
 
 export interface AccessLogConfig {
   path: string; // typed_config.path ("/dev/stdout" for the stdout logger)
@@ -118,7 +146,10 @@ export interface Route {
   name: string; // routes[].name (xds.route_name); "" when absent
   match: RouteMatch;
   action: RouteAction | DirectResponseAction;
-  /** typed_per_filter_config keyed by HTTP filter name: FilterConfig { disabled } */
+  /**
+   * typed_per_filter_config keyed by HTTP filter name (FilterConfig: `disabled: true`, or a
+   * `config`, which enables the filter), inherited from the virtual host and route_config.
+   */
   perFilterConfig: Map<string, { disabled: boolean }>;
 }
 

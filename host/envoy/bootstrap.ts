@@ -20,11 +20,12 @@
 //     upstream_http_protocol_options.auto_sni is honoured: SNI from :authority),
 //     load_assignment.cluster_name
 //   transport_socket tls: common_tls_context.alpn_protocols
-//   vm_config.allow_precompiled, nack_on_code_cache_miss (no precompiled code, no remote code)
+//   vm_config.allow_precompiled, nack_on_code_cache_miss (no precompiled code cache)
+//
+// Enum values are read case-insensitively, as Envoy's loader does. A typed_per_filter_config
+// key that names no HTTP filter is accepted with a warning (Envoy ignores it).
 //
 // Differences on purpose (stricter than Envoy, to catch typos):
-//   - a typed_per_filter_config key that names no HTTP filter of the listener is refused
-//     (Envoy silently ignores it);
 //   - camelCase field names (accepted by Envoy's JSON parser) are refused as unknown.
 
 import { readFileSync, statSync } from "node:fs";
@@ -50,10 +51,13 @@ import type {
   TagSpecifier,
   VirtualHost,
   WasmPluginConfig,
+  CodeSource,
+  DiscoverySource,
+  FailurePolicy,
 } from "./bootstrap-types.ts";
 import { ObjReader, describe } from "./config-reader.ts";
 import { EnvoyConfigError } from "./errors.ts";
-import { anyToBytes } from "./any.ts";
+import { anyToBytes, decodeBase64, typedConfig } from "./any.ts";
 import { readStringMatcher } from "./string-match.ts";
 import { TagConfigError, TagProducer } from "../stats/tag-extractor.ts";
 
@@ -65,6 +69,7 @@ const T = {
   wasm: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
   router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
   filterConfig: "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+  extensionConfig: "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
   stdout: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
   stderr: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog",
   file: "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
@@ -94,7 +99,7 @@ const KNOWN = {
   routeAction: ["cluster_header", "weighted_clusters", "cluster_specifier_plugin", "inline_cluster_specifier_plugin", "cluster_not_found_response_code", "metadata_match", "regex_rewrite", "path_rewrite_policy", "append_x_forwarded_host", "auto_host_rewrite", "host_rewrite_header", "host_rewrite_path_regex", "retry_policy", "retry_policy_typed_config", "request_mirror_policies", "priority", "rate_limits", "include_vh_rate_limits", "hash_policy", "cors", "max_grpc_timeout", "grpc_timeout_offset", "upgrade_configs", "internal_redirect_policy", "internal_redirect_action", "max_internal_redirects", "hedge_policy", "max_stream_duration"],
   headerMatcher: ["safe_regex_match", "range_match", "treat_missing_header_as_empty"],
   cluster: ["transport_socket_matches", "eds_cluster_config", "cluster_type", "lb_subset_config", "ring_hash_lb_config", "maglev_lb_config", "original_dst_lb_config", "least_request_lb_config", "round_robin_lb_config", "common_lb_config", "health_checks", "max_requests_per_connection", "circuit_breakers", "upstream_http_protocol_options", "common_http_protocol_options", "http_protocol_options", "dns_failure_refresh_rate", "dns_resolvers", "use_tcp_for_dns_lookups", "dns_resolution_config", "typed_dns_resolver_config", "wait_for_warm_on_init", "outlier_detection", "cleanup_interval", "upstream_bind_config", "lb_config", "metadata", "protocol_selection", "upstream_connection_options", "close_connections_on_host_health_failure", "ignore_health_on_host_removal", "filters", "load_balancing_policy", "lrs_server", "track_timeout_budgets", "upstream_config", "track_cluster_stats", "preconnect_policy", "connection_pool_per_downstream_connection"],
-  pluginConfig: ["capability_restriction_config", "reload_config"],
+  pluginConfig: ["capability_restriction_config"],
   vmConfig: [],
   socketAddress: ["named_port", "resolver_name", "network_namespace_filepath"],
 } as const;
@@ -128,6 +133,7 @@ export function parseBootstrap(yamlText: string, source: string): Bootstrap {
   const listeners: Listener[] = [];
   const clusters = new Map<string, Cluster>();
   const validateClusters: boolean[] = [];
+  const warnings: string[] = [];
   if (sr) {
     for (const { value, path } of sr.arr("clusters")) {
       const c = readCluster(value, path);
@@ -135,7 +141,7 @@ export function parseBootstrap(yamlText: string, source: string): Bootstrap {
       clusters.set(c.name, c);
     }
     for (const { value, path } of sr.arr("listeners")) {
-      const { listener, validate } = readListener(value, path);
+      const { listener, validate } = readListener(value, path, warnings);
       listeners.push(listener);
       validateClusters.push(validate);
     }
@@ -144,7 +150,7 @@ export function parseBootstrap(yamlText: string, source: string): Bootstrap {
   const stats = readStatsConfig(root.optObj("stats_config"));
   root.done(KNOWN.bootstrap);
 
-  const bootstrap: Bootstrap = { source, admin, listeners, clusters, stats };
+  const bootstrap: Bootstrap = { source, admin, listeners, clusters, stats, warnings };
   validateBootstrap(bootstrap, { skipClusterCheck: validateClusters.map((v) => !v) });
   return bootstrap;
 }
@@ -155,7 +161,9 @@ const hcmPath = (i: number) => `${listenerPath(i)}.filter_chains[0].filters[0].t
 /**
  * Cross-reference checks: duplicate listener names and addresses (Envoy refuses both),
  * a route naming an unknown cluster (Envoy's validate_clusters, on by default for an inline
- * route_config), a typed_per_filter_config key that names no HTTP filter (see top).
+ * route_config), remote Wasm code fetched through an unknown cluster. A typed_per_filter_config
+ * key that names no HTTP filter is only a warning: Envoy's PerFilterConfigs
+ * (source/common/router/per_filter_config.cc) keeps configs by name and never checks the chain.
  */
 export function validateBootstrap(b: Bootstrap, opts: { skipClusterCheck?: boolean[] } = {}): void {
   const names = new Map<string, number>();
@@ -174,6 +182,13 @@ export function validateBootstrap(b: Bootstrap, opts: { skipClusterCheck?: boole
       addrs.set(addrKey(l.address), `${listenerPath(i)}.address`);
     }
     const filterNames = new Set(l.hcm.httpFilters.map((f) => f.name));
+    const unknownKeys = new Set<string>();
+    l.hcm.httpFilters.forEach((f, k) => {
+      const code = f.kind === "wasm" ? f.plugin.code : undefined;
+      if (code?.kind === "remote" && !b.clusters.has(code.cluster)) {
+        throw new EnvoyConfigError(`${hcmPath(i)}.http_filters[${k}].typed_config.config.vm_config.code.remote.http_uri.cluster`, `unknown cluster ${JSON.stringify(code.cluster)}`);
+      }
+    });
     l.hcm.routeConfig.virtualHosts.forEach((vh, j) => {
       vh.routes.forEach((r, k) => {
         const rp = `${hcmPath(i)}.route_config.virtual_hosts[${j}].routes[${k}]`;
@@ -181,8 +196,9 @@ export function validateBootstrap(b: Bootstrap, opts: { skipClusterCheck?: boole
           throw new EnvoyConfigError(`${rp}.route.cluster`, `unknown cluster ${JSON.stringify(r.action.cluster)}`);
         }
         for (const key of r.perFilterConfig.keys()) {
-          if (!filterNames.has(key)) {
-            throw new EnvoyConfigError(`${rp}.typed_per_filter_config`, `${JSON.stringify(key)} names no HTTP filter of this listener (filters: ${[...filterNames].join(", ")})`);
+          if (!filterNames.has(key) && !unknownKeys.has(key)) {
+            unknownKeys.add(key);
+            b.warnings.push(`${rp}.typed_per_filter_config: ${JSON.stringify(key)} names no HTTP filter of this listener (filters: ${[...filterNames].join(", ")}); Envoy ignores it`);
           }
         }
       });
@@ -217,7 +233,7 @@ function readAdmin(r: ObjReader | null): Bootstrap["admin"] {
 function readAddress(r: ObjReader): SocketAddress {
   const sa = r.obj("socket_address");
   r.done(["pipe", "envoy_internal_address"]);
-  sa.enumStr("protocol", ["TCP"], "TCP");
+  sa.enumStr("protocol", ["TCP"], "TCP", [0]);
   sa.bool("ipv4_compat", false);
   const address = sa.str("address");
   const port = sa.uint("port_value", 0, 65535);
@@ -225,7 +241,7 @@ function readAddress(r: ObjReader): SocketAddress {
   return { address, port };
 }
 
-function readListener(value: unknown, path: string): { listener: Listener; validate: boolean } {
+function readListener(value: unknown, path: string, warnings: string[]): { listener: Listener; validate: boolean } {
   const r = ObjReader.of(value, path);
   const name = r.str("name", "");
   const address = readAddress(r.obj("address"));
@@ -241,19 +257,19 @@ function readListener(value: unknown, path: string): { listener: Listener; valid
   tc.typeUrl([T.hcm]);
   f.done(["config_discovery"]);
   chain.done(["filter_chain_match", "transport_socket", "metadata", "use_proxy_proto", "transport_socket_connect_timeout", "name", "on_demand_configuration"]);
-  const { hcm, validate } = readHcm(tc, bufferLimitBytes);
+  const { hcm, validate } = readHcm(tc, bufferLimitBytes, warnings);
   r.done(KNOWN.listener);
   return { listener: { name, address, hcm }, validate };
 }
 
-function readHcm(r: ObjReader, bufferLimitBytes: number): { hcm: HttpConnectionManager; validate: boolean } {
+function readHcm(r: ObjReader, bufferLimitBytes: number, warnings: string[]): { hcm: HttpConnectionManager; validate: boolean } {
   const statPrefix = r.str("stat_prefix");
   if (!statPrefix) throw new EnvoyConfigError(r.at("stat_prefix"), "must not be empty");
-  r.enumStr("codec_type", ["AUTO", "HTTP1"], "AUTO");
+  r.enumStr("codec_type", ["AUTO", "HTTP1"], "AUTO", [0, 1]);
   r.bool("use_remote_address", false);
   const generateRequestId = r.bool("generate_request_id", true);
-  const httpFilters = readHttpFilters(r);
-  const { routeConfig, validate } = readRouteConfig(r.obj("route_config"));
+  const httpFilters = readHttpFilters(r, warnings);
+  const { routeConfig, validate } = readRouteConfig(r.obj("route_config"), warnings);
   const accessLogs = r.arr("access_log").map(({ value, path }) => readAccessLog(value, path));
   const hcm: HttpConnectionManager = {
     statPrefix,
@@ -269,7 +285,7 @@ function readHcm(r: ObjReader, bufferLimitBytes: number): { hcm: HttpConnectionM
   return { hcm, validate };
 }
 
-function readHttpFilters(r: ObjReader): HttpFilterConfig[] {
+function readHttpFilters(r: ObjReader, warnings: string[]): HttpFilterConfig[] {
   const list = r.arr("http_filters");
   const out: HttpFilterConfig[] = [];
   list.forEach(({ value, path }, i) => {
@@ -277,8 +293,9 @@ function readHttpFilters(r: ObjReader): HttpFilterConfig[] {
     const name = f.str("name");
     if (!name) throw new EnvoyConfigError(f.at("name"), "must not be empty");
     const disabled = f.bool("disabled", false);
-    const tc = f.obj("typed_config");
-    const type = tc.optStr("@type");
+    const isOptional = f.bool("is_optional", false);
+    if (f.has("typed_config") && f.has("config_discovery")) throw new EnvoyConfigError(path, "only one of typed_config and config_discovery may be set");
+    const { type, config: tc, discovery } = f.has("config_discovery") ? readDiscoveredConfig(f.obj("config_discovery"), name) : { ...typedConfig(f.obj("typed_config")), discovery: undefined };
     if (type === T.router) {
       if (i !== list.length - 1) {
         throw new EnvoyConfigError(path, `terminal filter named ${name} of type envoy.filters.http.router must be the last filter in a http filter chain`);
@@ -289,11 +306,14 @@ function readHttpFilters(r: ObjReader): HttpFilterConfig[] {
     } else if (type === T.wasm) {
       const plugin = readPluginConfig(tc.obj("config"));
       tc.done();
-      out.push({ kind: "wasm", name, disabled, plugin });
+      out.push(discovery ? { kind: "wasm", name, disabled, plugin, discovery } : { kind: "wasm", name, disabled, plugin });
+    } else if (isOptional) {
+      // HttpFilter.is_optional: a filter whose type this build lacks is skipped, with a warning.
+      warnings.push(`${path}: skipping optional HTTP filter ${JSON.stringify(name)} of unsupported type ${JSON.stringify(type ?? null)}`);
     } else {
       throw new EnvoyConfigError(tc.at("@type"), `HTTP filter ${JSON.stringify(name)}: unsupported type ${JSON.stringify(type ?? null)}; the local gateway runs ${T.wasm} and ${T.router}`);
     }
-    f.done(["config_discovery", "is_optional"]);
+    f.done();
   });
   if (out.length === 0 || out[out.length - 1]!.kind !== "router") {
     throw new EnvoyConfigError(r.at("http_filters"), "the router (envoy.filters.http.router) must be present and last");
@@ -301,36 +321,169 @@ function readHttpFilters(r: ObjReader): HttpFilterConfig[] {
   return out;
 }
 
+/**
+ * Extension config discovery (ECDS) from a file: config_source.path_config_source (or the
+ * older config_source.path) names a DiscoveryResponse whose one resource is a
+ * TypedExtensionConfig with the filter's name and a typed_config of one of `type_urls`
+ * (FilterConfigSubscription::onConfigUpdate, source/common/filter/config_discovery_impl.cc).
+ * default_config stands in when the file cannot be read at start; the gateway watches the
+ * file for later updates (see reloadDiscoveredPlugin).
+ */
+function readDiscoveredConfig(cd: ObjReader, filterName: string): { type: string | undefined; config: ObjReader; discovery: DiscoverySource } {
+  const cs = cd.obj("config_source");
+  const pcs = cs.optObj("path_config_source");
+  const legacyPath = cs.optStr("path");
+  let file: string | undefined = legacyPath;
+  if (pcs) {
+    file = pcs.str("path");
+    pcs.done(["watched_directory"]);
+  }
+  if (pcs && legacyPath !== undefined) throw new EnvoyConfigError(cs.path, "only one of path and path_config_source may be set");
+  cs.enumStr("resource_api_version", ["V3"], "V3", [2]);
+  if (cs.has("initial_fetch_timeout")) cs.durationMs("initial_fetch_timeout", 15_000);
+  cs.done(["api_config_source", "ads", "self", "authorities"]);
+  if (file === undefined) throw new EnvoyConfigError(cs.at("path_config_source"), "required field is missing (the local gateway reads discovered filter configs from a file)");
+  const typeUrls = cd.strList("type_urls");
+  if (typeUrls.length === 0) throw new EnvoyConfigError(cd.at("type_urls"), "at least one type URL is required");
+  const fallback = cd.has("default_config") ? cd.raw("default_config") : undefined;
+  cd.bool("apply_default_config_without_warming", false);
+  cd.done();
+
+  const discovery: DiscoverySource = { file: resolve(process.cwd(), file), typeUrls };
+  let text: string | null = null;
+  try {
+    text = readFileSync(discovery.file, "utf8");
+  } catch (e) {
+    if (fallback === undefined) throw new EnvoyConfigError(cs.path, `cannot read ${discovery.file}: ${(e as Error).message} (and no default_config is set)`);
+  }
+  const typed = text === null ? ObjReader.of(fallback, cd.at("default_config")) : discoveredTypedConfig(text, discovery.file, filterName);
+  return { ...checkedType(typed, typeUrls), discovery };
+}
+
+/** The typed_config of the one TypedExtensionConfig in a DiscoveryResponse file. */
+function discoveredTypedConfig(text: string, file: string, filterName: string): ObjReader {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text, { uniqueKeys: true, merge: true });
+  } catch (e) {
+    throw new EnvoyConfigError(file, `invalid YAML/JSON: ${(e as Error).message}`);
+  }
+  const resp = ObjReader.of(doc, file);
+  resp.str("version_info", "");
+  resp.str("type_url", "");
+  resp.str("nonce", "");
+  const resources = resp.arr("resources");
+  resp.done(["canary", "control_plane", "resource_errors"]);
+  if (resources.length !== 1) throw new EnvoyConfigError(resp.at("resources"), `Unexpected number of resources in ExtensionConfigDS response: ${resources.length}`);
+  const res = ObjReader.of(resources[0]!.value, resources[0]!.path);
+  res.typeUrl([T.extensionConfig]);
+  const name = res.str("name");
+  if (name !== filterName) throw new EnvoyConfigError(res.at("name"), `Unexpected resource name in ExtensionConfigDS response: ${name} (the filter is ${JSON.stringify(filterName)})`);
+  const typed = res.obj("typed_config");
+  res.done();
+  return typed;
+}
+
+function checkedType(typed: ObjReader, typeUrls: readonly string[]): { type: string; config: ObjReader } {
+  const { type, config } = typedConfig(typed);
+  if (type === undefined || !typeUrls.includes(type)) {
+    throw new EnvoyConfigError(`${typed.path}.@type`, `Error: filter config has type URL ${type ?? ""} but expect ${typeUrls.join(", ")}.`);
+  }
+  return { type, config };
+}
+
+/**
+ * An update of a discovered Wasm filter: the file read again and checked as at start. Throws
+ * EnvoyConfigError when Envoy would reject the update (the filter keeps its config).
+ */
+export function reloadDiscoveredPlugin(d: DiscoverySource, filterName: string): WasmPluginConfig {
+  let text: string;
+  try {
+    text = readFileSync(d.file, "utf8");
+  } catch (e) {
+    throw new EnvoyConfigError(d.file, `cannot read: ${(e as Error).message}`);
+  }
+  const { type, config } = checkedType(discoveredTypedConfig(text, d.file, filterName), d.typeUrls);
+  if (type !== T.wasm) throw new EnvoyConfigError(config.path, `the filter is a Wasm filter; an update cannot change its type to ${type}`);
+  const plugin = readPluginConfig(config.obj("config"));
+  config.done();
+  return plugin;
+}
+
+// envoy.extensions.wasm.v3.FailurePolicy, in number order (0..3).
+const FAILURE_POLICIES = ["UNSPECIFIED", "FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN"] as const;
+
 function readPluginConfig(r: ObjReader): WasmPluginConfig {
   const name = r.str("name", "");
   const rootId = r.str("root_id", "");
   const configuration = r.has("configuration") ? anyToBytes(r.raw("configuration"), r.at("configuration")) : new Uint8Array();
-  let failOpen = r.bool("fail_open", false);
-  const policy = r.enumStr("failure_policy", ["UNSPECIFIED", "FAIL_CLOSED", "FAIL_OPEN"], "UNSPECIFIED");
-  if (policy !== "UNSPECIFIED") failOpen = policy === "FAIL_OPEN";
+  // PluginConfig's constructor (source/extensions/common/wasm/wasm.cc): fail_open is the legacy
+  // spelling of FAIL_OPEN and may not be combined with failure_policy; unset is FAIL_CLOSED.
+  const legacyFailOpen = r.bool("fail_open", false);
+  const policy = r.enumStr("failure_policy", FAILURE_POLICIES, "UNSPECIFIED", [0, 1, 2, 3]);
+  if (legacyFailOpen && policy !== "UNSPECIFIED") throw new EnvoyConfigError(r.at("failure_policy"), "only one of fail_open or failure_policy can be set");
+  const failurePolicy: FailurePolicy = legacyFailOpen ? "FAIL_OPEN" : policy === "UNSPECIFIED" ? "FAIL_CLOSED" : (policy as FailurePolicy);
+  let reloadBaseIntervalMs = 1000;
+  const reload = r.optObj("reload_config");
+  if (reload) {
+    const backoff = reload.optObj("backoff");
+    if (backoff) {
+      reloadBaseIntervalMs = backoff.durationMs("base_interval", 1000);
+      if (reloadBaseIntervalMs < 1) throw new EnvoyConfigError(backoff.at("base_interval"), "must be at least 1ms");
+      if (backoff.has("max_interval")) backoff.durationMs("max_interval", 0); // not used by the Wasm reload
+      backoff.done();
+    }
+    reload.done();
+  }
   const allowOnHeadersStopIteration = r.bool("allow_on_headers_stop_iteration", false);
   const vm = r.obj("vm_config");
   const vmId = vm.str("vm_id", "");
   // Envoy picks the first available engine when runtime is unset; that is V8 in official builds.
-  const runtime = vm.enumStr("runtime", ["envoy.wasm.runtime.v8"], "envoy.wasm.runtime.v8");
+  // runtime is a string (an extension name), not an enum: matched exactly.
+  const runtime = vm.str("runtime", "envoy.wasm.runtime.v8");
+  if (runtime !== "envoy.wasm.runtime.v8") throw new EnvoyConfigError(vm.at("runtime"), `unsupported value ${JSON.stringify(runtime)}`);
   const vmConfiguration = vm.has("configuration") ? anyToBytes(vm.raw("configuration"), vm.at("configuration")) : new Uint8Array();
   vm.bool("allow_precompiled", false);
   vm.bool("nack_on_code_cache_miss", false);
-  const codeFile = readCode(vm.obj("code"));
+  const { code, label } = readCode(vm.obj("code"));
   const environment = readEnvironment(vm.optObj("environment_variables"));
   vm.done(KNOWN.vmConfig);
   r.done(KNOWN.pluginConfig);
-  return { name, rootId, vmId, runtime, configuration, vmConfiguration, codeFile, environment, failOpen, allowOnHeadersStopIteration };
+  return {
+    name,
+    rootId,
+    vmId,
+    runtime,
+    configuration,
+    vmConfiguration,
+    codeFile: label,
+    code,
+    environment,
+    failOpen: failurePolicy === "FAIL_OPEN",
+    failurePolicy,
+    reloadBaseIntervalMs,
+    allowOnHeadersStopIteration,
+  };
 }
 
-function readCode(r: ObjReader): string {
+/** vm_config.code: an AsyncDataSource, local (filename, inline_bytes, inline_string) or remote. */
+function readCode(r: ObjReader): { code: CodeSource; label: string } {
   const local = r.optObj("local");
-  r.done(["remote"]);
-  if (!local) throw new EnvoyConfigError(r.at("local"), "required field is missing (the local gateway loads code from local.filename)");
-  const filename = local.str("filename");
-  local.done(["inline_bytes", "inline_string", "environment_variable", "watched_directory"]);
+  const remote = r.optObj("remote");
+  r.done();
+  if (local && remote) throw new EnvoyConfigError(r.path, "only one of local and remote may be set");
+  if (remote) return readRemoteCode(remote);
+  if (!local) throw new EnvoyConfigError(r.at("local"), "required field is missing (one of local and remote)");
+  const filename = local.optStr("filename");
+  const inlineBytes = local.optStr("inline_bytes");
+  const inlineString = local.optStr("inline_string");
+  local.done(["environment_variable", "watched_directory"]);
+  const set = [filename, inlineBytes, inlineString].filter((x) => x !== undefined).length;
+  if (set !== 1) throw new EnvoyConfigError(local.path, "exactly one of filename, inline_bytes, inline_string is required");
+  if (inlineBytes !== undefined) return { code: { kind: "inline", bytes: decodeBase64(inlineBytes, local.at("inline_bytes")) }, label: "<inline>" };
+  if (inlineString !== undefined) return { code: { kind: "inline", bytes: new TextEncoder().encode(inlineString) }, label: "<inline>" };
   // Envoy resolves a relative filename against its working directory, not the YAML's folder.
-  const abs = resolve(process.cwd(), filename);
+  const abs = resolve(process.cwd(), filename!);
   let isFile = false;
   try {
     isFile = statSync(abs).isFile();
@@ -338,7 +491,39 @@ function readCode(r: ObjReader): string {
     isFile = false;
   }
   if (!isFile) throw new EnvoyConfigError(local.at("filename"), `file not found: ${abs} (relative paths resolve against the current directory, as in Envoy)`);
-  return abs;
+  return { code: { kind: "file", path: abs }, label: abs };
+}
+
+/** RemoteDataSource: http_uri (uri, cluster, timeout), sha256, retry_policy. */
+function readRemoteCode(r: ObjReader): { code: CodeSource; label: string } {
+  const h = r.obj("http_uri");
+  const uri = h.str("uri");
+  if (!uri) throw new EnvoyConfigError(h.at("uri"), "must not be empty");
+  const cluster = h.str("cluster");
+  if (!cluster) throw new EnvoyConfigError(h.at("cluster"), "must not be empty");
+  if (!h.has("timeout")) throw new EnvoyConfigError(h.at("timeout"), "required field is missing");
+  const timeoutMs = h.durationMs("timeout", 0);
+  h.done();
+  const sha256 = r.str("sha256");
+  if (!sha256) throw new EnvoyConfigError(r.at("sha256"), "must not be empty");
+  // RemoteAsyncDataProvider's defaults (remote_async_datasource.cc): 1 retry, back-off 1 s to 10 s.
+  let retries = 1;
+  let retryBaseMs = 1000;
+  let retryMaxMs = 10_000;
+  const rp = r.optObj("retry_policy");
+  if (rp) {
+    retries = rp.uint("num_retries", 1);
+    const bo = rp.optObj("retry_back_off");
+    if (bo) {
+      if (!bo.has("base_interval")) throw new EnvoyConfigError(bo.at("base_interval"), "required field is missing");
+      retryBaseMs = bo.durationMs("base_interval", 1000);
+      retryMaxMs = bo.durationMs("max_interval", Math.max(retryMaxMs, retryBaseMs));
+      bo.done();
+    }
+    rp.done(["retry_priority", "retry_host_predicate", "host_selection_retry_max_attempts", "retry_on"]);
+  }
+  r.done();
+  return { code: { kind: "remote", uri, cluster, timeoutMs, sha256, retries, retryBaseMs, retryMaxMs }, label: uri };
 }
 
 function readEnvironment(r: ObjReader | null): Record<string, string> {
@@ -404,18 +589,18 @@ function readAccessLog(value: unknown, path: string): AccessLogConfig {
   return { path: logPath, jsonFormat, textFormat };
 }
 
-function readRouteConfig(r: ObjReader): { routeConfig: RouteConfiguration; validate: boolean } {
+function readRouteConfig(r: ObjReader, warnings: string[]): { routeConfig: RouteConfiguration; validate: boolean } {
   const name = r.str("name", "");
   const ignorePortInHostMatching = r.bool("ignore_port_in_host_matching", false);
   const validate = r.bool("validate_clusters", true);
-  const rcFilters = readPerFilterConfig(r);
+  const rcFilters = readPerFilterConfig(r, warnings);
   const domains = new Set<string>();
-  const virtualHosts = r.arr("virtual_hosts").map(({ value, path }) => readVirtualHost(value, path, rcFilters, domains, name));
+  const virtualHosts = r.arr("virtual_hosts").map(({ value, path }) => readVirtualHost(value, path, rcFilters, domains, name, warnings));
   r.done(KNOWN.routeConfig);
   return { routeConfig: { name, virtualHosts, ignorePortInHostMatching }, validate };
 }
 
-function readVirtualHost(value: unknown, path: string, inherited: Map<string, { disabled: boolean }>, seen: Set<string>, rcName: string): VirtualHost {
+function readVirtualHost(value: unknown, path: string, inherited: Map<string, { disabled: boolean }>, seen: Set<string>, rcName: string, warnings: string[]): VirtualHost {
   const r = ObjReader.of(value, path);
   const name = r.str("name");
   if (!name) throw new EnvoyConfigError(r.at("name"), "must not be empty");
@@ -430,29 +615,54 @@ function readVirtualHost(value: unknown, path: string, inherited: Map<string, { 
     seen.add(key);
   });
   // The most specific typed_per_filter_config wins: route over virtual host over route_config.
-  const vhFilters = new Map([...inherited, ...readPerFilterConfig(r)]);
-  const routes = r.arr("routes").map(({ value, path }) => readRoute(value, path, vhFilters));
+  const vhFilters = new Map([...inherited, ...readPerFilterConfig(r, warnings)]);
+  const routes = r.arr("routes").map(({ value, path }) => readRoute(value, path, vhFilters, warnings));
   r.done(KNOWN.vhost);
   return { name, domains, routes };
 }
 
-function readPerFilterConfig(r: ObjReader): Map<string, { disabled: boolean }> {
+/**
+ * typed_per_filter_config, as PerFilterConfigs reads it (source/common/router/per_filter_config.cc):
+ * a FilterConfig with `disabled: true` disables the filter (its config is ignored); otherwise it
+ * needs a `config`, and an empty one (an Any with no type) enables the filter. A typed config
+ * is a route-specific config, which the Wasm filter does not have; with is_optional it is
+ * ignored and the filter counts as enabled.
+ */
+function readPerFilterConfig(r: ObjReader, warnings: string[]): Map<string, { disabled: boolean }> {
   const out = new Map<string, { disabled: boolean }>();
   const m = r.optObj("typed_per_filter_config");
   if (!m) return out;
   for (const key of m.keys()) {
     const fc = m.obj(key);
-    fc.typeUrl([T.filterConfig]);
+    const type = fc.optStr("@type");
+    if (type !== T.filterConfig) {
+      throw new EnvoyConfigError(fc.at("@type"), type === T.wasm ? `The filter ${key} doesn't support virtual host or route specific configurations` : `Didn't find a registered implementation for '${key}' with type URL: '${type ?? ""}'`);
+    }
     const disabled = fc.bool("disabled", false);
-    fc.bool("is_optional", false);
-    fc.done(["config"]);
-    out.set(key, { disabled });
+    const isOptional = fc.bool("is_optional", false);
+    const config = fc.has("config") ? ObjReader.of(fc.raw("config"), fc.at("config")) : null;
+    fc.done();
+    if (disabled) {
+      out.set(key, { disabled: true });
+      continue;
+    }
+    if (!config) throw new EnvoyConfigError(fc.at("config"), `Empty route/virtual host per filter configuration for ${key} filter`);
+    const inner = config.optStr("@type");
+    if (inner !== undefined) {
+      const why = inner === T.wasm ? `The filter ${key} doesn't support virtual host or route specific configurations` : `Didn't find a registered implementation for '${key}' with type URL: '${inner}'`;
+      if (!isOptional) throw new EnvoyConfigError(config.at("@type"), why);
+      warnings.push(`${config.path}: ${why}; it is optional, so ignored`);
+    } else if (config.keys().some((k) => config.data[k] !== null)) {
+      throw new EnvoyConfigError(config.at("@type"), "required field is missing (an Any with fields needs its type)");
+    }
+    config.ignore(...config.keys());
+    out.set(key, { disabled: false });
   }
   m.done();
   return out;
 }
 
-function readRoute(value: unknown, path: string, inherited: Map<string, { disabled: boolean }>): Route {
+function readRoute(value: unknown, path: string, inherited: Map<string, { disabled: boolean }>, warnings: string[]): Route {
   const r = ObjReader.of(value, path);
   const name = r.str("name", "");
   const match = readRouteMatch(r.obj("match"));
@@ -464,7 +674,7 @@ function readRoute(value: unknown, path: string, inherited: Map<string, { disabl
     throw new EnvoyConfigError(path, "exactly one of route and direct_response is required");
   }
   const action = ra ? readRouteAction(ra) : readDirectResponse(dr!);
-  const perFilterConfig = new Map([...inherited, ...readPerFilterConfig(r)]);
+  const perFilterConfig = new Map([...inherited, ...readPerFilterConfig(r, warnings)]);
   r.done(KNOWN.route);
   return { name, match, action, perFilterConfig };
 }
@@ -569,11 +779,11 @@ function readCluster(value: unknown, path: string): Cluster {
   const r = ObjReader.of(value, path);
   const name = r.str("name");
   if (!name) throw new EnvoyConfigError(r.at("name"), "must not be empty");
-  const type = r.enumStr("type", ["STATIC", "STRICT_DNS", "LOGICAL_DNS"], "STATIC");
-  r.enumStr("lb_policy", ["ROUND_ROBIN"], "ROUND_ROBIN");
+  const type = r.enumStr("type", ["STATIC", "STRICT_DNS", "LOGICAL_DNS"], "STATIC", [0, 1, 2]);
+  r.enumStr("lb_policy", ["ROUND_ROBIN"], "ROUND_ROBIN", [0]);
   const connectTimeoutMs = r.durationMs("connect_timeout", DEFAULTS.connectTimeoutMs);
   if (r.has("connect_timeout") && connectTimeoutMs <= 0) throw new EnvoyConfigError(r.at("connect_timeout"), "must be greater than 0s");
-  r.enumStr("dns_lookup_family", ["AUTO", "V4_ONLY", "V6_ONLY", "V4_PREFERRED", "ALL"], "AUTO");
+  r.enumStr("dns_lookup_family", ["AUTO", "V4_ONLY", "V6_ONLY", "V4_PREFERRED", "ALL"], "AUTO", [0, 1, 2, 3, 4]);
   if (r.has("dns_refresh_rate")) r.durationMs("dns_refresh_rate", 5000);
   r.bool("respect_dns_ttl", false);
   r.uint("per_connection_buffer_limit_bytes", DEFAULTS.bufferLimitBytes);

@@ -63,12 +63,24 @@ export class ObjReader {
     return def;
   }
 
-  /** A string that must be one of `allowed` (Envoy enums are written as their names). */
-  enumStr(key: string, allowed: readonly string[], def: string): string {
-    const v = this.optStr(key);
-    if (v === undefined) return def;
-    if (!allowed.includes(v)) throw new EnvoyConfigError(this.at(key), `unsupported value ${JSON.stringify(v)}`);
-    return v;
+  /**
+   * An enum written as its name, which must be one of `allowed`; returned upper-cased. Envoy's
+   * JSON/YAML loader parses enums with case_insensitive_enum_parsing (MessageUtil::loadFromJson,
+   * source/common/protobuf/yaml_utility.cc): `strict_dns` is STRICT_DNS.
+   */
+  enumStr(key: string, allowed: readonly string[], def: string, numbers?: readonly number[]): string {
+    if (!this.has(key)) return this.mark(key, def);
+    const raw = this.raw(key);
+    // Protobuf JSON also takes an enum's number; `numbers` gives each allowed name's number.
+    if (typeof raw === "number" && numbers) {
+      const i = numbers.indexOf(raw);
+      if (i < 0) throw new EnvoyConfigError(this.at(key), `unsupported value ${raw}`);
+      return allowed[i]!;
+    }
+    const v = this.optStr(key)!;
+    const name = v.replace(/[a-z]/g, (c) => c.toUpperCase()); // absl::AsciiStrToUpper
+    if (!allowed.includes(name)) throw new EnvoyConfigError(this.at(key), `unsupported value ${JSON.stringify(v)}`);
+    return name;
   }
 
   bool(key: string, def: boolean): boolean {

@@ -11,7 +11,7 @@ import { FilterManager, type DownstreamSink } from "../http/filter-manager.ts";
 import { BufferInstance } from "../proxy/buffer.ts";
 import { StreamInfo } from "../proxy/stream-info.ts";
 import type { WasmPlugin } from "../proxy/runtime.ts";
-import type { AccessLogConfig, Cluster, Listener, Route } from "../envoy/bootstrap-types.ts";
+import type { AccessLogConfig, Cluster, Listener, Route, WasmFilterConfig } from "../envoy/bootstrap-types.ts";
 import { matchRoute, selectVirtualHost } from "../envoy/routes.ts";
 import { RouterFilter, type RouteSource } from "./router.ts";
 import type { GatewayStats } from "./gateway-stats.ts";
@@ -22,7 +22,7 @@ import { createAccessLogSink, formatAccessLog, type AccessLogRecord, type Access
 const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "date"]);
 
 export interface ListenerDeps {
-  plugins: Map<string, WasmPlugin>; // by http filter name
+  plugins: Map<WasmFilterConfig, WasmPlugin>; // by http_filters entry
   clusters: Map<string, Cluster>;
   stats: GatewayStats;
   concurrency: number;
@@ -115,9 +115,9 @@ export class ConnectionManager {
         continue;
       }
       if (!this.filterEnabled(f.name, f.disabled, route)) continue;
-      const plugin = this.deps.plugins.get(f.name);
-      if (!plugin) continue;
-      fm.addFilter(plugin.createStreamContext(conn.worker));
+      // Each filter of the chain runs its own plugin (keyed by the filter, not its name).
+      const filter = this.deps.plugins.get(f)?.createFilter(conn.worker);
+      if (filter) fm.addFilter(filter);
     }
 
     res.on("close", () => {

@@ -1,6 +1,12 @@
 // The local gateway: an Envoy bootstrap brought up on Node. Loads every wasm plugin in every
 // worker VM (refusing the config if one fails to configure), then opens the listeners and the
 // admin endpoint. `validate` does the loading without serving.
+//
+// Plugin identity is Envoy's, not the filter name: each http_filters entry of each listener
+// gets the plugin its own config describes. VMs are shared by VM key (vm_id, VM configuration,
+// code) and root contexts by plugin key (name, root_id, configuration, failure policy), as
+// proxy-wasm-cpp-host does (src/wasm.cc); two entries with the same name and different
+// configs are two plugins.
 
 import type { Bootstrap, WasmFilterConfig } from "../envoy/bootstrap-types.ts";
 import { LOG_LEVEL_NAMES, LogLevel } from "../abi/enums.ts";
@@ -11,6 +17,7 @@ import { GatewayStats } from "./gateway-stats.ts";
 import { httpCallout } from "./callout.ts";
 import { closeGrpcClients, startGrpc } from "./grpc-client.ts";
 import { startAdmin } from "./admin.ts";
+import { FilterConfigSubscriptions } from "./filter-config-subscription.ts";
 
 export interface GatewayOptions {
   /** Envoy's --concurrency: worker VMs per plugin (default 2). */
@@ -36,14 +43,23 @@ export class Gateway {
   readonly ports = new Map<string, number>();
   adminPort: number | null = null;
   private closeAdmin: (() => Promise<void>) | null = null;
+  /** Updates of filters configured by extension config discovery. */
+  readonly discovery: FilterConfigSubscriptions;
 
   private constructor(
     readonly bootstrap: Bootstrap,
     readonly runtime: ProxyWasmRuntime,
     readonly stats: StatsStore,
-    readonly plugins: Map<string, WasmPlugin>,
+    /** The plugin of each wasm http_filters entry. */
+    readonly plugins: Map<WasmFilterConfig, WasmPlugin>,
     private readonly managers: ConnectionManager[],
-  ) {}
+  ) {
+    this.discovery = new FilterConfigSubscriptions(
+      wasmFilters(bootstrap),
+      async (f, config) => void plugins.set(f, await runtime.loadPlugin(config)),
+      (m) => runtime.log.warn(m),
+    );
+  }
 
   /** Loads every plugin (on_vm_start + on_configure in every worker) without serving. */
   static async load(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -75,11 +91,10 @@ export class Gateway {
         },
       },
     });
-    const plugins = new Map<string, WasmPlugin>();
+    for (const w of bootstrap.warnings) runtime.log.warn(w);
+    const plugins = new Map<WasmFilterConfig, WasmPlugin>();
     try {
-      for (const f of wasmFilters(bootstrap)) {
-        if (!plugins.has(f.name)) plugins.set(f.name, await runtime.loadPlugin(f.plugin));
-      }
+      for (const f of wasmFilters(bootstrap)) plugins.set(f, await runtime.loadPlugin(f.plugin));
     } catch (e) {
       runtime.close();
       throw e;
@@ -87,6 +102,19 @@ export class Gateway {
     const gstats = new GatewayStats(stats);
     const managers = bootstrap.listeners.map((l) => new ConnectionManager(l, { plugins, clusters: bootstrap.clusters, stats: gstats, concurrency }));
     return new Gateway(bootstrap, runtime, stats, plugins, managers);
+  }
+
+  /** Distinct plugins (root contexts per worker) the filters run. */
+  get pluginCount(): number {
+    return new Set(this.plugins.values()).size;
+  }
+
+  /** The plugin of the wasm filter named `name` on listener `listener` (the first such entry). */
+  plugin(name: string, listener = 0): WasmPlugin {
+    const f = this.bootstrap.listeners[listener]?.hcm.httpFilters.find((x): x is WasmFilterConfig => x.kind === "wasm" && x.name === name);
+    const p = f && this.plugins.get(f);
+    if (!p) throw new Error(`no wasm filter ${JSON.stringify(name)} on listener ${listener}`);
+    return p;
   }
 
   static async start(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -107,6 +135,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.discovery.close();
     await Promise.all(this.managers.map((m) => m.close()));
     await this.closeAdmin?.();
     this.runtime.close();

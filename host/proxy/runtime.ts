@@ -5,7 +5,10 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { WasmResult, LogLevel, LOG_LEVEL_NAMES } from "../abi/enums.ts";
-import type { WasmPluginConfig } from "../envoy/bootstrap-types.ts";
+import type { FailurePolicy, WasmPluginConfig } from "../envoy/bootstrap-types.ts";
+import type { DecoderFilterCallbacks } from "../http/filter-manager.ts";
+import { HeadersStatus } from "../abi/enums.ts";
+import { fetchRemoteCode } from "./remote-code.ts";
 import type { HeaderMap } from "../http/header-map.ts";
 import { RootContext, type ContextBase } from "./context.ts";
 import { HttpContext } from "./http-context.ts";
@@ -39,22 +42,84 @@ export interface RuntimeOptions {
 
 export class PluginLoadError extends Error {}
 
-/** One `envoy.filters.http.wasm` entry: its root context in each worker's VM. */
+/**
+ * One plugin (cpp-host's PluginBase, keyed by plugin key) and its root context in each worker's
+ * VM. Every `envoy.filters.http.wasm` entry with the same VM key and plugin key shares one,
+ * as proxy-wasm-cpp-host's getOrCreateThreadLocalPlugin (src/wasm.cc) shares it.
+ * A root is null in every worker when the code could not be had (a failed remote fetch): the
+ * plugin "failed to load" and each stream fails closed, or skips it when failing open.
+ */
 export class WasmPlugin {
+  /** When each worker's handle was last (re)loaded, for FAIL_RELOAD's back-off. */
+  private readonly lastLoadMs: number[];
+
   constructor(
     readonly config: WasmPluginConfig,
-    readonly roots: RootContext[],
-  ) {}
+    readonly roots: (RootContext | null)[],
+    private readonly reload: ((worker: number) => RootContext | null) | null = null,
+  ) {
+    this.lastLoadMs = roots.map(() => performance.now());
+  }
 
-  /** A new stream context for a stream served by `worker`. */
+  get failurePolicy(): FailurePolicy {
+    return this.config.failurePolicy ?? (this.config.failOpen ? "FAIL_OPEN" : "FAIL_CLOSED");
+  }
+
+  /**
+   * The filter for a new stream served by `worker` (Envoy's PluginConfig::createContext,
+   * source/extensions/common/wasm/wasm.cc): null when the filter is skipped (a failed VM with
+   * FAIL_OPEN). With FAIL_RELOAD, a VM that failed at run time is replaced first, once its
+   * back-off has passed (maybeReloadHandleIfNeeded).
+   */
+  createFilter(worker: number): HttpContext | FailedPluginFilter | null {
+    const w = worker % this.roots.length;
+    let root = this.roots[w]!;
+    if (root === null) return this.failurePolicy === "FAIL_OPEN" ? null : new FailedPluginFilter();
+    if (root.vm.failState === "runtime_error" && this.failurePolicy === "FAIL_RELOAD" && this.reload) {
+      // JitteredLowerBoundBackOffStrategy: at least base_interval, up to half as much again.
+      const base = this.config.reloadBaseIntervalMs ?? 1000;
+      const interval = base + Math.floor((Math.random() * base) / 2);
+      const now = performance.now();
+      if (now - this.lastLoadMs[w]! >= interval) {
+        this.lastLoadMs[w] = now;
+        const fresh = this.reload(w);
+        if (fresh) this.roots[w] = root = fresh;
+      }
+    }
+    if (root.vm.failed && this.failurePolicy === "FAIL_OPEN") return null;
+    return new HttpContext(root.vm, root);
+  }
+
+  /** A stream context on this worker's current root (tests and benchmarks drive it directly). */
   createStreamContext(worker: number): HttpContext {
-    const root = this.roots[worker % this.roots.length]!;
+    const root = this.roots[worker % this.roots.length];
+    if (!root) throw new Error(`wasm plugin '${this.config.name}' failed to load`);
     return new HttpContext(root.vm, root);
   }
 
   vm(worker: number): WasmVm {
-    return this.roots[worker % this.roots.length]!.vm;
+    const root = this.roots[worker % this.roots.length];
+    if (!root) throw new Error(`wasm plugin '${this.config.name}' failed to load`);
+    return root.vm;
   }
+}
+
+/** A fail-closed plugin with no VM: every stream gets Envoy's 503 wasm_fail_stream. */
+export class FailedPluginFilter {
+  private cb: DecoderFilterCallbacks | null = null;
+  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
+    this.cb = cb;
+  }
+  decodeHeaders(): HeadersStatus {
+    this.cb?.sendLocalReply(503, "", "wasm_fail_stream", { grpcStatus: 14 });
+    return HeadersStatus.StopAllIterationAndWatermark;
+  }
+}
+
+/** cpp-host's plugin key: root_id, configuration, and Envoy's key of every other plugin field but vm_config. */
+function pluginKey(c: WasmPluginConfig): string {
+  const rest = JSON.stringify([c.name, c.failurePolicy ?? (c.failOpen ? "FAIL_OPEN" : "FAIL_CLOSED"), c.reloadBaseIntervalMs ?? 1000, c.allowOnHeadersStopIteration]);
+  return createHash("sha256").update(c.rootId).update("\0").update(c.configuration).update("\0").update(rest).digest("hex");
 }
 
 export class ProxyWasmRuntime implements VmServices {
@@ -67,6 +132,9 @@ export class ProxyWasmRuntime implements VmServices {
   private readonly vmPools = new Map<string, WasmVm[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly modules = new Map<string, WebAssembly.Module>();
+  /** Plugins by VM key || plugin key. */
+  private readonly plugins = new Map<string, WasmPlugin>();
+  private readonly remoteCode = new Map<string, Promise<Uint8Array | null>>();
 
   constructor(private readonly opts: RuntimeOptions) {
     this.stats = opts.stats;
@@ -84,6 +152,7 @@ export class ProxyWasmRuntime implements VmServices {
         sink({ level: lvl, vmId: vm.vmId, worker: vm.worker, plugin: ctx?.plugin.name ?? "", message });
       },
       error: (message) => sink({ level: LogLevel.Error, vmId: "", worker: -1, plugin: "", message }),
+      warn: (message) => sink({ level: LogLevel.Warn, vmId: "", worker: -1, plugin: "", message }),
     };
     this.queues = new SharedQueues((vm, contextId, token) => {
       const ctx = vm.contexts.get(contextId);
@@ -134,70 +203,132 @@ export class ProxyWasmRuntime implements VmServices {
     return WasmResult.NotFound;
   }
 
-  private async compile(file: string): Promise<{ key: string; module: WebAssembly.Module; bytes: Buffer }> {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (e) {
-      throw new PluginLoadError(`cannot read Wasm file ${file}: ${(e as Error).message}`);
-    }
+  private compileBytes(bytes: Uint8Array, source: string): { key: string; module: WebAssembly.Module } {
     const key = createHash("sha256").update(bytes).digest("hex");
     let module = this.modules.get(key);
     if (!module) {
       try {
         checkModule(bytes);
-        module = await WebAssembly.compile(new Uint8Array(bytes));
+        module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
       } catch (e) {
-        throw new PluginLoadError(`${file}: ${(e as Error).message}`);
+        throw new PluginLoadError(`${source}: ${(e as Error).message}`);
       }
       this.modules.set(key, module);
     }
-    return { key, module, bytes };
+    return { key, module };
+  }
+
+  /** The module's bytes: a local file, inline bytes, or a remote fetch (null when it failed). */
+  private async codeBytes(config: WasmPluginConfig): Promise<Uint8Array | null> {
+    const code = config.code ?? { kind: "file", path: config.codeFile };
+    if (code.kind === "inline") return code.bytes;
+    if (code.kind === "file") {
+      try {
+        return readFileSync(code.path);
+      } catch (e) {
+        throw new PluginLoadError(`cannot read Wasm file ${code.path}: ${(e as Error).message}`);
+      }
+    }
+    let fetch = this.remoteCode.get(code.sha256); // Envoy's code cache, keyed by sha256
+    if (!fetch) {
+      const errors: string[] = [];
+      fetch = fetchRemoteCode(code, (c, h, b, t) => this.callout(c, h, b, t), errors).then((bytes) => {
+        for (const e of errors) this.log.error(e);
+        if (!bytes) this.log.error(`Failed to load Wasm code (fetch failed) from ${code.uri}`);
+        return bytes;
+      });
+      this.remoteCode.set(code.sha256, fetch);
+    }
+    return fetch;
   }
 
   /** Envoy's createWasm + start + configure for one plugin, in every worker. */
   async loadPlugin(config: WasmPluginConfig): Promise<WasmPlugin> {
-    const { key: codeKey, module } = await this.compile(config.codeFile);
+    const bytes = await this.codeBytes(config);
+    if (bytes === null) {
+      // createWasm's callback with no Wasm: "Plugin <name> failed to load"; the filter stays.
+      this.log.error(`Plugin ${config.name} failed to load`);
+      return new WasmPlugin(config, Array.from({ length: this.opts.concurrency }, () => null));
+    }
+    const { key: codeKey, module } = this.compileBytes(bytes, config.codeFile);
     const vmKey = createHash("sha256").update(config.vmId).update("\0").update(config.vmConfiguration).update("\0").update(codeKey).digest("hex");
+    const cacheKey = `${vmKey}||${pluginKey(config)}`;
+    const cached = this.plugins.get(cacheKey);
+    if (cached) return cached;
     let vms = this.vmPools.get(vmKey);
     if (!vms) {
       vms = [];
-      for (let w = 0; w < this.opts.concurrency; w++) {
-        const vm = new WasmVm(config.vmId, w, config.vmConfiguration, config.environment, this);
-        try {
-          await vm.load(module);
-        } catch (e) {
-          throw new PluginLoadError(this.describe(config, (e as WasmLoadError).message, vm));
-        }
-        vms.push(vm);
-      }
+      for (let w = 0; w < this.opts.concurrency; w++) vms.push(await this.createVm(config, module, w));
       this.vmPools.set(vmKey, vms);
     }
     const roots: RootContext[] = [];
     for (const vm of vms) {
       if (vm.failed) throw new PluginLoadError(this.describe(config, `VM failed: ${vm.failMessage}`, vm));
-      const root = new RootContext(vm, vm.allocContextId(), config);
-      // ContextBase::onStart: on_context_create(root, 0) then on_vm_start.
-      vm.call("proxy_on_context_create", root, root.id, 0);
-      root.inVmContextCreated = true;
-      const started = vm.hasExport("proxy_on_vm_start") ? vm.call("proxy_on_vm_start", root, root.id, config.vmConfiguration.length) : 1;
-      vm.finishCall();
-      if (!started) {
-        vm.fail("start_failed", "proxy_on_vm_start returned false");
-        throw new PluginLoadError(this.describe(config, vm.failed && started === null ? vm.failMessage : "proxy_on_vm_start returned false", vm));
-      }
-      root.tempPluginConfiguration = config.configuration;
-      const ok = vm.hasExport("proxy_on_configure") ? vm.call("proxy_on_configure", root, root.id, config.configuration.length) : 1;
-      root.tempPluginConfiguration = null;
-      vm.finishCall();
-      if (!ok) {
-        const why = ok === null ? vm.failMessage : "proxy_on_configure returned false";
-        vm.fail("configure_failed", why);
-        throw new PluginLoadError(this.describe(config, why, vm));
-      }
-      roots.push(root);
+      roots.push(this.startPlugin(config, vm));
     }
-    return new WasmPlugin(config, roots);
+    const pool = vms;
+    const plugin = new WasmPlugin(config, roots, (worker) => this.reloadRoot(config, module, pool, worker));
+    this.plugins.set(cacheKey, plugin);
+    return plugin;
+  }
+
+  private async createVm(config: WasmPluginConfig, module: WebAssembly.Module, worker: number): Promise<WasmVm> {
+    const vm = new WasmVm(config.vmId, worker, config.vmConfiguration, config.environment, this);
+    try {
+      await vm.load(module);
+    } catch (e) {
+      throw new PluginLoadError(this.describe(config, (e as WasmLoadError).message, vm));
+    }
+    return vm;
+  }
+
+  /** WasmBase::start + configure: the plugin's root context in `vm`. */
+  private startPlugin(config: WasmPluginConfig, vm: WasmVm): RootContext {
+    const root = new RootContext(vm, vm.allocContextId(), config);
+    // ContextBase::onStart: on_context_create(root, 0) then on_vm_start.
+    vm.call("proxy_on_context_create", root, root.id, 0);
+    root.inVmContextCreated = true;
+    const started = vm.hasExport("proxy_on_vm_start") ? vm.call("proxy_on_vm_start", root, root.id, config.vmConfiguration.length) : 1;
+    vm.finishCall();
+    if (!started) {
+      vm.fail("start_failed", "proxy_on_vm_start returned false");
+      throw new PluginLoadError(this.describe(config, vm.failed && started === null ? vm.failMessage : "proxy_on_vm_start returned false", vm));
+    }
+    root.tempPluginConfiguration = config.configuration;
+    const ok = vm.hasExport("proxy_on_configure") ? vm.call("proxy_on_configure", root, root.id, config.configuration.length) : 1;
+    root.tempPluginConfiguration = null;
+    vm.finishCall();
+    if (!ok) {
+      const why = ok === null ? vm.failMessage : "proxy_on_configure returned false";
+      vm.fail("configure_failed", why);
+      throw new PluginLoadError(this.describe(config, why, vm));
+    }
+    return root;
+  }
+
+  /**
+   * FAIL_RELOAD: getOrCreateThreadLocalPlugin again. A worker VM that failed at run time is
+   * dropped from the thread-local cache and cloned anew from the base (cpp-host
+   * getOrCreateThreadLocalWasm); the plugin is started and configured in it. Null when that fails.
+   */
+  private reloadRoot(config: WasmPluginConfig, module: WebAssembly.Module, pool: WasmVm[], worker: number): RootContext | null {
+    let vm = pool[worker]!;
+    if (vm.failState === "runtime_error") {
+      vm = new WasmVm(config.vmId, worker, config.vmConfiguration, config.environment, this);
+      try {
+        vm.loadSync(module);
+      } catch (e) {
+        this.log.error(`wasm reload of '${config.name}' failed: ${(e as Error).message}`);
+        return null;
+      }
+      pool[worker] = vm;
+    }
+    try {
+      return this.startPlugin(config, vm);
+    } catch (e) {
+      this.log.error(`wasm reload of '${config.name}' failed: ${(e as Error).message}`);
+      return null;
+    }
   }
 
   /** A load failure with the plugin's own log lines, which name the bad field. */

@@ -29,6 +29,8 @@ export interface PluginLog {
   plugin(vm: WasmVm, level: number, message: string): void;
   /** A host-side error about a VM (load failures, traps). */
   error(message: string): void;
+  /** A host-side warning (config Envoy accepts with a warning). */
+  warn(message: string): void;
 }
 
 /** Stats are uint64 in Envoy: values cross as bigint so nothing above 2^53 is rounded. */

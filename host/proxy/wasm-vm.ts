@@ -105,9 +105,14 @@ export class WasmVm {
 
   /** Compile, link and run the start function under Envoy's restrictions. */
   async load(module: WebAssembly.Module): Promise<void> {
+    this.loadSync(module);
+  }
+
+  /** `load` without waiting: a FAIL_RELOAD reload happens as a stream starts. */
+  loadSync(module: WebAssembly.Module): void {
     let instance: WebAssembly.Instance;
     try {
-      instance = await WebAssembly.instantiate(module, buildImports(this));
+      instance = new WebAssembly.Instance(module, buildImports(this));
     } catch (e) {
       throw new WasmLoadError(`Failed to create new Wasm instance: ${(e as Error).message}`);
     }

@@ -9,6 +9,7 @@ import { getPropertyString } from "../abi/properties";
 import { logError } from "../abi/log";
 import { HttpContext, RootContext, UnregisteredRootContext } from "./context";
 import { forgetCallsOf, onHttpCallResponse } from "./http-call";
+import { isProtobufStruct, STRUCT_CONFIG_MESSAGE } from "./config";
 import {
   addRoot,
   addStream,
@@ -69,7 +70,14 @@ export function proxy_on_configure(rootId: u32, configSize: u32): bool {
   const root = rootById(rootId);
   if (root == null) return true;
   setCurrentContext(root);
-  const ok = root.onConfigure(readConfig(BufferType.PluginConfiguration, configSize));
+  const config = readConfig(BufferType.PluginConfiguration, configSize);
+  let ok = false;
+  if (isProtobufStruct(config)) {
+    const name = getPropertyString(["plugin_name"]);
+    logError((name != null && name.length > 0 ? name + ": " : "") + STRUCT_CONFIG_MESSAGE);
+  } else {
+    ok = root.onConfigure(config);
+  }
   setCurrentContext(null);
   return ok;
 }

@@ -32,7 +32,7 @@ export async function startAiGateway(spec: AiGatewaySpec): Promise<RunningGatewa
                 typed_per_filter_config:
                   ai-proxy-${k}:
                     "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
-                    disabled: false`,
+                    config: {}`,
     )
     .join("");
   const filters = kinds

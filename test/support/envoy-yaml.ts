@@ -48,17 +48,9 @@ export interface BootstrapOptions {
   generateRequestId?: boolean;
 }
 
-export function bootstrapYamlText(o: BootstrapOptions): string {
-  const first = Object.keys(o.clusters)[0] ?? "upstream";
-  const vhosts =
-    o.virtualHosts ??
-    `
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: ${first} }`;
-  const clusters = Object.entries(o.clusters)
+/** `clusters` entries: each name on a loopback port. */
+export function clustersYaml(clusters: Record<string, number>): string {
+  return Object.entries(clusters)
     .map(
       ([name, port]) => `
   - name: ${name}
@@ -70,6 +62,37 @@ export function bootstrapYamlText(o: BootstrapOptions): string {
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } }`,
     )
     .join("");
+}
+
+/** One `listeners` entry on an ephemeral loopback port: the HTTP connection manager, the filters, the router. */
+export function listenerYaml(l: { name: string; statPrefix: string; virtualHosts: string; filters: string; generateRequestId?: boolean }): string {
+  return `
+  - name: ${l.name}
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ${l.statPrefix}${l.generateRequestId === undefined ? "" : `\n          generate_request_id: ${l.generateRequestId}`}
+          route_config:
+            virtual_hosts:${l.virtualHosts}
+          http_filters:${l.filters}
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+}
+
+export function bootstrapYamlText(o: BootstrapOptions): string {
+  const first = Object.keys(o.clusters)[0] ?? "upstream";
+  const vhosts =
+    o.virtualHosts ??
+    `
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: ${first} }`;
+  const clusters = clustersYaml(o.clusters);
   return `${
     o.admin === false
       ? ""
@@ -77,20 +100,7 @@ export function bootstrapYamlText(o: BootstrapOptions): string {
   address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
 `
   }static_resources:
-  listeners:
-  - name: ${o.listener ?? "main"}
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${o.statPrefix ?? "ingress"}${o.generateRequestId === undefined ? "" : `\n          generate_request_id: ${o.generateRequestId}`}
-          route_config:
-            virtual_hosts:${vhosts}
-          http_filters:${o.filters ?? ""}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+  listeners:${listenerYaml({ name: o.listener ?? "main", statPrefix: o.statPrefix ?? "ingress", virtualHosts: vhosts, filters: o.filters ?? "", generateRequestId: o.generateRequestId })}
   clusters:${clusters || " []"}
 ${o.extra ?? ""}`;
 }

@@ -92,7 +92,7 @@ export function bootstrapYaml(spec: BootstrapSpec): string {
                       ([n, c]) => `
                     ${n}:
                       "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
-                      disabled: ${c.disabled}`,
+                      ${c.disabled ? "disabled: true" : "config: {}"}`,
                     )
                     .join("")}`
         : "";

@@ -16,11 +16,11 @@ export function wat(text: string): Uint8Array {
 }
 
 /** A minimal well-formed proxy-wasm 0.2.1 module; `body` adds imports, functions, exports. */
-export function proxyModule(body: string, opts: { marker?: boolean; malloc?: boolean } = {}): Uint8Array {
+export function proxyModule(body: string, opts: { marker?: boolean; malloc?: boolean; heap?: number } = {}): Uint8Array {
   return wat(`(module
   ${body}
   (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 4096))
+  (global $heap (mut i32) (i32.const ${opts.heap ?? 4096}))
   ${opts.malloc === false ? "" : `(func (export "malloc") (param $n i32) (result i32) (local $p i32)
     global.get $heap local.set $p
     global.get $heap local.get $n i32.add global.set $heap
