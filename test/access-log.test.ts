@@ -139,3 +139,37 @@ describe("createAccessLogSink", () => {
     }
   });
 });
+
+describe("REQ_WITHOUT_QUERY (envoy.formatter.req_without_query)", () => {
+  // Envoy: source/extensions/formatter/req_without_query/req_without_query.cc: REQ's header
+  // lookup (main?alternative, first value), then Http::Utility::stripQueryString (cut at the
+  // first '?'), then MAXLEN. The operator exists only when log_format.formatters lists the
+  // extension (config.cc registers it as a CommandParserFactory).
+  const withExt = (f: string): AccessLogConfig => ({ path: "/dev/stdout", jsonFormat: null, textFormat: f, commands: ["REQ_WITHOUT_QUERY"] });
+
+  it("prints the path without its query, prefers X-ENVOY-ORIGINAL-PATH, truncates after stripping", () => {
+    const rec = record({ requestHeaders: new HeaderMap([[":path", "/v1beta/models/g:generateContent?alt=sse&key=AIzaSECRET"]]) });
+    expect(formatAccessLog(withExt("%REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%"), rec)).toBe("/v1beta/models/g:generateContent");
+    expect(formatAccessLog(withExt("%REQ_WITHOUT_QUERY(:PATH):8%"), rec)).toBe("/v1beta/");
+    const orig = record({ requestHeaders: new HeaderMap([[":path", "/new?key=s"], ["x-envoy-original-path", "/old?key=t"]]) });
+    expect(formatAccessLog(withExt("%REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)% %REQ_WITHOUT_QUERY(X-NONE)%"), orig)).toBe("/old -");
+  });
+
+  it("is refused without the formatter extension, as Envoy refuses an unknown command", () => {
+    expect(() => formatAccessLog(text("%REQ_WITHOUT_QUERY(:PATH)%"), record())).toThrow(/REQ_WITHOUT_QUERY.*req_without_query/);
+  });
+
+  it("the shipped envoy.yaml logs no query, so a query credential never reaches its access log (issue 11)", async () => {
+    const { parseBootstrap } = await import("../host/envoy/bootstrap.ts");
+    const file = join(import.meta.dirname, "../envoy/envoy.yaml");
+    const b = parseBootstrap(readFileSync(file, "utf8"), file);
+    const logs = b.listeners.flatMap((l) => l.hcm.accessLogs);
+    expect(logs.length).toBeGreaterThan(0);
+    const rec = record({ requestHeaders: new HeaderMap([[":method", "POST"], [":path", "/v1beta/models/gemini-2.0-flash:generateContent?key=AIzaSySECRETKEY123"]]) });
+    for (const cfg of logs) {
+      const line = formatAccessLog(cfg, rec);
+      expect(line).toContain("/v1beta/models/gemini-2.0-flash:generateContent");
+      expect(line).not.toContain("SECRETKEY");
+    }
+  });
+});

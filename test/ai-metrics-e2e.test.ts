@@ -11,6 +11,7 @@ import { parse, stringify } from "yaml";
 import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
 import { send, type Reply } from "./support/client.ts";
 import { MISTRAL_DEFAULT_KEY, OPENAI_DEFAULT_KEY, startMistral, startOpenAI, type Simulator } from "./simulators/index.ts";
+import { shippedLogFormat } from "./support/shipped-config.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const N = 3;
@@ -19,12 +20,9 @@ const PRICES = { openai: { input_cost: 0.15, output_cost: 0.6 }, mistral: { inpu
 type Obj = Record<string, unknown>;
 interface Shipped {
   stats_config: unknown;
-  static_resources: { listeners: { filter_chains: { filters: { typed_config: { access_log: { typed_config: { log_format: { json_format: Record<string, string> } } }[] } }[] }[] }[] };
 }
 
 const shipped = (): Shipped => parse(readFileSync(resolve(ROOT, "envoy/envoy.yaml"), "utf8")) as Shipped;
-/** The json_format of the shipped access log. */
-const shippedLogFormat = () => shipped().static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.access_log[0]!.typed_config.log_format.json_format;
 
 function aiProxy(name: string, cfg: Obj): string {
   return `
@@ -97,8 +95,7 @@ static_resources:
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
               path: ${JSON.stringify(logPath)}
-              log_format:
-                json_format: ${JSON.stringify(shippedLogFormat())}
+              log_format: ${JSON.stringify(shippedLogFormat())}
           route_config:
             name: local
             virtual_hosts:

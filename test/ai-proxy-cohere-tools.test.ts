@@ -351,7 +351,7 @@ describe("cohere tools: streams", () => {
 
   it("ignores hostile indexes and ends with an error frame on a broken call", () => {
     const start = ev({ is_finished: false, event_type: "stream-start", generation_id: "g" });
-    const odd = collect(streamLab().stream([start, chunk({ index: 1e12, name: "x" }), chunk({ index: -1, parameters: "{" }), chunk({ index: "0", name: "y" }), ev({ event_type: "tool-calls-chunk" })]));
+    const odd = collect(streamLab().stream([start, chunk({ index: 1e12, name: "x" }), chunk({ index: -1, parameters: "{" }), chunk({ index: "0", name: "y" }), ev({ event_type: "tool-calls-chunk" }), ev({ event_type: "stream-end", finish_reason: "COMPLETE" })]));
     expect(odd.toolCalls).toEqual([]);
     expect(odd.errors).toEqual([]);
     const broken = collect(streamLab().stream([start, ev({ event_type: "tool-calls-generation", tool_calls: [{ name: "f", parameters: "x" }] })]));

@@ -18,8 +18,12 @@ export interface ProxyOptions {
   env?: Record<string, string>;
   /** Access-log JSON fields (Envoy json_format); the log file path is returned as `logFile`. */
   accessLog?: Record<string, string>;
+  /** log_format.formatters for the access log (name → typed_config @type). */
+  accessLogFormatters?: Record<string, string>;
   bufferLimit?: number;
   timeout?: string;
+  /** ai-metrics after ai-proxy (its series in /stats). */
+  metrics?: boolean;
 }
 
 export interface ProxyGateway extends RunningGateway {
@@ -34,11 +38,11 @@ export interface ProxyGateway extends RunningGateway {
 export async function proxyGateway(config: unknown, port: number, o: ProxyOptions = {}): Promise<ProxyGateway> {
   const logFile = join(mkdtempSync(join(tmpdir(), "aiproxy-")), "access.log");
   const gw = await startGateway({
-    filters: [{ name: "ai-proxy", code: filter("ai-proxy"), config, env: o.env }],
+    filters: [{ name: "ai-proxy", code: filter("ai-proxy"), config, env: o.env }, ...(o.metrics ? [{ name: "ai-metrics", code: filter("ai-metrics"), config: "" }] : [])],
     routes: [{ prefix: "/", cluster: "upstream", timeout: o.timeout }],
     clusters: { upstream: { port } },
     bufferLimit: o.bufferLimit,
-    accessLog: o.accessLog ? { path: logFile, json: o.accessLog } : undefined,
+    accessLog: o.accessLog ? { path: logFile, json: o.accessLog, formatters: o.accessLogFormatters } : undefined,
   });
   return {
     ...gw,

@@ -159,6 +159,18 @@ describe("llama2 raw: responses, errors and streams", () => {
     expect(splitMismatches(l, bytes, whole)).toEqual([]);
   });
 
+  it("a stream cut before its last event (details) ends with an error event, never [DONE] (issue 11)", () => {
+    const l = lab();
+    l.request({ messages: [{ role: "user", content: "hi" }], stream: true });
+    const full = tgiStream([" Hello", "!"]);
+    const cut = full.slice(0, full.lastIndexOf("data:"));
+    const c = collect(l.stream([cut, ""]));
+    expect(c.text).toBe(" Hello!");
+    expect(c.done).toBe(false);
+    expect(c.errors).toEqual([{ message: "upstream stream ended before its end marker", type: "api_error", code: null }]);
+    expect(l.streamState()).toMatchObject({ finished: true, failed: true });
+  });
+
   it("an error event ends the stream; junk never traps", () => {
     const l = lab();
     l.request({ messages: [{ role: "user", content: "hi" }], stream: true });

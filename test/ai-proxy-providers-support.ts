@@ -25,6 +25,9 @@ interface Exports {
   streamState(): number;
   responseState(): number;
   reportsUsage(): number;
+  redactAdd(reset: number): number;
+  redactPush(eos: number): number;
+  redactWhole(): number;
 }
 
 let mod: WebAssembly.Module | null = null;
@@ -145,6 +148,34 @@ export class Lab {
 
   reportsUsage(): boolean {
     return this.x.reportsUsage() === 1;
+  }
+
+  /** A fresh secret set (lib/llm/redact.ts) holding `secrets` and their wire forms; returns the pattern count. */
+  redactWith(secrets: string[]): number {
+    let n = 0;
+    secrets.forEach((s, i) => {
+      this.put(s);
+      n = this.x.redactAdd(i === 0 ? 1 : 0);
+    });
+    return n;
+  }
+
+  /** Feeds chunks through one StreamRedactor (eos on the last); returns each output and the bytes held after it. */
+  redactStream(chunks: (string | Uint8Array)[]): { out: Buffer[]; held: number[] } {
+    const out: Buffer[] = [];
+    const held: number[] = [];
+    chunks.forEach((c, i) => {
+      this.put(c);
+      held.push(this.x.redactPush(i === chunks.length - 1 ? 1 : 0));
+      out.push(Buffer.from(new Uint8Array(this.x.memory.buffer, this.x.outputPtr(), this.x.outputLen())));
+    });
+    return { out, held };
+  }
+
+  redactWhole(body: string | Uint8Array): string {
+    this.put(body);
+    this.x.redactWhole();
+    return this.out();
   }
 }
 

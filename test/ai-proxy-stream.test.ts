@@ -96,10 +96,13 @@ describe("broken and unusual upstream answers", () => {
     expect(data.length).toBe(2);
   });
 
-  it("writes [DONE] when the upstream stream ends without it", async () => {
+  it("ends a stream the upstream cut before [DONE] with an error event, never [DONE] (issue 11)", async () => {
     script = streamWith([Buffer.from(`data: ${JSON.stringify(chunk("a"))}\n\n`)]);
     const r = await g.post("/", ask);
-    expect(sseData(r.body)).toEqual([JSON.stringify(chunk("a")), "[DONE]"]);
+    expect(sseData(r.body)).toEqual([
+      JSON.stringify(chunk("a")),
+      JSON.stringify({ error: { message: "upstream stream ended before its end marker", type: "api_error", code: null } }),
+    ]);
   });
 
   it("answers a 200 without choices with the transformation error in the OpenAI shape", async () => {

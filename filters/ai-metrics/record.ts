@@ -22,6 +22,8 @@ export class AiRecord {
   costNano: u64 = 0;
   /** The status sent downstream (response.code), else ai-proxy's; 0 = no response. */
   status: i64 = 0;
+  /** ai-proxy's `ai.error_type`: a 2xx whose answer failed on the way (a broken stream or body); "" otherwise. */
+  errorType: string = "";
   // Semantic-cache facts (Kong's cache labels); no filter of this gateway writes them yet.
   cacheStatus: string = "";
   vectorDb: string = "";
@@ -99,6 +101,10 @@ export function readRecord(): AiRecord | null {
   let status = getPropertyInt(["response", "code"], -1);
   if (status < 0) status = count("ai.status");
   r.status = status > 0 && status < 1000 ? status : 0;
+  // A 2xx the upstream broke (a stream cut before its end marker, an error event, an empty
+  // body) is counted as the gateway's 502: the client got no usable answer.
+  r.errorType = text("ai.error_type");
+  if (r.errorType.length > 0 && r.status >= 200 && r.status < 400) r.status = 502;
   r.cacheStatus = text("ai.cache_status");
   r.vectorDb = text("ai.vector_db");
   r.embeddingsProvider = text("ai.embeddings_provider");

@@ -116,7 +116,7 @@ export class Labels {
     l.requestModel = l.model;
     l.responseModel = labelValue(r.responseModel);
     // OTel's error.type for HTTP: the status code as text; _OTHER when there was none.
-    l.errorType = r.status >= 200 && r.status < 400 ? "" : r.status == 0 ? "_OTHER" : r.status.toString();
+    l.errorType = r.errorType.length > 0 ? labelValue(r.errorType) : r.status >= 200 && r.status < 400 ? "" : r.status == 0 ? "_OTHER" : r.status.toString();
     return l;
   }
 }

@@ -22,12 +22,13 @@ import { errorBody, errorTypeForStatus } from "../../lib/llm/errors";
 import { makeId } from "../../lib/llm/format";
 import { modelsListBody } from "../../lib/llm/models";
 import { ByteBuilder } from "../../lib/llm/json-writer";
-import { withStringMember } from "../../lib/llm/json-scan";
-import { estimateCompletionTokens, estimatePromptTokens, usageCost } from "../../lib/llm/usage";
+import { withStringMember, withoutMember } from "../../lib/llm/json-scan";
+import { estimateCompletionTokens, estimatePromptTokens, takeUsageOutOfRange, usageCost } from "../../lib/llm/usage";
+import { Secrets, StreamRedactor } from "../../lib/llm/redact";
 import { AiProxyConfig, parseConfig, withModel } from "../../lib/llm/route/config";
 import { readEnvironment } from "../../lib/runtime/env";
 import { promptText, validateRequest } from "../../lib/llm/route/request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam } from "../../lib/llm/route/url";
+import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam, withoutParams } from "../../lib/llm/route/url";
 import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "../../lib/llm/route/template";
 import { Analytics } from "../../lib/analytics/record";
 
@@ -35,6 +36,13 @@ import { Analytics } from "../../lib/analytics/record";
 export const MODEL_HEADER = "x-ai-gateway-llm-model";
 
 const JSON_CT = "application/json";
+
+/** Query parameters that carry a client's own key (Gemini's `key`, Azure's `api-key`); dropped unless allow_override. */
+const CLIENT_KEY_PARAMS = ["key", "api-key"];
+/** A body member that carries a client's own key; dropped unless allow_override. */
+const CLIENT_KEY_MEMBER = "api_key";
+/** The longest model name written into MODEL_HEADER. */
+const MAX_MODEL_HEADER_BYTES = 256;
 
 class AiProxyRoot extends RootContext {
   config: AiProxyConfig = new AiProxyConfig();
@@ -112,6 +120,12 @@ class AiProxyStream extends HttpContext {
   responsePayload: string | null = null;
   responseModel: string = "";
   analytics: Analytics = new Analytics();
+  /** Why the client got no (or a broken) answer although the upstream replied; "" when none. */
+  errorType: string = "";
+  /** Masks the credentials in the response body as it goes out (streams and passed-through bodies). */
+  redactor: StreamRedactor | null = null;
+  /** Preserve route: the JSON body is read only to drop a client `api_key`. */
+  stripBodyKey: bool = false;
 
   constructor(id: u32, root: AiProxyRoot) {
     super(id, root);
@@ -157,9 +171,10 @@ class AiProxyStream extends HttpContext {
 
     // Upstream path and authority.
     let query = q >= 0 ? parseQuery(rawQuery) : new Array<Header>();
+    const a = cfg.auth;
+    if (!a.allowOverride && query.length > 0) query = withoutParams(query, CLIENT_KEY_PARAMS);
     if (t.path.length > 0) path = t.path;
     for (let i = 0; i < t.query.length; i++) addDefault(query, unchecked(t.query[i]).name, unchecked(t.query[i]).value);
-    const a = cfg.auth;
     if (a.paramLocation == "query" && !(a.allowOverride && hasParam(query, a.paramName))) {
       query = setParam(query, a.paramName, percentEncode(a.paramValue));
     }
@@ -174,6 +189,7 @@ class AiProxyStream extends HttpContext {
       this.removeRequestHeader("api-key");
       this.removeRequestHeader("x-api-key");
       this.removeRequestHeader("x-goog-api-key");
+      this.removeRequestHeader("proxy-authorization");
     }
     if (a.headerName.length > 0 && !(a.allowOverride && clientHasAuthHeader)) this.replaceRequestHeader(a.headerName, a.headerValue);
 
@@ -181,7 +197,12 @@ class AiProxyStream extends HttpContext {
     for (let i = 0; i < ph.length; i++) this.replaceRequestHeader(unchecked(ph[i]).name, unchecked(ph[i]).value);
     // The body will change and the response must come back uncompressed.
     this.removeRequestHeader("accept-encoding");
-    if (route != RouteType.Preserve || a.paramLocation == "body") {
+    // Preserve route: a JSON body is read only to drop a client's `api_key` member.
+    if (route == RouteType.Preserve && !a.allowOverride && !endOfStream) {
+      const ct = this.getRequestHeader("content-type");
+      this.stripBodyKey = ct != null && ct.toLowerCase().startsWith(JSON_CT);
+    }
+    if (route != RouteType.Preserve || a.paramLocation == "body" || this.stripBodyKey) {
       this.removeRequestHeader("content-length");
       if (route != RouteType.Preserve) this.replaceRequestHeader("content-type", JSON_CT);
     }
@@ -219,7 +240,7 @@ class AiProxyStream extends HttpContext {
   onRequestBody(bodySize: u32, endOfStream: bool): i32 {
     if (this.requestDone || this.localReply) return Action.Continue;
     const cfg = this.cfg;
-    const needsBody = cfg.route != RouteType.Preserve || cfg.logPayloads || cfg.auth.paramLocation == "body";
+    const needsBody = cfg.route != RouteType.Preserve || cfg.logPayloads || cfg.auth.paramLocation == "body" || this.stripBodyKey;
     if (!needsBody) return Action.Continue;
     if (cfg.maxRequestBodySize > 0 && <i64>bodySize > cfg.maxRequestBodySize) return this.tooLarge();
     if (!endOfStream) return Action.Pause; // Envoy keeps buffering; bodySize is the whole body so far
@@ -237,23 +258,34 @@ class AiProxyStream extends HttpContext {
   private processRequest(body: Uint8Array): i32 {
     this.requestDone = true;
     const cfg = this.cfg;
-    if (cfg.logPayloads) this.requestPayload = String.UTF8.decodeUnsafe(body.dataStart, <usize>body.length);
+    if (cfg.logPayloads) this.requestPayload = this.secrets().maskString(String.UTF8.decodeUnsafe(body.dataStart, <usize>body.length));
     if (cfg.route == RouteType.Preserve) {
-      if (cfg.auth.paramLocation == "body") this.injectBodyParam(body);
+      const out = this.stripBodyKey ? withoutMember(body, CLIENT_KEY_MEMBER) : body;
+      if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
+      else if (out !== body) this.replaceRequestBody(out);
       return Action.Continue;
     }
     const v = validateRequest(body, cfg, this.created, "", this.upstreamQuery);
     if (v.req == null) return this.reject(v.status, v.message);
     const req = v.req!;
+    if (cfg.modelNameHeader && (cfg.model.name.length == 0 || cfg.templates != null) && !validModelHeader(req.model)) {
+      return this.reject(400, "'model' must be 1 to " + MAX_MODEL_HEADER_BYTES.toString() + " bytes of visible ASCII (inner spaces allowed): the gateway returns it in the " + MODEL_HEADER + " header");
+    }
     req.requestId = makeId(req.route == RouteType.Completions ? "cmpl-" : "chatcmpl-");
     this.req = req;
     const tr = this.provider.translateRequest(req);
     if (tr.body == null) {
       return this.reject(400, "error transforming to " + this.provider.name + "://" + routeTypeName(req.route) + ": " + (tr.error != null ? tr.error! : "unknown error"));
     }
-    if (cfg.auth.paramLocation == "body") this.injectBodyParam(tr.body!);
-    else this.replaceRequestBody(tr.body!);
+    // The client's own key never reaches the provider (OpenAI-format bodies are copied member by member).
+    const out = cfg.auth.allowOverride ? tr.body! : withoutMember(tr.body!, CLIENT_KEY_MEMBER);
+    if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
+    else this.replaceRequestBody(out);
     return Action.Continue;
+  }
+
+  @inline private secrets(): Secrets {
+    return this.cfg.auth.secrets;
   }
 
   /** auth.param_location=body: the credential as a top-level JSON member. */
@@ -318,24 +350,26 @@ class AiProxyStream extends HttpContext {
       if (endOfStream) this.finish();
       return Action.Continue;
     }
+    this.redactHeaders();
     const req = this.req;
     const status = this.status;
+    const broken = this.brokenUpstream(status, endOfStream);
+    if (broken != null) return this.badGateway(broken);
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
       this.mode = Mode.Error;
       this.removeResponseHeader("content-length");
       this.replaceResponseHeader("content-type", JSON_CT);
     } else if (req == null || status < 200 || status >= 300) {
-      this.mode = Mode.Pass; // preserve route, or a 1xx/3xx
+      this.mode = Mode.Pass; // preserve route
     } else {
       const enc = this.getResponseHeader("content-encoding");
       const ct = this.getResponseHeader("content-type");
       if (enc != null && enc.toLowerCase() != "identity") {
-        logWarn("upstream answered with content-encoding " + enc + "; passing the body through untranslated");
+        logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
-      } else if (ct != null && isStreamType(ct) && (req.stream || !this.provider.upstreamAlwaysStreams())) {
-        // Streamed whenever the upstream streams (never buffer a whole stream), except a
-        // stream the client did not ask for: it is aggregated into one answer (Gemini).
+      } else if (ct != null && isStreamType(ct) && req.stream) {
+        // Streamed whenever the client streams (never buffer a whole stream).
         this.mode = Mode.Stream;
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);
@@ -344,6 +378,7 @@ class AiProxyStream extends HttpContext {
         this.replaceResponseHeader("content-type", "text/event-stream");
         this.replaceResponseHeader("cache-control", "no-cache");
       } else {
+        // JSON, or a stream the client did not ask for that this provider always sends (Gemini): aggregated.
         this.mode = Mode.Buffer;
         this.removeResponseHeader("content-length");
         this.replaceResponseHeader("content-type", JSON_CT);
@@ -351,21 +386,83 @@ class AiProxyStream extends HttpContext {
       this.removeResponseHeader("set-cookie");
       if (status == 200 && this.cfg.modelNameHeader) this.replaceResponseHeader(MODEL_HEADER, this.provider.name + "/" + req.model);
     }
+    if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !this.secrets().empty) this.redactor = new StreamRedactor(this.secrets());
     if (endOfStream) this.finish();
     return Action.Continue;
+  }
+
+  /**
+   * Why this upstream answer cannot be a success for the client, or null. Seen at the
+   * headers, so the client gets a 502 instead: a redirect (its Location would send the client
+   * elsewhere), and on LLM routes a 204, an empty 200, or a stream answering a request that
+   * did not ask for one (from a provider that streams only when asked).
+   */
+  private brokenUpstream(status: u32, endOfStream: bool): string | null {
+    if (status >= 300 && status < 400) return "upstream answered with a redirect (status " + status.toString() + ")";
+    const req = this.req;
+    if (req == null || status < 200 || status >= 300) return null;
+    if (status == 204) return "upstream answered with no content (status 204)";
+    const cl = this.getResponseHeader("content-length");
+    if (endOfStream || (cl != null && cl.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
+    const ct = this.getResponseHeader("content-type");
+    if (ct != null && isStreamType(ct) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
+      return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(ct) + ")";
+    }
+    return null;
+  }
+
+  /** Replaces the upstream answer, still held at its headers, with an OpenAI-shaped 502. */
+  private badGateway(why: string): i32 {
+    logWarn(why);
+    this.errorType = "upstream_bad_response";
+    // From on_response_headers (headers held: the local reply forces Stop) Envoy's sendLocalReply
+    // takes its "headers seen, not sent" branch and writes the reply straight to the codec, so
+    // no upstream header (Location) goes with it: source/common/http/filter_manager.cc
+    // (DownstreamFilterManager::sendLocalReply); Envoy's own test filter for this case is
+    // test/integration/filters/local_reply_during_encoding_filter.cc.
+    return this.reject(502, why);
+  }
+
+  /** Masks the credentials in every response header (an upstream may echo the key in any of them). */
+  private redactHeaders(): void {
+    const sec = this.secrets();
+    if (sec.empty) return;
+    const hs = this.getResponseHeaders();
+    let changed = false;
+    for (let i = 0; i < hs.length; i++) {
+      const h = unchecked(hs[i]);
+      const v = sec.maskString(h.value);
+      if (v != h.value) {
+        h.value = v;
+        changed = true;
+      }
+    }
+    if (changed) this.setResponseHeaders(hs);
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): i32 {
     const mode = this.mode;
     if (mode == Mode.Pass) {
-      if (this.cfg.logPayloads && endOfStream && !this.localReply) this.capturePassPayload(bodySize);
+      if (this.localReply) {
+        if (endOfStream) this.finish();
+        return Action.Continue;
+      }
+      const r = this.redactor;
+      if (r != null) {
+        const chunk = this.readBuffer(BufferType.HttpResponseBody, bodySize);
+        const out = r.push(chunk, endOfStream);
+        if (r.changed) setBufferBytesFrom(BufferType.HttpResponseBody, 0, bodySize, out);
+      }
+      if (this.cfg.logPayloads && endOfStream) this.capturePassPayload(bodySize);
       if (endOfStream) this.finish();
       return Action.Continue;
     }
     if (mode == Mode.Stream) {
       if (this.firstChunkNs == 0) this.firstChunkNs = monotonicNanos();
       const chunk = this.readBuffer(BufferType.HttpResponseBody, bodySize);
-      const out = this.translator!.push(chunk, endOfStream);
+      let out = this.translator!.push(chunk, endOfStream);
+      const r = this.redactor;
+      if (r != null) out = r.push(out, endOfStream);
       setBufferBytesFrom(BufferType.HttpResponseBody, 0, bodySize, out);
       if (endOfStream) this.finish();
       return Action.Continue; // never pause a stream
@@ -389,8 +486,16 @@ class AiProxyStream extends HttpContext {
 
   private completeBuffered(body: Uint8Array): void {
     let out: Uint8Array;
+    const sec = this.secrets();
     if (this.mode == Mode.Error) {
-      out = this.provider.translateError(this.status, body);
+      // Masked before reading too: the message is clipped, and a clip must not leave half a key.
+      out = this.provider.translateError(this.status, sec.mask(body));
+    } else if (body.length == 0) {
+      // An empty 200 whose headers did not say so (chunked): the status has gone out.
+      const msg = "upstream answered with an empty body";
+      logWarn(msg);
+      this.errorType = "upstream_bad_response";
+      out = errorBody(msg, "api_error", null);
     } else {
       const r = this.provider.translateResponse(this.req!, body);
       if (r.body != null) {
@@ -400,11 +505,13 @@ class AiProxyStream extends HttpContext {
       } else {
         // The 200 status has gone out (stock Envoy cannot hold headers and read the body), so
         // the failure travels in the body, in the OpenAI error shape.
-        const msg = r.error != null ? r.error! : "transformation failed";
+        const msg = sec.maskString(r.error != null ? r.error! : "transformation failed");
         logWarn(msg);
+        this.errorType = "upstream_bad_response";
         out = errorBody(msg, "api_error", null);
       }
     }
+    out = sec.mask(out);
     // An answer already in the OpenAI shape comes back as the same bytes: leave the buffer alone.
     if (changetype<usize>(out) != changetype<usize>(body)) setBufferBytesFrom(BufferType.HttpResponseBody, 0, <u32>body.length, out);
     if (this.cfg.logPayloads) this.responsePayload = String.UTF8.decodeUnsafe(out.dataStart, <usize>out.length);
@@ -413,7 +520,7 @@ class AiProxyStream extends HttpContext {
 
   private capturePassPayload(bodySize: u32): void {
     const b = this.readBuffer(BufferType.HttpResponseBody, bodySize);
-    this.responsePayload = String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+    this.responsePayload = this.secrets().maskString(String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length));
   }
 
   // ---------------------------------------------------------------- analytics
@@ -444,11 +551,19 @@ class AiProxyStream extends HttpContext {
     if (t != null) {
       a.usage = t.usage;
       this.responseModel = t.model;
+      // A stream cut short (no end marker), or one that carried an error, is not a success.
+      if (t.failed || !t.finished) {
+        this.errorType = t.failed ? "upstream_stream_error" : "upstream_stream_incomplete";
+        logWarn((t.failed ? "upstream stream failed: " + this.secrets().maskString(t.error) : "upstream stream ended before its end marker"));
+      }
       if (this.firstChunkNs > 0 && this.firstChunkNs >= this.startNs) a.timeToFirstTokenMs = <i64>((this.firstChunkNs - this.startNs) / 1000000);
       const text = t.text;
-      if (text != null && cfg.logPayloads) this.responsePayload = text.toString();
+      if (text != null && cfg.logPayloads) this.responsePayload = this.secrets().maskString(text.toString());
     }
-    a.responseModel = this.responseModel;
+    if (takeUsageOutOfRange()) logWarn("upstream " + this.provider.name + " reported a token count below 0 or above 2^31; treated as absent");
+    // The upstream names the model: it goes into filter state, the access log and metric labels.
+    a.responseModel = this.secrets().maskString(this.responseModel);
+    a.errorType = this.errorType;
     // Kong's estimates when a successful answer reported no usage.
     if (req != null && this.status == 200 && this.mode != Mode.Pass) {
       const u = a.usage;
@@ -490,6 +605,21 @@ class StreamValues extends RequestValues {
   query(name: string): string | null {
     return queryValue(this.rawQuery, name);
   }
+}
+
+/**
+ * 1 to MAX_MODEL_HEADER_BYTES bytes of visible ASCII (0x21–0x7e), with inner spaces (a header
+ * value's field-content, RFC 9110 §5.5; an outer space would be trimmed): safe as a header value.
+ */
+function validModelHeader(m: string): bool {
+  const n = m.length;
+  if (n == 0 || n > MAX_MODEL_HEADER_BYTES) return false;
+  for (let i = 0; i < n; i++) {
+    const c = m.charCodeAt(i);
+    if (c == 0x20 && i > 0 && i < n - 1) continue;
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 function isStreamType(ct: string): bool {

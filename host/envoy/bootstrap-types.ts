@@ -127,6 +127,8 @@ export interface AccessLogConfig {
   /** json_format keys and their command-operator templates, e.g. {"status": "%RESPONSE_CODE%"}; null for the text default. */
   jsonFormat: Record<string, string> | null;
   textFormat: string | null;
+  /** Command operators added by log_format.formatters extensions (e.g. REQ_WITHOUT_QUERY). */
+  commands?: string[];
 }
 
 export interface RouteConfiguration {

@@ -76,7 +76,11 @@ const T = {
   tls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
   rawBuffer: "type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer",
   httpOptions: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+  reqWithoutQuery: "type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery",
 } as const;
+
+/** Formatter extensions (log_format.formatters) by type URL, and the command operator each adds. */
+const FORMATTER_COMMANDS: Record<string, string> = { [T.reqWithoutQuery]: "REQ_WITHOUT_QUERY" };
 
 export const DEFAULTS = {
   routeTimeoutMs: 15_000,
@@ -562,6 +566,7 @@ function readAccessLog(value: unknown, path: string): AccessLogConfig {
   const fmt = tc.optObj("log_format");
   let jsonFormat: Record<string, string> | null = null;
   let textFormat: string | null = null;
+  const commands: string[] = [];
   if (fmt) {
     fmt.ignore("content_type");
     const json = fmt.optObj("json_format");
@@ -582,11 +587,21 @@ function readAccessLog(value: unknown, path: string): AccessLogConfig {
     if ([json, text, src].filter((x) => x !== null && x !== undefined).length > 1) {
       throw new EnvoyConfigError(fmt.path, "only one of json_format, text_format, text_format_source may be set");
     }
-    fmt.done(["omit_empty_values", "formatters", "json_format_options"]);
+    // Command-operator extensions (Envoy's CommandParserFactory, e.g. envoy.formatter.req_without_query):
+    // an operator they add is refused unless its formatter is listed here.
+    for (const { value, path: at } of fmt.arr("formatters")) {
+      const f = ObjReader.of(value, at);
+      f.str("name", "");
+      const ftc = f.obj("typed_config");
+      commands.push(FORMATTER_COMMANDS[ftc.typeUrl(Object.keys(FORMATTER_COMMANDS))]);
+      ftc.done();
+      f.done();
+    }
+    fmt.done(["omit_empty_values", "json_format_options"]);
   }
   tc.done(["format", "json_format", "typed_json_format", "access_log_options"]);
   r.done(["filter"]);
-  return { path: logPath, jsonFormat, textFormat };
+  return { path: logPath, jsonFormat, textFormat, ...(commands.length > 0 ? { commands } : {}) };
 }
 
 function readRouteConfig(r: ObjReader, warnings: string[]): { routeConfig: RouteConfiguration; validate: boolean } {

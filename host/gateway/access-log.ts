@@ -12,6 +12,10 @@
 //   is Any{BytesValue}, so it prints {"@type":"type.googleapis.com/google.protobuf.BytesValue",
 //   "value":"<base64>"}. FILTER_STATE(KEY:PLAIN) prints the raw value as a string (never parsed).
 // - RESPONSE_FLAGS prints "-" when there are none, in JSON too; RESPONSE_CODE prints 0 when unset.
+// - REQ_WITHOUT_QUERY(X?Y) (source/extensions/formatter/req_without_query/req_without_query.cc)
+//   is REQ with everything from the first '?' cut (Http::Utility::stripQueryString), then
+//   truncated to MAXLEN. It exists only when log_format.formatters lists
+//   envoy.formatter.req_without_query (a CommandParserFactory); otherwise it is refused.
 
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { AccessLogConfig } from "../envoy/bootstrap-types.ts";
@@ -55,7 +59,7 @@ type Part = string | Operator;
 
 const COMMAND = /^%([A-Z0-9_]+)(?:\(([^)]*)\))?(?::([0-9]+))?%/;
 
-function parseFormat(format: string): Part[] {
+function parseFormat(format: string, commands: readonly string[] = []): Part[] {
   const parts: Part[] = [];
   let text = "";
   let i = 0;
@@ -75,7 +79,7 @@ function parseFormat(format: string): Part[] {
     if (m === null) throw new Error(`access_log format: couldn't find a valid command at position ${i} in ${JSON.stringify(format)}`);
     if (text !== "") parts.push(text);
     text = "";
-    parts.push(makeOperator(m[1], m[2], m[3] === undefined ? null : Number(m[3])));
+    parts.push(makeOperator(m[1], m[2], m[3] === undefined ? null : Number(m[3]), commands));
     i += m[0].length;
   }
   if (text !== "") parts.push(text);
@@ -90,7 +94,7 @@ function nonEmpty(s: string | null): string | null {
   return s === null || s === "" ? null : s;
 }
 
-function makeOperator(name: string, arg: string | undefined, max: number | null): Operator {
+function makeOperator(name: string, arg: string | undefined, max: number | null, commands: readonly string[]): Operator {
   const needArg = (): string => {
     if (arg === undefined || arg === "") throw new Error(`access_log format: %${name}% needs an argument`);
     return arg;
@@ -106,6 +110,9 @@ function makeOperator(name: string, arg: string | undefined, max: number | null)
     }
     case "REQ":
       return headerOperator(needArg(), max, (r) => r.requestHeaders);
+    case "REQ_WITHOUT_QUERY":
+      if (!commands.includes(name)) throw new Error(`access_log format: %${name}% needs the envoy.formatter.req_without_query formatter in log_format.formatters`);
+      return headerOperator(needArg(), max, (r) => r.requestHeaders, stripQueryString);
     case "RESP":
       return headerOperator(needArg(), max, (r) => r.responseHeaders);
     case "TRAILER":
@@ -145,7 +152,7 @@ function makeOperator(name: string, arg: string | undefined, max: number | null)
 }
 
 /** REQ(X?Y): X, or Y when X is absent; first value of a repeated header (HeaderFormatter). */
-function headerOperator(arg: string, max: number | null, map: (r: AccessLogRecord) => HeaderMap | null): Operator {
+function headerOperator(arg: string, max: number | null, map: (r: AccessLogRecord) => HeaderMap | null, transform?: (v: string) => string): Operator {
   const [main, alt, extra] = arg.split("?");
   if (extra !== undefined || main === "") throw new Error(`access_log format: invalid header specifier ${JSON.stringify(arg)}`);
   const a = main.toLowerCase();
@@ -154,8 +161,14 @@ function headerOperator(arg: string, max: number | null, map: (r: AccessLogRecor
     const h = map(r);
     if (h === null) return null;
     const v = h.get(a) ?? (b === null ? null : h.get(b));
-    return truncate(v, max);
+    return truncate(v !== null && transform ? transform(v) : v, max);
   };
+}
+
+/** Http::Utility::stripQueryString: the value up to its first '?'. */
+function stripQueryString(v: string): string {
+  const q = v.indexOf("?");
+  return q < 0 ? v : v.slice(0, q);
 }
 
 function filterStateOperator(arg: string, max: number | null): Operator {
@@ -259,13 +272,13 @@ function renderText(parts: Part[], rec: AccessLogRecord): string {
 
 type JsonTemplate = { kind: "literal"; value: JsonValue } | { kind: "format"; parts: Part[] } | { kind: "object"; entries: [string, JsonTemplate][] };
 
-function compileJson(value: unknown, path: string): JsonTemplate {
-  if (typeof value === "string") return { kind: "format", parts: parseFormat(value) };
+function compileJson(value: unknown, path: string, commands: readonly string[]): JsonTemplate {
+  if (typeof value === "string") return { kind: "format", parts: parseFormat(value, commands) };
   if (value === null || typeof value === "number" || typeof value === "boolean") return { kind: "literal", value };
   if (typeof value === "object" && !Array.isArray(value)) {
     const entries = Object.entries(value as Record<string, unknown>)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]): [string, JsonTemplate] => [k, compileJson(v, `${path}.${k}`)]);
+      .map(([k, v]): [string, JsonTemplate] => [k, compileJson(v, `${path}.${k}`, commands)]);
     return { kind: "object", entries };
   }
   throw new Error(`access_log json_format: unsupported value at ${path}`);
@@ -307,10 +320,10 @@ export function compileAccessLogFormat(cfg: AccessLogConfig): Compiled {
   if (hit) return hit;
   let c: Compiled;
   if (cfg.jsonFormat !== null) {
-    const t = compileJson(cfg.jsonFormat, "json_format");
+    const t = compileJson(cfg.jsonFormat, "json_format", cfg.commands ?? []);
     c = { render: (rec) => JSON.stringify(renderJson(t, rec)) + "\n" };
   } else {
-    const parts = parseFormat(cfg.textFormat ?? DEFAULT_TEXT_FORMAT);
+    const parts = parseFormat(cfg.textFormat ?? DEFAULT_TEXT_FORMAT, cfg.commands ?? []);
     c = { render: (rec) => renderText(parts, rec) };
   }
   compiled.set(cfg, c);

@@ -8,6 +8,8 @@
 //   ai.provider_name, ai.request_model, ai.response_model, ai.request_mode,
 //   ai.prompt_tokens, ai.completion_tokens, ai.total_tokens, ai.llm_latency (ms),
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
+//   ai.error_type          when a 2xx answer failed on the way (upstream_stream_error,
+//                          upstream_stream_incomplete, upstream_bad_response)
 
 import { HttpContext } from "../runtime";
 import { JsonWriter } from "../llm/json-writer";
@@ -25,6 +27,7 @@ const K_LLM_LATENCY: string[] = ["ai.llm_latency"];
 const K_TIME_PER_TOKEN: string[] = ["ai.time_per_token"];
 const K_COST: string[] = ["ai.cost"];
 const K_STATUS: string[] = ["ai.status"];
+const K_ERROR_TYPE: string[] = ["ai.error_type"];
 const K_LOG: string[] = ["ai.log"];
 
 export class Analytics {
@@ -40,6 +43,8 @@ export class Analytics {
   timeToFirstTokenMs: i64 = -1;
   cost: f64 = 0;
   status: u32 = 0;
+  /** Set when the client got no usable answer although the status says success (a broken stream or body). */
+  errorType: string = "";
   azureInstance: string = "";
   azureDeployment: string = "";
   azureApiVersion: string = "";
@@ -102,6 +107,7 @@ export class Analytics {
     ctx.setPropertyString(K_TIME_PER_TOKEN, numberText(this.timePerToken));
     ctx.setPropertyString(K_COST, numberText(this.cost));
     ctx.setPropertyString(K_STATUS, this.status.toString());
+    if (this.errorType.length > 0) ctx.setPropertyString(K_ERROR_TYPE, this.errorType);
     if (logStatistics) {
       const j = this.toJson(logPayloads);
       ctx.setProperty(K_LOG, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));

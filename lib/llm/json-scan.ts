@@ -135,6 +135,18 @@ export function findMember(members: Member[], key: string): Member | null {
 
 import { JsonWriter } from "./json-writer";
 
+/** Opens an object in a new writer and copies the members of `src` except those named `name`. */
+function copyExcept(src: Uint8Array, ms: Member[], name: string): JsonWriter {
+  const w = new JsonWriter();
+  w.beginObject();
+  for (let i = 0; i < ms.length; i++) {
+    const m = unchecked(ms[i]);
+    if (m.key == name) continue;
+    w.rawMember(src, m.keyStart, m.keyEnd, m.valueStart, m.valueEnd);
+  }
+  return w;
+}
+
 /**
  * The object in `src` with top-level member `name` set to the string `value`. With
  * `keepExisting`, a member already present is left alone. Null when src is not an object.
@@ -143,14 +155,17 @@ export function withStringMember(src: Uint8Array, name: string, value: string, k
   const ms = scanObject(src);
   if (ms == null) return null;
   if (keepExisting && findMember(ms, name) != null) return src;
-  const w = new JsonWriter();
-  w.beginObject();
-  for (let i = 0; i < ms.length; i++) {
-    const m = unchecked(ms[i]);
-    if (m.key == name) continue;
-    w.rawMember(src, m.keyStart, m.keyEnd, m.valueStart, m.valueEnd);
-  }
+  const w = copyExcept(src, ms, name);
   w.fieldString(name, value);
+  w.endObject();
+  return w.toBytes();
+}
+
+/** `src` (a JSON object) without its top-level members named `name` (escapes decoded); `src` itself when it has none or is not an object. */
+export function withoutMember(src: Uint8Array, name: string): Uint8Array {
+  const ms = scanObject(src);
+  if (ms == null || findMember(ms, name) == null) return src;
+  const w = copyExcept(src, ms, name);
   w.endObject();
   return w.toBytes();
 }

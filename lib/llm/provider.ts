@@ -287,6 +287,8 @@ export abstract class StreamTranslator {
   finished: bool = false;
   /** True when the upstream stream could not be translated; an error frame was written. */
   failed: bool = false;
+  /** Why it failed (the error frame's message); "" when it did not. */
+  error: string = "";
   /**
    * When set (log_payloads), implementations append the generated text here so the
    * filter can log the assembled response. Null: do not collect.

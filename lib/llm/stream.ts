@@ -10,6 +10,9 @@ import { ChunkHeader, makeId, writeDone, writeStreamError } from "./format";
 
 const EMPTY = new Uint8Array(0);
 
+/** The error frame for an upstream stream that ended without its end marker: never passed off as a complete answer. */
+export const STREAM_CUT_SHORT = "upstream stream ended before its end marker";
+
 /** Shared plumbing: output buffer, chunk header, failure and the end of the stream. */
 export abstract class FramedStreamTranslator extends StreamTranslator {
   /** Frames written by the current push(); emptied after each call. */
@@ -32,6 +35,7 @@ export abstract class FramedStreamTranslator extends StreamTranslator {
   fail(message: string): void {
     if (this.finished) return;
     writeStreamError(this.out, message);
+    this.error = message;
     this.failed = true;
     this.finished = true;
   }
@@ -70,8 +74,9 @@ export abstract class SseStreamTranslator extends FramedStreamTranslator {
   abstract onEvent(ev: SseEvent): string | null;
 
   /**
-   * The upstream stream ended (every event fed) without this.done() or a failure: write what
-   * the upstream's end implies (an upstream with no end marker). [DONE] follows.
+   * The upstream stream ended (every event fed) without this.done() or a failure. An upstream
+   * whose last event is its end (Gemini's finishReason) writes the end here and calls done();
+   * otherwise the stream was cut short and ends with an error frame, without [DONE].
    */
   onEnd(): void {}
 
@@ -82,7 +87,7 @@ export abstract class SseStreamTranslator extends FramedStreamTranslator {
       if (eos && !this.finished) this.feed(this.parser.finish());
       if (eos && !this.finished) this.onEnd();
     }
-    if (eos) this.done();
+    if (eos) this.fail(STREAM_CUT_SHORT); // no-op after done() or an earlier failure
     return this.drain();
   }
 
@@ -107,7 +112,7 @@ export abstract class NdjsonStreamTranslator extends FramedStreamTranslator {
       if (!this.finished && this.splitter.overflow) this.fail("upstream stream line too large");
       if (eos && !this.finished) this.feed(this.splitter.finish());
     }
-    if (eos) this.done();
+    if (eos) this.fail(STREAM_CUT_SHORT); // no-op after done() or an earlier failure
     return this.drain();
   }
 

@@ -6,8 +6,33 @@ import { getNumber, getObj } from "../json";
 import { RawKind, RawObjectIter, rawKind, rawNumber } from "../json/raw";
 import { Usage } from "./provider";
 
+/** The largest token count believed: a bigger one (or a negative one) is treated as absent. */
+export const MAX_TOKEN_COUNT: f64 = 2147483648.0; // 2^31
+
+let outOfRange = false;
+
+/**
+ * An upstream token count: -1 (absent) unless a finite number in [0, 2^31]. A number outside
+ * that range is remembered, for the filter to log (lib/llm has no logger).
+ */
+export function tokenCount(v: f64): i64 {
+  if (!isFinite(v)) return -1;
+  if (v < 0 || v > MAX_TOKEN_COUNT) {
+    outOfRange = true;
+    return -1;
+  }
+  return <i64>v;
+}
+
+/** True once since the last call when a token count was out of range (and clears it). */
+export function takeUsageOutOfRange(): bool {
+  const r = outOfRange;
+  outOfRange = false;
+  return r;
+}
+
 function count(v: f64): i64 {
-  return isFinite(v) && v >= 0 ? <i64>v : -1;
+  return tokenCount(v);
 }
 
 /** Fills `u` from `{prompt_tokens, completion_tokens, total_tokens}` at obj.usage; false when absent. */

@@ -174,6 +174,8 @@ function complete(req: SimRequest, body: Record<string, unknown>, model: string)
 function provider(apiKey: string, versions: readonly string[]): Provider {
   return {
     forcedError: forced,
+    // Anthropic's mid-stream error event (e.g. overloaded_error).
+    streamError: (message) => event("error", { type: "error", error: { type: "api_error", message } }),
     handle(req) {
       const routes = ["/v1/messages", "/v1/complete"];
       if (req.method !== "POST" || !routes.includes(req.path)) return anthropicError(404, "not_found_error", "Not Found", req);

@@ -186,6 +186,7 @@ function embed(req: SimRequest, body: Record<string, unknown>): Reply {
 function provider(apiKey: string): Provider {
   return {
     forcedError: forced,
+    streamError: (message) => JSON.stringify({ error: message }) + "\n",
     handle(req) {
       const key = bearer(req);
       if (key === undefined) return err(401, "no api key supplied");

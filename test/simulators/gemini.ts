@@ -372,6 +372,7 @@ const PATH = /^\/(v1|v1beta)\/models\/([^/:]+):(generateContent|streamGenerateCo
 function provider(apiKey: string, lineEnding: string): Provider {
   return {
     forcedError: forced,
+    streamError: (message) => `data: ${JSON.stringify({ error: { code: 500, message, status: "INTERNAL" } })}${lineEnding}${lineEnding}`,
     handle(req) {
       const m = PATH.exec(req.path);
       if (req.method !== "POST" || !m) return googleError(404, `Method not found: ${req.method} ${req.path}`);

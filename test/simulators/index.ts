@@ -1,6 +1,8 @@
 // Provider simulators for the ai-proxy tests: real HTTP servers on loopback that speak each
 // provider's documented wire format and record what they receive. See README.md here.
 export type { FailOptions, Pacing, SimRequest, Simulator } from "./server.ts";
+export { receivedCredential } from "./misbehave.ts";
+export type { EchoWay, Misbehavior } from "./misbehave.ts";
 export { startOpenAI, OPENAI_DEFAULT_KEY } from "./openai.ts";
 export type { OpenAIOptions } from "./openai.ts";
 export { startAzure, AZURE_DEFAULT_KEY, AZURE_API_VERSIONS } from "./azure.ts";

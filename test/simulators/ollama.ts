@@ -124,6 +124,7 @@ function embed(body: Record<string, unknown>, model: string): Reply {
 
 const provider: Provider = {
   forcedError: forced,
+  streamError: (message) => JSON.stringify({ error: message }) + "\n",
   handle(req) {
     const routes: Record<string, (b: Record<string, unknown>, model: string) => Reply> = { "/api/chat": chat, "/api/generate": generate, "/api/embed": embed };
     const route = req.method === "POST" ? routes[req.path] : undefined;

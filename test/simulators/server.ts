@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { misbehave, openAIStreamError, type Misbehavior } from "./misbehave.ts";
 
 export interface SimRequest {
   method: string;
@@ -36,6 +37,8 @@ export interface Simulator {
   requests: SimRequest[];
   /** Queue one forced error: the next request (whatever its path) gets it instead of a normal answer. */
   failNext(status: number, opts?: FailOptions): void;
+  /** Queue one misbehaviour (misbehave.ts): the next request's normal reply is bent, e.g. echoes the key it received. */
+  misbehaveNext(m: Misbehavior): void;
   /** Change stream pacing for later requests. */
   setPacing(p: Partial<Pacing>): void;
   close(): Promise<void>;
@@ -44,13 +47,15 @@ export interface Simulator {
 export type Reply =
   | { kind: "json"; status: number; headers?: Record<string, string>; body: unknown }
   | { kind: "raw"; status: number; headers?: Record<string, string>; body: string }
-  | { kind: "stream"; status: number; headers?: Record<string, string>; events: string[] };
+  | { kind: "stream"; status: number; headers?: Record<string, string>; events: string[]; /** Drop the connection after the events instead of ending the body. */ reset?: boolean };
 
 export interface Provider {
   /** Normal handling: routing, auth, validation, the answer. */
   handle(req: SimRequest): Reply;
   /** The provider's own error for a forced status (failNext without nonJson). */
   forcedError(status: number, req: SimRequest): Reply;
+  /** One error event in the provider's stream format (default: OpenAI's `data: {"error":…}`). */
+  streamError?(message: string): string;
 }
 
 export const DEFAULT_PACING: Pacing = { delayMs: 2, splitWrites: false };
@@ -105,7 +110,7 @@ function parseBody(raw: string): unknown {
   }
 }
 
-async function writeStream(res: http.ServerResponse, events: string[], pacing: Pacing): Promise<void> {
+async function writeStream(res: http.ServerResponse, events: string[], pacing: Pacing, reset = false): Promise<void> {
   for (const ev of events) {
     const parts = pacing.splitWrites && ev.length > 1 ? cutInTwo(ev) : [ev];
     for (const p of parts) {
@@ -114,7 +119,9 @@ async function writeStream(res: http.ServerResponse, events: string[], pacing: P
       await sleep(pacing.delayMs);
     }
   }
-  if (!res.destroyed) res.end();
+  if (res.destroyed) return;
+  if (reset) res.socket?.destroy();
+  else res.end();
 }
 
 /** Cuts at the middle byte so multi-byte characters can straddle the two writes too. */
@@ -127,7 +134,7 @@ function cutInTwo(ev: string): Buffer[] {
 function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<void> {
   if (reply.kind === "stream") {
     res.writeHead(reply.status, reply.headers ?? {});
-    return writeStream(res, reply.events, pacing);
+    return writeStream(res, reply.events, pacing, reply.reset);
   }
   const body = reply.kind === "json" ? JSON.stringify(reply.body) : reply.body;
   const headers: Record<string, string> = { "content-type": JSON_TYPE, ...(reply.headers ?? {}) };
@@ -140,6 +147,7 @@ function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<v
 export async function startSimulator(provider: Provider, pacing: Partial<Pacing> = {}): Promise<Simulator> {
   const requests: SimRequest[] = [];
   const failures: { status: number; opts: FailOptions }[] = [];
+  const misbehaviors: Misbehavior[] = [];
   let pace: Pacing = { ...DEFAULT_PACING, ...pacing };
 
   const server = http.createServer((req, res) => {
@@ -165,6 +173,8 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
         if (forced.opts.retryAfter !== undefined) reply.headers = { ...(reply.headers ?? {}), "retry-after": forced.opts.retryAfter };
       } else {
         reply = provider.handle(sr);
+        const m = misbehaviors.shift();
+        if (m) reply = misbehave(m, sr, reply, provider.streamError ?? openAIStreamError);
       }
       send(res, reply, pace).catch(() => res.destroy());
     });
@@ -176,6 +186,7 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
     port,
     requests,
     failNext: (status, opts = {}) => void failures.push({ status, opts }),
+    misbehaveNext: (m) => void misbehaviors.push(m),
     setPacing: (p) => void (pace = { ...pace, ...p }),
     close: async () => {
       server.closeAllConnections();

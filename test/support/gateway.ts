@@ -38,8 +38,8 @@ export interface BootstrapSpec {
   clusters?: Record<string, { port: number; connectTimeout?: string }>;
   bufferLimit?: number;
   extra?: string;
-  /** A JSON access log written to this file, with these json_format fields. */
-  accessLog?: { path: string; json: Record<string, string> };
+  /** A JSON access log written to this file, with these json_format fields (and log_format.formatters by name → typed_config @type). */
+  accessLog?: { path: string; json: Record<string, string>; formatters?: Record<string, string> };
   /** generate_request_id on the connection manager (Envoy's default: true). */
   generateRequestId?: boolean;
 }
@@ -135,7 +135,9 @@ static_resources:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
               path: ${JSON.stringify(spec.accessLog.path)}
               log_format:
-                json_format: ${JSON.stringify(spec.accessLog.json)}`
+                json_format: ${JSON.stringify(spec.accessLog.json)}${Object.entries(spec.accessLog.formatters ?? {})
+                  .map(([name, type], i) => `${i === 0 ? "\n                formatters:" : ""}\n                - { name: ${name}, typed_config: { "@type": ${JSON.stringify(type)} } }`)
+                  .join("")}`
               : ""
           }
           route_config:

@@ -625,7 +625,11 @@ export class AnthropicStreamTranslator extends SseStreamTranslator {
       writeChatChunk(this.out, this.header, this.role(), t, null);
       this.collect(t);
     }
-    if (reason != null) writeChatChunk(this.out, this.header, null, "", reason);
+    if (reason != null) {
+      // The legacy stream's end marker is the completion that carries stop_reason.
+      writeChatChunk(this.out, this.header, null, "", reason);
+      this.done();
+    }
     return null;
   }
 }

@@ -381,6 +381,11 @@ export class CohereStreamTranslator extends NdjsonStreamTranslator {
     const o = p.value!;
     const type = getString(o, "event_type");
     if (type == null) {
+      // A mid-stream error: `{"error": "…"}`, `{"error": {"message": "…"}}` or `{"message": "…"}`.
+      const eo = getObj(o, "error");
+      const es = eo != null ? getString(eo, "message") : getString(o, "error");
+      if (es != null) return es.length > 0 ? es : "upstream stream error";
+      if (eo != null) return "upstream stream error";
       const m = getString(o, "message");
       if (m != null && !o.has("text") && !o.has("is_finished")) return m; // an error object mid-stream
       return this.onGenerate(o);

@@ -347,9 +347,12 @@ export class GeminiStreamTranslator extends SseStreamTranslator {
       this.fail(noCandidates(this.blockReason));
       return;
     }
+    // Gemini's last chunk carries finishReason: without it the stream was cut short (the base class fails it).
+    if (this.finish == null) return;
     const role = this.role();
     if (role != null) writeChatChunk(this.out, this.header, role, "", null);
     this.usage.complete();
     writeStreamEnd(this.out, this.header, this.req, geminiFinishReason(this.finish, this.calls > 0), this.usage);
+    this.done();
   }
 }

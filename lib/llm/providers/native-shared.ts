@@ -10,6 +10,7 @@ import { ByteBuilder, JsonWriter } from "../json-writer";
 import { findMember, scanObject, skipValue } from "../json-scan";
 import { LlmRequest, UNSET, Usage } from "../provider";
 import { ChunkHeader, writeChatChunk, writeUsageChunk } from "../format";
+import { tokenCount } from "../usage";
 
 // ---------------------------------------------------------------------------------------
 // Serializing parsed values
@@ -352,9 +353,9 @@ export function base64Encode(src: Uint8Array): string {
 // ---------------------------------------------------------------------------------------
 // Responses and streams
 
-/** A count from a parsed number: -1 unless finite and >= 0. */
+/** A token count from a parsed number: -1 unless finite and in [0, 2^31] (usage.ts tokenCount). */
 export function countOf(v: f64): i64 {
-  return isFinite(v) && v >= 0 ? <i64>v : -1;
+  return tokenCount(v);
 }
 
 /** The count at obj[key] or -1. */

@@ -126,6 +126,7 @@ class TopSpans {
   data: i64 = -1;
   usage: i64 = -1;
   model: i64 = -1;
+  error: i64 = -1;
 
   constructor(b: Uint8Array, top: i32) {
     const it = new RawObjectIter(b, top, b.length);
@@ -135,12 +136,24 @@ class TopSpans {
       else if (n == 5 && it.keyIs("usage")) this.usage = it.span;
       else if (n == 5 && it.keyIs("model")) this.model = it.span;
       else if (n == 4 && it.keyIs("data")) this.data = it.span;
+      else if (n == 5 && it.keyIs("error")) this.error = it.span;
     }
   }
 }
 
 @inline function kindOf(b: Uint8Array, span: i64): RawKind {
   return span < 0 ? RawKind.None : rawKind(b, spanStart(span));
+}
+
+/** The message of an `{"error":…}` event: error.message, or error as a string. */
+function streamErrorMessage(data: Uint8Array): string {
+  const o = parseValidatedObject(data);
+  if (o != null) {
+    const e = getObj(o, "error");
+    const m = e != null ? getString(e, "message") : getString(o, "error");
+    if (m != null && m.length > 0) return m;
+  }
+  return "upstream stream error";
 }
 
 /** The array b[start, end) has no element. */
@@ -181,6 +194,8 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     if (rawKind(data, top) != RawKind.Object) return "upstream sent an invalid stream event: expected a JSON object";
     const t = new TopSpans(data, top);
     const choicesArr = kindOf(data, t.choices) == RawKind.Array;
+    // A mid-stream error event (`{"error":{…}}`) ends the stream with an error frame.
+    if (!choicesArr && kindOf(data, t.error) != RawKind.None) return streamErrorMessage(data);
     const hasUsage = kindOf(data, t.usage) == RawKind.Object;
     if (hasUsage) readOpenAiUsageRaw(data, spanStart(t.usage), spanEnd(t.usage), this.usage);
     if (kindOf(data, t.model) == RawKind.String) {

@@ -7,6 +7,8 @@ import { isNull, isNumberType, parseObject, valueBool, valueNumber, valueObj, va
 import { ModelConfig, parseRouteType, RouteType, UNSET } from "../provider";
 import { PROVIDER_NAMES } from "../providers/index";
 import { ModelTemplates, parseTemplate, Template } from "./template";
+import { Secrets } from "../redact";
+import { percentEncode } from "./url";
 
 export const STREAMING_ALLOW: i32 = 0;
 export const STREAMING_DENY: i32 = 1;
@@ -22,6 +24,8 @@ export class AuthConfig {
   allowOverride: bool = false;
   /** The environment variable a `{vault://env/...}` credential named but the VM lacks ("" = none). */
   missingEnv: string = "";
+  /** What never goes back to the client or into a log: the credential values and each vault value resolved for them. */
+  secrets: Secrets = new Secrets();
 }
 
 export class AiProxyConfig {
@@ -184,7 +188,7 @@ const VAULT_PREFIX = "{vault://env/";
  * upper-cases the name and turns `-` into `_`. Returns null when a variable is unset (its
  * name goes to `missing`).
  */
-export function resolveReference(value: string, env: Map<string, string>, missing: string[]): string | null {
+export function resolveReference(value: string, env: Map<string, string>, missing: string[], resolved: string[] = []): string | null {
   let out = "";
   let from = 0;
   let ok = true;
@@ -195,8 +199,11 @@ export function resolveReference(value: string, env: Map<string, string>, missin
     if (end < 0) break;
     const name = value.substring(at + VAULT_PREFIX.length, end).toUpperCase().replaceAll("-", "_");
     out += value.substring(from, at);
-    if (name.length > 0 && env.has(name)) out += env.get(name);
-    else {
+    if (name.length > 0 && env.has(name)) {
+      const v = env.get(name);
+      out += v;
+      resolved.push(v);
+    } else {
       missing.push(name);
       ok = false;
     }
@@ -204,6 +211,25 @@ export function resolveReference(value: string, env: Map<string, string>, missin
   }
   if (!ok) return null;
   return from == 0 ? value : out + value.substring(from);
+}
+
+/**
+ * The credential as inserted, its token without an auth scheme (`Bearer sk-…` → `sk-…`: an
+ * upstream echoes the key, not the header), and every vault value resolved into either.
+ */
+function collectSecrets(ac: AuthConfig, resolved: string[]): void {
+  const s = ac.secrets;
+  const hv = ac.headerValue;
+  if (hv.length > 0) {
+    s.add(hv);
+    const sp = hv.indexOf(" ");
+    if (sp > 0) s.add(hv.substring(sp + 1).trim());
+  }
+  if (ac.paramValue.length > 0) {
+    s.add(ac.paramValue);
+    s.add(percentEncode(ac.paramValue)); // as the query credential is written
+  }
+  for (let i = 0; i < resolved.length; i++) s.add(unchecked(resolved[i]));
 }
 
 const TOP_KEYS = ["route_type", "model", "auth", "logging", "response_streaming", "model_name_header", "max_request_body_size", "llm_format", "genai_category"];
@@ -317,14 +343,16 @@ export function readLlmRecord(o: JSON.Obj, p: string, env: Map<string, string>, 
     const ac = c.auth;
     const missing = new Array<string>();
     ac.headerName = str(a, "header_name", p + "auth.header_name", e).toLowerCase();
-    const hv = resolveReference(str(a, "header_value", p + "auth.header_value", e), env, missing);
+    const resolved = new Array<string>();
+    const hv = resolveReference(str(a, "header_value", p + "auth.header_value", e), env, missing, resolved);
     ac.headerValue = hv != null ? hv : "";
     ac.paramName = str(a, "param_name", p + "auth.param_name", e);
-    const pv = resolveReference(str(a, "param_value", p + "auth.param_value", e), env, missing);
+    const pv = resolveReference(str(a, "param_value", p + "auth.param_value", e), env, missing, resolved);
     ac.paramValue = pv != null ? pv : "";
     ac.paramLocation = str(a, "param_location", p + "auth.param_location", e);
     ac.allowOverride = boolField(a, "allow_override", p + "auth.allow_override", false, e);
     if (missing.length > 0) ac.missingEnv = unchecked(missing[0]);
+    collectSecrets(ac, resolved);
     const hasHeaderValue = hv == null || ac.headerValue.length > 0;
     if ((ac.headerName.length > 0) != hasHeaderValue) e.set("fields '" + p + "auth.header_name' and '" + p + "auth.header_value' must be set together");
     if (ac.headerName.length > 0 && !validHeaderName(ac.headerName)) e.set("field '" + p + "auth.header_name' is not a valid header name");

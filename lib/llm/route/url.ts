@@ -52,6 +52,16 @@ export function setParam(q: Header[], name: string, value: string): Header[] {
   return out;
 }
 
+/** `q` without the parameters whose decoded name is one of `lowerNames` (any case). */
+export function withoutParams(q: Header[], lowerNames: string[]): Header[] {
+  const out = new Array<Header>();
+  for (let i = 0; i < q.length; i++) {
+    const h = unchecked(q[i]);
+    if (!lowerNames.includes(formDecode(h.name).toLowerCase())) out.push(h);
+  }
+  return out;
+}
+
 export function hasParam(q: Header[], name: string): bool {
   return indexOfName(q, name) >= 0;
 }

@@ -9,6 +9,7 @@ import { getNumber, getObj, getString, parseObject, valueBool } from "../../../l
 import { ByteBuilder, JsonWriter } from "../../../lib/llm/json-writer";
 import { LlmRequest, ModelConfig, parseRouteType, Provider, RouteType, StreamTranslator, UNSET, Usage } from "../../../lib/llm/provider";
 import { providerFor } from "../../../lib/llm/providers/index";
+import { Secrets, StreamRedactor } from "../../../lib/llm/redact";
 
 let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
@@ -236,4 +237,30 @@ export function responseState(): i32 {
 export function reportsUsage(): i32 {
   const pr = provider;
   return pr != null && pr.streamReportsUsage() ? 1 : 0;
+}
+
+// ---- redaction (lib/llm/redact.ts) ----
+let secrets: Secrets = new Secrets();
+let redactor: StreamRedactor | null = null;
+
+/** Input: a secret to add to a fresh set (call again to add more after the first with reset=0). */
+export function redactAdd(reset: i32): i32 {
+  if (reset != 0) secrets = new Secrets();
+  secrets.add(String.UTF8.decode(input));
+  redactor = new StreamRedactor(secrets);
+  return secrets.patterns.length;
+}
+
+/** Input: the next chunk. Output: what goes out now (eos flushes what is held back). */
+export function redactPush(eos: i32): i32 {
+  const r = redactor;
+  if (r == null) return 0;
+  setOutputBytes(r.push(inputBytes(), eos != 0));
+  return r.held;
+}
+
+/** Input: a whole body. Output: it masked. */
+export function redactWhole(): i32 {
+  setOutputBytes(secrets.mask(inputBytes()));
+  return 1;
 }
