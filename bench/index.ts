@@ -1,8 +1,9 @@
 // npm run bench: every benchmark, printed as tables. Numbers, not pass/fail.
 // BENCH_MS sets the duration of each load run (default 3000), BENCH_WARMUP_MS the warm-up per
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
-// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex,ratelimit picks some (ai-proxy-wasm: only
-// ai-proxy's in-process wasm time; compile: asc's cost per optimisation setting, not in the default set); BENCH_LOADGEN=node
+// ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,regex,ratelimit,content-safety picks some
+// (ai-proxy-wasm: only ai-proxy's in-process wasm time; compile: asc's cost per optimisation setting;
+// neither in the default set); BENCH_LOADGEN=node
 // uses the Node client instead of wrk (see bench/load.ts).
 import { setFlagsFromString } from "node:v8";
 import { HARNESS_NODE_FLAGS } from "./processes.ts";
@@ -10,12 +11,13 @@ import { benchGateway } from "./gateway.ts";
 import { benchAiProxy, benchAiProxyWasmOnly } from "./ai-proxy.ts";
 import { benchRegex } from "./regex.ts";
 import { benchCompile } from "./compile.ts";
+import { benchContentSafety } from "./content-safety.ts";
 import { benchRateLimiting } from "./ai-rate-limiting.ts";
 
 // This process is the load generator.
 setFlagsFromString(HARNESS_NODE_FLAGS.join(" "));
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
-const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,regex,ratelimit").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,regex,ratelimit,content-safety").split(","));
 if (only.has("gateway")) await benchGateway(durationMs);
 if (only.has("ai-proxy")) await benchAiProxy(durationMs);
 // Only the in-process wasm time of ai-proxy (AI_PROXY_WASM picks the module, e.g. to compare build flags).
@@ -24,3 +26,4 @@ if (only.has("ai-proxy-wasm")) await benchAiProxyWasmOnly();
 if (only.has("compile")) benchCompile();
 if (only.has("regex")) await benchRegex();
 if (only.has("ratelimit")) await benchRateLimiting();
+if (only.has("content-safety")) await benchContentSafety();

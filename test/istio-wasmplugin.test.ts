@@ -10,11 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { bootstrapYamlText } from "./support/envoy-yaml.ts";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
-import { istioManifests, istioOrder, istiodWasmConfig, wasmPlugins, type Manifest, type WasmPluginSpec } from "./support/istio.ts";
+import { istioManifests, istioOrder, istiodWasmConfig, packagedManifests, wasmPlugins, type Manifest, type WasmPluginSpec } from "./support/istio.ts";
 import { OPENAI_DEFAULT_KEY, startOpenAI, type Simulator } from "./simulators/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
+/** Every WasmPlugin (each must pass on_configure); the chain is the packaged one, envoy/istio/. */
 const plugins = istioOrder(wasmPlugins());
+const chain = istioOrder(wasmPlugins(packagedManifests()));
 const nameOf = (m: Manifest) => (m.doc.spec as unknown as WasmPluginSpec).pluginName!;
 /** What istio-agent does with the oci:// url: pulls it to a local file; here, the build output. */
 const localFile = (m: Manifest) => join(ROOT, "build", `${nameOf(m)}.wasm`);
@@ -26,7 +28,7 @@ function filtersYaml(list: Manifest[]): string {
 }
 
 function statsConfigYaml(): string {
-  const ef = istioManifests().find((m) => m.doc.kind === "EnvoyFilter" && m.file === "ai-metrics.yaml");
+  const ef = istioManifests().find((m) => m.doc.kind === "EnvoyFilter" && m.file === "envoy/istio/ai-metrics.yaml");
   const value = (ef!.doc.spec as { configPatches: { patch: { value: Record<string, unknown> } }[] }).configPatches[0].patch.value;
   return stringify(value);
 }
@@ -57,7 +59,9 @@ beforeAll(async () => {
   const names = plugins.map(nameOf).filter((n) => existsSync(join(ROOT, "filters", n)));
   execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), ...names], { cwd: ROOT, stdio: "pipe" });
   sim = await startOpenAI();
-  // ai-proxy's WasmPlugin reads the key from the gateway's environment (vmConfig.env HOST).
+  // Keys come from the gateway pod's environment (vmConfig.env HOST, from a Secret): set each,
+  // and ai-proxy's to the simulator's key.
+  for (const m of plugins) for (const e of (m.doc.spec as unknown as WasmPluginSpec).vmConfig?.env ?? []) if (e.valueFrom === "HOST") process.env[e.name] ??= `test-${e.name}`;
   process.env.OPENAI_API_KEY = OPENAI_DEFAULT_KEY;
 }, 600_000);
 
@@ -67,7 +71,7 @@ afterAll(async () => {
 
 describe("WasmPlugins converted as istiod does", () => {
   it("orders the AI filters as Kong does: template, decorator, guard, ai-proxy, then ai-metrics", () => {
-    const ai = plugins.map(nameOf).filter((n) => ["ai-prompt-template", "ai-prompt-decorator", "ai-prompt-guard", "ai-proxy", "ai-metrics"].includes(n));
+    const ai = chain.map(nameOf).filter((n) => ["ai-prompt-template", "ai-prompt-decorator", "ai-prompt-guard", "ai-proxy", "ai-metrics"].includes(n));
     expect(ai).toEqual(["ai-prompt-template", "ai-prompt-decorator", "ai-prompt-guard", "ai-proxy", "ai-metrics"]);
   });
 
@@ -79,7 +83,7 @@ describe("WasmPlugins converted as istiod does", () => {
   describe("the whole chain", () => {
     let gw: RunningGateway;
     beforeAll(async () => {
-      gw = await startGateway(bootstrap(plugins, sim.port));
+      gw = await startGateway(bootstrap(chain, sim.port));
     });
     afterAll(async () => {
       await gw?.close();

@@ -61,6 +61,7 @@ beforeAll(() => {
   cwd = process.cwd();
   process.chdir(ROOT); // the snippets name build/<filter>.wasm relative to the repository, as the READMEs run Envoy there
   process.env.OPENAI_API_KEY ??= "sk-readme-test"; // filters/ai-proxy/README.md: export OPENAI_API_KEY
+  process.env.AZURE_CONTENT_SAFETY_KEY ??= "cs-readme-test"; // filters/ai-azure-content-safety/README.md and its example: export AZURE_CONTENT_SAFETY_KEY
 });
 afterAll(() => process.chdir(cwd));
 afterEach(async () => {

@@ -8,6 +8,7 @@ import { HttpContext, RootContext, logError, registerRootContext } from "../../l
 import { AiMetricsConfig, parseConfig } from "./config";
 import { readRecord } from "./record";
 import { emitGenai, emitKong, Labels } from "./series";
+import { emitSafetyBlocks } from "./safety";
 import { emitRateLimited } from "./rate-limited";
 
 class AiMetricsRoot extends RootContext {
@@ -40,6 +41,7 @@ class AiMetricsStream extends HttpContext {
   onLog(): void {
     const cfg = this.config;
     if (!cfg.aiMetrics && !cfg.genaiMetrics) return;
+    if (cfg.aiMetrics) emitSafetyBlocks(cfg.workspace);
     if (cfg.aiMetrics) emitRateLimited(cfg.workspace);
     const r = readRecord();
     if (r == null) return; // not an AI request: Kong counts only streams with an `ai` record

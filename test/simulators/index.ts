@@ -20,4 +20,8 @@ export type { OllamaOptions } from "./ollama.ts";
 export { CREATED, CREATED_ISO, EMBED_DIMS, MISSING_MODEL, countWords, echo, embedding, embeddingBase64, pieces, toolInput } from "./model.ts";
 export { FrameReader, decodeFrames, decodeStream, formatOf } from "./decode.ts";
 export type { Decoded, Frame, StreamKind, ToolCall, Usage } from "./decode.ts";
+export { startContentSafety, analyze, CONTENT_SAFETY_DEFAULT_KEY, CONTENT_SAFETY_API_VERSIONS, DEFAULT_LEXICON } from "./azure-content-safety.ts";
+export type { Behaviour, ContentSafetyOptions, ContentSafetySimulator, Lexicon } from "./azure-content-safety.ts";
 export { RECORD_KEEP } from "./server.ts";
+export { startEntraId } from "./entra-id.ts";
+export type { EntraIdOptions } from "./entra-id.ts";

@@ -45,8 +45,8 @@ export interface Simulator {
 }
 
 export type Reply =
-  | { kind: "json"; status: number; headers?: Record<string, string>; body: unknown }
-  | { kind: "raw"; status: number; headers?: Record<string, string>; body: string }
+  | { kind: "json"; status: number; headers?: Record<string, string>; body: unknown; delayMs?: number }
+  | { kind: "raw"; status: number; headers?: Record<string, string>; body: string; delayMs?: number }
   | { kind: "stream"; status: number; headers?: Record<string, string>; events: string[]; /** Drop the connection after the events instead of ending the body. */ reset?: boolean };
 
 export interface Provider {
@@ -135,6 +135,10 @@ function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<v
   if (reply.kind === "stream") {
     res.writeHead(reply.status, reply.headers ?? {});
     return writeStream(res, reply.events, pacing, reply.reset);
+  }
+  if (reply.delayMs) {
+    const { delayMs, ...now } = reply;
+    return sleep(delayMs).then(() => (res.destroyed ? undefined : send(res, now, pacing)));
   }
   const body = reply.kind === "json" ? JSON.stringify(reply.body) : reply.body;
   const headers: Record<string, string> = { "content-type": JSON_TYPE, ...(reply.headers ?? {}) };

@@ -1,26 +1,39 @@
-// The Istio manifests under envoy/istio/, and the Envoy Wasm filter istiod makes of a WasmPlugin.
+// The Istio manifests (envoy/istio/, examples/*/istio*.yaml), and the Envoy Wasm filter istiod makes of a WasmPlugin.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 
-export const ISTIO_DIR = resolve(import.meta.dirname, "../../envoy/istio");
+const ROOT = resolve(import.meta.dirname, "../..");
+export const ISTIO_DIR = join(ROOT, "envoy/istio");
 
 export interface Manifest {
+  /** Path from the repository root. */
   file: string;
   doc: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: Record<string, unknown> };
 }
 
-/** Every document of every envoy/istio/*.yaml (new filters' manifests are picked up as they land). */
-export function istioManifests(): Manifest[] {
+function read(file: string): Manifest[] {
+  return parseAllDocuments(readFileSync(join(ROOT, file), "utf8")).map((d) => {
+    if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
+    return { file, doc: d.toJS() as Manifest["doc"] };
+  });
+}
+
+/** The packaged manifests, envoy/istio/*.yaml: one gateway's chain. */
+export function packagedManifests(): Manifest[] {
   return readdirSync(ISTIO_DIR)
     .filter((f) => f.endsWith(".yaml"))
     .sort()
-    .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(ISTIO_DIR, file), "utf8")).map((d) => {
-        if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
-        return { file, doc: d.toJS() as Manifest["doc"] };
-      }),
-    );
+    .flatMap((f) => read(`envoy/istio/${f}`));
+}
+
+/** Every Istio manifest: envoy/istio/*.yaml and each example's istio*.yaml (new filters' are picked up as they land). */
+export function istioManifests(): Manifest[] {
+  const examples = readdirSync(join(ROOT, "examples"), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => readdirSync(join(ROOT, "examples", e.name)).filter((f) => f.startsWith("istio") && f.endsWith(".yaml")).map((f) => `examples/${e.name}/${f}`))
+    .sort();
+  return [...packagedManifests(), ...examples.flatMap(read)];
 }
 
 export interface WasmPluginSpec {
@@ -34,7 +47,7 @@ export interface WasmPluginSpec {
   vmConfig?: { env?: { name: string; value?: string; valueFrom?: "INLINE" | "HOST" }[] };
 }
 
-export const wasmPlugins = () => istioManifests().filter((m) => m.doc.kind === "WasmPlugin");
+export const wasmPlugins = (from: Manifest[] = istioManifests()) => from.filter((m) => m.doc.kind === "WasmPlugin");
 
 // Istio's phases in filter-chain order (istio/istio pilot/pkg/networking/core/listener_builder.go,
 // buildHTTPConnectionManager, calls extension.PopAppendHTTP phase by phase: it
