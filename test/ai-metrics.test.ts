@@ -193,6 +193,21 @@ describe("OpenTelemetry GenAI series", () => {
     expect(lines.some((l) => l.startsWith("gen_ai_client_operation_duration_milliseconds_count{") && l.includes(`gen_ai_operation_name="${op}"`))).toBe(true);
   });
 
+  // The series of a label set are cached by the facts that decide the labels (series-cache.ts):
+  // without a route type the path is one of them, so alternating paths must not share a series.
+  it("keeps label sets that differ only by the path apart when they alternate", async () => {
+    await run({ requests: 0 });
+    for (const path of ["/v1/embeddings", "/v1/chat/completions", "/v1/embeddings", "/v1/embeddings", "/v1/chat/completions"]) {
+      expect((await send(gw!.url, { path, body: "{}" })).status).toBe(200);
+    }
+    const lines = await prometheus(gw!);
+    const count = (op: string) => lines.find((l) => l.startsWith("gen_ai_client_operation_duration_milliseconds_count{") && l.includes(`gen_ai_operation_name="${op}"`));
+    expect(count("embeddings")).toMatch(/ 3$/);
+    expect(count("chat")).toMatch(/ 2$/);
+    // Kong's series have no operation label: one series, all five requests.
+    expect(lines.filter((l) => l.startsWith("ai_llm_requests_total{"))).toEqual([expect.stringMatching(/ 5$/)]);
+  });
+
   it("prefers ai-proxy's route type to the path", async () => {
     const lines = await run({ keys: { ...RECORD, "ai.route_type": "llm/v1/embeddings" }, path: "/v1/chat/completions" });
     expect(lines.some((l) => l.startsWith("gen_ai_client_operation_duration_milliseconds_count{") && l.includes('gen_ai_operation_name="embeddings"'))).toBe(true);

@@ -80,13 +80,15 @@ describe("decorating", () => {
     expect(got.headers["content-length"]).not.toBe(String(Buffer.byteLength(body)));
   });
 
-  it("copies the client's members and messages byte for byte (numbers, escapes, extra fields, nested whitespace)", async () => {
+  // The messages are spliced into the client's bytes (no re-serialisation): everything outside
+  // the new array's brackets, top-level whitespace included, is the client's, byte for byte.
+  it("copies the client's members and messages byte for byte (numbers, escapes, extra fields, whitespace)", async () => {
     const g = await start(BASE_CONFIG);
     const body = '{ "n" : 1.0e2 , "messages" : [ { "role":"user", "content":"caf\\u00e9 \\"x\\"", "name":"bob" } , {"role":"tool","tool_call_id":"t1","content":[{"type":"text","text":"42"}]} ] , "big": 12345678901234567890 }';
     const r = await post(g, body);
     expect(r.status).toBe(200);
     expect(up.received[0]!.body).toBe(
-      `{"n":1.0e2,"messages":[${PRE_JSON},{ "role":"user", "content":"caf\\u00e9 \\"x\\"", "name":"bob" } , {"role":"tool","tool_call_id":"t1","content":[{"type":"text","text":"42"}]},${APP_JSON}],"big":12345678901234567890}`,
+      `{ "n" : 1.0e2 , "messages" : [${PRE_JSON},{ "role":"user", "content":"caf\\u00e9 \\"x\\"", "name":"bob" } , {"role":"tool","tool_call_id":"t1","content":[{"type":"text","text":"42"}]},${APP_JSON}] , "big": 12345678901234567890 }`,
     );
   });
 
@@ -95,6 +97,22 @@ describe("decorating", () => {
     const r = await post(g, '{"model":"a","messages":[{"role":"user","content":"first"}],"model":"b","messages":[{"role":"user","content":"second"}]}');
     expect(r.status).toBe(200);
     expect(up.received[0]!.body).toBe(`{"model":"b","messages":[${PRE_JSON},{"role":"user","content":"second"},${APP_JSON}]}`);
+  });
+
+  // Distinct keys are spliced (the client's bytes kept); repeated ones re-serialised. Many keys
+  // are told apart with a set rather than pairwise, and an escaped key is the same key.
+  it("tells repeated keys apart among many keys and through escapes", async () => {
+    const g = await start(BASE_CONFIG);
+    const extra = Array.from({ length: 40 }, (_, i) => `"k${i}" : ${i}`).join(" , ");
+    const spliced = `{ ${extra} , "messages" : [{"role":"user","content":"hi"}] }`;
+    expect((await post(g, spliced)).status).toBe(200);
+    expect(up.received[0]!.body).toBe(`{ ${extra} , "messages" : [${PRE_JSON},{"role":"user","content":"hi"},${APP_JSON}] }`);
+    const repeated = `{ ${extra} , "k7" : "again", "messages" : [{"role":"user","content":"hi"}] }`;
+    expect((await post(g, repeated)).status).toBe(200);
+    const kept = Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 7).map((i) => `"k${i}":${i}`).join(",");
+    expect(up.received[1]!.body).toBe(`{${kept},"k7":"again","messages":[${PRE_JSON},{"role":"user","content":"hi"},${APP_JSON}]}`);
+    expect((await post(g, '{"model":"a","mod\\u0065l":"b","messages":[{"role":"user","content":"hi"}]}')).status).toBe(200);
+    expect(up.received[2]!.body).toBe(`{"mod\\u0065l":"b","messages":[${PRE_JSON},{"role":"user","content":"hi"},${APP_JSON}]}`);
   });
 
   it("handles prepend only and append only, with role defaulting to system and content escaped", async () => {

@@ -7,7 +7,7 @@ export * from "../../lib/runtime/exports";
 import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
 import { AiMetricsConfig, parseConfig } from "./config";
 import { readRecord } from "./record";
-import { emitGenai, emitKong, Labels } from "./series";
+import { seriesFor } from "./series-cache";
 import { emitSafetyBlocks } from "./safety";
 import { emitRateLimited } from "./rate-limited";
 
@@ -45,10 +45,9 @@ class AiMetricsStream extends HttpContext {
     if (cfg.aiMetrics) emitRateLimited(cfg.workspace);
     const r = readRecord();
     if (r == null) return; // not an AI request: Kong counts only streams with an `ai` record
-    const path = this.getRequestHeader(":path");
-    const l = Labels.of(r, cfg.workspace, path != null ? path : "");
-    if (cfg.aiMetrics) emitKong(r, l);
-    if (cfg.genaiMetrics) emitGenai(r, l);
+    const series = seriesFor(r, cfg.workspace, this);
+    if (cfg.aiMetrics) series.emitKong(r);
+    if (cfg.genaiMetrics) series.emitGenai(r);
   }
 }
 

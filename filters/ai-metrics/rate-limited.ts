@@ -2,16 +2,18 @@
 // limiter names them in filter state `ai.rate_limited` (comma-separated); such a request
 // never reached ai-proxy, so it has no `ai` record and no other series counts it.
 
-import { counter, getPropertyString, taggedName } from "../../lib/runtime";
+import { counter, taggedName } from "../../lib/runtime";
+import { path, property } from "./facts";
 import { labelValue } from "./series";
 
 export const RATE_LIMITED = "ai_llm_rate_limited_total";
 const KEYS = ["ai_provider", "workspace"];
+const RATE_LIMITED_PATH = path("ai.rate_limited");
 
 export function emitRateLimited(workspace: string): void {
-  const v = getPropertyString(["ai.rate_limited"]);
-  if (v == null || v.length == 0) return;
-  const names = v.split(",");
+  const raw = property(RATE_LIMITED_PATH); // absent on every request the limiter let through
+  if (raw == null || raw.byteLength == 0) return;
+  const names = String.UTF8.decode(raw).split(",");
   for (let i = 0; i < names.length; i++) {
     const p = unchecked(names[i]);
     if (p.length > 0) counter(taggedName(RATE_LIMITED, KEYS, [labelValue(p), workspace])).increment(1);

@@ -1,19 +1,27 @@
 // Reads ai-proxy's per-request facts from filter state (lib/analytics/record.ts): the
 // individual `ai.*` keys, which ai-proxy writes as plain text for every request it handled,
 // whether or not `logging.log_statistics` is on. Values are untrusted text: every number is
-// parsed strictly and a bad one reads as absent.
+// parsed strictly and a bad one reads as absent. Label values stay raw bytes: they only
+// become strings the first time their label set is seen (see series.ts, SeriesCache).
 
-import { getPropertyInt, getPropertyString } from "../../lib/runtime";
+import { countOf, path, property } from "./facts";
 
-/** One request's facts. Counts are -1 when absent or unreadable. */
+const EMPTY = new ArrayBuffer(0);
+
+/** One request's facts. Counts are -1 when absent or unreadable; label values are raw UTF-8. */
 export class AiRecord {
-  provider: string = "";
-  requestModel: string = "";
-  responseModel: string = "";
+  provider: ArrayBuffer = EMPTY;
+  requestModel: ArrayBuffer = EMPTY;
+  responseModel: ArrayBuffer = EMPTY;
   /** "oneshot" or "stream" (Kong 3.12's request_mode). */
-  requestMode: string = "";
-  /** ai-proxy's route type (`llm/v1/chat`, …) when it writes one; "" otherwise. */
-  routeType: string = "";
+  requestMode: ArrayBuffer = EMPTY;
+  /** ai-proxy's route type (`llm/v1/chat`, …) when it writes one; empty otherwise. */
+  routeType: ArrayBuffer = EMPTY;
+  // Semantic-cache facts (Kong's cache labels); no filter of this gateway writes them yet.
+  cacheStatus: ArrayBuffer = EMPTY;
+  vectorDb: ArrayBuffer = EMPTY;
+  embeddingsProvider: ArrayBuffer = EMPTY;
+  embeddingsModel: ArrayBuffer = EMPTY;
   promptTokens: i64 = -1;
   completionTokens: i64 = -1;
   totalTokens: i64 = -1;
@@ -22,36 +30,13 @@ export class AiRecord {
   costNano: u64 = 0;
   /** The status sent downstream (response.code), else ai-proxy's; 0 = no response. */
   status: i64 = 0;
-  /** ai-proxy's `ai.error_type`: a 2xx whose answer failed on the way (a broken stream or body); "" otherwise. */
-  errorType: string = "";
-  // Semantic-cache facts (Kong's cache labels); no filter of this gateway writes them yet.
-  cacheStatus: string = "";
-  vectorDb: string = "";
-  embeddingsProvider: string = "";
-  embeddingsModel: string = "";
-}
-
-function text(key: string): string {
-  const v = getPropertyString([key]);
-  return v != null ? v : "";
+  /** ai-proxy's `ai.error_type`: a 2xx whose answer failed on the way (a broken stream or body); empty otherwise. */
+  errorType: ArrayBuffer = EMPTY;
 }
 
 /** A non-negative decimal integer, or -1. */
 export function parseCount(s: string): i64 {
-  const n = s.length;
-  if (n == 0 || n > 18) return -1; // 18 digits always fit in i64
-  let v: i64 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + <i64>(c - 0x30);
-  }
-  return v;
-}
-
-function count(key: string): i64 {
-  const v = getPropertyString([key]);
-  return v != null ? parseCount(v) : -1;
+  return countOf(String.UTF8.encode(s));
 }
 
 // Largest cost carried: 1.8e10 dollars in nano-dollars still fits in u64.
@@ -78,36 +63,61 @@ export function parseCostNano(s: string): u64 {
   return <u64>nano;
 }
 
+// Paths serialised once per VM.
+const PROVIDER = path("ai.provider_name");
+const REQUEST_MODEL = path("ai.request_model");
+const RESPONSE_MODEL = path("ai.response_model");
+const REQUEST_MODE = path("ai.request_mode");
+const ROUTE_TYPE = path("ai.route_type");
+const PROMPT_TOKENS = path("ai.prompt_tokens");
+const COMPLETION_TOKENS = path("ai.completion_tokens");
+const TOTAL_TOKENS = path("ai.total_tokens");
+const LLM_LATENCY = path("ai.llm_latency");
+const COST = path("ai.cost");
+const STATUS = path("ai.status");
+const CACHE_STATUS = path("ai.cache_status");
+const VECTOR_DB = path("ai.vector_db");
+const EMBEDDINGS_PROVIDER = path("ai.embeddings_provider");
+const EMBEDDINGS_MODEL = path("ai.embeddings_model");
+const RESPONSE_CODE = path("response\0code");
+const ERROR_TYPE = path("ai.error_type");
+
+function raw(p: ArrayBuffer): ArrayBuffer {
+  const v = property(p);
+  return v != null ? v : EMPTY;
+}
+
 /**
  * Reads the record; null when ai-proxy wrote none (the stream did not go through ai-proxy,
  * so it is not an AI request). Call from on_log, after ai-proxy has written it.
  */
 export function readRecord(): AiRecord | null {
-  const provider = getPropertyString(["ai.provider_name"]);
+  const provider = property(PROVIDER);
   if (provider == null) return null;
   const r = new AiRecord();
   r.provider = provider;
-  r.requestModel = text("ai.request_model");
-  r.responseModel = text("ai.response_model");
-  r.requestMode = text("ai.request_mode");
-  r.routeType = text("ai.route_type");
-  r.promptTokens = count("ai.prompt_tokens");
-  r.completionTokens = count("ai.completion_tokens");
-  r.totalTokens = count("ai.total_tokens");
-  r.latencyMs = count("ai.llm_latency");
-  const cost = getPropertyString(["ai.cost"]);
-  r.costNano = cost != null ? parseCostNano(cost) : 0;
+  r.requestModel = raw(REQUEST_MODEL);
+  r.responseModel = raw(RESPONSE_MODEL);
+  r.requestMode = raw(REQUEST_MODE);
+  r.routeType = raw(ROUTE_TYPE);
+  r.promptTokens = countOf(property(PROMPT_TOKENS));
+  r.completionTokens = countOf(property(COMPLETION_TOKENS));
+  r.totalTokens = countOf(property(TOTAL_TOKENS));
+  r.latencyMs = countOf(property(LLM_LATENCY));
+  const cost = property(COST);
+  r.costNano = cost != null ? parseCostNano(String.UTF8.decode(cost)) : 0;
   // The status the client got; a later filter may have changed ai-proxy's.
-  let status = getPropertyInt(["response", "code"], -1);
-  if (status < 0) status = count("ai.status");
+  const code = property(RESPONSE_CODE); // an int64, 8 bytes little-endian
+  let status: i64 = code != null && code.byteLength == 8 ? load<i64>(changetype<usize>(code)) : -1;
+  if (status < 0) status = countOf(property(STATUS));
   r.status = status > 0 && status < 1000 ? status : 0;
   // A 2xx the upstream broke (a stream cut before its end marker, an error event, an empty
   // body) is counted as the gateway's 502: the client got no usable answer.
-  r.errorType = text("ai.error_type");
-  if (r.errorType.length > 0 && r.status >= 200 && r.status < 400) r.status = 502;
-  r.cacheStatus = text("ai.cache_status");
-  r.vectorDb = text("ai.vector_db");
-  r.embeddingsProvider = text("ai.embeddings_provider");
-  r.embeddingsModel = text("ai.embeddings_model");
+  r.errorType = raw(ERROR_TYPE);
+  if (r.errorType.byteLength > 0 && r.status >= 200 && r.status < 400) r.status = 502;
+  r.cacheStatus = raw(CACHE_STATUS);
+  r.vectorDb = raw(VECTOR_DB);
+  r.embeddingsProvider = raw(EMBEDDINGS_PROVIDER);
+  r.embeddingsModel = raw(EMBEDDINGS_MODEL);
   return r;
 }

@@ -3,16 +3,21 @@
 // "Blocklist" for a blocklist match) when it blocks; a blocked prompt never reaches ai-proxy,
 // so these are counted whether or not an ai-proxy record exists.
 
-import { counter, getPropertyString, taggedName } from "../../lib/runtime";
+import { counter, taggedName } from "../../lib/runtime";
+import { path, property } from "./facts";
 import { labelValue } from "./series";
 
 export const SAFETY_BLOCKS = "ai_azure_content_safety_blocks_total";
 const KEYS = ["direction", "category", "workspace"];
 
-function count(direction: string, workspace: string): void {
-  const v = getPropertyString(["ai.proxy.azure-content-safety." + direction + "_block_categories"]);
-  if (v == null || v.length == 0) return;
-  const cats = v.split(",");
+// Paths serialised once per VM: both are read on every request, almost always absent.
+const INPUT = path("ai.proxy.azure-content-safety.input_block_categories");
+const OUTPUT = path("ai.proxy.azure-content-safety.output_block_categories");
+
+function count(direction: string, key: ArrayBuffer, workspace: string): void {
+  const raw = property(key);
+  if (raw == null || raw.byteLength == 0) return;
+  const cats = String.UTF8.decode(raw).split(",");
   for (let i = 0; i < cats.length; i++) {
     const c = cats[i];
     if (c.length > 0) counter(taggedName(SAFETY_BLOCKS, KEYS, [direction, labelValue(c), workspace])).increment(1);
@@ -21,6 +26,6 @@ function count(direction: string, workspace: string): void {
 
 /** Counts this stream's content-safety blocks (none: no stat is touched). */
 export function emitSafetyBlocks(workspace: string): void {
-  count("input", workspace);
-  count("output", workspace);
+  count("input", INPUT, workspace);
+  count("output", OUTPUT, workspace);
 }

@@ -3,7 +3,7 @@
 // Prometheus label. Every full stat name maps to one metric handle, defined on first use and
 // cached for the VM's life (lib/runtime's counter()/histogram() maps), never per request.
 
-import { counter, histogram, taggedName } from "../../lib/runtime";
+import { counter, Counter, histogram, Histogram, taggedName } from "../../lib/runtime";
 import { AiRecord } from "./record";
 
 // ---- names (Envoy prefixes `wasmcustom.`, which its Prometheus output strips) ----
@@ -82,7 +82,7 @@ export function genaiOperation(routeType: string, path: string): string {
   return "chat";
 }
 
-/** Per-request values shared by every series, already made label-safe. */
+/** Values shared by every series of one label set, already made label-safe. */
 export class Labels {
   provider: string = "";
   model: string = "";
@@ -102,23 +102,28 @@ export class Labels {
 
   static of(r: AiRecord, workspace: string, path: string): Labels {
     const l = new Labels();
-    l.provider = labelValue(r.provider);
-    l.model = labelValue(r.requestModel);
-    l.cacheStatus = labelValue(r.cacheStatus);
-    l.vectorDb = labelValue(r.vectorDb);
-    l.embeddingsProvider = labelValue(r.embeddingsProvider);
-    l.embeddingsModel = labelValue(r.embeddingsModel);
+    const provider = text(r.provider);
+    l.provider = labelValue(provider);
+    l.model = labelValue(text(r.requestModel));
+    l.cacheStatus = labelValue(text(r.cacheStatus));
+    l.vectorDb = labelValue(text(r.vectorDb));
+    l.embeddingsProvider = labelValue(text(r.embeddingsProvider));
+    l.embeddingsModel = labelValue(text(r.embeddingsModel));
     l.workspace = workspace;
-    l.requestMode = labelValue(r.requestMode);
+    l.requestMode = labelValue(text(r.requestMode));
     l.statusClass = statusClass(r.status);
-    l.operation = genaiOperation(r.routeType, path);
-    l.genaiProvider = labelValue(genaiProvider(r.provider));
+    l.operation = genaiOperation(text(r.routeType), path);
+    l.genaiProvider = labelValue(genaiProvider(provider));
     l.requestModel = l.model;
-    l.responseModel = labelValue(r.responseModel);
+    l.responseModel = labelValue(text(r.responseModel));
     // OTel's error.type for HTTP: the status code as text; _OTHER when there was none.
-    l.errorType = r.errorType.length > 0 ? labelValue(r.errorType) : r.status >= 200 && r.status < 400 ? "" : r.status == 0 ? "_OTHER" : r.status.toString();
+    l.errorType = r.errorType.byteLength > 0 ? labelValue(text(r.errorType)) : r.status >= 200 && r.status < 400 ? "" : r.status == 0 ? "_OTHER" : r.status.toString();
     return l;
   }
+}
+
+function text(b: ArrayBuffer): string {
+  return String.UTF8.decode(b);
 }
 
 // Kong 3.9's label order, then Kong 3.12's request_mode, then this gateway's status_class.
@@ -143,29 +148,81 @@ function genaiTokenName(l: Labels, type: string): string {
   return taggedName(GENAI_TOKENS, GENAI_TOKEN_KEYS, [l.operation, l.genaiProvider, l.requestModel, l.responseModel, type]);
 }
 
-/** Kong's series (`ai_metrics`): requests, cost, tokens by type, provider latency. */
-export function emitKong(r: AiRecord, l: Labels): void {
-  counter(taggedName(REQUESTS, KONG_KEYS, kongValues(l))).increment(1);
-  if (r.costNano > 0) {
-    counter(taggedName(COST, COST_KEYS, [l.provider, l.model, l.cacheStatus, l.vectorDb, l.embeddingsProvider, l.embeddingsModel, l.workspace, l.requestMode])).increment(<i64>r.costNano);
-  }
-  // Kong adds each count only when it is positive (an Envoy counter refuses 0 anyway).
-  if (r.promptTokens > 0) counter(tokenName(l, "prompt_tokens")).increment(r.promptTokens);
-  if (r.completionTokens > 0) counter(tokenName(l, "completion_tokens")).increment(r.completionTokens);
-  if (r.totalTokens > 0) counter(tokenName(l, "total_tokens")).increment(r.totalTokens);
-  if (r.latencyMs >= 0) histogram(taggedName(LATENCY, KONG_KEYS, kongValues(l))).record(<u64>r.latencyMs);
-}
+/**
+ * Every series of one label set: each handle named (and defined with the host) the first time
+ * a request needs it, then reused, so a request of a label set already seen builds no name.
+ */
+export class SeriesSet {
+  private requests: Counter | null = null;
+  private cost: Counter | null = null;
+  private promptTokens: Counter | null = null;
+  private completionTokens: Counter | null = null;
+  private totalTokens: Counter | null = null;
+  private latency: Histogram | null = null;
+  private genaiInput: Histogram | null = null;
+  private genaiOutput: Histogram | null = null;
+  private duration: Histogram | null = null;
 
-/** The OpenTelemetry GenAI client histograms (`genai_metrics`). */
-export function emitGenai(r: AiRecord, l: Labels): void {
-  // gen_ai.token.type has two values; Kong's total is their sum and is not a type.
-  if (r.promptTokens > 0) histogram(genaiTokenName(l, "input")).record(<u64>r.promptTokens);
-  if (r.completionTokens > 0) histogram(genaiTokenName(l, "output")).record(<u64>r.completionTokens);
-  if (r.latencyMs >= 0) {
-    const name =
-      l.errorType.length == 0
-        ? taggedName(GENAI_DURATION, GENAI_DURATION_KEYS, [l.operation, l.genaiProvider, l.requestModel, l.responseModel])
-        : taggedName(GENAI_DURATION, GENAI_DURATION_ERROR_KEYS, [l.operation, l.genaiProvider, l.requestModel, l.responseModel, l.errorType]);
-    histogram(name).record(<u64>r.latencyMs);
+  constructor(private readonly l: Labels) {}
+
+  /** Kong's series (`ai_metrics`): requests, cost, tokens by type, provider latency. */
+  emitKong(r: AiRecord): void {
+    const l = this.l;
+    let c = this.requests;
+    if (c == null) this.requests = c = counter(taggedName(REQUESTS, KONG_KEYS, kongValues(l)));
+    c.increment(1);
+    if (r.costNano > 0) {
+      let k = this.cost;
+      if (k == null) this.cost = k = counter(taggedName(COST, COST_KEYS, [l.provider, l.model, l.cacheStatus, l.vectorDb, l.embeddingsProvider, l.embeddingsModel, l.workspace, l.requestMode]));
+      k.increment(<i64>r.costNano);
+    }
+    // Kong adds each count only when it is positive (an Envoy counter refuses 0 anyway).
+    if (r.promptTokens > 0) {
+      let t = this.promptTokens;
+      if (t == null) this.promptTokens = t = counter(tokenName(l, "prompt_tokens"));
+      t.increment(r.promptTokens);
+    }
+    if (r.completionTokens > 0) {
+      let t = this.completionTokens;
+      if (t == null) this.completionTokens = t = counter(tokenName(l, "completion_tokens"));
+      t.increment(r.completionTokens);
+    }
+    if (r.totalTokens > 0) {
+      let t = this.totalTokens;
+      if (t == null) this.totalTokens = t = counter(tokenName(l, "total_tokens"));
+      t.increment(r.totalTokens);
+    }
+    if (r.latencyMs >= 0) {
+      let h = this.latency;
+      if (h == null) this.latency = h = histogram(taggedName(LATENCY, KONG_KEYS, kongValues(l)));
+      h.record(<u64>r.latencyMs);
+    }
+  }
+
+  /** The OpenTelemetry GenAI client histograms (`genai_metrics`). */
+  emitGenai(r: AiRecord): void {
+    const l = this.l;
+    // gen_ai.token.type has two values; Kong's total is their sum and is not a type.
+    if (r.promptTokens > 0) {
+      let h = this.genaiInput;
+      if (h == null) this.genaiInput = h = histogram(genaiTokenName(l, "input"));
+      h.record(<u64>r.promptTokens);
+    }
+    if (r.completionTokens > 0) {
+      let h = this.genaiOutput;
+      if (h == null) this.genaiOutput = h = histogram(genaiTokenName(l, "output"));
+      h.record(<u64>r.completionTokens);
+    }
+    if (r.latencyMs >= 0) {
+      let h = this.duration;
+      if (h == null) {
+        const name =
+          l.errorType.length == 0
+            ? taggedName(GENAI_DURATION, GENAI_DURATION_KEYS, [l.operation, l.genaiProvider, l.requestModel, l.responseModel])
+            : taggedName(GENAI_DURATION, GENAI_DURATION_ERROR_KEYS, [l.operation, l.genaiProvider, l.requestModel, l.responseModel, l.errorType]);
+        this.duration = h = histogram(name);
+      }
+      h.record(<u64>r.latencyMs);
+    }
   }
 }

@@ -5,7 +5,7 @@
 export * from "../../lib/runtime/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, registerRootContext } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
-import { arrayElements, decodeString, Kind, kindAt, lastMember, Member } from "../../lib/prompt/scan";
+import { decodeString, Kind, kindAt, lastMember, Member, skipWs } from "../../lib/prompt/scan";
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { DecoratorConfig, parseConfig } from "./config";
 
@@ -55,45 +55,95 @@ class DecoratorStream extends JsonBodyStream {
     const members = doc.members;
     const messages = lastMember(body, members, "messages");
     if (messages == null || kindAt(body, messages.valueStart) != Kind.Array) return this.reject(400, NOT_CHAT);
-    const elements = arrayElements(body, messages.valueStart);
-    if (elements.length == 0) return this.reject(400, NOT_CHAT);
+    // The array's content without its brackets and outer whitespace; a chat needs a message.
+    const innerStart = skipWs(body, messages.valueStart + 1);
+    let innerEnd = messages.valueEnd - 1;
+    while (innerEnd > innerStart && isWs(unchecked(body[innerEnd - 1]))) innerEnd--;
+    if (innerStart >= innerEnd) return this.reject(400, NOT_CHAT);
 
     const c = this.config;
     const w = new ByteBuilder(body.length + c.prepend.length + c.append.length + 8);
-    w.byte(0x7b);
-    // Re-serialise the top level: one member per key (the last, as a JSON parser keeps),
-    // nested values copied byte for byte.
-    const last = lastIndexByKey(body, members);
-    let first = true;
-    for (let i = 0; i < members.length; i++) {
-      const m = unchecked(members[i]);
-      if (unchecked(last[i]) == false) continue;
-      if (!first) w.byte(0x2c);
-      first = false;
-      w.byte(0x22);
-      w.range(body, m.keyStart, m.keyEnd);
-      w.byte(0x22);
-      w.byte(0x3a);
-      if (m === messages) {
-        w.byte(0x5b);
-        if (c.prependCount > 0) {
-          w.bytes(c.prepend);
-          w.byte(0x2c);
-        }
-        w.range(body, unchecked(elements[0]).start, unchecked(elements[elements.length - 1]).end);
-        if (c.appendCount > 0) {
-          w.byte(0x2c);
-          w.bytes(c.append);
-        }
-        w.byte(0x5d);
-      } else {
-        w.range(body, m.valueStart, m.valueEnd);
+    if (keysDistinct(body, members)) {
+      // The common case: splice the messages into the client's bytes, the rest untouched.
+      w.range(body, 0, messages.valueStart);
+      writeMessages(w, c, body, innerStart, innerEnd);
+      w.range(body, messages.valueEnd, body.length);
+    } else {
+      // Duplicate keys: re-serialise the top level with one member per key (the last, as a
+      // JSON parser keeps), nested values copied byte for byte.
+      w.byte(0x7b);
+      const last = lastIndexByKey(body, members);
+      let first = true;
+      for (let i = 0; i < members.length; i++) {
+        const m = unchecked(members[i]);
+        if (unchecked(last[i]) == false) continue;
+        if (!first) w.byte(0x2c);
+        first = false;
+        w.byte(0x22);
+        w.range(body, m.keyStart, m.keyEnd);
+        w.byte(0x22);
+        w.byte(0x3a);
+        if (m === messages) writeMessages(w, c, body, innerStart, innerEnd);
+        else w.range(body, m.valueStart, m.valueEnd);
       }
+      w.byte(0x7d);
     }
-    w.byte(0x7d);
     this.replaceRequestBody(w.toBytes());
     return Action.Continue;
   }
+}
+
+function isWs(c: u8): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+}
+
+/** The new messages array: prepend, the client's messages `[start, end)`, append. */
+function writeMessages(w: ByteBuilder, c: DecoratorConfig, body: Uint8Array, start: i32, end: i32): void {
+  w.byte(0x5b);
+  if (c.prependCount > 0) {
+    w.bytes(c.prepend);
+    w.byte(0x2c);
+  }
+  w.range(body, start, end);
+  if (c.appendCount > 0) {
+    w.byte(0x2c);
+    w.bytes(c.append);
+  }
+  w.byte(0x5d);
+}
+
+/** Up to this many keys are compared pairwise; more go through a set (a body may hold 100k keys). */
+const PAIRWISE_KEYS = 16;
+
+/**
+ * Whether no two top-level keys are the same. Compared as raw bytes, so a key with an escape
+ * (two spellings of one key) answers false and takes the decoding path.
+ */
+function keysDistinct(body: Uint8Array, members: Member[]): bool {
+  const n = members.length;
+  for (let i = 0; i < n; i++) {
+    const a = unchecked(members[i]);
+    for (let k = a.keyStart; k < a.keyEnd; k++) if (unchecked(body[k]) == 0x5c) return false;
+  }
+  if (n > PAIRWISE_KEYS) {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const m = unchecked(members[i]);
+      const k = decodeString(body, m.keyStart, m.keyEnd);
+      if (seen.has(k)) return false;
+      seen.add(k);
+    }
+    return true;
+  }
+  for (let i = 0; i < n; i++) {
+    const a = unchecked(members[i]);
+    const len = a.keyEnd - a.keyStart;
+    for (let j = 0; j < i; j++) {
+      const b = unchecked(members[j]);
+      if (b.keyEnd - b.keyStart == len && memory.compare(body.dataStart + <usize>a.keyStart, body.dataStart + <usize>b.keyStart, len) == 0) return false;
+    }
+  }
+  return true;
 }
 
 /** For each member, whether it is the last one with its (decoded) key. */

@@ -5,9 +5,9 @@
 
 import { Action } from "../abi/enums";
 import { HttpContext, RootContext } from "../runtime/context";
-import { validateJson } from "../json/validate";
+import { validateJsonMembers } from "../json/validate";
 import { DEFAULT_MAX_DEPTH } from "../json/read";
-import { Kind, kindAt, Member, objectMembers, skipWs } from "./scan";
+import { Kind, kindAt, Member, skipWs } from "./scan";
 import { replyError } from "./errors";
 
 /** Kong 3.12+'s default max_request_body_size; 0 means no limit of the filter's own. */
@@ -22,13 +22,26 @@ export class JsonDoc {
   ) {}
 }
 
-/** Validates `body` (strict JSON, UTF-8, nesting limit) and lists the top-level members. */
+// The validator's member offsets, reused across requests (one VM runs one stream at a time).
+const spans = new Array<i32>();
+
+/**
+ * Validates `body` (strict JSON, UTF-8, nesting limit) and lists the top-level members, in
+ * one pass: the validator records them as it goes (a second walk with objectMembers went
+ * through every string of the body again).
+ */
 export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonDoc {
-  const err = validateJson(body, maxDepth);
+  const err = validateJsonMembers(body, maxDepth, spans);
   if (err != null) return new JsonDoc(err, Kind.None, []);
-  const start = skipWs(body, 0);
-  const kind = kindAt(body, start);
-  return new JsonDoc(null, kind, kind == Kind.Object ? objectMembers(body, start) : new Array<Member>());
+  const kind = kindAt(body, skipWs(body, 0));
+  const members = new Array<Member>();
+  if (kind == Kind.Object) {
+    // Key literals come with their quotes; a Member's key span is the bytes between them.
+    for (let i = 0, n = spans.length; i + 3 < n; i += 4) {
+      members.push(new Member(unchecked(spans[i]) + 1, unchecked(spans[i + 1]) - 1, unchecked(spans[i + 2]), unchecked(spans[i + 3])));
+    }
+  }
+  return new JsonDoc(null, kind, members);
 }
 
 /** A decimal header value, or -1 when it is not one. */

@@ -1,0 +1,40 @@
+// ai-proxy's per-request facts read as raw bytes, with paths serialised once per VM: on_log
+// runs for every request, and a string[] path, its serialisation and a UTF-8 decode per
+// property were most of this filter's time (V8 profile, bench/chain.ts).
+
+import { proxy_get_property } from "../../lib/abi/imports";
+import { WasmResult } from "../../lib/abi/enums";
+import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../lib/abi/memory";
+import { setLastStatus } from "../../lib/abi/status";
+
+/** A property path (one segment, or segments joined by \0) as the bytes the host reads. */
+export function path(segments: string): ArrayBuffer {
+  return String.UTF8.encode(segments);
+}
+
+/** The raw value at a pre-serialised path, or null when absent (see lastStatus). */
+export function property(p: ArrayBuffer): ArrayBuffer | null {
+  clearSlots();
+  const s = proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE);
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  return takeReturnedSlots();
+}
+
+/** A non-negative decimal integer in `b`, or -1 (null, empty, over 18 digits, or not digits). */
+export function countOf(b: ArrayBuffer | null): i64 {
+  if (b == null) return -1;
+  const n = b.byteLength;
+  if (n == 0 || n > 18) return -1; // 18 digits always fit in i64
+  const p = changetype<usize>(b);
+  let v: i64 = 0;
+  for (let i = 0; i < n; i++) {
+    const c = load<u8>(p + <usize>i);
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + <i64>(c - 0x30);
+  }
+  return v;
+}
