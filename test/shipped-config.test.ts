@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "./support/gateway.ts";
+import { pointClustersAt } from "./support/envoy-yaml.ts";
 import { startAnthropic, startAzure, startCohere, startGemini, startMistral, startOllama, startOpenAI, type Simulator } from "./simulators/index.ts";
 import { openaiClient } from "./support/client.ts";
 
@@ -33,21 +34,8 @@ const KEYS: Record<string, string> = {
 
 /** The shipped file with each provider cluster sent to its simulator (plain HTTP on loopback). */
 function localized(ports: Record<string, number>): string {
-  const cut = SHIPPED.indexOf("\n  clusters:\n");
-  const head = SHIPPED.slice(0, cut);
-  // Clusters are "  - name: X" blocks; each provider's goes to its simulator over plain HTTP.
-  const blocks = SHIPPED.slice(cut).split(/\n(?=  - name: )/);
-  const clusters = blocks.map((block) => {
-    const name = /^  - name: (\S+)/.exec(block)?.[1];
-    const port = name ? ports[name] : undefined;
-    if (port === undefined) return block;
-    return block
-      .replace(/type: LOGICAL_DNS/, "type: STATIC")
-      .replace(/address: \S+, port_value: \d+/, `address: 127.0.0.1, port_value: ${port}`)
-      .replace(/\n    transport_socket:[\s\S]*$/, "");
-  });
   // Ollama is addressed by upstream_url (host 127.0.0.1:11434): point that at its simulator too.
-  return (head + clusters.join("\n")).replaceAll("127.0.0.1:11434", `127.0.0.1:${ports.ollama}`).replaceAll("port_value: 11434", `port_value: ${ports.ollama}`);
+  return pointClustersAt(SHIPPED, ports).replaceAll("127.0.0.1:11434", `127.0.0.1:${ports.ollama}`).replaceAll("port_value: 11434", `port_value: ${ports.ollama}`);
 }
 
 describe("the shipped envoy.yaml", () => {

@@ -63,24 +63,56 @@ export function parseCostNano(s: string): u64 {
   return <u64>nano;
 }
 
-// Paths serialised once per VM.
-const PROVIDER = path("ai.provider_name");
-const REQUEST_MODEL = path("ai.request_model");
-const RESPONSE_MODEL = path("ai.response_model");
-const REQUEST_MODE = path("ai.request_mode");
-const ROUTE_TYPE = path("ai.route_type");
-const PROMPT_TOKENS = path("ai.prompt_tokens");
-const COMPLETION_TOKENS = path("ai.completion_tokens");
-const TOTAL_TOKENS = path("ai.total_tokens");
-const LLM_LATENCY = path("ai.llm_latency");
-const COST = path("ai.cost");
-const STATUS = path("ai.status");
-const CACHE_STATUS = path("ai.cache_status");
-const VECTOR_DB = path("ai.vector_db");
-const EMBEDDINGS_PROVIDER = path("ai.embeddings_provider");
-const EMBEDDINGS_MODEL = path("ai.embeddings_model");
+/**
+ * One writer's keys as paths serialised once per VM: ai-proxy's (`ai.*`) or a transformer's
+ * LLM call (`ai.ai-request-transformer.*`, lib/analytics AnalyticsKeys).
+ */
+export class RecordPaths {
+  provider: ArrayBuffer;
+  requestModel: ArrayBuffer;
+  responseModel: ArrayBuffer;
+  requestMode: ArrayBuffer;
+  routeType: ArrayBuffer;
+  promptTokens: ArrayBuffer;
+  completionTokens: ArrayBuffer;
+  totalTokens: ArrayBuffer;
+  llmLatency: ArrayBuffer;
+  cost: ArrayBuffer;
+  status: ArrayBuffer;
+  cacheStatus: ArrayBuffer;
+  vectorDb: ArrayBuffer;
+  embeddingsProvider: ArrayBuffer;
+  embeddingsModel: ArrayBuffer;
+  errorType: ArrayBuffer;
+
+  constructor(prefix: string) {
+    this.provider = path(prefix + "provider_name");
+    this.requestModel = path(prefix + "request_model");
+    this.responseModel = path(prefix + "response_model");
+    this.requestMode = path(prefix + "request_mode");
+    this.routeType = path(prefix + "route_type");
+    this.promptTokens = path(prefix + "prompt_tokens");
+    this.completionTokens = path(prefix + "completion_tokens");
+    this.totalTokens = path(prefix + "total_tokens");
+    this.llmLatency = path(prefix + "llm_latency");
+    this.cost = path(prefix + "cost");
+    this.status = path(prefix + "status");
+    this.cacheStatus = path(prefix + "cache_status");
+    this.vectorDb = path(prefix + "vector_db");
+    this.embeddingsProvider = path(prefix + "embeddings_provider");
+    this.embeddingsModel = path(prefix + "embeddings_model");
+    this.errorType = path(prefix + "error_type");
+  }
+}
+
+/** ai-proxy's record. */
+export const PROXY_RECORD = new RecordPaths("ai.");
+/**
+ * Every record a stream may carry: ai-proxy's and each transformer's LLM call. Kong's exporter
+ * likewise counts every entry of the `ai` log table.
+ */
+export const RECORDS: RecordPaths[] = [PROXY_RECORD, new RecordPaths("ai.ai-request-transformer."), new RecordPaths("ai.ai-response-transformer.")];
 const RESPONSE_CODE = path("response\0code");
-const ERROR_TYPE = path("ai.error_type");
 
 function raw(p: ArrayBuffer): ArrayBuffer {
   const v = property(p);
@@ -88,36 +120,37 @@ function raw(p: ArrayBuffer): ArrayBuffer {
 }
 
 /**
- * Reads the record; null when ai-proxy wrote none (the stream did not go through ai-proxy,
+ * Reads the record at `k`; null when none was written (the stream did not go through ai-proxy,
  * so it is not an AI request). Call from on_log, after ai-proxy has written it.
  */
-export function readRecord(): AiRecord | null {
-  const provider = property(PROVIDER);
+export function readRecord(k: RecordPaths = PROXY_RECORD): AiRecord | null {
+  const provider = property(k.provider);
   if (provider == null) return null;
   const r = new AiRecord();
   r.provider = provider;
-  r.requestModel = raw(REQUEST_MODEL);
-  r.responseModel = raw(RESPONSE_MODEL);
-  r.requestMode = raw(REQUEST_MODE);
-  r.routeType = raw(ROUTE_TYPE);
-  r.promptTokens = countOf(property(PROMPT_TOKENS));
-  r.completionTokens = countOf(property(COMPLETION_TOKENS));
-  r.totalTokens = countOf(property(TOTAL_TOKENS));
-  r.latencyMs = countOf(property(LLM_LATENCY));
-  const cost = property(COST);
+  r.requestModel = raw(k.requestModel);
+  r.responseModel = raw(k.responseModel);
+  r.requestMode = raw(k.requestMode);
+  r.routeType = raw(k.routeType);
+  r.promptTokens = countOf(property(k.promptTokens));
+  r.completionTokens = countOf(property(k.completionTokens));
+  r.totalTokens = countOf(property(k.totalTokens));
+  r.latencyMs = countOf(property(k.llmLatency));
+  const cost = property(k.cost);
   r.costNano = cost != null ? parseCostNano(String.UTF8.decode(cost)) : 0;
   // The status the client got; a later filter may have changed ai-proxy's.
   const code = property(RESPONSE_CODE); // an int64, 8 bytes little-endian
   let status: i64 = code != null && code.byteLength == 8 ? load<i64>(changetype<usize>(code)) : -1;
-  if (status < 0) status = countOf(property(STATUS));
+  if (status < 0) status = countOf(property(k.status));
   r.status = status > 0 && status < 1000 ? status : 0;
   // A 2xx the upstream broke (a stream cut before its end marker, an error event, an empty
   // body) is counted as the gateway's 502: the client got no usable answer.
-  r.errorType = raw(ERROR_TYPE);
+  r.errorType = raw(k.errorType);
   if (r.errorType.byteLength > 0 && r.status >= 200 && r.status < 400) r.status = 502;
-  r.cacheStatus = raw(CACHE_STATUS);
-  r.vectorDb = raw(VECTOR_DB);
-  r.embeddingsProvider = raw(EMBEDDINGS_PROVIDER);
-  r.embeddingsModel = raw(EMBEDDINGS_MODEL);
+  r.cacheStatus = raw(k.cacheStatus);
+  r.vectorDb = raw(k.vectorDb);
+  r.embeddingsProvider = raw(k.embeddingsProvider);
+  r.embeddingsModel = raw(k.embeddingsModel);
   return r;
 }
+

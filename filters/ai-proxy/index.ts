@@ -22,13 +22,14 @@ import { errorBody, errorTypeForStatus } from "../../lib/llm/errors";
 import { makeId } from "../../lib/llm/format";
 import { modelsListBody } from "../../lib/llm/models";
 import { ByteBuilder } from "../../lib/llm/json-writer";
-import { withStringMember, withoutMember } from "../../lib/llm/json-scan";
+import { withoutMember } from "../../lib/llm/json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, takeUsageOutOfRange, usageCost } from "../../lib/llm/usage";
 import { Secrets, StreamRedactor } from "../../lib/llm/redact";
 import { AiProxyConfig, parseConfig, withModel } from "../../lib/llm/route/config";
 import { readEnvironment } from "../../lib/runtime/env";
 import { promptText, validateRequest } from "../../lib/llm/route/request";
-import { addDefault, hasParam, joinPath, parseQuery, percentEncode, queryValue, setParam, withoutParams } from "../../lib/llm/route/url";
+import { joinPath, parseQuery, queryValue, withoutParams } from "../../lib/llm/route/url";
+import { upstreamQuery, withBodyCredential } from "../../lib/llm/route/upstream";
 import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "../../lib/llm/route/template";
 import { Analytics } from "../../lib/analytics/record";
 
@@ -174,10 +175,7 @@ class AiProxyStream extends HttpContext {
     const a = cfg.auth;
     if (!a.allowOverride && query.length > 0) query = withoutParams(query, CLIENT_KEY_PARAMS);
     if (t.path.length > 0) path = t.path;
-    for (let i = 0; i < t.query.length; i++) addDefault(query, unchecked(t.query[i]).name, unchecked(t.query[i]).value);
-    if (a.paramLocation == "query" && !(a.allowOverride && hasParam(query, a.paramName))) {
-      query = setParam(query, a.paramName, percentEncode(a.paramValue));
-    }
+    query = upstreamQuery(t, query, a);
     this.upstreamQuery = query;
     this.replaceRequestHeader(":path", joinPath(path, query));
     this.replaceRequestHeader(":authority", t.authority);
@@ -290,9 +288,7 @@ class AiProxyStream extends HttpContext {
 
   /** auth.param_location=body: the credential as a top-level JSON member. */
   private injectBodyParam(body: Uint8Array): void {
-    const a = this.cfg.auth;
-    const out = withStringMember(body, a.paramName, a.paramValue, a.allowOverride);
-    this.replaceRequestBody(out != null ? out : body);
+    this.replaceRequestBody(withBodyCredential(body, this.cfg.auth));
   }
 
   private readBuffer(type: i32, size: u32): Uint8Array {

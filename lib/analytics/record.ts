@@ -10,27 +10,61 @@
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
 //   ai.error_type          when a 2xx answer failed on the way (upstream_stream_error,
 //                          upstream_stream_incomplete, upstream_bad_response)
+//
+// The transformers write the same keys under their own prefix (AnalyticsKeys):
+//   ai.ai-request-transformer.log = {"ai-request-transformer":{…}}, ai.ai-request-transformer.prompt_tokens, …
 
 import { HttpContext } from "../runtime";
 import { JsonWriter } from "../llm/json-writer";
 import { Usage } from "../llm/provider";
 
-// The keys as property paths, made once (an array literal in write() would be allocated per request).
-const K_PROVIDER_NAME: string[] = ["ai.provider_name"];
-const K_REQUEST_MODEL: string[] = ["ai.request_model"];
-const K_RESPONSE_MODEL: string[] = ["ai.response_model"];
-const K_REQUEST_MODE: string[] = ["ai.request_mode"];
-const K_PROMPT_TOKENS: string[] = ["ai.prompt_tokens"];
-const K_COMPLETION_TOKENS: string[] = ["ai.completion_tokens"];
-const K_TOTAL_TOKENS: string[] = ["ai.total_tokens"];
-const K_LLM_LATENCY: string[] = ["ai.llm_latency"];
-const K_TIME_PER_TOKEN: string[] = ["ai.time_per_token"];
-const K_COST: string[] = ["ai.cost"];
-const K_STATUS: string[] = ["ai.status"];
-const K_ERROR_TYPE: string[] = ["ai.error_type"];
-const K_LOG: string[] = ["ai.log"];
+/**
+ * The filter-state keys one writer uses, as property paths made once (an array literal in
+ * write() would be allocated per request). ai-proxy writes under "ai." with the log record
+ * named "proxy"; the transformers under "ai.<plugin>." (Kong's `ai.ai-request-transformer`).
+ */
+export class AnalyticsKeys {
+  providerName: string[];
+  requestModel: string[];
+  responseModel: string[];
+  requestMode: string[];
+  promptTokens: string[];
+  completionTokens: string[];
+  totalTokens: string[];
+  llmLatency: string[];
+  timePerToken: string[];
+  cost: string[];
+  status: string[];
+  errorType: string[];
+  log: string[];
+
+  /** `prefix` ends with "."; `logName` is the record's top-level member in the `log` JSON. */
+  constructor(
+    public readonly prefix: string,
+    public readonly logName: string,
+  ) {
+    this.providerName = [prefix + "provider_name"];
+    this.requestModel = [prefix + "request_model"];
+    this.responseModel = [prefix + "response_model"];
+    this.requestMode = [prefix + "request_mode"];
+    this.promptTokens = [prefix + "prompt_tokens"];
+    this.completionTokens = [prefix + "completion_tokens"];
+    this.totalTokens = [prefix + "total_tokens"];
+    this.llmLatency = [prefix + "llm_latency"];
+    this.timePerToken = [prefix + "time_per_token"];
+    this.cost = [prefix + "cost"];
+    this.status = [prefix + "status"];
+    this.errorType = [prefix + "error_type"];
+    this.log = [prefix + "log"];
+  }
+}
+
+/** ai-proxy's keys: `ai.*`, the record `{"proxy":{…}}` in `ai.log`. */
+export const PROXY_KEYS = new AnalyticsKeys("ai.", "proxy");
 
 export class Analytics {
+  /** Where write() puts the record (ai-proxy's keys unless a transformer sets its own). */
+  keys: AnalyticsKeys = PROXY_KEYS;
   pluginId: string = "";
   provider: string = "";
   requestModel: string = "";
@@ -60,7 +94,7 @@ export class Analytics {
   /** The `ai` record as JSON (Kong's `ai` log table). */
   toJson(withPayload: bool): Uint8Array {
     const w = new JsonWriter();
-    w.beginObject().key("proxy").beginObject();
+    w.beginObject().key(this.keys.logName).beginObject();
     w.key("meta").beginObject();
     w.fieldString("plugin_id", this.pluginId);
     w.fieldString("provider_name", this.provider.length > 0 ? this.provider : "UNSPECIFIED");
@@ -96,21 +130,22 @@ export class Analytics {
   /** Writes the individual keys, and `ai.log` when `logStatistics`. */
   write(ctx: HttpContext, logStatistics: bool, logPayloads: bool): void {
     const u = this.usage;
-    ctx.setPropertyString(K_PROVIDER_NAME, this.provider);
-    ctx.setPropertyString(K_REQUEST_MODEL, this.requestModel);
-    ctx.setPropertyString(K_RESPONSE_MODEL, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
-    ctx.setPropertyString(K_REQUEST_MODE, this.requestMode);
-    ctx.setPropertyString(K_PROMPT_TOKENS, max<i64>(u.promptTokens, 0).toString());
-    ctx.setPropertyString(K_COMPLETION_TOKENS, max<i64>(u.completionTokens, 0).toString());
-    ctx.setPropertyString(K_TOTAL_TOKENS, max<i64>(u.totalTokens, 0).toString());
-    ctx.setPropertyString(K_LLM_LATENCY, this.latencyMs.toString());
-    ctx.setPropertyString(K_TIME_PER_TOKEN, numberText(this.timePerToken));
-    ctx.setPropertyString(K_COST, numberText(this.cost));
-    ctx.setPropertyString(K_STATUS, this.status.toString());
-    if (this.errorType.length > 0) ctx.setPropertyString(K_ERROR_TYPE, this.errorType);
+    const k = this.keys;
+    ctx.setPropertyString(k.providerName, this.provider);
+    ctx.setPropertyString(k.requestModel, this.requestModel);
+    ctx.setPropertyString(k.responseModel, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
+    ctx.setPropertyString(k.requestMode, this.requestMode);
+    ctx.setPropertyString(k.promptTokens, max<i64>(u.promptTokens, 0).toString());
+    ctx.setPropertyString(k.completionTokens, max<i64>(u.completionTokens, 0).toString());
+    ctx.setPropertyString(k.totalTokens, max<i64>(u.totalTokens, 0).toString());
+    ctx.setPropertyString(k.llmLatency, this.latencyMs.toString());
+    ctx.setPropertyString(k.timePerToken, numberText(this.timePerToken));
+    ctx.setPropertyString(k.cost, numberText(this.cost));
+    ctx.setPropertyString(k.status, this.status.toString());
+    if (this.errorType.length > 0) ctx.setPropertyString(k.errorType, this.errorType);
     if (logStatistics) {
       const j = this.toJson(logPayloads);
-      ctx.setProperty(K_LOG, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));
+      ctx.setProperty(k.log, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));
     }
   }
 }

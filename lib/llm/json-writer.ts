@@ -160,6 +160,81 @@ export function writeJsonString(out: ByteBuilder, s: string): void {
   out.byte(0x22);
 }
 
+/**
+ * Writes UTF-8 bytes `src` as a JSON string literal (quotes included) without going through a
+ * UTF-16 string: runs of plain bytes are copied, `"` `\` and control bytes escaped, and every
+ * byte that is not part of a well-formed UTF-8 sequence becomes U+FFFD, so the output is valid
+ * JSON for any input. Room for the worst case (6 bytes per input byte) is reserved once.
+ */
+export function writeJsonStringUtf8(out: ByteBuilder, src: Uint8Array): void {
+  const n = src.length;
+  out.ensure(n * 6 + 2);
+  const base = out.buf.dataStart;
+  let d = base + <usize>out.len;
+  const p = src.dataStart;
+  store<u8>(d++, 0x22);
+  let i = 0;
+  while (i < n) {
+    const c = <u32>load<u8>(p + <usize>i);
+    if (c >= 0x20 && c < 0x80) {
+      if (c == 0x22 || c == 0x5c) store<u8>(d++, 0x5c);
+      store<u8>(d++, <u8>c);
+      i++;
+      continue;
+    }
+    if (c < 0x20) {
+      store<u8>(d++, 0x5c);
+      if (c == 0x0a) store<u8>(d++, 0x6e);
+      else if (c == 0x0d) store<u8>(d++, 0x72);
+      else if (c == 0x09) store<u8>(d++, 0x74);
+      else {
+        store<u8>(d++, 0x75);
+        store<u8>(d++, 0x30);
+        store<u8>(d++, 0x30);
+        store<u8>(d++, <u8>HEX.charCodeAt(c >> 4));
+        store<u8>(d++, <u8>HEX.charCodeAt(c & 0xf));
+      }
+      i++;
+      continue;
+    }
+    // A multi-byte sequence: its length and the allowed range of the second byte (RFC 3629).
+    let len = 0;
+    let lo: u32 = 0x80;
+    let hi: u32 = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      else if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      else if (c == 0xf4) hi = 0x8f;
+    }
+    let ok = len > 0 && i + len <= n;
+    if (ok) {
+      const c1 = <u32>load<u8>(p + <usize>(i + 1));
+      ok = c1 >= lo && c1 <= hi;
+      for (let k = 2; ok && k < len; k++) {
+        const ck = <u32>load<u8>(p + <usize>(i + k));
+        ok = ck >= 0x80 && ck <= 0xbf;
+      }
+    }
+    if (ok) {
+      memory.copy(d, p + <usize>i, <usize>len);
+      d += <usize>len;
+      i += len;
+    } else {
+      store<u8>(d++, 0xef);
+      store<u8>(d++, 0xbf);
+      store<u8>(d++, 0xbd);
+      i++;
+    }
+  }
+  store<u8>(d++, 0x22);
+  out.len = <i32>(d - base);
+}
+
 /** Writes a JSON number; NaN and infinities (not JSON) become null. Integral values print without a fraction. */
 export function writeJsonNumber(out: ByteBuilder, v: f64): void {
   if (!isFinite(v)) {
@@ -232,6 +307,13 @@ export class JsonWriter {
     writeJsonString(this.out, s);
     return this;
   }
+  /** A string value from UTF-8 bytes (writeJsonStringUtf8). */
+  stringUtf8(b: Uint8Array): JsonWriter {
+    this.sep();
+    writeJsonStringUtf8(this.out, b);
+    return this;
+  }
+
   /** A string, or null when `s` is null. */
   stringOrNull(s: string | null): JsonWriter {
     if (s == null) return this.null();

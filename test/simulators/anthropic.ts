@@ -104,7 +104,7 @@ function messages(req: SimRequest, body: Record<string, unknown>, model: string)
     out = { block: { type: "tool_use", id: `toolu_${idFrom(req.raw)}`, name, input: toolIn }, stop: "tool_use", output: countWords(JSON.stringify(toolIn)) };
   } else {
     const source = last["role"] === "user" ? last : ([...list].reverse().find((m) => m["role"] === "user") ?? last);
-    const e = echo(contentText(source["content"]), maxTokens);
+    const e = echo(contentText(source["content"]), maxTokens, contentText(system));
     out = { block: { type: "text", text: e.text }, stop: e.truncated ? "max_tokens" : "end_turn", output: e.completionTokens };
   }
   const id = `msg_${idFrom(req.raw)}`;

@@ -99,7 +99,7 @@ function chat(req: SimRequest, body: Record<string, unknown>): Reply {
   const calls = results.length === 0 ? chooseCalls(tools, text) : [];
   if (calls.length > 0) return toolCallsReply(generationId, responseId, turns, text, calls, input, stream);
 
-  const e = echo(results.length > 0 ? outputsText(results) : text, maxTokens);
+  const e = echo(results.length > 0 ? outputsText(results) : text, maxTokens, preamble);
   const finish = e.truncated ? "MAX_TOKENS" : "COMPLETE";
   const asked = results.length > 0 ? { role: "TOOL", tool_results: results } : { role: "USER", message: text };
   const response = {

@@ -245,7 +245,7 @@ interface Answer {
   output: number;
 }
 
-function answer(turns: Turn[], decls: Declaration[], choice: Choice, max: number | undefined): Answer {
+function answer(turns: Turn[], decls: Declaration[], choice: Choice, max: number | undefined, system = ""): Answer {
   const last = turns[turns.length - 1]!;
   const responses = last.parts.filter((p) => p["functionResponse"] !== undefined);
   const userText = last.parts.map(partText).filter((t) => t !== "").join(" ");
@@ -257,7 +257,7 @@ function answer(turns: Turn[], decls: Declaration[], choice: Choice, max: number
     return { calls, finish: "STOP", output: calls.reduce((n, c) => n + countWords(JSON.stringify(c.args)), 0) };
   }
   const source = last.role === "user" ? userText : ([...turns].reverse().find((t) => t.role === "user")?.parts.map(partText).join(" ") ?? "");
-  const e = echo(source, max);
+  const e = echo(source, max, system);
   return { text: e.text, finish: e.truncated ? "MAX_TOKENS" : "STOP", output: e.completionTokens };
 }
 
@@ -309,7 +309,7 @@ function generate(req: SimRequest, body: Json, model: string, method: string, li
   if (isReply(gen)) return gen;
 
   const prompt = [...(system ? [system] : []), ...turns].reduce((n, t) => n + t.parts.reduce((m, p) => m + countWords(partText(p)), 0), 0);
-  const a = answer(turns, decls, choice, gen["maxOutputTokens"] as number | undefined);
+  const a = answer(turns, decls, choice, gen["maxOutputTokens"] as number | undefined, system ? system.parts.map(partText).join("\n") : "");
   const meta = { modelVersion: modelVersion(model), responseId: idFrom(req.raw, 22) };
   const final = (parts: Json[]): Json => ({ candidates: [candidate(parts, a.finish)], usageMetadata: usage(prompt, a.output), ...meta });
   const callParts = (a.calls ?? []).map((c, i) => ({ functionCall: { name: c.name, args: c.args }, ...(thinks(model) && i === 0 ? { thoughtSignature: signature(req.raw) } : {}) }));

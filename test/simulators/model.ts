@@ -41,9 +41,27 @@ export interface TextAnswer {
   completionTokens: number;
 }
 
-/** The reply rule: `echo: <input>`, cut to `maxTokens` words when given. */
-export function echo(input: string, maxTokens?: number): TextAnswer {
-  const full = `echo: ${input}`;
+/**
+ * The transformer mode: a system prompt with a line `sim-reply: TEMPLATE` makes the model answer
+ * TEMPLATE (to the end of that line) with `{input}` replaced by the user text, `{input_json}` by
+ * the user text as a JSON string literal and `{input_upper}` by the text upper-cased, so a test
+ * scripts exactly what an LLM "following the prompt" answers (JSON bodies, instructions, or
+ * something that is not what was asked for). Null when the prompt has no such line.
+ */
+export function scriptedReply(system: string, input: string): string | null {
+  const m = /(?:^|\n)sim-reply: ?([^\n]*)/.exec(system);
+  if (!m) return null;
+  return m[1]!.replace(/\{input(_json|_upper)?\}/g, (_all, kind: string | undefined) =>
+    kind === "_json" ? JSON.stringify(input) : kind === "_upper" ? input.toUpperCase() : input,
+  );
+}
+
+/**
+ * The reply rule: `echo: <input>`, cut to `maxTokens` words when given; in the transformer
+ * mode (`system` holds a `sim-reply:` line) the scripted reply instead.
+ */
+export function echo(input: string, maxTokens?: number, system = ""): TextAnswer {
+  const full = scriptedReply(system, input) ?? `echo: ${input}`;
   const words = pieces(full).filter((p) => /\S/.test(p));
   if (maxTokens !== undefined && words.length > maxTokens) {
     const text = words.slice(0, maxTokens).join("");

@@ -75,7 +75,8 @@ function chat(body: Record<string, unknown>, model: string): Reply {
     return { kind: "stream", status: 200, headers: NDJSON, events: [line({ model, created_at: CREATED_ISO, message, done: false }), line(final)] };
   }
   const source = last["role"] === "tool" ? last : ([...list].reverse().find((m) => m["role"] === "user") ?? last);
-  const e = echo(contentText(source["content"]), max);
+  const system = list.filter((m) => m["role"] === "system").map((m) => contentText(m["content"])).join("\n");
+  const e = echo(contentText(source["content"]), max, system);
   const doneReason = e.truncated ? "length" : "stop";
   if (!stream)
     return json(

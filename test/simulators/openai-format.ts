@@ -149,7 +149,8 @@ export function chat(req: SimRequest, raw: Record<string, unknown> | null, f: Fl
     answer = { kind: "tool", id: `call_${idFrom(req.raw)}`, name: toolName(tools, choice), args, completion: countWords(args) };
   } else {
     const source = last["role"] === "tool" ? last : ([...msgs].reverse().find((m) => m["role"] === "user") ?? last);
-    const e = echo(contentText(source["content"]), c.maxTokens);
+    const system = msgs.filter((m) => m["role"] === "system" || m["role"] === "developer").map((m) => contentText(m["content"])).join("\n");
+    const e = echo(contentText(source["content"]), c.maxTokens, system);
     answer = { kind: "text", text: e.text, finish: e.truncated ? "length" : "stop", completion: e.completionTokens };
   }
   const id = f.chatId(req.raw);

@@ -37,6 +37,8 @@ export interface Simulator {
   requests: SimRequest[];
   /** Queue one forced error: the next request (whatever its path) gets it instead of a normal answer. */
   failNext(status: number, opts?: FailOptions): void;
+  /** Hold the next answer `ms` before sending it (a slow or hung LLM, for timeouts). */
+  stallNext(ms: number): void;
   /** Queue one misbehaviour (misbehave.ts): the next request's normal reply is bent, e.g. echoes the key it received. */
   misbehaveNext(m: Misbehavior): void;
   /** Change stream pacing for later requests. */
@@ -151,6 +153,7 @@ function send(res: http.ServerResponse, reply: Reply, pacing: Pacing): Promise<v
 export async function startSimulator(provider: Provider, pacing: Partial<Pacing> = {}): Promise<Simulator> {
   const requests: SimRequest[] = [];
   const failures: { status: number; opts: FailOptions }[] = [];
+  const stalls: number[] = [];
   const misbehaviors: Misbehavior[] = [];
   let pace: Pacing = { ...DEFAULT_PACING, ...pacing };
 
@@ -180,7 +183,12 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
         const m = misbehaviors.shift();
         if (m) reply = misbehave(m, sr, reply, provider.streamError ?? openAIStreamError);
       }
-      send(res, reply, pace).catch(() => res.destroy());
+      const stall = stalls.shift() ?? 0;
+      const go = (): void => void send(res, reply, pace).catch(() => res.destroy());
+      if (stall > 0) {
+        const t = setTimeout(go, stall);
+        res.on("close", () => clearTimeout(t));
+      } else go();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -190,6 +198,7 @@ export async function startSimulator(provider: Provider, pacing: Partial<Pacing>
     port,
     requests,
     failNext: (status, opts = {}) => void failures.push({ status, opts }),
+    stallNext: (ms) => void stalls.push(ms),
     misbehaveNext: (m) => void misbehaviors.push(m),
     setPacing: (p) => void (pace = { ...pace, ...p }),
     close: async () => {

@@ -104,3 +104,25 @@ export function bootstrapYamlText(o: BootstrapOptions): string {
   clusters:${clusters || " []"}
 ${o.extra ?? ""}`;
 }
+
+/**
+ * `yaml` (a bootstrap file) with the named clusters sent to loopback ports over plain HTTP:
+ * each `  - name: X` cluster block in `ports` becomes STATIC on 127.0.0.1:PORT and loses its
+ * transport_socket, so shipped configs and examples run against local simulators.
+ */
+export function pointClustersAt(yaml: string, ports: Record<string, number>): string {
+  const cut = yaml.indexOf("\n  clusters:\n");
+  if (cut < 0) return yaml;
+  const head = yaml.slice(0, cut);
+  const blocks = yaml.slice(cut).split(/\n(?=  - name: )/);
+  const clusters = blocks.map((block) => {
+    const name = /^  - name: (\S+)/.exec(block)?.[1];
+    const port = name ? ports[name] : undefined;
+    if (port === undefined) return block;
+    return block
+      .replace(/type: LOGICAL_DNS/, "type: STATIC")
+      .replace(/address: \S+, port_value: \d+/, `address: 127.0.0.1, port_value: ${port}`)
+      .replace(/\n    transport_socket:[\s\S]*$/, "");
+  });
+  return head + clusters.join("\n");
+}

@@ -15,6 +15,8 @@ export type Handler = (req: Received, res: http.ServerResponse) => void | Promis
 export interface TestUpstream {
   port: number;
   received: Received[];
+  /** Requests whose headers arrived, complete or not (a reset one never reaches `received`). */
+  started(): number;
   setHandler(h: Handler): void;
   close(): Promise<void>;
 }
@@ -27,7 +29,9 @@ export async function startUpstream(handler?: Handler): Promise<TestUpstream> {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ echo: r.body, path: r.path }));
     });
+  let started = 0;
   const server = http.createServer((req, res) => {
+    started++;
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -40,6 +44,7 @@ export async function startUpstream(handler?: Handler): Promise<TestUpstream> {
   return {
     port: (server.address() as AddressInfo).port,
     received,
+    started: () => started,
     setHandler: (nh) => void (h = nh),
     close: async () => {
       server.closeAllConnections();
