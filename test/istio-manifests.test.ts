@@ -1,4 +1,4 @@
-// The Istio manifests (envoy/istio/*.yaml and examples/*/istio*.yaml) against Istio's CRD schemas (@kubernetes-models/istio validates with the
+// The Istio manifests (envoy/istio/*.yaml and the Istio resources in examples/*/*.yaml) against Istio's CRD schemas (@kubernetes-models/istio validates with the
 // OpenAPI schema of each CRD), one WasmPlugin per filter, and the ai-metrics stats_tags kept
 // the same as envoy/envoy.yaml's. New filters and manifests are picked up from the folders.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -33,7 +33,7 @@ describe("Istio manifests", () => {
   const filters = readdirSync(join(ROOT, "filters")).filter((f) => existsSync(join(ROOT, "filters", f, "index.ts")) && !NOT_DEPLOYED.has(f));
   it.each(filters)("filter %s has a WasmPlugin whose image and root_id are its own", (name) => {
     const mine = wasmPlugins().filter((m) => (m.doc.spec as unknown as WasmPluginSpec).pluginName === name);
-    expect(mine, `neither envoy/istio/ nor examples/*/istio*.yaml has a WasmPlugin with pluginName ${name}`).toHaveLength(1);
+    expect(mine, `neither envoy/istio/ nor examples/*/*.yaml has a WasmPlugin with pluginName ${name}`).toHaveLength(1);
     const spec = mine[0].doc.spec as unknown as WasmPluginSpec;
     expect(spec.url).toMatch(new RegExp(`^oci://.+/${name}:`));
     // A deliberate choice, never Istio's default by omission.

@@ -1,4 +1,4 @@
-// The Istio manifests (envoy/istio/, examples/*/istio*.yaml), and the Envoy Wasm filter istiod makes of a WasmPlugin.
+// The Istio manifests (envoy/istio/, and Istio resources in examples/*/*.yaml), and the Envoy Wasm filter istiod makes of a WasmPlugin.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -27,13 +27,14 @@ export function packagedManifests(): Manifest[] {
     .flatMap((f) => read(`envoy/istio/${f}`));
 }
 
-/** Every Istio manifest: envoy/istio/*.yaml and each example's istio*.yaml (new filters' are picked up as they land). */
+/** Every Istio manifest: envoy/istio/*.yaml and each Istio resource in an example's YAML (new filters' are picked up as they land). */
 export function istioManifests(): Manifest[] {
   const examples = readdirSync(join(ROOT, "examples"), { withFileTypes: true })
     .filter((e) => e.isDirectory())
-    .flatMap((e) => readdirSync(join(ROOT, "examples", e.name)).filter((f) => f.startsWith("istio") && f.endsWith(".yaml")).map((f) => `examples/${e.name}/${f}`))
+    .flatMap((e) => readdirSync(join(ROOT, "examples", e.name)).filter((f) => f.endsWith(".yaml")).map((f) => `examples/${e.name}/${f}`))
     .sort();
-  return [...packagedManifests(), ...examples.flatMap(read)];
+  const isIstio = (m: Manifest) => typeof m.doc?.apiVersion === "string" && m.doc.apiVersion.includes("istio.io/");
+  return [...packagedManifests(), ...examples.flatMap(read).filter(isIstio)];
 }
 
 export interface WasmPluginSpec {
