@@ -49,7 +49,10 @@ export interface TagSpecifier {
 
 export interface Listener {
   name: string;
+  /** For an internal_listener, a loopback address on an ephemeral port (see upstream-config.ts). */
   address: SocketAddress;
+  /** internal_listener: reached only by clusters whose endpoint is its envoy_internal_address. */
+  internal?: boolean;
   hcm: HttpConnectionManager; // filter_chains[0].filters[0] (envoy.filters.network.http_connection_manager)
 }
 
@@ -180,6 +183,23 @@ export interface RouteAction {
   hostRewriteLiteral?: string; // host_rewrite_literal
   timeoutMs: number; // timeout, default 15 s; 0 disables
   idleTimeoutMs: number; // idle_timeout, default 0 (none)
+  /** retry_policy; null when the route has none (x-envoy-retry-on can still ask for retries). */
+  retryPolicy?: RetryPolicyConfig | null;
+}
+
+/** envoy.config.route.v3.RetryPolicy, the subset the local gateway runs (host/envoy/upstream-config.ts). */
+export interface RetryPolicyConfig {
+  retryOn: string[]; // retry_on, split on ","
+  numRetries: number; // num_retries, default 1
+  perTryTimeoutMs: number; // per_try_timeout, default 0 (none)
+  retriableStatusCodes: number[]; // retriable_status_codes
+  /** retriable_headers: names (and optional exact values) that make a response retriable. */
+  retriableHeaders: HeaderMatcher[];
+  /** retry_host_predicate: only envoy.retry_host_predicates.previous_hosts is run. */
+  previousHostsPredicate: boolean;
+  hostSelectionRetryMaxAttempts: number; // host_selection_retry_max_attempts, default 1
+  baseIntervalMs: number | null; // retry_back_off.base_interval
+  maxIntervalMs: number | null; // retry_back_off.max_interval
 }
 
 export interface DirectResponseAction {
@@ -201,4 +221,11 @@ export interface Cluster {
    * the request's :authority host. Without either, Envoy sends no SNI. Default false.
    */
   autoSni?: boolean;
+  /**
+   * HttpProtocolOptions.http_filters: the upstream HTTP filter chain, run once per try, without
+   * its terminal envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec. Empty: codec only.
+   */
+  upstreamFilters?: WasmFilterConfig[];
+  /** An endpoint given as envoy_internal_address: the internal listener it connects to. */
+  internalListener?: string;
 }

@@ -17,7 +17,8 @@
 //     dns_lookup_family, dns_refresh_rate, respect_dns_ttl, per_connection_buffer_limit_bytes
 //     (the filter buffer limit comes from the listener), http2 options and
 //     typed_extension_protocol_options (HTTP/1.1 upstream either way; recorded as `http2`;
-//     upstream_http_protocol_options.auto_sni is honoured: SNI from :authority),
+//     upstream_http_protocol_options.auto_sni is honoured: SNI from :authority; http_filters
+//     are run per try, see upstream-config.ts),
 //     load_assignment.cluster_name
 //   transport_socket tls: common_tls_context.alpn_protocols
 //   vm_config.allow_precompiled, nack_on_code_cache_miss (no precompiled code cache)
@@ -59,6 +60,7 @@ import { ObjReader, describe } from "./config-reader.ts";
 import { EnvoyConfigError } from "./errors.ts";
 import { anyToBytes, decodeBase64, typedConfig } from "./any.ts";
 import { readStringMatcher } from "./string-match.ts";
+import { readInternalAddress, readRetryPolicy, readUpstreamHttpFilters, UPSTREAM_TYPES, validateInternalListeners } from "./upstream-config.ts";
 import { TagConfigError, TagProducer } from "../stats/tag-extractor.ts";
 
 export { EnvoyConfigError } from "./errors.ts";
@@ -93,8 +95,8 @@ export const DEFAULTS = {
 
 // Fields of Envoy's messages that exist but are outside the subset, for clearer errors.
 const KNOWN = {
-  bootstrap: ["dynamic_resources", "cluster_manager", "hds_config", "flags_path", "stats_sinks", "deferred_stat_options", "stats_flush_on_admin", "watchdog", "watchdogs", "tracing", "overload_manager", "enable_dispatcher_stats", "header_prefix", "stats_server_version_override", "use_tcp_for_dns_lookups", "dns_resolution_config", "typed_dns_resolver_config", "bootstrap_extensions", "fatal_actions", "config_sources", "default_config_source", "default_socket_interface", "certificate_provider_instances", "inline_headers", "perf_tracing_file_path", "default_regex_engine", "xds_delegate_extension", "xds_config_tracker_extension", "listener_manager", "application_log_config", "grpc_async_client_manager_config", "memory_allocator_manager"],
-  listener: ["stat_prefix", "filter_chain_matcher", "use_original_dst", "default_filter_chain", "metadata", "drain_type", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout", "transparent", "freebind", "socket_options", "tcp_fast_open_queue_length", "traffic_direction", "udp_listener_config", "api_listener", "connection_balance_config", "reuse_port", "enable_reuse_port", "access_log", "tcp_backlog_size", "max_connections_to_accept_per_socket_event", "bind_to_port", "internal_listener", "enable_mptcp", "ignore_global_conn_limit", "bypass_overload_manager", "additional_addresses", "fcds_config"],
+  bootstrap: ["dynamic_resources", "cluster_manager", "hds_config", "flags_path", "stats_sinks", "deferred_stat_options", "stats_flush_on_admin", "watchdog", "watchdogs", "tracing", "overload_manager", "enable_dispatcher_stats", "header_prefix", "stats_server_version_override", "use_tcp_for_dns_lookups", "dns_resolution_config", "typed_dns_resolver_config", "fatal_actions", "config_sources", "default_config_source", "default_socket_interface", "certificate_provider_instances", "inline_headers", "perf_tracing_file_path", "default_regex_engine", "xds_delegate_extension", "xds_config_tracker_extension", "listener_manager", "application_log_config", "grpc_async_client_manager_config", "memory_allocator_manager"],
+  listener: ["stat_prefix", "filter_chain_matcher", "use_original_dst", "default_filter_chain", "metadata", "drain_type", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout", "transparent", "freebind", "socket_options", "tcp_fast_open_queue_length", "traffic_direction", "udp_listener_config", "api_listener", "connection_balance_config", "reuse_port", "enable_reuse_port", "access_log", "tcp_backlog_size", "max_connections_to_accept_per_socket_event", "bind_to_port", "internal_listener", "enable_mptcp", "ignore_global_conn_limit", "bypass_overload_manager", "additional_addresses", "fcds_config", "internal_listener"],
   hcm: ["rds", "scoped_routes", "add_user_agent", "tracing", "common_http_protocol_options", "http_protocol_options", "http2_protocol_options", "http3_protocol_options", "server_name", "server_header_transformation", "scheme_header_transformation", "max_request_headers_kb", "request_headers_timeout", "drain_timeout", "delayed_close_timeout", "access_log_options", "xff_num_trusted_hops", "original_ip_detection_extensions", "early_header_mutation_extensions", "internal_address_config", "skip_xff_append", "via", "preserve_external_request_id", "always_set_request_id_in_response", "forward_client_cert_details", "set_current_client_cert_details", "proxy_100_continue", "represent_ipv4_remote_address_as_ipv4_mapped_ipv6", "upgrade_configs", "normalize_path", "merge_slashes", "path_with_escaped_slashes_action", "request_id_extension", "local_reply_config", "strip_matching_host_port", "strip_any_host_port", "stream_error_on_invalid_http_message", "path_normalization_options", "strip_trailing_host_dot", "proxy_status_config", "typed_header_validation_config", "append_x_forwarded_port", "append_local_overload", "add_proxy_protocol_connection_state"],
   routeConfig: ["internal_only_headers", "response_headers_to_add", "response_headers_to_remove", "request_headers_to_add", "request_headers_to_remove", "most_specific_header_mutations_wins", "vhds", "max_direct_response_body_size_bytes", "cluster_specifier_plugins", "request_mirror_policies", "ignore_path_parameters_in_path_matching", "metadata"],
   vhost: ["matcher", "require_tls", "virtual_clusters", "rate_limits", "request_headers_to_add", "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove", "cors", "include_request_attempt_count", "include_attempt_count_in_response", "retry_policy", "retry_policy_typed_config", "hedge_policy", "include_is_timeout_retry_header", "per_request_buffer_limit_bytes", "request_mirror_policies", "metadata"],
@@ -131,6 +133,7 @@ export function parseBootstrap(yamlText: string, source: string): Bootstrap {
   root.ignore("node", "stats_flush_interval");
   if (root.has("stats_flush_interval")) root.durationMs("stats_flush_interval", 5000);
   readLayeredRuntime(root.optObj("layered_runtime"));
+  const hasInternalListenerExt = readBootstrapExtensions(root);
 
   const admin = readAdmin(root.optObj("admin"));
   const sr = root.optObj("static_resources");
@@ -154,6 +157,13 @@ export function parseBootstrap(yamlText: string, source: string): Bootstrap {
   const stats = readStatsConfig(root.optObj("stats_config"));
   root.done(KNOWN.bootstrap);
 
+  const internalIdx = listeners.findIndex((l) => l.internal === true);
+  validateInternalListeners(
+    new Set(listeners.filter((l) => l.internal).map((l) => l.name)),
+    hasInternalListenerExt,
+    [...clusters.values()].filter((c) => c.internalListener !== undefined).map((c) => ({ listener: c.internalListener!, path: `static_resources.clusters(${c.name}).load_assignment` })),
+    internalIdx < 0 ? null : `${listenerPath(internalIdx)}.internal_listener`,
+  );
   const bootstrap: Bootstrap = { source, admin, listeners, clusters, stats, warnings };
   validateBootstrap(bootstrap, { skipClusterCheck: validateClusters.map((v) => !v) });
   return bootstrap;
@@ -210,6 +220,21 @@ export function validateBootstrap(b: Bootstrap, opts: { skipClusterCheck?: boole
   });
 }
 
+/** bootstrap_extensions: only envoy.bootstrap.internal_listener. Returns whether it is present. */
+function readBootstrapExtensions(root: ObjReader): boolean {
+  let found = false;
+  for (const { value, path } of root.arr("bootstrap_extensions")) {
+    const e = ObjReader.of(value, path);
+    e.str("name", "");
+    const tc = e.obj("typed_config");
+    tc.typeUrl([UPSTREAM_TYPES.internalListenerExt]);
+    tc.done(["buffer_size_kb"]);
+    e.done();
+    found = true;
+  }
+  return found;
+}
+
 function readLayeredRuntime(r: ObjReader | null): void {
   if (!r) return;
   for (const { value, path } of r.arr("layers")) {
@@ -248,7 +273,12 @@ function readAddress(r: ObjReader): SocketAddress {
 function readListener(value: unknown, path: string, warnings: string[]): { listener: Listener; validate: boolean } {
   const r = ObjReader.of(value, path);
   const name = r.str("name", "");
-  const address = readAddress(r.obj("address"));
+  const il = r.optObj("internal_listener");
+  if (il) il.done(["buffer_size_kb"]);
+  if (il && r.has("address")) throw new EnvoyConfigError(r.at("address"), "an internal listener has no address");
+  if (il && !name) throw new EnvoyConfigError(r.at("name"), "an internal listener needs a name (clusters reach it by envoy_internal_address.server_listener_name)");
+  // The local gateway serves an internal listener on a loopback port of its own (README, Known differences).
+  const address = il ? { address: "127.0.0.1", port: 0 } : readAddress(r.obj("address"));
   const bufferLimitBytes = r.uint("per_connection_buffer_limit_bytes", DEFAULTS.bufferLimitBytes);
   const chains = r.arr("filter_chains");
   if (chains.length !== 1) throw new EnvoyConfigError(r.at("filter_chains"), `the local gateway runs exactly one filter chain per listener, got ${chains.length}`);
@@ -263,7 +293,9 @@ function readListener(value: unknown, path: string, warnings: string[]): { liste
   chain.done(["filter_chain_match", "transport_socket", "metadata", "use_proxy_proto", "transport_socket_connect_timeout", "name", "on_demand_configuration"]);
   const { hcm, validate } = readHcm(tc, bufferLimitBytes, warnings);
   r.done(KNOWN.listener);
-  return { listener: { name, address, hcm }, validate };
+  const listener: Listener = { name, address, hcm };
+  if (il) listener.internal = true;
+  return { listener, validate };
 }
 
 function readHcm(r: ObjReader, bufferLimitBytes: number, warnings: string[]): { hcm: HttpConnectionManager; validate: boolean } {
@@ -769,6 +801,8 @@ function readRouteAction(r: ObjReader): RouteAction {
   if (pr) a.prefixRewrite = pr; // Envoy treats "" as "no rewrite"
   const host = r.optStr("host_rewrite_literal");
   if (host !== undefined) a.hostRewriteLiteral = host;
+  const rp = r.optObj("retry_policy");
+  if (rp) a.retryPolicy = readRetryPolicy(rp, readHeaderMatcher);
   r.done(KNOWN.routeAction);
   return a;
 }
@@ -804,6 +838,7 @@ function readCluster(value: unknown, path: string): Cluster {
   r.uint("per_connection_buffer_limit_bytes", DEFAULTS.bufferLimitBytes);
 
   const endpoints: SocketAddress[] = [];
+  let internalListener: string | undefined;
   const la = r.optObj("load_assignment");
   if (la) {
     const cn = la.str("cluster_name");
@@ -813,7 +848,16 @@ function readCluster(value: unknown, path: string): Cluster {
       for (const lbe of l.arr("lb_endpoints")) {
         const e = ObjReader.of(lbe.value, lbe.path);
         const ep = e.obj("endpoint");
-        const addr = readAddress(ep.obj("address"));
+        const ar = ep.obj("address");
+        const ia = ar.optObj("envoy_internal_address");
+        if (ia) {
+          internalListener = readInternalAddress(ia);
+          ar.done();
+          ep.done(["health_check_config", "hostname", "additional_addresses"]);
+          e.done(["endpoint_name", "health_status", "metadata", "load_balancing_weight"]);
+          continue;
+        }
+        const addr = readAddress(ar);
         if (type === "STATIC" && !isIP(addr.address)) {
           throw new EnvoyConfigError(`${ep.at("address")}.socket_address.address`, `malformed IP address: ${addr.address} (a STATIC cluster needs IP addresses; use STRICT_DNS or LOGICAL_DNS for names)`);
         }
@@ -863,6 +907,7 @@ function readCluster(value: unknown, path: string): Cluster {
     h2.ignore(...h2.keys()); // tuning knobs of a protocol the local gateway does not speak upstream
   }
   let autoSni = false;
+  let upstreamFilters: Cluster["upstreamFilters"] = [];
   const teo = r.optObj("typed_extension_protocol_options");
   if (teo) {
     for (const key of teo.keys()) {
@@ -884,12 +929,19 @@ function readCluster(value: unknown, path: string): Cluster {
         if (e1) e1.ignore(...e1.keys());
         explicit.done(["http3_protocol_options"]);
       }
-      o.done(["common_http_protocol_options", "use_downstream_protocol_config", "auto_config", "http_filters", "header_validation_config"]);
+      upstreamFilters = readUpstreamHttpFilters(o, readPluginConfig);
+      o.done(["common_http_protocol_options", "use_downstream_protocol_config", "auto_config", "header_validation_config"]);
     }
     teo.done();
   }
   r.done(KNOWN.cluster);
-  return { name, connectTimeoutMs, endpoints, tls, http2, autoSni };
+  const cluster: Cluster = { name, connectTimeoutMs, endpoints, tls, http2, autoSni };
+  if (upstreamFilters.length > 0) cluster.upstreamFilters = upstreamFilters;
+  if (internalListener !== undefined) {
+    if (endpoints.length > 0) throw new EnvoyConfigError(r.at("load_assignment"), "the local gateway runs a cluster of either socket addresses or one envoy_internal_address");
+    cluster.internalListener = internalListener;
+  }
+  return cluster;
 }
 
 function readStatsConfig(r: ObjReader | null): StatsConfig {

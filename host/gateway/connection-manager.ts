@@ -23,6 +23,8 @@ const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", 
 
 export interface ListenerDeps {
   plugins: Map<WasmFilterConfig, WasmPlugin>; // by http_filters entry
+  /** Each cluster's upstream Wasm filters (HttpProtocolOptions.http_filters), by cluster name. */
+  upstreamPlugins?: Map<string, WasmPlugin[]>;
   clusters: Map<string, Cluster>;
   stats: GatewayStats;
   concurrency: number;
@@ -111,7 +113,8 @@ export class ConnectionManager {
     const route = this.routeSource.resolve(headers);
     for (const f of hcm.httpFilters) {
       if (f.kind === "router") {
-        fm.addFilter(new RouterFilter(this.routeSource, route, this.deps.stats));
+        const up = this.deps.upstreamPlugins;
+        fm.addFilter(new RouterFilter(this.routeSource, route, this.deps.stats, { worker: conn.worker, bufferLimit: hcm.bufferLimitBytes, upstreamPlugins: (c) => up?.get(c.name) ?? [] }));
         continue;
       }
       if (!this.filterEnabled(f.name, f.disabled, route)) continue;

@@ -76,6 +76,10 @@ export class GatewayStats {
     s.inc(byClass(UPSTREAM_CLASS, code));
     s.inc("upstream_rq_completed");
   }
+  /** cluster.<name>.upstream_rq_retry (RetryStateImpl::shouldRetry). */
+  upstreamRetry(cluster: string): void {
+    this.cluster(cluster).inc("upstream_rq_retry");
+  }
   upstreamFailure(cluster: string, kind: "connect_failure" | "reset" | "timeout"): void {
     const name = kind === "connect_failure" ? "upstream_cx_connect_fail" : kind === "timeout" ? "upstream_rq_timeout" : "upstream_rq_rx_reset";
     this.cluster(cluster).inc(name);

@@ -39,6 +39,34 @@ function wasmFilters(b: Bootstrap): WasmFilterConfig[] {
   return b.listeners.flatMap((l) => l.hcm.httpFilters.filter((f): f is WasmFilterConfig => f.kind === "wasm"));
 }
 
+/**
+ * Each cluster's upstream HTTP filters (HttpProtocolOptions.http_filters), loaded like the
+ * listeners' Wasm filters: Envoy's Wasm filter factory is dual, downstream and upstream
+ * (source/extensions/filters/http/wasm/config.cc). Disabled ones are left out.
+ */
+async function loadUpstreamPlugins(b: Bootstrap, runtime: ProxyWasmRuntime): Promise<Map<string, WasmPlugin[]>> {
+  const out = new Map<string, WasmPlugin[]>();
+  for (const c of b.clusters.values()) {
+    const list: WasmPlugin[] = [];
+    for (const f of c.upstreamFilters ?? []) if (!f.disabled) list.push(await runtime.loadPlugin(f.plugin));
+    if (list.length > 0) out.set(c.name, list);
+  }
+  return out;
+}
+
+/**
+ * A cluster whose endpoint is an envoy_internal_address reaches the named internal listener.
+ * Envoy connects in process; the local gateway serves the internal listener on a loopback port
+ * and points the cluster at it (README, Known differences).
+ */
+function connectInternalListeners(b: Bootstrap, ports: Map<string, number>): void {
+  for (const c of b.clusters.values()) {
+    if (c.internalListener === undefined) continue;
+    const port = ports.get(c.internalListener);
+    if (port !== undefined) c.endpoints = [{ address: "127.0.0.1", port }];
+  }
+}
+
 export class Gateway {
   readonly ports = new Map<string, number>();
   adminPort: number | null = null;
@@ -93,14 +121,16 @@ export class Gateway {
     });
     for (const w of bootstrap.warnings) runtime.log.warn(w);
     const plugins = new Map<WasmFilterConfig, WasmPlugin>();
+    let upstreamPlugins: Map<string, WasmPlugin[]>;
     try {
       for (const f of wasmFilters(bootstrap)) plugins.set(f, await runtime.loadPlugin(f.plugin));
+      upstreamPlugins = await loadUpstreamPlugins(bootstrap, runtime);
     } catch (e) {
       runtime.close();
       throw e;
     }
     const gstats = new GatewayStats(stats);
-    const managers = bootstrap.listeners.map((l) => new ConnectionManager(l, { plugins, clusters: bootstrap.clusters, stats: gstats, concurrency }));
+    const managers = bootstrap.listeners.map((l) => new ConnectionManager(l, { plugins, upstreamPlugins, clusters: bootstrap.clusters, stats: gstats, concurrency }));
     return new Gateway(bootstrap, runtime, stats, plugins, managers);
   }
 
@@ -120,7 +150,8 @@ export class Gateway {
   static async start(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
     const gw = await Gateway.load(bootstrap, opts);
     try {
-      for (const m of gw.managers) gw.ports.set(m.listener.name, await m.listen(opts.ephemeralPorts ? 0 : undefined));
+      for (const m of gw.managers) gw.ports.set(m.listener.name, await m.listen(opts.ephemeralPorts || m.listener.internal ? 0 : undefined));
+      connectInternalListeners(bootstrap, gw.ports);
       if (bootstrap.admin) {
         const addr = opts.ephemeralPorts ? { ...bootstrap.admin.address, port: 0 } : bootstrap.admin.address;
         const admin = await startAdmin(addr, { stats: gw.stats, isReady: () => true });

@@ -10,6 +10,9 @@ import type { Cluster, Route } from "../envoy/bootstrap-types.ts";
 import type { DecoderFilterCallbacks, StreamDecoderFilter, StreamFilterLifecycle } from "../http/filter-manager.ts";
 import { envoyFailureInfo, envoyLocalReplyFor, startUpstream, type UpstreamFailure, type UpstreamRequest } from "./upstream.ts";
 import type { GatewayStats } from "./gateway-stats.ts";
+import type { WasmPlugin } from "../proxy/runtime.ts";
+import { RetryState } from "./retry-policy.ts";
+import { UpstreamTries } from "./upstream-tries.ts";
 
 export interface RouteSource {
   /** The route for these headers (called again when a filter cleared the route cache). */
@@ -18,6 +21,21 @@ export interface RouteSource {
 }
 
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
+
+/** What the router needs to run retries and a cluster's upstream filters for this stream. */
+export interface RouterUpstreamDeps {
+  worker: number;
+  bufferLimit: number;
+  /** The cluster's upstream Wasm filters, loaded (empty when it has none). */
+  upstreamPlugins(cluster: Cluster): WasmPlugin[];
+}
+
+/** A non-negative integer header value (absl::SimpleAtoi on uint64), or null. */
+function headerMs(h: HeaderMap, name: string): number | null {
+  const v = h.get(name);
+  h.remove(name);
+  return v !== null && /^\d+$/.test(v) ? Number(v) : null;
+}
 
 export class RouterFilter implements StreamDecoderFilter, StreamFilterLifecycle {
   private cb!: DecoderFilterCallbacks;
@@ -29,6 +47,7 @@ export class RouterFilter implements StreamDecoderFilter, StreamFilterLifecycle 
     private readonly routes: RouteSource,
     private readonly initialRoute: Route | null,
     private readonly stats: GatewayStats,
+    private readonly deps: RouterUpstreamDeps | null = null,
   ) {}
 
   setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
@@ -62,21 +81,40 @@ export class RouterFilter implements StreamDecoderFilter, StreamFilterLifecycle 
       up.set(":path", action.prefixRewrite + path.slice(route.match.prefix.length));
     }
     if (action.hostRewriteLiteral !== undefined) up.set(":authority", action.hostRewriteLiteral);
-    if (action.timeoutMs > 0) up.set("x-envoy-expected-rq-timeout-ms", String(action.timeoutMs));
+    // FilterUtility::finalTimeout: x-envoy-upstream-rq-timeout-ms and -per-try-timeout-ms override the route's.
+    const timeoutMs = headerMs(up, "x-envoy-upstream-rq-timeout-ms") ?? action.timeoutMs;
+    const perTryTimeoutMs = headerMs(up, "x-envoy-upstream-rq-per-try-timeout-ms") ?? action.retryPolicy?.perTryTimeoutMs ?? 0;
+    const expected = perTryTimeoutMs > 0 && (timeoutMs === 0 || perTryTimeoutMs < timeoutMs) ? perTryTimeoutMs : timeoutMs;
+    if (expected > 0) up.set("x-envoy-expected-rq-timeout-ms", String(expected));
+    const retry = RetryState.create(action.retryPolicy ?? null, up);
+    const plugins = this.deps?.upstreamPlugins(cluster) ?? [];
     this.stats.upstreamRequest(cluster.name);
     this.startNs = process.hrtime.bigint();
-    this.upstream = startUpstream(cluster, up, { timeoutMs: action.timeoutMs }, {
-      onHeaders: (h, eos) => this.onUpstreamHeaders(cluster, h, eos),
-      onData: (chunk, eos) => {
+    const handler = {
+      onHeaders: (h: HeaderMap, eos: boolean) => this.onUpstreamHeaders(cluster, h, eos),
+      onData: (chunk: Buffer, eos: boolean) => {
         if (eos) this.upstreamDone = true;
         this.cb.encodeData(new BufferInstance(chunk), eos);
       },
-      onTrailers: (t) => {
+      onTrailers: (t: HeaderMap) => {
         this.upstreamDone = true;
         this.cb.encodeTrailers(t);
       },
-      onError: (f) => this.onUpstreamError(cluster, f),
-    });
+      onError: (f: UpstreamFailure) => this.onUpstreamError(cluster, f),
+    };
+    if (retry === null && plugins.length === 0 && perTryTimeoutMs === 0) {
+      this.upstream = startUpstream(cluster, up, { timeoutMs }, handler);
+    } else {
+      const cb = this.cb;
+      this.upstream = new UpstreamTries(cluster, up, retry, {
+        timeoutMs,
+        perTryTimeoutMs,
+        bufferLimit: this.deps?.bufferLimit ?? 1_048_576,
+        info,
+        chain: plugins.length === 0 ? null : { plugins, worker: this.deps!.worker, info, downstreamLocalReply: (c, b, d, o) => cb.sendLocalReply(c, b, d, o) },
+        onRetry: () => this.stats.upstreamRetry(cluster.name),
+      }, handler);
+    }
     info.upstreamHost = this.upstream.upstreamHost;
     if (endStream) this.upstream.end();
     return HeadersStatus.StopIteration;

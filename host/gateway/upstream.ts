@@ -43,7 +43,7 @@ export type StreamResetReason = "connection termination" | "protocol error" | "l
 export type UpstreamFailure =
   | { kind: "connect_failure"; reason: ConnectFailureReason; detail: string; responseStarted: false }
   | { kind: "reset"; reason: StreamResetReason; detail: string; responseStarted: boolean }
-  | { kind: "timeout"; responseStarted: boolean }; // route timeout (whole response)
+  | { kind: "timeout"; responseStarted: boolean; perTry?: boolean }; // route timeout (whole response), or a try's
 
 export interface UpstreamRequest {
   write(chunk: Buffer): void; // request body chunk
@@ -59,6 +59,26 @@ export interface UpstreamRequest {
 export interface UpstreamOptions {
   /** Route timeout (route.timeout, Envoy default 15 s); 0 disables it. */
   timeoutMs: number;
+  /** The endpoint chosen beforehand (selectHost), when the router picks it before the try starts. */
+  host?: SelectedHost;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host selection with retry host predicates (router.cc / LoadBalancerContext::shouldSelectAnotherHost):
+// the load balancer picks again while the predicate rejects the host, at most
+// host_selection_retry_max_attempts more times; then the last pick stands.
+
+export interface SelectedHost {
+  index: number;
+  hostPort: string;
+}
+
+export function selectHost(cluster: Cluster, allowed: (hostPort: string) => boolean, maxAttempts: number): SelectedHost | null {
+  const cp = poolsFor(cluster);
+  if (cp.pools.length === 0) return null;
+  let i = cp.next++ % cp.pools.length;
+  for (let n = 0; n < maxAttempts && !allowed(cp.hosts[i]!); n++) i = cp.next++ % cp.pools.length;
+  return { index: i, hostPort: cp.hosts[i]! };
 }
 
 /**
@@ -82,7 +102,7 @@ export interface EnvoyFailureInfo {
 
 /** Details and response flag Envoy records for a failure, whether or not a reply is sent. */
 export function envoyFailureInfo(failure: UpstreamFailure): EnvoyFailureInfo {
-  if (failure.kind === "timeout") return { details: "upstream_response_timeout", responseFlag: "UT" };
+  if (failure.kind === "timeout") return { details: failure.perTry ? "upstream_per_try_timeout" : "upstream_response_timeout", responseFlag: "UT" };
   if (failure.kind === "connect_failure" && failure.reason === "no healthy upstream") {
     return { details: "no_healthy_upstream", responseFlag: "UH" };
   }
@@ -346,7 +366,7 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
     this.servername = cluster.tls?.sni ?? (cluster.tls !== null && cluster.autoSni === true ? undefined : cluster.name);
     const cp = poolsFor(cluster);
     if (cp.pools.length > 0) {
-      const i = cp.next++ % cp.pools.length;
+      const i = opts.host !== undefined ? opts.host.index : cp.next++ % cp.pools.length;
       this.pool = cp.pools[i];
       this.upstreamHost = cp.hosts[i];
     }

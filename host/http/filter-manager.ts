@@ -433,7 +433,7 @@ export class FilterManager {
 
   decodeData(from: ActiveDecoderFilter | null, data: BufferInstance, endStream: boolean, canStartFromCurrent = false): void {
     if (from === null) {
-      this.streamInfo.bytesReceived += data.length;
+      if (this.ownsStreamInfo()) this.streamInfo.bytesReceived += data.length;
       if (endStream) this.remoteDecodeComplete = true;
     }
     if (this.localComplete) return;
@@ -496,7 +496,7 @@ export class FilterManager {
       this.responseHeadersMap = headers;
       this.localComplete = endStream;
       const code = Number(headers.get(":status"));
-      if (Number.isFinite(code)) this.streamInfo.responseCode = code;
+      if (Number.isFinite(code) && this.ownsStreamInfo()) this.streamInfo.responseCode = code;
     }
     const start = from === null ? 0 : this.encoders.indexOf(from) + 1;
     for (let i = start; i < this.encoders.length; i++) {
@@ -547,7 +547,7 @@ export class FilterManager {
     const modifiedEnd = endStream && trailersAdded === null;
     const bytes = data.toBuffer();
     data.drain(data.length);
-    this.streamInfo.bytesSent += bytes.length;
+    if (this.ownsStreamInfo()) this.streamInfo.bytesSent += bytes.length;
     this.sink.encodeData(bytes, modifiedEnd);
     if (modifiedEnd) this.endStream();
     if (trailersAdded) this.encodeTrailers(trailersAdded, this.responseTrailers!);
@@ -659,10 +659,12 @@ export class FilterManager {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.streamInfo.requestCompleteNs ??= process.hrtime.bigint();
-    this.streamInfo.requestHeaders = this.requestHeadersMap;
-    this.streamInfo.responseHeaders = this.responseHeadersMap;
-    this.streamInfo.responseTrailers = this.responseTrailers;
+    if (this.ownsStreamInfo()) {
+      this.streamInfo.requestCompleteNs ??= process.hrtime.bigint();
+      this.streamInfo.requestHeaders = this.requestHeadersMap;
+      this.streamInfo.responseHeaders = this.responseHeadersMap;
+      this.streamInfo.responseTrailers = this.responseTrailers;
+    }
     for (const log of this.accessLogs) log();
     for (const f of this.lifecycle) f.log?.();
     for (const f of this.lifecycle) f.onDestroy?.();
@@ -681,9 +683,18 @@ export class FilterManager {
     this.encoders.length = 0;
     this.lifecycle.length = 0;
     this.accessLogs.length = 0;
+    if (!this.ownsStreamInfo()) return;
     const info = this.streamInfo;
     info.requestHeaders = info.responseHeaders = info.responseTrailers = null;
     info.filterState.clear();
+  }
+
+  /**
+   * Whether this manager's stream owns its StreamInfo. An upstream filter manager shares the
+   * downstream stream's (host/gateway/upstream-filters.ts) and must leave it alone.
+   */
+  protected ownsStreamInfo(): boolean {
+    return true;
   }
 
   static statusText(code: number): string {

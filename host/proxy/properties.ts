@@ -116,7 +116,8 @@ function topLevel(ctx: ContextBase, name: string, rest: string[]): Value | undef
     case "connection":
       return info ? sub(rest, (k) => (k === "id" ? int64(info.connectionId) : k === "mtls" ? bool(false) : null)) : undefined;
     case "upstream":
-      return info ? sub(rest, (k) => (k === "address" ? str(info.upstreamHost) : k === "port" ? int64(info.upstreamHost ? Number(info.upstreamHost.split(":").pop()) : null) : null)) : undefined;
+      // upstream.* (source/extensions/filters/common/expr/context.cc, UpstreamWrapper)
+      return info ? sub(rest, (k) => (k === "address" ? str(info.upstreamHost) : k === "port" ? int64(info.upstreamHost ? Number(info.upstreamHost.split(":").pop()) : null) : k === "request_attempt_count" ? int64(info.attemptCount) : null)) : undefined;
     case "xds":
       return sub(rest, (k) => (k === "route_name" ? str(info?.routeName) : k === "cluster_name" ? str(info?.clusterName) : null));
     case "plugin_name":

@@ -14,6 +14,8 @@ export class StreamInfo {
   routeName: string | null = null;
   clusterName: string | null = null;
   upstreamHost: string | null = null;
+  /** The router's try count (StreamInfo::attemptCount), set as each try starts; null before any. */
+  attemptCount: number | null = null;
   bytesReceived = 0;
   bytesSent = 0;
   requestCompleteNs: bigint | null = null;

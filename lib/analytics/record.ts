@@ -5,6 +5,7 @@
 // Keys (filter state `wasm.<key>`):
 //   ai.log                 one JSON record {"proxy":{"meta":{…},"usage":{…},"payload":{…}}}
 //                          (only with logging.log_statistics; payload only with log_payloads)
+//   ai.target, ai.tries    ai-proxy-advanced only: the target that served and the tries it took
 //   ai.provider_name, ai.request_model, ai.response_model, ai.request_mode,
 //   ai.prompt_tokens, ai.completion_tokens, ai.total_tokens, ai.llm_latency (ms),
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
@@ -23,6 +24,10 @@ import { Usage } from "../llm/provider";
  * write() would be allocated per request). ai-proxy writes under "ai." with the log record
  * named "proxy"; the transformers under "ai.<plugin>." (Kong's `ai.ai-request-transformer`).
  */
+// ai-proxy-advanced's: the target that served and the tries it took.
+const K_TARGET: string[] = ["ai.target"];
+const K_TRIES: string[] = ["ai.tries"];
+
 export class AnalyticsKeys {
   providerName: string[];
   requestModel: string[];
@@ -79,6 +84,9 @@ export class Analytics {
   status: u32 = 0;
   /** Set when the client got no usable answer although the status says success (a broken stream or body). */
   errorType: string = "";
+  /** ai-proxy-advanced: which target served (its description, else targets[N]) and after how many tries; 0 = not set. */
+  target: string = "";
+  tries: i32 = 0;
   azureInstance: string = "";
   azureDeployment: string = "";
   azureApiVersion: string = "";
@@ -102,6 +110,10 @@ export class Analytics {
     w.fieldString("response_model", this.responseModel.length > 0 ? this.responseModel : this.requestModel);
     w.fieldInt("llm_latency", this.latencyMs);
     w.fieldString("request_mode", this.requestMode);
+    if (this.tries > 0) {
+      w.fieldString("target", this.target);
+      w.fieldInt("tries", this.tries);
+    }
     if (this.azureInstance.length > 0) {
       w.fieldString("azure_instance_id", this.azureInstance);
       w.fieldString("azure_deployment_id", this.azureDeployment);
@@ -143,6 +155,10 @@ export class Analytics {
     ctx.setPropertyString(k.cost, numberText(this.cost));
     ctx.setPropertyString(k.status, this.status.toString());
     if (this.errorType.length > 0) ctx.setPropertyString(k.errorType, this.errorType);
+    if (this.tries > 0) {
+      ctx.setPropertyString(K_TARGET, this.target);
+      ctx.setPropertyString(K_TRIES, this.tries.toString());
+    }
     if (logStatistics) {
       const j = this.toJson(logPayloads);
       ctx.setProperty(k.log, j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength));

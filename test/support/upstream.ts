@@ -52,3 +52,12 @@ export async function startUpstream(handler?: Handler): Promise<TestUpstream> {
     },
   };
 }
+
+/** A loopback port nothing listens on (connections to it are refused). */
+export async function closedPort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}

@@ -40,6 +40,8 @@ export class AiProxyConfig {
   maxRequestBodySize: i64 = 1048576;
   /** `$(headers.X)` / `$(query_params.X)` fields of `model`; null when none (the fast path). */
   templates: ModelTemplates | null = null;
+  /** ai-proxy-advanced: the balancer picks the model, so the client's `model` is replaced, not refused. */
+  targetModelWins: bool = false;
 }
 
 /** `c` with another model (a request's resolved templates); everything else shared (keep in step with the fields above). */
@@ -54,6 +56,7 @@ export function withModel(c: AiProxyConfig, model: ModelConfig): AiProxyConfig {
   r.modelNameHeader = c.modelNameHeader;
   r.maxRequestBodySize = c.maxRequestBodySize;
   r.templates = c.templates;
+  r.targetModelWins = c.targetModelWins;
   return r;
 }
 
@@ -258,6 +261,19 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
   const c = new AiProxyConfig();
   checkKeys(root, "", TOP_KEYS, TOP_UNSUPPORTED, e);
 
+  readCommonFields(root, c, e);
+
+  readLlmRecord(root, "", env, c, e);
+
+  if (e.msg != null) return new ConfigResult(null, e.msg);
+  return new ConfigResult(c, null);
+}
+
+/**
+ * The top-level fields ai-proxy and ai-proxy-advanced share (llm_format, genai_category,
+ * response_streaming, model_name_header, max_request_body_size) into `c`.
+ */
+export function readCommonFields(root: JSON.Obj, c: AiProxyConfig, e: ConfigErrors): void {
   const lf = str(root, "llm_format", "llm_format", e);
   if (lf.length > 0 && lf != "openai") e.set("field 'llm_format' must be 'openai' (native formats are not supported)");
   const gc = str(root, "genai_category", "genai_category", e);
@@ -270,11 +286,6 @@ export function parseConfig(bytes: Uint8Array, env: Map<string, string>): Config
   c.modelNameHeader = boolField(root, "model_name_header", "model_name_header", true, e);
   const mb = int(root, "max_request_body_size", "max_request_body_size", 0, 1 << 30, e);
   if (mb != UNSET) c.maxRequestBodySize = mb;
-
-  readLlmRecord(root, "", env, c, e);
-
-  if (e.msg != null) return new ConfigResult(null, e.msg);
-  return new ConfigResult(c, null);
 }
 
 /**

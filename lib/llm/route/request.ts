@@ -251,7 +251,7 @@ export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i
     const ms = spanStart(t.model);
     const me = spanEnd(t.model);
     const nonEmpty = me - ms > 2;
-    if (model.length > 0 && nonEmpty && !rawStringEquals(body, ms, me, model)) return fail(400, "cannot use own model - must be: " + model);
+    if (model.length > 0 && nonEmpty && !cfg.targetModelWins && !rawStringEquals(body, ms, me, model)) return fail(400, "cannot use own model - must be: " + model);
     if (model.length == 0) model = rawString(body, ms, me);
   }
   if (model.length == 0) return fail(400, "model parameter not found in request, nor in gateway configuration");
