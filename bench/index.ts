@@ -3,13 +3,16 @@
 // target before it is measured (default 6000), BENCH_ROUNDS the interleaved rounds of the
 // ai-proxy comparison (default 5); BENCH_ONLY=gateway,ai-proxy,ai-proxy-advanced,chain,regex,guard,ratelimit,content-safety,transformers
 // picks some; BENCH_CHAIN_ROUNDS and BENCH_MEMORY_REQUESTS size the chain bench (bench/chain.ts),
-// BENCH_WASM_DIR points it at other builds of the filters (a before/after comparison); BENCH_LOADGEN=node
+// BENCH_WASM_DIR points it at other builds of the filters (a before/after comparison); ai-proxy-wasm (only
+// ai-proxy's in-process wasm time) and compile (asc's cost per optimisation setting) run only
+// when named; BENCH_LOADGEN=node
 // uses the Node client instead of wrk (see bench/load.ts).
 import { setFlagsFromString } from "node:v8";
 import { HARNESS_NODE_FLAGS } from "./processes.ts";
 import { benchGateway } from "./gateway.ts";
-import { benchAiProxy } from "./ai-proxy.ts";
+import { benchAiProxy, benchAiProxyWasmOnly } from "./ai-proxy.ts";
 import { benchRegex } from "./regex.ts";
+import { benchCompile } from "./compile.ts";
 import { benchAiProxyAdvanced } from "./ai-proxy-advanced.ts";
 import { benchGuard } from "./guard.ts";
 import { benchContentSafety } from "./content-safety.ts";
@@ -23,6 +26,10 @@ const durationMs = Number(process.env.BENCH_MS ?? 3000);
 const only = new Set((process.env.BENCH_ONLY ?? "gateway,ai-proxy,ai-proxy-advanced,chain,regex,guard,ratelimit,content-safety,transformers").split(","));
 if (only.has("gateway")) await benchGateway(durationMs);
 if (only.has("ai-proxy")) await benchAiProxy(durationMs);
+// Only the in-process wasm time of ai-proxy (AI_PROXY_WASM picks the module, e.g. to compare build flags).
+if (only.has("ai-proxy-wasm")) await benchAiProxyWasmOnly();
+// Compile cost per optimisation setting (slow: only when asked for).
+if (only.has("compile")) benchCompile();
 if (only.has("ai-proxy-advanced")) await benchAiProxyAdvanced(durationMs);
 if (only.has("chain")) await benchChain();
 if (only.has("regex")) await benchRegex();

@@ -1,20 +1,32 @@
 #!/usr/bin/env node
-// Builds every filter to build/<name>.wasm and every test filter to build/test/<name>.wasm
-// with the AssemblyScript compiler API and asconfig.json (wasi-shim, incremental runtime,
-// json-as transform). A module is skipped when its output is newer than every .ts it could
-// depend on (lib/, its own folder) and than asconfig.json and package-lock.json.
-// Usage: node scripts/build.mjs [name ...]   (names of filters or test filters; default all)
+// Builds filters to build/<name>.wasm and test filters to build/test/<name>.wasm with the
+// AssemblyScript compiler API and asconfig.json (wasi-shim, incremental runtime, json-as
+// transform), one worker thread per core.
+//
+// A module is up to date when the hash of its inputs matches the one recorded at its last
+// build: every .ts in lib/ and in its own folder, asconfig.json (and the config it extends),
+// the versions of the compiler and of each transform. Content, not mtime:
+// `npm install` rewrites package-lock.json and a fresh clone has new mtimes, and neither
+// changes what the compiler sees.
+//
+// Usage: node scripts/build.mjs [name ...]            modules by name (default: all, and the host: build-host.mjs)
+//        node scripts/build.mjs --for-config FILE     only the modules an Envoy config loads
+//                                                     (its code.local.filename entries)
 
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { hostBundle } from "./build-host.mjs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const PARALLEL = 2; // the machines this builds on have 2 cores
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(SELF), "..");
 
 /** Each module to build: its entry, output and the folder it owns. */
-function modules() {
+export function modules() {
   const out = [];
   for (const [srcDir, outDir] of [
     ["filters", "build"],
@@ -30,25 +42,68 @@ function modules() {
   return out;
 }
 
-/** Newest mtime of every .ts under a folder. */
-function newestTs(dir) {
-  let newest = 0;
-  if (!existsSync(dir)) return newest;
+/** Every .ts under a folder, sorted, as paths relative to ROOT. */
+function tsFiles(dir) {
+  const out = [];
+  if (!existsSync(dir)) return out;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestTs(p));
-    else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs);
+    if (e.isDirectory()) out.push(...tsFiles(p));
+    else if (e.name.endsWith(".ts")) out.push(relative(ROOT, p));
   }
-  return newest;
+  return out.sort();
 }
 
-function mtime(p) {
-  return existsSync(p) ? statSync(p).mtimeMs : 0;
+function dirBytes(dir) {
+  return tsFiles(dir).reduce((n, f) => n + statSync(join(ROOT, f)).size, 0);
 }
 
-function upToDate(m, sharedNewest) {
-  if (!existsSync(m.output)) return false;
-  return mtime(m.output) > Math.max(sharedNewest, newestTs(m.dir));
+function packageVersion(name) {
+  return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+}
+
+/** What every module's build depends on besides its own folder: lib/, the compiler config, tool versions. */
+function sharedInputs() {
+  const h = createHash("sha256");
+  const asconfig = JSON.parse(readFileSync(join(ROOT, "asconfig.json"), "utf8"));
+  h.update(readFileSync(join(ROOT, "asconfig.json")));
+  if (asconfig.extends) h.update(readFileSync(join(ROOT, asconfig.extends)));
+  for (const pkg of ["assemblyscript", "@assemblyscript/wasi-shim", ...(asconfig.options?.transform ?? [])]) h.update(`${pkg}@${packageVersion(pkg)}\n`);
+  for (const f of tsFiles(join(ROOT, "lib"))) h.update(`${f}\n`).update(readFileSync(join(ROOT, f)));
+  return h.digest("hex");
+}
+
+function inputsHash(m, shared) {
+  const h = createHash("sha256").update(shared);
+  for (const f of tsFiles(m.dir)) h.update(`${f}\n`).update(readFileSync(join(ROOT, f)));
+  return h.digest("hex");
+}
+
+/** Where a module's input hash is recorded (beside its output, in a hidden folder). */
+function stampFile(m) {
+  return join(dirname(m.output), ".inputs", `${m.name}.sha256`);
+}
+
+function upToDate(m, hash) {
+  return existsSync(m.output) && existsSync(stampFile(m)) && readFileSync(stampFile(m), "utf8") === hash;
+}
+
+/** The .wasm files an Envoy config loads: every string under a `filename` key ending in .wasm. */
+function wasmFilesOf(configPath) {
+  const found = new Set();
+  const walk = (v) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === "filename" && typeof x === "string" && x.endsWith(".wasm")) found.add(resolve(ROOT, x));
+        else walk(x);
+      }
+    }
+  };
+  return import("yaml").then(({ parse }) => {
+    walk(parse(readFileSync(configPath, "utf8")));
+    return found;
+  });
 }
 
 function fmtSize(n) {
@@ -60,7 +115,7 @@ function compile(m) {
   mkdirSync(dirname(m.output), { recursive: true });
   const started = performance.now();
   return new Promise((done) => {
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { entry: relative(ROOT, m.entry), output: relative(ROOT, m.output) } });
+    const w = new Worker(SELF, { workerData: { entry: relative(ROOT, m.entry), output: relative(ROOT, m.output) } });
     let reply = null;
     w.on("message", (r) => (reply = r));
     w.on("error", (e) => (reply = { error: e instanceof Error ? (e.stack ?? e.message) : String(e), stderr: "" }));
@@ -82,42 +137,59 @@ async function compileInWorker({ entry, output }) {
 
 async function main() {
   process.chdir(ROOT);
-  const wanted = process.argv.slice(2);
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { "for-config": { type: "string" } } });
   let all = modules();
-  if (wanted.length) {
-    const unknown = wanted.filter((w) => !all.some((m) => m.name === w));
+  if (values["for-config"]) {
+    const files = await wasmFilesOf(resolve(values["for-config"]));
+    all = all.filter((m) => files.has(m.output));
+  }
+  if (positionals.length) {
+    const unknown = positionals.filter((w) => !all.some((m) => m.name === w));
     if (unknown.length) {
       console.error(`unknown module(s): ${unknown.join(", ")} (known: ${all.map((m) => m.name).join(", ")})`);
       process.exit(2);
     }
-    all = all.filter((m) => wanted.includes(m.name));
+    all = all.filter((m) => positionals.includes(m.name));
   }
-  const sharedNewest = Math.max(newestTs(join(ROOT, "lib")), mtime(join(ROOT, "asconfig.json")), mtime(join(ROOT, "package-lock.json")));
+  // The whole build also compiles the host and CLI to build/aigw.mjs (aigw would on its first start).
+  if (!positionals.length && !values["for-config"]) console.log(`host        ${relative(ROOT, await hostBundle())}`);
+  const shared = sharedInputs();
   const todo = [];
   for (const m of all) {
-    if (upToDate(m, sharedNewest)) console.log(`up to date  ${relative(ROOT, m.output)}  ${fmtSize(statSync(m.output).size)}`);
+    m.hash = inputsHash(m, shared);
+    if (upToDate(m, m.hash)) console.log(`up to date  ${relative(ROOT, m.output)}  ${fmtSize(statSync(m.output).size)}`);
     else todo.push(m);
   }
   if (!todo.length) return;
+  // Longest first: ai-proxy alone takes as long as several small modules together.
+  todo.sort((a, b) => dirBytes(b.dir) - dirBytes(a.dir));
   let failed = false;
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
       const m = todo[next++];
       const r = await compile(m);
-      if (r.ok) console.log(r.message);
-      else {
+      if (r.ok) {
+        mkdirSync(dirname(stampFile(m)), { recursive: true });
+        writeFileSync(stampFile(m), m.hash);
+        console.log(r.message);
+      } else {
         failed = true;
         console.error(r.message);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(availableParallelism(), todo.length) }, worker));
   if (failed) process.exit(1);
 }
 
-const run = isMainThread ? main() : compileInWorker(workerData);
-run.catch((e) => {
-  console.error(e instanceof Error ? e.stack : e);
-  process.exit(1);
-});
+if (isMainThread && process.argv[1] && resolve(process.argv[1]) === SELF) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.stack : e);
+    process.exit(1);
+  });
+} else if (!isMainThread) {
+  compileInWorker(workerData).catch((e) => {
+    parentPort.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e), stderr: "" });
+  });
+}

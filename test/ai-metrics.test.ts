@@ -244,11 +244,11 @@ describe("configuration", () => {
   });
 
   it.each([
-    [{ ai_metric: true }, "ai-metrics: configuration field 'ai_metric' is unknown"],
-    [{ ai_metrics: "yes" }, "ai-metrics: configuration field 'ai_metrics' must be a boolean"],
-    [{ workspace: 1 }, "ai-metrics: configuration field 'workspace' must be a string"],
-    [{ workspace: "a;b" }, "ai-metrics: configuration field 'workspace' must not contain ';'"],
-    ["[1]", "ai-metrics: configuration is not a valid JSON object"],
+    [{ ai_metric: true }, "configuration field 'ai_metric' is unknown"],
+    [{ ai_metrics: "yes" }, "configuration field 'ai_metrics' must be a boolean"],
+    [{ workspace: 1 }, "configuration field 'workspace' must be a string"],
+    [{ workspace: "a;b" }, "configuration field 'workspace' must not contain ';'"],
+    ["[1]", "configuration is not a valid JSON object"],
   ])("refuses %j at load, naming the field", async (config, message) => {
     await expect(run({ config })).rejects.toThrow(message);
   });

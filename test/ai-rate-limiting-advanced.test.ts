@@ -421,7 +421,7 @@ describe("configuration", () => {
     ["{nope", "configuration is not valid JSON"],
   ] as [unknown, string][])("refuses %j", async (config, message) => {
     const m = await refused(config);
-    expect(m).toContain("ai-rate-limiting-advanced: configuration refused: ");
+    expect(m).toContain("configuration refused: ");
     expect(m).toContain(message);
   });
 

@@ -11,7 +11,10 @@ import { createServer, type Server, type Socket } from "node:net";
 import { startOpenAI, type Simulator } from "./simulators/index.ts";
 import type { RunningGateway } from "./support/gateway.ts";
 import { chat, chatBody, startLimiterGateway } from "./support/rate-limit.ts";
-import { freePort, rlsClusterYaml, startRateLimitService, type RateLimitService } from "./support/ratelimit-service.ts";
+import { freePort, RATELIMIT_BIN, REDIS_BIN, rlsClusterYaml, startRateLimitService, type RateLimitService } from "./support/ratelimit-service.ts";
+import { needing } from "./support/test-programs.ts";
+
+const servers = (title: string) => needing([REDIS_BIN, RATELIMIT_BIN], title);
 
 let sim: Simulator;
 let rls: RateLimitService;
@@ -19,12 +22,13 @@ let g: RunningGateway | null = null;
 let ns = 0;
 
 beforeAll(async () => {
+  if (servers("").missing) return;
   sim = await startOpenAI();
   rls = await startRateLimitService();
 }, 60_000);
 afterAll(async () => {
-  await sim.close();
-  await rls.stop();
+  await sim?.close();
+  await rls?.stop();
 });
 afterEach(async () => {
   await g?.close();
@@ -52,7 +56,7 @@ async function gateway(limiter: Record<string, unknown>, o: { port?: number; htt
 
 const remaining = (h: Record<string, unknown>) => h["x-ai-ratelimit-remaining-hour-openai"];
 
-describe("strategy cluster (envoyproxy/ratelimit + redis-server)", () => {
+describe.skipIf(servers("").missing)(servers("strategy cluster (envoyproxy/ratelimit + redis-server)").title, () => {
   it("Kong's sequential behaviour with reservations off: check, then the real usage at completion", async () => {
     const gw = await gateway({ llm_providers: [{ name: "openai", limit: 12, window_size: HOUR }], reservation: { enabled: false } });
     const seen: unknown[] = [];
@@ -112,7 +116,7 @@ describe("strategy cluster (envoyproxy/ratelimit + redis-server)", () => {
   });
 });
 
-describe("the service failing (gRPC through the host)", () => {
+describe.skipIf(servers("").missing)(servers("the service failing (gRPC through the host)").title, () => {
   let silent: Server;
   let silentPort = 0;
   const sockets: Socket[] = [];

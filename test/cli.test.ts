@@ -1,6 +1,6 @@
 // aigw validate / aigw run, as a user runs them.
-import { execFile, spawn } from "node:child_process";
-import { writeFileSync, mkdtempSync, existsSync } from "node:fs";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync, mkdtempSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -63,12 +63,77 @@ describe("aigw validate", () => {
     expect(r.stderr).toContain("headers.x-a");
   });
 
-  it("prints usage for an unknown command", async () => {
-    const r = await aigw(["frobnicate"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/usage:/);
+  it("says that a misspelt required field is unknown, and suggests the near name", async () => {
+    const text = bootstrapYaml({ filters: [], clusters: { upstream: { port: 1 } } }).replace("stat_prefix:", "stat_prefx:");
+    const r = await aigw(["validate", "--config", yamlFile(text)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("stat_prefix: required field is missing; 'stat_prefx' is an unknown field here: did you mean 'stat_prefix'?");
+  });
+
+  it("suggests the near name for an unknown optional field", async () => {
+    const text = bootstrapYaml({ filters: [], clusters: { upstream: { port: 1 } } }).replace("connect_timeout: 1s", "connect_timout: 1s");
+    const r = await aigw(["validate", "--config", yamlFile(text)]);
+    expect(r.stderr).toContain("connect_timout: unknown field (did you mean 'connect_timeout'?)");
+  });
+
+  it("prints a filter's configuration error once, without its name twice", async () => {
+    const text = bootstrapYaml({ filters: [{ name: "metrics", code: filter("ai-metrics"), config: { ai_metrcs: true } }], clusters: { upstream: { port: 1 } } });
+    const r = await aigw(["validate", "--config", yamlFile(text)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("configuration field 'ai_metrcs' is unknown").length - 1).toBe(1);
+    expect(r.stderr).toContain("wasm plugin 'metrics'");
+    expect(r.stderr).not.toMatch(/ai-metrics: ai-metrics:/);
   });
 });
+
+describe("aigw usage", () => {
+  it.each([{ args: ["--help"] }, { args: ["-h"] }, { args: ["run", "--help"] }, { args: ["validate", "--help"] }])("aigw $args describes every option and exits 0", async ({ args }) => {
+    const r = await aigw(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: aigw/);
+    if (args[0] === "run") for (const o of ["--config", "--concurrency", "--log-level", "--help"]) expect(r.stdout).toContain(o);
+    if (args[0] === "validate") for (const o of ["--config", "--help"]) expect(r.stdout).toContain(o);
+  });
+
+  it("--version prints the package's version", async () => {
+    const r = await aigw(["--version"]);
+    expect(r.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(r.stdout.trim()).toBe(`wasm-ai-gateway ${pkg.version}`);
+  });
+
+  it("an unknown command says so and exits 2", async () => {
+    const r = await aigw(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+    expect(r.stderr).toMatch(/usage:/);
+  });
+
+  it.each(["run", "validate"])("%s without --config says so and exits 2", async (cmd) => {
+    const r = await aigw([cmd]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("missing --config FILE");
+  });
+
+  it("an unknown option says so and exits 2", async () => {
+    const r = await aigw(["validate", "--config", "envoy/envoy.yaml", "--frob"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--frob");
+  });
+});
+
+/** Starts `aigw run` and resolves once it says it is serving, with what it printed so far. */
+function startAigw(args: string[]): Promise<{ child: ChildProcess; stderr: string }> {
+  const child = spawn(process.execPath, [AIGW, "run", ...args], { cwd: ROOT });
+  return new Promise((res, rej) => {
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => {
+      err += c;
+      if (err.includes("serving")) res({ child, stderr: err });
+    });
+    child.on("exit", () => rej(new Error(err)));
+  });
+}
 
 describe("aigw run", () => {
   it("serves a config until it is stopped", async () => {
@@ -76,18 +141,10 @@ describe("aigw run", () => {
     const text = bootstrapYaml({
       filters: [{ name: "stamp", code: filter("response-headers"), config: { headers: { "x-served-by": "aigw" } } }],
       routes: [{ prefix: "/", direct: { status: 200, body: "up" } }],
-    }).replace(/port_value: 0/g, "port_value: 0");
-    const child = spawn(process.execPath, [AIGW, "run", "--config", yamlFile(text)], { cwd: ROOT });
+    });
+    const { child, stderr } = await startAigw(["--config", yamlFile(text)]);
     try {
-      const line = await new Promise<string>((res, rej) => {
-        let err = "";
-        child.stderr.on("data", (c: Buffer) => {
-          err += c;
-          if (err.includes("serving")) res(err);
-        });
-        child.on("exit", () => rej(new Error(err)));
-      });
-      const port = Number(/main on :(\d+)/.exec(line)![1]);
+      const port = Number(/main on :(\d+)/.exec(stderr)![1]);
       const r = await fetch(`http://127.0.0.1:${port}/`);
       expect(r.status).toBe(200);
       expect(r.headers.get("x-served-by")).toBe("aigw");
@@ -96,4 +153,15 @@ describe("aigw run", () => {
       child.kill("SIGTERM");
     }
   });
+
+  it("prints a plugin's unset-key warning once, not once per worker, with one name prefix", async () => {
+    const config = { route_type: "llm/v1/chat", auth: { header_name: "Authorization", header_value: "Bearer {vault://env/AIGW_TEST_UNSET_KEY}" }, model: { provider: "openai", name: "gpt-4o-mini" } };
+    const text = bootstrapYaml({ filters: [{ name: "proxy", rootId: "ai-proxy", vmId: "ai-proxy", code: filter("ai-proxy"), config }], routes: [{ prefix: "/", direct: { status: 200, body: "up" } }] });
+    const { child, stderr } = await startAigw(["--config", yamlFile(text), "--concurrency", "2"]);
+    child.kill("SIGTERM");
+    const warnings = stderr.split("\n").filter((l) => l.includes("AIGW_TEST_UNSET_KEY"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("wasm log proxy ai-proxy: environment variable AIGW_TEST_UNSET_KEY is not set");
+  });
 });
+

@@ -220,7 +220,9 @@ describe("loadBootstrap: refusals name the field", () => {
   });
 
   it("refuses a typo as an unknown field and an Envoy field outside the subset as unsupported", () => {
-    expect(refusal((d) => void (hcmOf(d).stat_prefx = "x")).message).toBe(`${HCM}.stat_prefx: unknown field`);
+    // A name near a field that was read is suggested; a name near none is only unknown.
+    expect(refusal((d) => void (hcmOf(d).stat_prefx = "x")).message).toBe(`${HCM}.stat_prefx: unknown field (did you mean 'stat_prefix'?)`);
+    expect(refusal((d) => void (hcmOf(d).frobnicate = "x")).message).toBe(`${HCM}.frobnicate: unknown field`);
     expect(refusal((d) => void (hcmOf(d).server_name = "x")).message).toBe(`${HCM}.server_name: field not supported by the local gateway`);
     expect(refusal((d) => void (d.static_resources.clusters[0].health_checks = [])).message).toBe(
       "static_resources.clusters[0].health_checks: field not supported by the local gateway",

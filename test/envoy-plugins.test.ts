@@ -141,7 +141,7 @@ describe("the plugin configuration as Envoy hands it over", () => {
       "configuration: {}",
     );
     // response-headers refuses an empty configuration with its own message: the bytes were empty.
-    await expect(startGateway(yaml)).rejects.toThrow("response-headers: configuration field 'headers' is required");
+    await expect(startGateway(yaml)).rejects.toThrow("configuration field 'headers' is required");
   });
 });
 

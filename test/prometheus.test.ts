@@ -2,7 +2,7 @@
 // /stats/prometheus, where ai-metrics put the AI series of requests sent through ai-proxy to
 // the OpenAI simulator; the test reads them back through Prometheus's HTTP query API.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,6 +11,7 @@ import { parse, stringify } from "yaml";
 import { filter, startGateway, type RunningGateway } from "./support/gateway.ts";
 import { send, type Reply } from "./support/client.ts";
 import { OPENAI_DEFAULT_KEY, startOpenAI, type Simulator } from "./simulators/index.ts";
+import { needing } from "./support/test-programs.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PROMETHEUS = "/usr/bin/prometheus";
@@ -73,10 +74,10 @@ function usageOf(r: Reply): { prompt_tokens: number; completion_tokens: number; 
   return u[0]!;
 }
 
+const prometheus = needing(PROMETHEUS, "a real Prometheus scraping the gateway's /stats/prometheus");
+
 beforeAll(async () => {
-  if (!existsSync(PROMETHEUS)) {
-    throw new Error(`${PROMETHEUS} is missing: install Debian's prometheus package (sudo apt-get install -y prometheus, or scripts/install-test-servers.sh)`);
-  }
+  if (prometheus.missing) return;
   execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "ai-proxy", "ai-metrics"], { cwd: ROOT, stdio: "pipe" });
   sim = await startOpenAI();
   const shipped = parse(readFileSync(resolve(ROOT, "envoy/envoy.yaml"), "utf8")) as { stats_config: unknown };
@@ -141,7 +142,7 @@ afterAll(async () => {
 
 const num = (s: Sample) => Number(s.value[1]);
 
-describe("a real Prometheus scraping the gateway's /stats/prometheus", () => {
+describe.skipIf(prometheus.missing)(prometheus.title, () => {
   it("has the token series with Kong's labels and the exact counts", async () => {
     const samples = await waitFor(`ai_llm_tokens_total{ai_provider="openai",ai_model="${MODEL}"}`, 30_000);
     const byType = Object.fromEntries(samples.map((s) => [s.metric.token_type, num(s)]));
@@ -174,7 +175,7 @@ describe("a real Prometheus scraping the gateway's /stats/prometheus", () => {
   });
 });
 
-describe("examples/grafana on the same Prometheus", () => {
+describe.skipIf(prometheus.missing)(needing(PROMETHEUS, "examples/grafana on the same Prometheus").title, () => {
   interface Panel {
     title: string;
     targets?: { expr: string }[];

@@ -27,7 +27,6 @@ import { readToken, TokenCache } from "./identity";
 import { setEffectiveContext } from "../../lib/abi/context";
 import { setCurrentContext, streamById } from "../../lib/runtime/state";
 
-const NAME = "ai-azure-content-safety";
 /** Kong's messages. */
 const INPUT_BLOCKED = "request failed content safety check";
 const AUTH_FAILED = "failed to authenticate with Azure Content Services";
@@ -71,7 +70,7 @@ class SafetyRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes, readEnvironment());
     if (r.error != null) {
-      logError(NAME + ": " + r.error!);
+      logError(r.error!);
       return false;
     }
     this.config = r.config!;
@@ -241,7 +240,7 @@ class SafetyStream extends HttpContext {
       if (this.cfg.key.length >= 4) reason = reason.replaceAll(this.cfg.key, "<content_safety_key>");
       const token = changetype<SafetyRoot>(this.root).tokens.token;
       if (token.length >= 4) reason = reason.replaceAll(token, "<token>");
-      logWarn(NAME + ": " + reason + (this.cfg.stopOnError ? "; refusing (stop_on_error)" : "; letting it through unchecked (stop_on_error is false)"));
+      logWarn(reason + (this.cfg.stopOnError ? "; refusing (stop_on_error)" : "; letting it through unchecked (stop_on_error is false)"));
     }
     if (!check.output) return this.inputDone(check, later);
     if (this.answer == Answer.Json) return this.jsonDone(check, later);
@@ -257,7 +256,7 @@ class SafetyStream extends HttpContext {
     const v = check.verdict;
     const text = this.cfg.logBlockedContent ? decodeText(check.text) : "";
     this.audit.blocked(this, this.cfg, check.output, v, message, text);
-    logInfo(NAME + ": " + (check.output ? "answer" : "request") + " blocked: " + v.detail() + (this.cfg.logBlockedContent ? "; text: " + text : ""));
+    logInfo((check.output ? "answer" : "request") + " blocked: " + v.detail() + (this.cfg.logBlockedContent ? "; text: " + text : ""));
   }
 
   // ---- input -------------------------------------------------------------------------------
@@ -408,7 +407,7 @@ class SafetyStream extends HttpContext {
       if (check.pending > 0) return;
       // Refused at once (no call in flight): fail closed or let the segment through.
       this.check = null;
-      logWarn(NAME + ": " + check.verdict.reason);
+      logWarn(check.verdict.reason);
       if (this.cfg.stopOnError) this.blockStream(errorBody(OUTPUT_UNCHECKED, "api_error", null));
       else g.passed();
     }

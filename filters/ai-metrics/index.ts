@@ -17,7 +17,7 @@ class AiMetricsRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
     if (r.error != null) {
-      logError("ai-metrics: " + r.error!);
+      logError(r.error!);
       return false;
     }
     this.config = r.config!;

@@ -22,7 +22,7 @@ class GuardRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
     if (r.error != null) {
-      logError("ai-prompt-guard: " + r.error!);
+      logError(r.error!);
       return false;
     }
     this.config = r.config!;
@@ -77,7 +77,7 @@ class GuardStream extends HttpContext {
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (endOfStream) {
       // No body, so no prompt: Kong's guard refuses a request it cannot parse.
-      logDebug("ai-prompt-guard: request has no body");
+      logDebug("request has no body");
       this.verdict("invalid");
       replyError(this, 400, "ai_prompt_guard_no_body", "request body is required and must be a JSON object", "invalid_request_body");
       return Action.Pause;
@@ -98,20 +98,20 @@ class GuardStream extends HttpContext {
       return Action.Pause;
     }
     if (p.status == PromptStatus.BadFormat) {
-      logDebug("ai-prompt-guard: unsupported prompt format: " + p.reason);
+      logDebug("unsupported prompt format: " + p.reason);
       return this.refuse("invalid");
     }
     const text = p.text;
     for (let i = 0; i < c.deny.length; i++) {
       if (c.deny[i].test(text)) {
-        logDebug("ai-prompt-guard: prompt matched deny_patterns[" + i.toString() + "]");
+        logDebug("prompt matched deny_patterns[" + i.toString() + "]");
         return this.refuse("denied");
       }
     }
     let allowed = c.allow.length == 0;
     for (let i = 0; i < c.allow.length && !allowed; i++) allowed = c.allow[i].test(text);
     if (!allowed) {
-      logDebug("ai-prompt-guard: prompt matched none of the allow_patterns");
+      logDebug("prompt matched none of the allow_patterns");
       return this.refuse("denied");
     }
     this.verdict("allowed");

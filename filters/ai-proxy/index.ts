@@ -20,16 +20,16 @@ class AiProxyRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes, readEnvironment());
     if (r.error != null) {
-      logError("ai-proxy: configuration refused: " + r.error!);
+      logError("configuration refused: " + r.error!);
       return false;
     }
     const c = r.config!;
     const t = prepareTarget(c, "");
     if (t.error != null) {
-      logError("ai-proxy: configuration refused: " + t.error!);
+      logError("configuration refused: " + t.error!);
       return false;
     }
-    if (c.auth.missingEnv.length > 0) logWarn("ai-proxy: environment variable " + c.auth.missingEnv + " is not set; requests will be refused until it is");
+    if (c.auth.missingEnv.length > 0) logWarn("environment variable " + c.auth.missingEnv + " is not set; requests will be refused until it is");
     this.config = c;
     this.provider = t.provider;
     this.target = t.target;

@@ -37,12 +37,12 @@ export class LimiterRoot extends RootContext {
     const name = getPropertyString(["plugin_name"]);
     const r = parseConfig(bytes, name != null && name.length > 0 ? name : FILTER);
     if (r.error != null) {
-      logError(FILTER + ": configuration refused: " + r.error!);
+      logError("configuration refused: " + r.error!);
       return false;
     }
     const c = r.config!;
     if (c.strategy == CountStrategy.Cost && c.reserve && (isNaN(c.inputCost) || isNaN(c.outputCost))) {
-      logWarn(FILTER + ": tokens_count_strategy 'cost' without reservation.input_cost/output_cost: in-flight requests reserve nothing and concurrent requests can overshoot, as in Kong");
+      logWarn("tokens_count_strategy 'cost' without reservation.input_cost/output_cost: in-flight requests reserve nothing and concurrent requests can overshoot, as in Kong");
     }
     this.config = c;
     return true;
@@ -117,7 +117,7 @@ export class Limiter extends HttpContext {
       const a = s.isRequestPrompt ? 0 : amount;
       const rate = admitAndReserve(s.base, s.start, w.size, prev, w.limit, a);
       if (rate < 0) {
-        logWarn(FILTER + ": shared data update failed; the request passes unreserved");
+        logWarn("shared data update failed; the request passes unreserved");
       } else {
         s.rate = rate;
         s.denied = rate > w.limit;
@@ -149,7 +149,7 @@ export class Limiter extends HttpContext {
     const msg = admissionRequest(cfg, this.states, id, reserve);
     const t = dispatchGrpcCall(cfg.rlsCluster, RLS_SERVICE, RLS_METHOD, [], msg, cfg.rlsTimeoutMs, this, onAdmission);
     if (t < 0) {
-      logWarn(FILTER + ": rate limit service call to cluster " + cfg.rlsCluster + " could not start (status " + (-t).toString() + ")");
+      logWarn("rate limit service call to cluster " + cfg.rlsCluster + " could not start (status " + (-t).toString() + ")");
       return this.serviceFailed() ? Action.Continue : Action.Pause;
     }
     return Action.Pause;
@@ -170,13 +170,13 @@ export class Limiter extends HttpContext {
   /** The admission answer (strategy cluster). */
   onAdmission(r: GrpcCallResult): void {
     if (r.status != 0) {
-      logWarn(FILTER + ": rate limit service answered gRPC status " + r.status.toString() + ": " + r.message);
+      logWarn("rate limit service answered gRPC status " + r.status.toString() + ": " + r.message);
       if (this.serviceFailed()) this.continueRequest();
       return;
     }
     const resp = decodeRateLimitResponse(r.response);
     if (resp == null || !applyAdmission(this.states, this.clusterReserve, resp)) {
-      logWarn(FILTER + ": rate limit service answer does not match the request");
+      logWarn("rate limit service answer does not match the request");
       if (this.serviceFailed()) this.continueRequest();
       return;
     }

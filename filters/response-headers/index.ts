@@ -11,7 +11,7 @@ class ResponseHeadersRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
     if (r.error != null) {
-      logError("response-headers: " + r.error!);
+      logError(r.error!);
       return false;
     }
     this.config = r.config!;

@@ -788,7 +788,7 @@ function readRouteAction(r: ObjReader): RouteAction {
   if (cluster === undefined) {
     const other = ["cluster_header", "weighted_clusters", "cluster_specifier_plugin", "inline_cluster_specifier_plugin"].find((k) => r.has(k));
     if (other) throw new EnvoyConfigError(r.at(other), "field not supported by the local gateway");
-    throw new EnvoyConfigError(r.at("cluster"), "required field is missing");
+    throw r.missing("cluster");
   }
   if (!cluster) throw new EnvoyConfigError(r.at("cluster"), "must not be empty");
   const a: RouteAction = {
@@ -973,7 +973,7 @@ function readStatsConfig(r: ObjReader | null): StatsConfig {
 
 function readBucketSetting(value: unknown, path: string): HistogramBucketSetting {
   const r = ObjReader.of(value, path);
-  if (!r.has("match")) throw new EnvoyConfigError(r.at("match"), "required field is missing");
+  if (!r.has("match")) throw r.missing("match");
   const match = readStringMatcher(r.raw("match"), r.at("match"));
   const list = r.arr("buckets");
   if (list.length === 0) throw new EnvoyConfigError(r.at("buckets"), "at least one bucket is required");

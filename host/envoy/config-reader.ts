@@ -4,6 +4,7 @@
 
 import { childPath, EnvoyConfigError } from "./errors.ts";
 import { parseDurationMs } from "./duration.ts";
+import { nearName } from "./near-name.ts";
 
 export type Mapping = Record<string, unknown>;
 
@@ -58,7 +59,7 @@ export class ObjReader {
   str(key: string, def?: string): string {
     const v = this.optStr(key);
     if (v !== undefined) return v;
-    if (def === undefined) throw new EnvoyConfigError(this.at(key), "required field is missing");
+    if (def === undefined) throw this.missing(key);
     return def;
   }
 
@@ -92,7 +93,7 @@ export class ObjReader {
   /** An unsigned integer; protobuf JSON also accepts it as a decimal string. */
   uint(key: string, def: number | undefined, max = 0xffff_ffff): number {
     if (!this.has(key)) {
-      if (def === undefined) throw new EnvoyConfigError(this.at(key), "required field is missing");
+      if (def === undefined) throw this.missing(key);
       return this.mark(key, def);
     }
     const raw = this.raw(key);
@@ -115,7 +116,7 @@ export class ObjReader {
 
   obj(key: string): ObjReader {
     const o = this.optObj(key);
-    if (!o) throw new EnvoyConfigError(this.at(key), "required field is missing");
+    if (!o) throw this.missing(key);
     return o;
   }
 
@@ -152,9 +153,17 @@ export class ObjReader {
     for (const k of Object.keys(this.data)) {
       if (this.used.has(k)) continue;
       if (this.data[k] === null) continue; // YAML `key:` with no value is an unset field
-      const why = envoyFields.includes(k) ? "field not supported by the local gateway" : "unknown field";
-      throw new EnvoyConfigError(this.at(k), why);
+      if (envoyFields.includes(k)) throw new EnvoyConfigError(this.at(k), "field not supported by the local gateway");
+      const near = nearName(k, this.used);
+      throw new EnvoyConfigError(this.at(k), near ? `unknown field (did you mean '${near}'?)` : "unknown field");
     }
+  }
+
+  /** A required field is absent; a present field not read yet whose name is near it is probably it, misspelt. */
+  missing(key: string): EnvoyConfigError {
+    const typo = this.keys().find((k) => !this.used.has(k) && nearName(k, [key]) === key);
+    const hint = typo ? `; '${typo}' is an unknown field here: did you mean '${key}'?` : "";
+    return new EnvoyConfigError(this.at(key), `required field is missing${hint}`);
   }
 
   private mark<T>(key: string, v: T): T {

@@ -1,5 +1,5 @@
 // Starts the local gateway on an Envoy bootstrap written by the test, on ephemeral ports.
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseBootstrap } from "../../host/envoy/bootstrap.ts";
@@ -159,6 +159,8 @@ export interface RunningGateway {
   url: string;
   admin: string;
   logs: LogLine[];
+  /** Access-log lines the config sends to /dev/stdout or /dev/stderr (kept out of the test output). */
+  accessLog(): string[];
   /** Log messages of the probe filter, without the "probe " prefix. */
   probe(): string[];
   close(): Promise<void>;
@@ -170,12 +172,17 @@ export async function startGateway(spec: BootstrapSpec | string, opts: { concurr
   const file = join(dir, "envoy.yaml");
   writeFileSync(file, yaml);
   const logs: LogLine[] = [];
-  const gw = await Gateway.start(parseBootstrap(yaml, file), { ephemeralPorts: true, concurrency: opts.concurrency ?? 1, logLevel: 0, onLog: (l) => logs.push(l) });
+  const bootstrap = parseBootstrap(yaml, file);
+  // Access logs to the process streams would print into vitest's output: a file instead.
+  const accessLogFile = join(dir, "access.log");
+  for (const l of bootstrap.listeners) for (const a of l.hcm.accessLogs) if (a.path === "/dev/stdout" || a.path === "/dev/stderr") a.path = accessLogFile;
+  const gw = await Gateway.start(bootstrap, { ephemeralPorts: true, concurrency: opts.concurrency ?? 1, logLevel: 0, onLog: (l) => logs.push(l) });
   return {
     gw,
     url: `http://127.0.0.1:${gw.ports.get("main") ?? [...gw.ports.values()][0]}`,
     admin: `http://127.0.0.1:${gw.adminPort}`,
     logs,
+    accessLog: () => (existsSync(accessLogFile) ? readFileSync(accessLogFile, "utf8").split("\n").filter((l) => l.length > 0) : []),
     probe: () => logs.filter((l) => l.message.startsWith("probe ")).map((l) => l.message.slice(6)),
     close: () => gw.close(),
   };

@@ -20,6 +20,7 @@ import { Header, LlmRequest, Provider, RouteType, routeTypeName, StreamTranslato
 import { providerFor } from "../providers/index";
 import { errorBody, errorTypeForStatus } from "../errors";
 import { makeId } from "../format";
+import { modelsListBody } from "../models";
 import { ByteBuilder } from "../json-writer";
 import { withoutMember } from "../json-scan";
 import { estimateCompletionTokens, estimatePromptTokens, takeUsageOutOfRange, usageCost } from "../usage";
@@ -129,6 +130,7 @@ export class LlmProxyStream extends HttpContext {
     this.startNs = monotonicNanos();
     this.created = <i64>(currentTimeNanos() / 1000000000);
     const cfg = this.cfg;
+    if (cfg.route != RouteType.Preserve && this.isModelsList()) return this.listModels();
     if (cfg.auth.missingEnv.length > 0) {
       return this.reject(500, "the gateway has no credential for provider " + this.provider.name + ": environment variable " + cfg.auth.missingEnv + " is not set");
     }
@@ -288,6 +290,29 @@ export class LlmProxyStream extends HttpContext {
     return this.reject(413, "request body is larger than max_request_body_size (" + this.cfg.maxRequestBodySize.toString() + " bytes)");
   }
 
+  /** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
+  private isModelsList(): bool {
+    const m = this.getRequestHeader(":method");
+    const p = this.getRequestHeader(":path");
+    if (m == null || m != "GET" || p == null) return false;
+    const q = p.indexOf("?");
+    return (q < 0 ? p : p.substring(0, q)).endsWith("/v1/models");
+  }
+
+  /** The route's model, answered by the gateway: no credential needed, nothing sent upstream. A templated or empty name (the client picks) lists nothing. */
+  private listModels(): i32 {
+    const cfg = this.cfg;
+    const tp = cfg.templates;
+    const ids: string[] = [];
+    if (cfg.model.name.length > 0 && (tp == null || tp.name == null)) ids.push(cfg.model.name);
+    this.localReply = true;
+    this.status = 200;
+    this.recorded = true; // not an LLM request: no AI record, no AI metrics
+    const body = modelsListBody(ids, this.provider.name, this.created);
+    this.sendLocalResponse(200, "ai_proxy_models", body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength), [new HeaderPair("content-type", JSON_CT)]);
+    return Action.Pause;
+  }
+
   /** A local reply in the OpenAI error shape. */
   protected reject(status: u32, message: string): i32 {
     this.localReply = true;
@@ -326,7 +351,7 @@ export class LlmProxyStream extends HttpContext {
       const enc = this.getResponseHeader("content-encoding");
       const ct = this.getResponseHeader("content-type");
       if (enc != null && enc.toLowerCase() != "identity") {
-        logWarn("ai-proxy: upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
+        logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
       } else if (ct != null && isStreamType(ct) && req.stream) {
         // Streamed whenever the client streams (never buffer a whole stream).
@@ -373,7 +398,7 @@ export class LlmProxyStream extends HttpContext {
 
   /** Replaces the upstream answer, still held at its headers, with an OpenAI-shaped 502. */
   private badGateway(why: string): i32 {
-    logWarn("ai-proxy: " + why);
+    logWarn(why);
     this.errorType = "upstream_bad_response";
     // From on_response_headers (headers held: the local reply forces Stop) Envoy's sendLocalReply
     // takes its "headers seen, not sent" branch and writes the reply straight to the codec, so
@@ -453,7 +478,7 @@ export class LlmProxyStream extends HttpContext {
     } else if (body.length == 0) {
       // An empty 200 whose headers did not say so (chunked): the status has gone out.
       const msg = "upstream answered with an empty body";
-      logWarn("ai-proxy: " + msg);
+      logWarn(msg);
       this.errorType = "upstream_bad_response";
       out = errorBody(msg, "api_error", null);
     } else {
@@ -466,7 +491,7 @@ export class LlmProxyStream extends HttpContext {
         // The 200 status has gone out (stock Envoy cannot hold headers and read the body), so
         // the failure travels in the body, in the OpenAI error shape.
         const msg = sec.maskString(r.error != null ? r.error! : "transformation failed");
-        logWarn("ai-proxy: " + msg);
+        logWarn(msg);
         this.errorType = "upstream_bad_response";
         out = errorBody(msg, "api_error", null);
       }
@@ -514,13 +539,13 @@ export class LlmProxyStream extends HttpContext {
       // A stream cut short (no end marker), or one that carried an error, is not a success.
       if (t.failed || !t.finished) {
         this.errorType = t.failed ? "upstream_stream_error" : "upstream_stream_incomplete";
-        logWarn("ai-proxy: " + (t.failed ? "upstream stream failed: " + this.secrets().maskString(t.error) : "upstream stream ended before its end marker"));
+        logWarn((t.failed ? "upstream stream failed: " + this.secrets().maskString(t.error) : "upstream stream ended before its end marker"));
       }
       if (this.firstChunkNs > 0 && this.firstChunkNs >= this.startNs) a.timeToFirstTokenMs = <i64>((this.firstChunkNs - this.startNs) / 1000000);
       const text = t.text;
       if (text != null && cfg.logPayloads) this.responsePayload = this.secrets().maskString(text.toString());
     }
-    if (takeUsageOutOfRange()) logWarn("ai-proxy: upstream " + this.provider.name + " reported a token count below 0 or above 2^31; treated as absent");
+    if (takeUsageOutOfRange()) logWarn("upstream " + this.provider.name + " reported a token count below 0 or above 2^31; treated as absent");
     // The upstream names the model: it goes into filter state, the access log and metric labels.
     a.responseModel = this.secrets().maskString(this.responseModel);
     a.errorType = this.errorType;

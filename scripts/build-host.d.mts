@@ -1,0 +1,2 @@
+export const HOST_BUNDLE: string;
+export function hostBundle(): Promise<string>;
