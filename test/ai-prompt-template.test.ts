@@ -292,22 +292,22 @@ describe("log_original_request", () => {
 
 describe("configuration", () => {
   const refusals: [string, unknown, string][] = [
-    ["an empty configuration", "", "ai-prompt-template: templates is required"],
-    ["no templates", { allow_untemplated_requests: true }, "ai-prompt-template: templates is required"],
-    ["templates not an array", { templates: {} }, "ai-prompt-template: templates must be an array"],
-    ["a template without a name", { templates: [{ template: PLAIN }] }, "ai-prompt-template: templates[0].name is required"],
-    ["a name that is not a string", { templates: [{ name: 1, template: PLAIN }] }, "ai-prompt-template: templates[0].name must be a string"],
-    ["a template without its body", { templates: [{ name: "a", template: PLAIN }, { name: "b" }] }, "ai-prompt-template: templates[1].template is required"],
-    ["a template that is an object, not a string", { templates: [{ name: "a", template: { messages: [] } }] }, "ai-prompt-template: templates[0].template must be a string"],
-    ["a template that is not JSON", { templates: [{ name: "a", template: '{"messages": [}' }] }, "ai-prompt-template: templates[0].template is not valid JSON once its placeholders are filled"],
-    ["a placeholder right after a backslash", { templates: [{ name: "a", template: '{"prompt":"a\\{{x}}"}' }] }, "ai-prompt-template: templates[0].template is not valid JSON once its placeholders are filled"],
-    ["a template that is not an object", { templates: [{ name: "a", template: '["{{x}}"]' }] }, "ai-prompt-template: templates[0].template must be a JSON object (a whole request body)"],
-    ["an unknown field", { ...BASE_CONFIG, allow_untemplated: false }, "ai-prompt-template: allow_untemplated is not a known field"],
-    ["an unknown template field", { templates: [{ name: "a", template: PLAIN, description: "d" }] }, "ai-prompt-template: templates[0].description is not a known field"],
-    ["a non-boolean flag", { ...BASE_CONFIG, log_original_request: "yes" }, "ai-prompt-template: log_original_request must be a boolean"],
-    ["a negative body size", { ...BASE_CONFIG, max_request_body_size: -1 }, "ai-prompt-template: max_request_body_size must be a non-negative integer"],
-    ["a fractional body size", { ...BASE_CONFIG, max_request_body_size: 1.5 }, "ai-prompt-template: max_request_body_size must be a non-negative integer"],
-    ["configuration that is not JSON", "{templates: []}", "ai-prompt-template: configuration is not a valid JSON object"],
+    ["an empty configuration", "", "templates is required"],
+    ["no templates", { allow_untemplated_requests: true }, "templates is required"],
+    ["templates not an array", { templates: {} }, "templates must be an array"],
+    ["a template without a name", { templates: [{ template: PLAIN }] }, "templates[0].name is required"],
+    ["a name that is not a string", { templates: [{ name: 1, template: PLAIN }] }, "templates[0].name must be a string"],
+    ["a template without its body", { templates: [{ name: "a", template: PLAIN }, { name: "b" }] }, "templates[1].template is required"],
+    ["a template that is an object, not a string", { templates: [{ name: "a", template: { messages: [] } }] }, "templates[0].template must be a string"],
+    ["a template that is not JSON", { templates: [{ name: "a", template: '{"messages": [}' }] }, "templates[0].template is not valid JSON once its placeholders are filled"],
+    ["a placeholder right after a backslash", { templates: [{ name: "a", template: '{"prompt":"a\\{{x}}"}' }] }, "templates[0].template is not valid JSON once its placeholders are filled"],
+    ["a template that is not an object", { templates: [{ name: "a", template: '["{{x}}"]' }] }, "templates[0].template must be a JSON object (a whole request body)"],
+    ["an unknown field", { ...BASE_CONFIG, allow_untemplated: false }, "allow_untemplated is not a known field"],
+    ["an unknown template field", { templates: [{ name: "a", template: PLAIN, description: "d" }] }, "templates[0].description is not a known field"],
+    ["a non-boolean flag", { ...BASE_CONFIG, log_original_request: "yes" }, "log_original_request must be a boolean"],
+    ["a negative body size", { ...BASE_CONFIG, max_request_body_size: -1 }, "max_request_body_size must be a non-negative integer"],
+    ["a fractional body size", { ...BASE_CONFIG, max_request_body_size: 1.5 }, "max_request_body_size must be a non-negative integer"],
+    ["configuration that is not JSON", "{templates: []}", "configuration is not a valid JSON object"],
   ];
 
   it.each(refusals)("refuses %s at load, naming the field", async (_name, config, message) => {

@@ -19,7 +19,7 @@ class DecoratorRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
     if (r.error != null) {
-      logError(NAME + ": " + r.error!);
+      logError(r.error!);
       return false;
     }
     this.config = r.config!;
@@ -47,7 +47,7 @@ class DecoratorStream extends JsonBodyStream {
   onBody(body: Uint8Array): i32 {
     const doc = readJsonDoc(body);
     if (doc.error != null) {
-      logInfo(NAME + ": request body is not valid JSON: " + doc.error!);
+      logInfo("request body is not valid JSON: " + doc.error!);
       return this.reject(400, NOT_JSON);
     }
     if (doc.kind == Kind.Array) return this.reject(400, NOT_CHAT);

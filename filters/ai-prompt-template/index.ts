@@ -21,12 +21,12 @@ class TemplateRoot extends RootContext {
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
     if (r.error != null) {
-      logError(NAME + ": " + r.error!);
+      logError(r.error!);
       return false;
     }
     this.config = r.config!;
     const dup = this.config.duplicates;
-    for (let i = 0; i < dup.length; i++) logWarn(NAME + ": more than one template is named [" + unchecked(dup[i]) + "]; the first is used");
+    for (let i = 0; i < dup.length; i++) logWarn("more than one template is named [" + unchecked(dup[i]) + "]; the first is used");
     return true;
   }
 
@@ -70,7 +70,7 @@ class TemplateStream extends JsonBodyStream {
 
     const doc = readJsonDoc(body);
     if (doc.error != null) {
-      logInfo(NAME + ": request body is not valid JSON: " + doc.error!);
+      logInfo("request body is not valid JSON: " + doc.error!);
       return this.reject(400, NOT_JSON);
     }
     if (doc.kind == Kind.Array) return this.reject(400, NO_FORMAT);

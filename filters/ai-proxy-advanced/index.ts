@@ -44,17 +44,17 @@ function nowMs(): f64 {
 function configure(bytes: Uint8Array, role: string): AdvancedConfig | null {
   const r = parseAdvancedConfig(bytes, readEnvironment());
   if (r.error != null) {
-    logError("ai-proxy-advanced: configuration refused: " + r.error!);
+    logError("configuration refused: " + r.error!);
     return null;
   }
   const c = r.config!;
   for (let i = 0; i < c.targets.length; i++) {
     const t = c.targets[i];
     if (t.cfg.auth.allowOverride) {
-      logError("ai-proxy-advanced: configuration refused: field 'targets[" + i.toString() + "].auth.allow_override' cannot be true: a failover would hand one target's credential to the next");
+      logError("configuration refused: field 'targets[" + i.toString() + "].auth.allow_override' cannot be true: a failover would hand one target's credential to the next");
       return null;
     }
-    if (role == "" && t.cfg.auth.missingEnv.length > 0) logWarn("ai-proxy-advanced: environment variable " + t.cfg.auth.missingEnv + " is not set; targets[" + i.toString() + "] will refuse requests until it is");
+    if (role == "" && t.cfg.auth.missingEnv.length > 0) logWarn("environment variable " + t.cfg.auth.missingEnv + " is not set; targets[" + i.toString() + "] will refuse requests until it is");
   }
   return c;
 }

@@ -141,7 +141,7 @@ class ResponseTransformerStream extends TransformerStream {
       this.fail(status, message);
       return;
     }
-    logWarn(NAME + ": " + message + " (the upstream's status and headers were already sent; the error is the body)");
+    logWarn(message + " (the upstream's status and headers were already sent; the error is the body)");
     const b = errorBody(message, "api_error", null);
     this.replaceResponseBody(b);
   }
