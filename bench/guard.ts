@@ -11,6 +11,7 @@ import { loadRegexCheck as load, outputText, putInput as put, type RegexCheck } 
 import { filter, startGateway } from "../test/support/gateway.ts";
 import { startUpstream } from "../test/support/upstream.ts";
 import { send } from "../test/support/client.ts";
+import { medianRunMs } from "./timing.ts";
 
 const enc = new TextEncoder();
 /** Prompt size (BENCH_GUARD_KB, default 100 KB): both engines are linear, so the ratios hold at any size. */
@@ -65,18 +66,6 @@ export const ADVERSARIAL: { pattern: string; input: (n: number) => string }[] = 
   { pattern: "(?i)ignore (all )?previous instructions", input: (n) => "ignore all previous ".repeat(Math.ceil(n / 20)).slice(0, n) },
 ];
 
-function median(runs: number, fn: () => void): number {
-  fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = performance.now();
-    fn();
-    t.push(performance.now() - s);
-  }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)]!;
-}
-
 function benchEngine(x: RegexCheck): void {
   const rows: Row[] = [];
   const benign = enc.encode(prose(SIZE));
@@ -87,20 +76,20 @@ function benchEngine(x: RegexCheck): void {
     const lazy = x.compile(put(x, enc.encode(a.pattern)));
     const lb = put(x, benign);
     if (x.test(lazy, lb)) throw new Error(`benign text matches ${a.pattern}`);
-    const beforeBenign = median(5, () => x.test(lazy, lb));
+    const beforeBenign = medianRunMs(5, () => x.test(lazy, lb));
     let la = put(x, adv);
     x.test(lazy, la);
     const thrashed = x.dfaFlushes(lazy) > 0;
-    const beforeAdv = thrashed ? median(3, () => x.testPike(lazy, la)) : median(5, () => x.test(lazy, la));
+    const beforeAdv = thrashed ? medianRunMs(3, () => x.testPike(lazy, la)) : medianRunMs(5, () => x.test(lazy, la));
     // Now: bound() at configure time, as the guard does.
     const id = x.compile(put(x, enc.encode(a.pattern)));
     if (x.bound(id) < 0) throw new Error(`${a.pattern} refused`);
     const strategy = outputText(x);
     put(x, benign);
-    const tb = median(5, () => x.test(id, lb));
+    const tb = medianRunMs(5, () => x.test(id, lb));
     la = put(x, adv);
     if (x.test(id, la)) throw new Error(`adversarial text matches ${a.pattern}`);
-    const ta = median(5, () => x.test(id, la));
+    const ta = medianRunMs(5, () => x.test(id, la));
     rows.push({
       pattern: a.pattern,
       "before: benign ms": beforeBenign,

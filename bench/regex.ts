@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import { printTable, type Row } from "./table.ts";
 import { loadRegexCheck as load, outputText, putInput as put, type RegexCheck } from "../test/support/regex-check.ts";
+import { medianRunMs } from "./timing.ts";
 
 const enc = new TextEncoder();
 
@@ -13,19 +14,6 @@ function compile(x: RegexCheck, pattern: string): number {
   const id = x.compile(put(x, enc.encode(pattern)));
   if (id < 0) throw new Error(`bench pattern ${pattern} refused: ${outputText(x)}`);
   return id;
-}
-
-/** Median wall time of `fn` over `runs` runs after one warm-up run, in ms. */
-function median(runs: number, fn: () => void): number {
-  fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = performance.now();
-    fn();
-    t.push(performance.now() - s);
-  }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)]!;
 }
 
 export const GUARD_PATTERNS = [
@@ -80,9 +68,9 @@ function benchGuard(x: RegexCheck): void {
   const all = (fn: (id: number) => void) => () => {
     for (const id of ids) fn(id);
   };
-  const dfa = median(9, all((id) => x.test(id, len)));
-  const pike = median(3, all((id) => x.testPike(id, len)));
-  const find = median(3, all((id) => x.find(id, len)));
+  const dfa = medianRunMs(9, all((id) => x.test(id, len)));
+  const pike = medianRunMs(3, all((id) => x.testPike(id, len)));
+  const find = medianRunMs(3, all((id) => x.find(id, len)));
   const kb = text.length / 1024;
   const rows: Row[] = [
     { engine: "lazy DFA, first request (builds its states)", "ms (20 patterns)": cold, "MB/s per pattern": (kb / 1024) * 20 / (cold / 1000), "µs/KB/pattern": (cold * 1000) / kb / 20 },
@@ -110,8 +98,8 @@ function benchCatastrophic(x: RegexCheck): void {
         const n = kb * 1024;
         const input = enc.encode(kind === "adversarial" ? c.adversarial(n) : new TextDecoder().decode(prose(n)));
         const len = put(x, input);
-        const dfa = median(5, () => x.test(id, len));
-        const pike = median(3, () => x.find(id, len));
+        const dfa = medianRunMs(5, () => x.test(id, len));
+        const pike = medianRunMs(3, () => x.find(id, len));
         row[`DFA µs/KB ${kb}K`] = (dfa * 1000) / kb;
         row[`Pike µs/KB ${kb}K`] = (pike * 1000) / kb;
       }
