@@ -1,37 +1,17 @@
 // lib/json/names through the json-check module: the member names that would let a body say
 // one thing to the gateway's filters (raw keys, last duplicate) and another to the provider's
 // parser (decoded keys) are found, with the path of the object that holds them.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = resolve(import.meta.dirname, "..");
-const WASM = resolve(ROOT, "build/test/json-check.wasm");
-
-interface JsonCheck {
-  memory: WebAssembly.Memory;
-  _start(): void;
-  inputBuffer(len: number): number;
-  outputPtr(): number;
-  outputLen(): number;
-  names(): number;
-}
+import { compileJsonCheck, instantiateJsonCheck, outputText, putInput, type JsonCheck } from "./support/json-check.ts";
 
 let x: JsonCheck;
 beforeAll(() => {
-  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "json-check"], { cwd: ROOT, stdio: "pipe" });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(WASM)), { wasi_snapshot_preview1: { fd_write: () => 0, proc_exit: () => {} } });
-  x = inst.exports as unknown as JsonCheck;
-  x._start();
+  x = instantiateJsonCheck(compileJsonCheck());
 }, 120_000);
 
 function names(doc: string): string | null {
-  const b = new TextEncoder().encode(doc);
-  const p = x.inputBuffer(b.length);
-  new Uint8Array(x.memory.buffer, p, b.length).set(b);
-  const ok = x.names();
-  return ok ? null : Buffer.from(new Uint8Array(x.memory.buffer, x.outputPtr(), x.outputLen())).toString("utf8");
+  putInput(x, new TextEncoder().encode(doc));
+  return x.names() ? null : outputText(x);
 }
 
 describe("ambiguousMember", () => {

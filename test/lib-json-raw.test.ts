@@ -1,40 +1,19 @@
 // lib/json/raw (the byte-level reads ai-proxy uses on validated bodies) must read what json-as
 // reads: same strings after unescaping, same numbers, same kinds, last duplicate key wins.
 // Compared through test/filters/json-check on generated documents.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = resolve(import.meta.dirname, "..");
-const WASM = resolve(ROOT, "build/test/json-check.wasm");
-
-interface JsonCheck {
-  memory: WebAssembly.Memory;
-  _start(): void;
-  inputBuffer(len: number): number;
-  outputPtr(): number;
-  outputLen(): number;
-  fieldTypes(keyLen: number): number;
-  rawField(keyLen: number): number;
-}
+import { compileJsonCheck, instantiateJsonCheck, outputText, putInput, type JsonCheck } from "./support/json-check.ts";
 
 let x: JsonCheck;
 beforeAll(() => {
-  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "json-check"], { cwd: ROOT, stdio: "pipe" });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(WASM)), { wasi_snapshot_preview1: { fd_write: () => 0, proc_exit: () => {} } });
-  x = inst.exports as unknown as JsonCheck;
-  x._start();
+  x = instantiateJsonCheck(compileJsonCheck());
 }, 120_000);
 
 const enc = new TextEncoder();
 function read(fn: "fieldTypes" | "rawField", key: string, doc: string): { ok: number; out: string } {
-  const bytes = enc.encode(key + doc);
-  const p = x.inputBuffer(bytes.length);
-  new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
+  putInput(x, enc.encode(key + doc));
   const ok = x[fn](enc.encode(key).length);
-  const out = Buffer.from(new Uint8Array(x.memory.buffer, x.outputPtr(), x.outputLen())).toString("utf8");
-  return { ok, out };
+  return { ok, out: outputText(x) };
 }
 
 // A seeded generator of JSON values and documents.

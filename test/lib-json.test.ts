@@ -1,52 +1,21 @@
 // lib/json through a wasm build (test/filters/json-check): the strict validator's verdicts
 // and messages, agreement with JSON.parse on generated documents, and the type-checked
 // readers over json-as's parse of validated input (which must never trap).
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = resolve(import.meta.dirname, "..");
-const WASM = resolve(ROOT, "build/test/json-check.wasm");
-
-interface JsonCheck {
-  memory: WebAssembly.Memory;
-  _start(): void;
-  inputBuffer(len: number): number;
-  outputPtr(): number;
-  outputLen(): number;
-  validate(maxDepth: number): number;
-  roundTrip(maxDepth: number): number;
-  fieldTypes(keyLen: number): number;
-}
+import { compileJsonCheck, instantiateJsonCheck, outputText, putInput, type JsonCheck } from "./support/json-check.ts";
 
 let mod: WebAssembly.Module;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "json-check"], { cwd: ROOT, stdio: "pipe" });
-  mod = new WebAssembly.Module(readFileSync(WASM));
+  mod = compileJsonCheck();
 }, 120_000);
 
-function instance(): JsonCheck {
-  const wasi = {
-    fd_write: () => 0,
-    proc_exit: () => {},
-  };
-  const inst = new WebAssembly.Instance(mod, { wasi_snapshot_preview1: wasi });
-  const x = inst.exports as unknown as JsonCheck;
-  x._start();
-  return x;
-}
+const instance = (): JsonCheck => instantiateJsonCheck(mod);
 
 const enc = new TextEncoder();
 
-function put(x: JsonCheck, bytes: Uint8Array): void {
-  const p = x.inputBuffer(bytes.length);
-  new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
-}
-function out(x: JsonCheck): string {
-  return Buffer.from(new Uint8Array(x.memory.buffer, x.outputPtr(), x.outputLen())).toString("utf8");
-}
+const put = putInput;
+const out = outputText;
 const bytesOf = (v: string | number[] | Uint8Array): Uint8Array => (typeof v === "string" ? enc.encode(v) : Uint8Array.from(v));
 
 function validate(x: JsonCheck, input: string | number[] | Uint8Array, maxDepth = 64): string | null {
