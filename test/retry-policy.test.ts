@@ -12,6 +12,7 @@ import { filter, startGateway, type RunningGateway } from "./support/gateway.ts"
 import { closedPort, startUpstream, type Handler, type TestUpstream } from "./support/upstream.ts";
 import { send } from "./support/client.ts";
 import { parseBootstrap } from "../host/envoy/bootstrap.ts";
+import { listenerYaml } from "./support/envoy-yaml.ts";
 
 let gw: RunningGateway | null = null;
 const closers: (() => Promise<void>)[] = [];
@@ -67,26 +68,18 @@ function yaml(o: { ports: number[]; retryPolicy?: string; upstreamFilters?: stri
 admin:
   address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
 static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          route_config:
-            virtual_hosts:
+  listeners:${listenerYaml({
+    name: "main",
+    statPrefix: "ingress",
+    filters: "",
+    virtualHosts: `
             - name: all
               domains: ["*"]
               routes:${o.moreRoutes ?? ""}
               - match: { prefix: "/r" }
                 route:
-                  cluster: c${o.routeTimeout ? `\n                  timeout: ${o.routeTimeout}` : ""}${o.retryPolicy ? `\n                  retry_policy: ${o.retryPolicy}` : ""}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+                  cluster: c${o.routeTimeout ? `\n                  timeout: ${o.routeTimeout}` : ""}${o.retryPolicy ? `\n                  retry_policy: ${o.retryPolicy}` : ""}`,
+  })}
   clusters:
   - name: c
     connect_timeout: 1s

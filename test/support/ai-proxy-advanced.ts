@@ -3,6 +3,7 @@
 // (root_id "upstream", same configuration through a YAML anchor), and an internal listener that
 // routes each try by :authority to the cluster of the simulator at that authority.
 import { filter, startGateway, type RunningGateway } from "./gateway.ts";
+import { listenerYaml } from "./envoy-yaml.ts";
 
 export interface Host {
   authority: string; // "127.0.0.1:PORT" as the target's upstream_url names it
@@ -55,21 +56,15 @@ bootstrap_extensions:
 admin:
   address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
 static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main${accessLog}
-          route_config:
-            virtual_hosts:
+  listeners:${listenerYaml({
+    name: "main",
+    statPrefix: "main",
+    accessLog,
+    virtualHosts: `
             - name: api
               domains: ["*"]
-              routes: [{ match: { prefix: "/" }, route: { cluster: aipa, timeout: ${o.routeTimeout ?? "30s"}, retry_policy: { retry_back_off: { base_interval: 0.002s, max_interval: 0.02s } } } }]
-          http_filters:
+              routes: [{ match: { prefix: "/" }, route: { cluster: aipa, timeout: ${o.routeTimeout ?? "30s"}, retry_policy: { retry_back_off: { base_interval: 0.002s, max_interval: 0.02s } } } }]`,
+    filters: `
           - name: ai-proxy-advanced
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
@@ -82,9 +77,8 @@ static_resources:
                 vm_config: &vm
                   vm_id: aipa
                   runtime: envoy.wasm.runtime.v8${env}
-                  code: { local: { filename: ${JSON.stringify(filter("ai-proxy-advanced"))} } }${o.filtersAfter ?? ""}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+                  code: { local: { filename: ${JSON.stringify(filter("ai-proxy-advanced"))} } }${o.filtersAfter ?? ""}`,
+  })}
   - name: providers
     internal_listener: {}
     filter_chains:

@@ -64,8 +64,8 @@ export function clustersYaml(clusters: Record<string, number>): string {
     .join("");
 }
 
-/** One `listeners` entry on an ephemeral loopback port: the HTTP connection manager, the filters, the router. */
-export function listenerYaml(l: { name: string; statPrefix: string; virtualHosts: string; filters: string; generateRequestId?: boolean }): string {
+/** One `listeners` entry on an ephemeral loopback port: the HTTP connection manager (with `accessLog`, an `access_log:` block indented for it), the filters, the router. */
+export function listenerYaml(l: { name: string; statPrefix: string; virtualHosts: string; filters: string; generateRequestId?: boolean; accessLog?: string }): string {
   return `
   - name: ${l.name}
     address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
@@ -74,7 +74,7 @@ export function listenerYaml(l: { name: string; statPrefix: string; virtualHosts
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${l.statPrefix}${l.generateRequestId === undefined ? "" : `\n          generate_request_id: ${l.generateRequestId}`}
+          stat_prefix: ${l.statPrefix}${l.generateRequestId === undefined ? "" : `\n          generate_request_id: ${l.generateRequestId}`}${l.accessLog ?? ""}
           route_config:
             virtual_hosts:${l.virtualHosts}
           http_filters:${l.filters}
