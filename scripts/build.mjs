@@ -12,6 +12,9 @@
 // Usage: node scripts/build.mjs [name ...]            modules by name (default: all, and the host: build-host.mjs)
 //        node scripts/build.mjs --for-config FILE     only the modules an Envoy config loads
 //                                                     (its code.local.filename entries)
+//        node scripts/build.mjs --names [name ...]    the same modules with the wasm names section
+//                                                     (asc --debug) to build/names/, for V8's
+//                                                     profiler (bench/profile.ts)
 
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -115,7 +118,7 @@ function compile(m) {
   mkdirSync(dirname(m.output), { recursive: true });
   const started = performance.now();
   return new Promise((done) => {
-    const w = new Worker(SELF, { workerData: { entry: relative(ROOT, m.entry), output: relative(ROOT, m.output) } });
+    const w = new Worker(SELF, { workerData: { entry: relative(ROOT, m.entry), output: relative(ROOT, m.output), names: m.names === true } });
     let reply = null;
     w.on("message", (r) => (reply = r));
     w.on("error", (e) => (reply = { error: e instanceof Error ? (e.stack ?? e.message) : String(e), stderr: "" }));
@@ -128,17 +131,19 @@ function compile(m) {
 }
 
 /** Worker side: one asc run. */
-async function compileInWorker({ entry, output }) {
+async function compileInWorker({ entry, output, names }) {
   const { default: asc } = await import("assemblyscript/asc");
   // asc resolves "extends" in asconfig.json wrongly for an absolute --config path: pass it relative to ROOT (the cwd).
-  const { error, stderr } = await asc.main([entry, "--config", "asconfig.json", "--outFile", output], {});
+  // --debug keeps function names (the names section) and changes nothing else the optimiser does.
+  const { error, stderr } = await asc.main([entry, "--config", "asconfig.json", "--outFile", output, ...(names ? ["--debug"] : [])], {});
   parentPort.postMessage({ error: error ? error.message : null, stderr: stderr.toString() });
 }
 
 async function main() {
   process.chdir(ROOT);
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { "for-config": { type: "string" } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { "for-config": { type: "string" }, names: { type: "boolean" } } });
   let all = modules();
+  if (values.names) for (const m of all) (m.output = join(ROOT, "build", "names", m.output.slice(join(ROOT, "build").length + 1))), (m.names = true);
   if (values["for-config"]) {
     const files = await wasmFilesOf(resolve(values["for-config"]));
     all = all.filter((m) => files.has(m.output));
@@ -152,7 +157,7 @@ async function main() {
     all = all.filter((m) => positionals.includes(m.name));
   }
   // The whole build also compiles the host and CLI to build/aigw.mjs (aigw would on its first start).
-  if (!positionals.length && !values["for-config"]) console.log(`host        ${relative(ROOT, await hostBundle())}`);
+  if (!positionals.length && !values["for-config"] && !values.names) console.log(`host        ${relative(ROOT, await hostBundle())}`);
   const shared = sharedInputs();
   const todo = [];
   for (const m of all) {
