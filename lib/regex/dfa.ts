@@ -6,9 +6,8 @@
 // The cache has a fixed budget; when it fills up too quickly the search finishes on the
 // Pike VM instead (as RE2 does), so the time stays O(program × input) in the worst case.
 
-import { Assert } from "./ast";
-import { isWordByte } from "./byteset";
-import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SPLIT, Program } from "./program";
+import { ByteClasses, CTX_START } from "./classes";
+import { OP_ASSERT, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SPLIT, Program } from "./program";
 
 const UNKNOWN: i32 = -1;
 const MATCHED: i32 = -2;
@@ -16,24 +15,14 @@ const DEAD: i32 = -3;
 /** compute() gave up: the cache is thrashing. */
 const GIVE_UP: i32 = -4;
 
-const CTX_START: i32 = 1;
-const CTX_WORD: i32 = 2;
-const CTX_NL: i32 = 4;
-
 /** Bytes of transition table one pattern may use. */
-const TABLE_BUDGET: i32 = 256 * 1024;
+export const TABLE_BUDGET: i32 = 256 * 1024;
 
 export class LazyDfa {
-  /** Byte → equivalence class (bytes no instruction tells apart share a class). */
-  private classOf: StaticArray<u8> = new StaticArray<u8>(256);
-  /** A byte of each class, for evaluating instructions on the class. */
-  private reps: StaticArray<i32> = new StaticArray<i32>(0);
+  /** Byte classes, the extra symbols and the assertion context (classes.ts). */
+  private bc: ByteClasses;
+  private classOf: StaticArray<u8>;
   private nsym: i32 = 0;
-  /** Symbol of a newline that is the last byte (`$` may match before it). */
-  private symFinalNl: i32 = 0;
-  /** Symbol of the end of the subject. */
-  private symEnd: i32 = 0;
-  private ctxMask: i32 = 0;
   private maxStates: i32 = 0;
 
   private trans: StaticArray<i32> = new StaticArray<i32>(0);
@@ -55,76 +44,20 @@ export class LazyDfa {
   flushes: i32 = 0;
 
   constructor(private prog: Program) {
+    const bc = new ByteClasses(prog);
+    this.bc = bc;
+    this.classOf = bc.classOf;
     const n = prog.length;
     this.mark = new StaticArray<i32>(n);
     for (let i = 0; i < n; i++) unchecked((this.mark[i] = -1));
     this.stack = new StaticArray<i32>(n + 1);
     this.list = new StaticArray<i32>(n);
 
-    // Byte classes: a new class starts wherever some instruction's verdict changes, and
-    // newline and word bytes stay apart from their neighbours when assertions look at them.
-    const boundary = new StaticArray<bool>(257);
-    for (let pc = 0; pc < n; pc++) {
-      const op = prog.op[pc];
-      if (op == OP_BYTE) {
-        const c = prog.a[pc];
-        boundary[c] = true;
-        boundary[c + 1] = true;
-      }
-    }
-    for (let k = 0; k < prog.sets.length; k++) {
-      const s = prog.sets[k];
-      for (let c = 1; c < 256; c++) if (s.has(c) != s.has(c - 1)) boundary[c] = true;
-    }
-    boundary[0x0a] = true;
-    boundary[0x0b] = true;
-    if ((prog.asserts & (Assert.WORD | Assert.NOT_WORD)) != 0) {
-      for (let c = 1; c < 256; c++) if (isWordByte(c) != isWordByte(c - 1)) boundary[c] = true;
-    }
-    let cls = 0;
-    const reps = new Array<i32>();
-    reps.push(0);
-    for (let c = 0; c < 256; c++) {
-      if (c > 0 && boundary[c]) {
-        cls++;
-        reps.push(c);
-      }
-      this.classOf[c] = <u8>cls;
-    }
-    const nclasses = cls + 1;
-    this.symFinalNl = nclasses;
-    this.symEnd = nclasses + 1;
-    this.nsym = nclasses + 2;
-    reps.push(0x0a); // final newline
-    reps.push(-1); // end
-    this.reps = StaticArray.fromArray<i32>(reps);
-
-    let mask = 0;
-    if ((prog.asserts & (Assert.BOL | Assert.MBOL)) != 0) mask |= CTX_START;
-    if ((prog.asserts & (Assert.WORD | Assert.NOT_WORD)) != 0) mask |= CTX_WORD;
-    if ((prog.asserts & Assert.MBOL) != 0) mask |= CTX_NL;
-    this.ctxMask = mask;
+    this.nsym = bc.nsym;
     let ms = TABLE_BUDGET / (this.nsym * 4);
     if (ms < 16) ms = 16;
     if (ms > 4096) ms = 4096;
     this.maxStates = ms;
-  }
-
-  private flagsFor(ctx: i32, sym: i32): i32 {
-    const isEnd = sym == this.symEnd;
-    const c = isEnd ? -1 : unchecked(this.reps[sym]);
-    let f = 0;
-    if ((ctx & CTX_START) != 0) f |= Assert.BOL | Assert.MBOL;
-    else if ((ctx & CTX_NL) != 0 && !isEnd) f |= Assert.MBOL;
-    if (isEnd) f |= Assert.EOL | Assert.MEOL | Assert.EOT;
-    else if (c == 0x0a) {
-      f |= Assert.MEOL;
-      if (sym == this.symFinalNl) f |= Assert.EOL;
-    }
-    const pw = (ctx & CTX_WORD) != 0;
-    const cw = c >= 0 && isWordByte(c);
-    f |= pw != cw ? Assert.WORD : Assert.NOT_WORD;
-    return f;
   }
 
   private add(pc0: i32, flags: i32): void {
@@ -211,7 +144,7 @@ export class LazyDfa {
     const prog = this.prog;
     const kernel = this.kernels[s];
     const ctx = this.ctxs[s];
-    const flags = this.flagsFor(ctx, sym);
+    const flags = this.bc.flagsFor(ctx, sym);
     this.nextGen();
     this.count = 0;
     this.matched = false;
@@ -220,9 +153,9 @@ export class LazyDfa {
     if (!prog.anchored || (ctx & CTX_START) != 0) this.add(0, flags);
     let result: i32;
     if (this.matched) result = MATCHED;
-    else if (sym == this.symEnd) result = DEAD;
+    else if (sym == this.bc.symEnd) result = DEAD;
     else {
-      const c = unchecked(this.reps[sym]);
+      const c = unchecked(this.bc.reps[sym]);
       const next = this.next;
       next.length = 0;
       this.nextGen();
@@ -236,10 +169,7 @@ export class LazyDfa {
       if (next.length == 0 && prog.anchored) result = DEAD;
       else {
         next.sort();
-        let nctx = 0;
-        if (c == 0x0a) nctx |= CTX_NL;
-        if (isWordByte(c)) nctx |= CTX_WORD;
-        nctx &= this.ctxMask;
+        const nctx = this.bc.ctxAfter(c);
         let id = this.intern(next, nctx);
         if (id < 0 && this.building) return GIVE_UP;
         if (id < 0) {
@@ -310,7 +240,7 @@ export class LazyDfa {
   }
 
   private start(): i32 {
-    if (this.startState < 0) this.startState = this.intern([], CTX_START & this.ctxMask);
+    if (this.startState < 0) this.startState = this.intern([], CTX_START & this.bc.ctxMask);
     return this.startState;
   }
 
@@ -326,7 +256,7 @@ export class LazyDfa {
     const classOf = this.classOf;
     for (let i = 0; i < len; i++) {
       const b = <i32>load<u8>(base + <usize>i);
-      const sym: i32 = b == 0x0a && i == len - 1 ? this.symFinalNl : <i32>unchecked(classOf[b]);
+      const sym: i32 = b == 0x0a && i == len - 1 ? this.bc.symFinalNl : <i32>unchecked(classOf[b]);
       let t = unchecked(this.trans[s * nsym + sym]);
       if (t < 0) {
         if (t == MATCHED) return 1;
@@ -338,8 +268,8 @@ export class LazyDfa {
       }
       s = t;
     }
-    let t = unchecked(this.trans[s * nsym + this.symEnd]);
-    if (t == UNKNOWN) t = this.compute(s, this.symEnd, len);
+    let t = unchecked(this.trans[s * nsym + this.bc.symEnd]);
+    if (t == UNKNOWN) t = this.compute(s, this.bc.symEnd, len);
     return t == MATCHED ? 1 : 0;
   }
 }

@@ -2,3 +2,4 @@
 export { Regex, RegexResult, compile, compileBytes } from "./regex";
 export { MAX_PATTERN_BYTES, MAX_NESTING, MAX_REPEAT } from "./parser";
 export { MAX_PROGRAM } from "./program";
+export { RegexSet } from "./set";

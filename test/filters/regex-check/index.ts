@@ -2,7 +2,7 @@
 // which call these exports directly (no host). Patterns and inputs go into a buffer the module
 // owns; compiled patterns are kept by id.
 
-import { compileBytes, Regex } from "../../../lib/regex";
+import { compileBytes, Regex, RegexSet } from "../../../lib/regex";
 import { BitNfa } from "../../../lib/regex/bitnfa";
 
 let input = new ArrayBuffer(0);
@@ -114,4 +114,47 @@ export function dump(id: i32): i32 {
   }
   output = String.UTF8.encode(s);
   return p.length;
+}
+
+// --- RegexSet: many patterns in one pass ---
+
+const pendingIds = new Array<i32>();
+const pendingGroups = new Array<i32>();
+const sets = new Array<RegexSet>();
+
+/** Adds compiled pattern `id` to the set being made, in `group`. */
+export function setAdd(id: i32, group: i32): i32 {
+  const r = get(id);
+  if (r == null) return -1;
+  pendingIds.push(id);
+  pendingGroups.push(group);
+  return 0;
+}
+
+/** Makes the set of the patterns added since the last setBuild: its id. */
+export function setBuild(stopGroups: i32): i32 {
+  const rs = new Array<Regex>();
+  for (let i = 0; i < pendingIds.length; i++) rs.push(regexes[pendingIds[i]]);
+  sets.push(new RegexSet(rs, pendingGroups.slice(0), stopGroups));
+  pendingIds.length = 0;
+  pendingGroups.length = 0;
+  return sets.length - 1;
+}
+
+/** The groups that match in the first `len` input bytes. */
+export function setSearch(id: i32, len: i32): i32 {
+  return id >= 0 && id < sets.length ? sets[id].search(changetype<usize>(input), len) : -1;
+}
+
+/** Which pattern (index in the set) ended the last search with a stop group's match, or -1. */
+export function setStopPattern(id: i32): i32 {
+  return id >= 0 && id < sets.length ? sets[id].stopPattern : -2;
+}
+
+export function setPasses(id: i32): i32 {
+  return id >= 0 && id < sets.length ? sets[id].passes : -1;
+}
+
+export function setStates(id: i32): i32 {
+  return id >= 0 && id < sets.length ? sets[id].states : -1;
 }

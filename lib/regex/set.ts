@@ -1,0 +1,592 @@
+// Many patterns in one pass: a DFA over all of them together, whose transitions say which
+// patterns matched. A guard asks "does any deny pattern match, and does any allow pattern?";
+// one pattern at a time that is one pass over the text per pattern, here it is one pass for
+// all (the cost per byte is one table lookup whatever the number of patterns).
+//
+// Patterns belong to groups (a bit each: the guard's deny and allow lists). A group is done once
+// one of its patterns matched: its threads are dropped and it starts no new ones, so states stay
+// few, and a search stops when a "stop" group matches (a deny) or when nothing is left to learn.
+// A state is (live threads of the groups not done, the assertion context, the done groups).
+//
+// The whole DFA is built up front (every state reachable on any input, as Regex.bound() does
+// for one pattern), so no input can make a search slower than one lookup per byte. Patterns
+// whose union does not fit the table budget are split into several sets (RegexSet), each one
+// pass; a pattern that only the bit-parallel NFA bounds keeps its own pass.
+
+import { ByteClasses, CTX_START } from "./classes";
+import { TABLE_BUDGET } from "./dfa";
+import { ByteSet } from "./byteset";
+import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, Program } from "./program";
+import { DEFAULT_BUILD_STEPS, Regex } from "./regex";
+
+const UNKNOWN: i32 = -1;
+/** Most patterns one SetDfa holds (their match bits fit a u64). */
+export const MAX_SET_PATTERNS: i32 = 64;
+/** A set's table may use the budget of this many single patterns (memory stays bounded). */
+const MAX_BUDGET_PATTERNS: i32 = 8;
+
+function sameKernel(a: StaticArray<i32>, b: i32[]): bool {
+  if (a.length != b.length) return false;
+  for (let i = 0; i < a.length; i++) if (unchecked(a[i]) != unchecked(b[i])) return false;
+  return true;
+}
+
+/** One program for many: the programs end to end, each MATCH naming its pattern in operand a. */
+class Merged {
+  prog: Program;
+  starts: StaticArray<i32>;
+  patternOf: StaticArray<i32> = new StaticArray<i32>(0);
+
+  constructor(progs: Program[]) {
+    const op = new Array<i32>();
+    const a = new Array<i32>();
+    const b = new Array<i32>();
+    const sets = new Array<ByteSet>();
+    const patternOf = new Array<i32>();
+    const starts = new StaticArray<i32>(progs.length);
+    let asserts = 0;
+    for (let k = 0; k < progs.length; k++) {
+      const p = progs[k];
+      const base = op.length;
+      const setBase = sets.length;
+      starts[k] = base;
+      for (let i = 0; i < p.sets.length; i++) sets.push(p.sets[i]);
+      asserts |= p.asserts;
+      for (let pc = 0; pc < p.length; pc++) {
+        const o = p.op[pc];
+        let x = p.a[pc];
+        let y = p.b[pc];
+        if (o == OP_JMP || o == OP_SPLIT) {
+          x += base;
+          y += base;
+        } else if (o == OP_SET) x += setBase;
+        else if (o == OP_MATCH) x = k;
+        op.push(o);
+        a.push(x);
+        b.push(y);
+        patternOf.push(k);
+      }
+    }
+    this.prog = new Program(op, a, b, sets, false, asserts);
+    this.starts = starts;
+    this.patternOf = StaticArray.fromArray<i32>(patternOf);
+  }
+}
+
+/** The DFA of up to MAX_SET_PATTERNS patterns, built whole by build(). */
+export class SetDfa {
+  private prog: Program;
+  private patternOf: StaticArray<i32>;
+  private starts: StaticArray<i32>;
+  private anchored: StaticArray<bool>;
+  /** Per pattern: its group's bit. */
+  private groupBit: StaticArray<i32>;
+  private stopGroups: i32;
+  private allGroups: i32 = 0;
+  /** Groups with a pattern that may start anywhere (not anchored). */
+  private floating: i32 = 0;
+  private bc: ByteClasses;
+  private classOf: StaticArray<u8>;
+  private nsym: i32;
+
+  /** Per state and symbol: the next state's row (state × nsym) when nothing matched, else a side entry (-2 - index). */
+  private trans: StaticArray<i32> = new StaticArray<i32>(0);
+  private kernels: StaticArray<i32>[] = [];
+  private ctxs: i32[] = [];
+  private dones: i32[] = [];
+  /** Side entries, for transitions where patterns matched or the search ends: the next row (-1: stop), the groups and the patterns that matched. */
+  private sideNext: i32[] = [];
+  private sideGroups: i32[] = [];
+  private sidePatterns: u64[] = [];
+
+  // Closure scratch space.
+  private mark: StaticArray<i32>;
+  private gen: i32 = 0;
+  private stack: StaticArray<i32>;
+  private list: StaticArray<i32>;
+  private count: i32 = 0;
+  private matchedGroups: i32 = 0;
+  private matchedPatterns: u64 = 0;
+  private curDone: i32 = 0;
+
+  /** Every state is made (build() succeeded): scan() may run. */
+  complete: bool = false;
+  /** The patterns that matched in the last scan (bit k: the k-th program given). */
+  patterns: u64 = 0;
+
+  constructor(progs: Program[], groups: i32[], stopGroups: i32) {
+    const m = new Merged(progs);
+    const n = m.prog.length;
+    const np = progs.length;
+    this.prog = m.prog;
+    this.patternOf = m.patternOf;
+    this.starts = m.starts;
+    this.anchored = new StaticArray<bool>(np);
+    this.groupBit = new StaticArray<i32>(np);
+    this.stopGroups = stopGroups;
+    const bc = new ByteClasses(m.prog);
+    this.bc = bc;
+    this.classOf = bc.classOf;
+    this.nsym = bc.nsym;
+    this.mark = new StaticArray<i32>(n);
+    this.stack = new StaticArray<i32>(n + 1);
+    this.list = new StaticArray<i32>(n);
+    for (let k = 0; k < np; k++) {
+      this.anchored[k] = progs[k].anchored;
+      const g = 1 << groups[k];
+      this.groupBit[k] = g;
+      this.allGroups |= g;
+      if (!progs[k].anchored) this.floating |= g;
+    }
+    for (let i = 0; i < n; i++) this.mark[i] = -1;
+    // Per consuming instruction, the symbols it accepts (the final newline as a newline; nothing consumes the end).
+    const symsOf = new StaticArray<StaticArray<u16>>(n);
+    const accepted = new Array<u16>();
+    for (let pc = 0; pc < n; pc++) {
+      accepted.length = 0;
+      const op = m.prog.op[pc];
+      if (op == OP_BYTE || op == OP_SET) {
+        for (let sym = 0; sym < bc.symEnd; sym++) if (m.prog.accepts(pc, bc.reps[sym])) accepted.push(<u16>sym);
+      }
+      symsOf[pc] = StaticArray.fromArray<u16>(accepted);
+    }
+    this.symsOf = symsOf;
+    this.symAt = new StaticArray<i32>(bc.nsym);
+    for (let sym = 0; sym < bc.nsym; sym++) this.buckets2.push(new Array<i32>());
+  }
+
+  private symsOf: StaticArray<StaticArray<u16>> = new StaticArray<StaticArray<u16>>(0);
+  private symAt: StaticArray<i32> = new StaticArray<i32>(0);
+  private buckets2: Array<i32>[] = [];
+
+  private built: i32 = 0;
+
+  /** States made. */
+  get states(): i32 {
+    return this.complete ? this.built : this.kernels.length;
+  }
+
+  /** The most states a set of `patterns` patterns may have (their table budget over the symbols). */
+  stateLimit(patterns: i32): i32 {
+    const budget = TABLE_BUDGET * min(patterns, MAX_BUDGET_PATTERNS);
+    return max(16, budget / (this.nsym * 4));
+  }
+
+  /** Adds the closure of pc0 under `flags`: consuming instructions to list, matches of groups not done to the masks. */
+  private add(pc0: i32, flags: i32): void {
+    const prog = this.prog;
+    const mark = this.mark;
+    const gen = this.gen;
+    const stack = this.stack;
+    let sp = 0;
+    unchecked((stack[sp++] = pc0));
+    while (sp > 0) {
+      let pc = unchecked(stack[--sp]);
+      while (true) {
+        if (unchecked(mark[pc]) == gen) break;
+        unchecked((mark[pc] = gen));
+        const op = unchecked(prog.op[pc]);
+        if (op == OP_JMP) pc = unchecked(prog.a[pc]);
+        else if (op == OP_SPLIT) {
+          unchecked((stack[sp++] = unchecked(prog.b[pc])));
+          pc = unchecked(prog.a[pc]);
+        } else if (op == OP_ASSERT) {
+          if ((flags & unchecked(prog.a[pc])) == 0) break;
+          pc++;
+        } else if (op == OP_ENTER || op == OP_CHECK) {
+          pc++; // changes which match is reported, never whether there is one
+        } else {
+          if (op == OP_MATCH) {
+            const k = unchecked(prog.a[pc]);
+            const g = unchecked(this.groupBit[k]);
+            if ((g & this.curDone) == 0) {
+              this.matchedGroups |= g;
+              this.matchedPatterns |= (<u64>1) << (<u64>k);
+            }
+          } else unchecked((this.list[this.count++] = pc));
+          break;
+        }
+      }
+    }
+  }
+
+  private nextGen(): void {
+    if (this.gen >= 0x3ffffff0) {
+      for (let i = 0; i < this.mark.length; i++) unchecked((this.mark[i] = -1));
+      this.gen = 0;
+    }
+    this.gen++;
+  }
+
+  /** The id of the state, made if new; -1 when there are already `limit` states. */
+  private intern(kernel: i32[], ctx: i32, done: i32, limit: i32): i32 {
+    // Open addressing over (ctx, done, kernel): no key string per lookup.
+    let h: u32 = 0x811c9dc5 ^ <u32>ctx;
+    h = (h ^ <u32>done) * 0x01000193;
+    for (let i = 0; i < kernel.length; i++) h = (h ^ <u32>unchecked(kernel[i])) * 0x01000193;
+    let buckets = this.buckets;
+    let mask = buckets.length - 1;
+    let slot = <i32>(h & <u32>mask);
+    while (true) {
+      const e = unchecked(buckets[slot]);
+      if (e == 0) break;
+      const id = e - 1;
+      if (unchecked(this.ctxs[id]) == ctx && unchecked(this.dones[id]) == done && sameKernel(unchecked(this.kernels[id]), kernel)) return id;
+      slot = (slot + 1) & mask;
+    }
+    const id = this.kernels.length;
+    if (id >= limit) return -1;
+    const need = (id + 1) * this.nsym;
+    if (need > this.trans.length) {
+      let states = this.trans.length / this.nsym;
+      if (states < 8) states = 8;
+      while (states * this.nsym < need) states <<= 1;
+      if (states > limit) states = limit;
+      const grown = new StaticArray<i32>(states * this.nsym);
+      const old = this.trans;
+      memory.copy(changetype<usize>(grown), changetype<usize>(old), <usize>old.length << 2);
+      for (let i = old.length; i < grown.length; i++) unchecked((grown[i] = UNKNOWN));
+      this.trans = grown;
+    }
+    this.kernels.push(StaticArray.fromArray<i32>(kernel));
+    this.ctxs.push(ctx);
+    this.dones.push(done);
+    this.hashes.push(h);
+    unchecked((buckets[slot] = id + 1));
+    // Keep the load under a half: rehash into twice the buckets.
+    if ((id + 1) * 2 > buckets.length) {
+      buckets = new StaticArray<i32>(buckets.length * 2);
+      mask = buckets.length - 1;
+      for (let j = 0; j <= id; j++) {
+        let sl = <i32>(this.hashes[j] & <u32>mask);
+        while (unchecked(buckets[sl]) != 0) sl = (sl + 1) & mask;
+        unchecked((buckets[sl] = j + 1));
+      }
+      this.buckets = buckets;
+    }
+    return id;
+  }
+
+  private buckets: StaticArray<i32> = new StaticArray<i32>(64);
+  private hashes: u32[] = [];
+
+  private side(next: i32, groups: i32, patterns: u64): i32 {
+    const k = this.sideNext.length;
+    this.sideNext.push(next);
+    this.sideGroups.push(groups);
+    this.sidePatterns.push(patterns);
+    return -2 - k;
+  }
+
+  /**
+   * Fills the transitions of state `s` on every symbol; -1 when a new state would exceed
+   * `limit`, else the work done. The closure depends on the symbol only through the assertion
+   * truths, which few symbols tell apart: it is computed once per distinct truths, and each of
+   * its threads is stepped only on the symbols it accepts (symsOf), not on all of them.
+   */
+  private computeState(s: i32, limit: i32): i32 {
+    const bc = this.bc;
+    const nsym = this.nsym;
+    const kernel = this.kernels[s];
+    const ctx = this.ctxs[s];
+    const done = this.dones[s];
+    const np = this.starts.length;
+    const cache = this.closures;
+    cache.length = 0;
+    const seen = this.seenFlags;
+    seen.length = 0;
+    const symAt = this.symAt;
+    let work = 0;
+    // 1. The closures: [matchedGroups, matchedPatterns lo, hi, count, sorted pcs...] at cache[symAt[sym]].
+    for (let sym = 0; sym < nsym; sym++) {
+      const flags = bc.flagsFor(ctx, sym);
+      let at = -1;
+      for (let j = 0; j < seen.length; j += 2) {
+        if (unchecked(seen[j]) == flags) {
+          at = unchecked(seen[j + 1]);
+          break;
+        }
+      }
+      if (at < 0) {
+        this.nextGen();
+        this.count = 0;
+        this.matchedGroups = 0;
+        this.matchedPatterns = 0;
+        this.curDone = done;
+        for (let i = 0; i < kernel.length; i++) this.add(unchecked(kernel[i]), flags);
+        // Unanchored search: every pattern of a group not done may start here (anchored ones only at 0).
+        for (let k = 0; k < np; k++) {
+          if ((this.groupBit[k] & done) != 0) continue;
+          if (this.anchored[k] && (ctx & CTX_START) == 0) continue;
+          this.add(this.starts[k], flags);
+        }
+        work += kernel.length + np;
+        at = cache.length;
+        seen.push(flags);
+        seen.push(at);
+        cache.push(this.matchedGroups);
+        cache.push(<i32>this.matchedPatterns);
+        cache.push(<i32>(this.matchedPatterns >>> 32));
+        const count = this.count;
+        cache.push(count);
+        const list = this.list;
+        // Sorted, so that each symbol's next kernel comes out sorted.
+        const sorted = StaticArray.slice<i32>(list, 0, count);
+        sorted.sort();
+        for (let i = 0; i < count; i++) cache.push(unchecked(sorted[i]));
+      }
+      unchecked((symAt[sym] = at));
+    }
+    // 2. Each thread of each closure, on the symbols it accepts.
+    const buckets = this.buckets2;
+    for (let sym = 0; sym < nsym; sym++) unchecked(buckets[sym]).length = 0;
+    for (let j = 0; j < seen.length; j += 2) {
+      const at = unchecked(seen[j + 1]);
+      const ndone = done | cache[at];
+      if ((cache[at] & this.stopGroups) != 0 || ndone == this.allGroups) continue;
+      const count = cache[at + 3];
+      for (let i = 0; i < count; i++) {
+        const pc = cache[at + 4 + i];
+        if ((this.groupBit[this.patternOf[pc]] & ndone) != 0) continue; // its group is decided
+        const syms = unchecked(this.symsOf[pc]);
+        work += syms.length;
+        for (let q = 0; q < syms.length; q++) {
+          const sym = <i32>unchecked(syms[q]);
+          if (unchecked(symAt[sym]) == at) unchecked(buckets[sym]).push(pc + 1);
+        }
+      }
+    }
+    // 3. The transitions.
+    for (let sym = 0; sym < nsym; sym++) {
+      const at = unchecked(symAt[sym]);
+      const matched = cache[at];
+      const matchedPatterns = (<u64>(<u32>cache[at + 1])) | ((<u64>(<u32>cache[at + 2])) << 32);
+      const ndone = done | matched;
+      let nextRow = -1;
+      if ((matched & this.stopGroups) == 0 && sym != bc.symEnd && ndone != this.allGroups) {
+        const next = unchecked(buckets[sym]);
+        // Something may still match: a live thread, or a group with a floating pattern.
+        if (next.length > 0 || (this.floating & ~ndone) != 0) {
+          const id = this.intern(next, bc.ctxAfter(unchecked(bc.reps[sym])), ndone, limit);
+          if (id < 0) return -1;
+          nextRow = id * nsym;
+        }
+      }
+      const t = matched == 0 && nextRow >= 0 ? nextRow : this.side(nextRow, matched, matchedPatterns);
+      unchecked((this.trans[s * nsym + sym] = t));
+    }
+    return work;
+  }
+
+  private closures: i32[] = [];
+  private seenFlags: i32[] = [];
+
+  /**
+   * Builds every state reachable on any input. False (and the work dropped) when the DFA needs
+   * more than stateLimit(patterns) states or more than `maxSteps` instructions visited.
+   */
+  build(maxSteps: i32, patterns: i32): bool {
+    if (this.complete) return true;
+    const limit = this.stateLimit(patterns);
+    let steps = 0;
+    this.intern([], CTX_START & this.bc.ctxMask, 0, limit);
+    for (let s = 0; s < this.kernels.length; s++) {
+      const work = this.computeState(s, limit);
+      steps += work;
+      if (work < 0 || steps > maxSteps) {
+        this.kernels = [];
+        this.ctxs = [];
+        this.dones = [];
+        this.buckets = new StaticArray<i32>(64);
+        this.hashes = [];
+        this.trans = new StaticArray<i32>(0);
+        return false;
+      }
+    }
+    // Only the table and the side entries are needed from now on.
+    this.built = this.kernels.length;
+    this.kernels = [];
+    this.ctxs = [];
+    this.dones = [];
+    this.buckets = new StaticArray<i32>(0);
+    this.hashes = [];
+    this.complete = true;
+    return true;
+  }
+
+  /**
+   * Runs the DFA over `len` bytes at `base`: the groups that matched (a stop group ends the
+   * search where it matched); the patterns that did are in `patterns`. -1 when not built.
+   */
+  scan(base: usize, len: i32): i32 {
+    if (!this.complete) return -1;
+    const trans = changetype<usize>(this.trans);
+    const classOf = changetype<usize>(this.classOf);
+    let s = 0; // the start state's row
+    let groups = 0;
+    let pats: u64 = 0;
+    const last = len - 1;
+    let i = 0;
+    while (true) {
+      let sym: i32;
+      if (i < last) {
+        // The hot loop: one lookup per byte while nothing matches.
+        let r = s;
+        let t: i32 = 0;
+        while (i < last) {
+          t = load<i32>(trans + (<usize>(r + <i32>load<u8>(classOf + <usize>load<u8>(base + <usize>i))) << 2));
+          i++;
+          if (t < 0) break;
+          r = t;
+        }
+        if (t >= 0) {
+          s = r;
+          continue;
+        }
+        const k = -2 - t;
+        groups |= unchecked(this.sideGroups[k]);
+        pats |= unchecked(this.sidePatterns[k]);
+        s = unchecked(this.sideNext[k]);
+        if (s < 0) break;
+        continue;
+      }
+      if (i == last) {
+        const b = <i32>load<u8>(base + <usize>i);
+        sym = b == 0x0a ? this.bc.symFinalNl : <i32>unchecked(this.classOf[b]);
+      } else sym = this.bc.symEnd;
+      const t = unchecked(this.trans[s + sym]);
+      i++;
+      if (t >= 0) {
+        s = t;
+        continue;
+      }
+      const k = -2 - t;
+      groups |= unchecked(this.sideGroups[k]);
+      pats |= unchecked(this.sidePatterns[k]);
+      s = unchecked(this.sideNext[k]);
+      if (s < 0 || i > len) break;
+    }
+    this.patterns = pats;
+    return groups;
+  }
+}
+
+/**
+ * Patterns searched together: as few SetDfa passes as the table budget allows (all of them in
+ * one when their union fits), plus one pass per pattern that only the bit-parallel NFA bounds.
+ */
+export class RegexSet {
+  private dfas: SetDfa[] = [];
+  /** Per DFA: the index (in the list given) of each of its patterns. */
+  private members: StaticArray<i32>[] = [];
+  private singles: Regex[] = [];
+  private singleIndex: i32[] = [];
+  /** The index of a stop-group pattern that ended the last search (the first to match in the text), or -1. */
+  stopPattern: i32 = -1;
+
+  /**
+   * `groups[k]` is the group (0 to 30) of regexes[k]; a match of a group in `stopGroups` ends
+   * the search. Each pattern is bound() here if it was not (a pattern bound() refuses is left
+   * to the caller, which should not give it).
+   */
+  constructor(
+    private regexes: Regex[],
+    private groups: i32[],
+    private stopGroups: i32,
+  ) {
+    const dfaable = new Array<i32>();
+    for (let k = 0; k < regexes.length; k++) {
+      const r = regexes[k];
+      if (r.strategy == "lazy") r.bound();
+      if (r.strategy == "dfa") dfaable.push(k);
+      else this.addSingle(k);
+    }
+    if (dfaable.length > 0) this.place(dfaable);
+  }
+
+  private addSingle(k: i32): void {
+    this.singles.push(this.regexes[k]);
+    this.singleIndex.push(k);
+  }
+
+  /** Puts the patterns `idx` in one DFA when it can be built whole, else splits them in halves. */
+  private place(idx: i32[]): void {
+    const n = idx.length;
+    if (n <= MAX_SET_PATTERNS) {
+      const progs = new Array<Program>(n);
+      const groups = new Array<i32>(n);
+      for (let i = 0; i < n; i++) {
+        progs[i] = this.regexes[idx[i]].program;
+        groups[i] = this.groups[idx[i]];
+      }
+      const d = new SetDfa(progs, groups, this.stopGroups);
+      if (d.build(DEFAULT_BUILD_STEPS * min(n, MAX_BUDGET_PATTERNS), n)) {
+        this.dfas.push(d);
+        this.members.push(StaticArray.fromArray<i32>(idx));
+        return;
+      }
+    }
+    if (n == 1) {
+      this.addSingle(idx[0]); // its own whole DFA (bound() built it)
+      return;
+    }
+    const half = n >> 1;
+    this.place(idx.slice(0, half));
+    this.place(idx.slice(half));
+  }
+
+  /** Passes a search makes over the text (1 when every pattern fits one DFA). */
+  get passes(): i32 {
+    return this.dfas.length + this.singles.length;
+  }
+
+  /** States of the DFAs, in total. */
+  get states(): i32 {
+    let n = 0;
+    for (let i = 0; i < this.dfas.length; i++) n += this.dfas[i].states;
+    return n;
+  }
+
+  /**
+   * The groups (bit g for group g) with a pattern that matches somewhere in `len` bytes at
+   * `ptr`. A stop group's match ends the search (stopPattern says which pattern), so other
+   * groups may be missing from the answer then.
+   */
+  search(ptr: usize, len: i32): i32 {
+    let groups = 0;
+    this.stopPattern = -1;
+    const stop = this.stopGroups;
+    for (let i = 0; i < this.dfas.length; i++) {
+      const d = unchecked(this.dfas[i]);
+      const g = d.scan(ptr, len);
+      groups |= g;
+      if ((g & stop) != 0) {
+        const members = unchecked(this.members[i]);
+        let pats = d.patterns;
+        while (pats != 0) {
+          const k = <i32>ctz(pats);
+          pats &= pats - 1;
+          const at = unchecked(members[k]);
+          if (((1 << this.groups[at]) & stop) != 0) {
+            this.stopPattern = at;
+            break;
+          }
+        }
+        return groups;
+      }
+    }
+    for (let i = 0; i < this.singles.length; i++) {
+      const k = this.singleIndex[i];
+      const bit = 1 << this.groups[k];
+      if ((groups & bit) != 0) continue; // already known
+      if (this.singles[i].testAt(ptr, len)) {
+        groups |= bit;
+        if ((bit & stop) != 0) {
+          this.stopPattern = k;
+          return groups;
+        }
+      }
+    }
+    return groups;
+  }
+}
