@@ -6,7 +6,7 @@
 
 import { JSON } from "json-as";
 import { arrAt, isNull, parseObject, valueArr, valueBool, valueNumber, valueString } from "../../lib/json/read";
-import { compile, Regex } from "../../lib/regex";
+import { compile, Regex, RegexSet } from "../../lib/regex";
 
 /** Kong's limits: at most 10 patterns per list, each 1 to 500 characters. */
 export const MAX_PATTERNS: i32 = 10;
@@ -14,9 +14,15 @@ export const MAX_PATTERN_CHARS: i32 = 500;
 /** Kong 3.12+ default; 0 means no limit of our own (Envoy's buffer limit still applies). */
 export const DEFAULT_MAX_BODY: i32 = 1048576;
 
+/** The groups of the patterns in GuardConfig.patterns: a deny match ends the search. */
+export const DENY: i32 = 1;
+export const ALLOW: i32 = 2;
+
 export class GuardConfig {
-  allow: Regex[] = [];
-  deny: Regex[] = [];
+  allowCount: i32 = 0;
+  denyCount: i32 = 0;
+  /** Deny patterns (indices 0 to denyCount - 1), then allow patterns, searched in one pass. */
+  patterns: RegexSet | null = null;
   allowAllConversationHistory: bool = false;
   matchAllRoles: bool = false;
   maxRequestBodySize: i32 = DEFAULT_MAX_BODY;
@@ -89,11 +95,13 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     if (!KNOWN.includes(keys[i])) return fail("configuration field '" + keys[i] + "' is not allowed");
   }
   const c = new GuardConfig();
-  let err = compileList(root, "allow_patterns", c.allow);
+  const allow = new Array<Regex>();
+  const deny = new Array<Regex>();
+  let err = compileList(root, "allow_patterns", allow);
   if (err != null) return fail(err);
-  err = compileList(root, "deny_patterns", c.deny);
+  err = compileList(root, "deny_patterns", deny);
   if (err != null) return fail(err);
-  if (c.allow.length == 0 && c.deny.length == 0) {
+  if (allow.length == 0 && deny.length == 0) {
     return fail("at least one of 'allow_patterns' or 'deny_patterns' is required");
   }
 
@@ -127,5 +135,19 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     const g = valueString(cat);
     if (g == null || g != "text/generation") return fail("configuration field 'genai_category' must be \"text/generation\"");
   }
+  // One automaton for both lists (lib/regex/set.ts): one pass over the prompt for all patterns.
+  const all = new Array<Regex>();
+  const groups = new Array<i32>();
+  for (let i = 0; i < deny.length; i++) {
+    all.push(deny[i]);
+    groups.push(0);
+  }
+  for (let i = 0; i < allow.length; i++) {
+    all.push(allow[i]);
+    groups.push(1);
+  }
+  c.denyCount = deny.length;
+  c.allowCount = allow.length;
+  c.patterns = new RegexSet(all, groups, DENY);
   return new ConfigResult(c, null);
 }

@@ -1,12 +1,13 @@
 // ai-prompt-guard: allows or denies chat/completions prompts with regular expressions, as
 // Kong's ai-prompt-guard does (deny patterns first, then at least one allow pattern must
 // match; a refusal is Kong's 400 "bad request", so the guard does not reveal itself).
-// Patterns run on lib/regex (linear time, PCRE syntax over bytes), compiled in on_configure.
+// Patterns run on lib/regex (linear time, PCRE syntax over bytes), compiled in on_configure into
+// one automaton for both lists, so a prompt is read once whatever the number of patterns.
 // The body is buffered with the runtime's helper; headers are never held or changed.
 
 export * from "../../lib/runtime/exports";
 import { Action, HttpContext, RootContext, logDebug, logError, registerRootContext } from "../../lib/runtime";
-import { GuardConfig, parseConfig } from "./config";
+import { ALLOW, DENY, GuardConfig, parseConfig } from "./config";
 import { extractPrompt, PromptStatus } from "./prompt";
 import { replyError } from "./reply";
 
@@ -101,16 +102,15 @@ class GuardStream extends HttpContext {
       logDebug("unsupported prompt format: " + p.reason);
       return this.refuse("invalid");
     }
-    const text = p.text;
-    for (let i = 0; i < c.deny.length; i++) {
-      if (c.deny[i].test(text)) {
-        logDebug("prompt matched deny_patterns[" + i.toString() + "]");
-        return this.refuse("denied");
-      }
+    // One pass for every pattern: it stops at the first deny match (the pattern whose match ends
+    // first in the text is the one logged).
+    const set = c.patterns!;
+    const found = set.search(p.textPtr, p.textLen);
+    if ((found & DENY) != 0) {
+      logDebug("prompt matched deny_patterns[" + set.stopPattern.toString() + "]");
+      return this.refuse("denied");
     }
-    let allowed = c.allow.length == 0;
-    for (let i = 0; i < c.allow.length && !allowed; i++) allowed = c.allow[i].test(text);
-    if (!allowed) {
+    if (c.allowCount > 0 && (found & ALLOW) == 0) {
       logDebug("prompt matched none of the allow_patterns");
       return this.refuse("denied");
     }

@@ -14,10 +14,16 @@
 // Bodies with duplicate or escaped member names are refused before this runs (lib/json/names),
 // so the members read here are the members the provider decodes.
 // The result is the UTF-8 bytes PCRE would see in Kong.
+//
+// Read straight from the body's bytes (lib/json/raw), with no tree and no strings: a string
+// without a backslash is copied as it is (valid UTF-8, which is what decoding and encoding it
+// again gives), one with escapes is unescaped into UTF-8 here, and only `data:` URLs go through
+// a decoded string. The text is built in one buffer kept across requests.
+// test/guard-extract.test.ts compares it with the json-as reading this replaced.
 
-import { JSON } from "json-as";
-import { arrAt, isNull, parseObject, valueArr, valueObj, valueString } from "../../lib/json/read";
+import { validateJson } from "../../lib/json/validate";
 import { ambiguousMember } from "../../lib/json/names";
+import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals } from "../../lib/json/raw";
 
 /** Nesting limit for request bodies (deeper bodies are refused before parsing). */
 export const MAX_BODY_DEPTH: i32 = 64;
@@ -30,77 +36,191 @@ export const enum PromptStatus {
   BadFormat = 2,
 }
 
+/** The outcome; on Ok the text is textLen bytes at textPtr (valid until the next extraction). */
 export class Prompt {
-  constructor(
-    public status: PromptStatus,
-    public text: Uint8Array,
-    /** Why, for the 400 (BadJson) or the debug log (BadFormat). */
-    public reason: string,
-  ) {}
+  status: PromptStatus = PromptStatus.Ok;
+  /** Why, for the 400 (BadJson) or the debug log (BadFormat). */
+  reason: string = "";
+  textPtr: usize = 0;
+  textLen: i32 = 0;
+
+  /** A copy of the text (for tests). */
+  text(): Uint8Array {
+    const out = new Uint8Array(this.textLen);
+    memory.copy(out.dataStart, this.textPtr, <usize>this.textLen);
+    return out;
+  }
 }
 
+const RESULT = new Prompt();
+
 function bad(status: PromptStatus, reason: string): Prompt {
-  return new Prompt(status, new Uint8Array(0), reason);
+  RESULT.status = status;
+  RESULT.reason = reason;
+  RESULT.textPtr = 0;
+  RESULT.textLen = 0;
+  return RESULT;
 }
 
 /** Members whose strings are identifiers or enums the provider does not show the model. */
 const SKIPPED: string[] = ["role", "type", "id", "tool_call_id", "detail", "format", "file_id"];
 
-/** Collects the pieces of the prompt as UTF-8, separated by single spaces. */
-class TextParts {
-  parts: Uint8Array[] = [];
-  /** Whether the next piece needs a separating space. */
-  private pending: bool = false;
+// --- the text being built: one buffer, grown by doubling and kept for the next request ---
 
-  /** Starts a new message: its first piece gets no separator. */
-  reset(): void {
-    this.pending = false;
+let buf = new StaticArray<u8>(4096);
+let len: i32 = 0;
+/** Whether the next piece of the current message needs a separating space. */
+let pending = false;
+
+function reserve(n: i32): usize {
+  const need = len + n;
+  if (need > buf.length) {
+    let cap = buf.length;
+    while (cap < need) cap <<= 1;
+    const grown = new StaticArray<u8>(cap);
+    memory.copy(changetype<usize>(grown), changetype<usize>(buf), <usize>len);
+    buf = grown;
   }
+  return changetype<usize>(buf) + <usize>len;
+}
 
-  bytes(b: Uint8Array): void {
-    if (this.pending) this.parts.push(SPACE);
-    this.parts.push(b);
-    this.pending = true;
+/** Starts a piece: the separating space when the message already has one. */
+function startPiece(): void {
+  if (pending) {
+    store<u8>(reserve(1), 0x20);
+    len++;
   }
+  pending = true;
+}
 
-  str(s: string): void {
-    this.bytes(Uint8Array.wrap(String.UTF8.encode(s)));
+function appendBytes(p: usize, n: i32): void {
+  memory.copy(reserve(n), p, <usize>n);
+  len += n;
+}
+
+function appendString(s: string): void {
+  const n = String.UTF8.byteLength(s);
+  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, reserve(n));
+  len += n;
+}
+
+// --- strings ---
+
+@inline function at(p: usize, i: i32): u8 {
+  return load<u8>(p + <usize>i);
+}
+
+function hex4(p: usize, i: i32): u32 {
+  let v: u32 = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = <u32>at(p, i + k);
+    const d = c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10;
+    v = (v << 4) | d;
   }
+  return v;
+}
 
-  /** A raw separator (Kong's space after each message). */
-  space(): void {
-    this.parts.push(SPACE);
-  }
-
-  join(): Uint8Array {
-    let n = 0;
-    for (let i = 0; i < this.parts.length; i++) n += this.parts[i].length;
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (let i = 0; i < this.parts.length; i++) {
-      out.set(this.parts[i], at);
-      at += this.parts[i].length;
+/**
+ * Appends the validated string body p[s, e) (between the quotes, with escapes) as the UTF-8 that
+ * String.UTF8.encode gives for its decoded text: a \u escape of a high surrogate followed by one
+ * of a low surrogate is one 4-byte character; any other surrogate is 3 bytes (WTF-8).
+ */
+function appendUnescaped(p: usize, s: i32, e: i32): void {
+  // At most as many bytes as the escaped form: every escape is longer than what it stands for.
+  let o = reserve(e - s);
+  const o0 = o;
+  let i = s;
+  while (i < e) {
+    const c = at(p, i);
+    if (c != 0x5c) {
+      store<u8>(o++, c);
+      i++;
+      continue;
     }
-    return out;
+    const x = at(p, i + 1);
+    if (x != 0x75) {
+      let v: u8 = x; // \" \\ \/
+      if (x == 0x6e) v = 0x0a;
+      else if (x == 0x74) v = 0x09;
+      else if (x == 0x72) v = 0x0d;
+      else if (x == 0x62) v = 0x08;
+      else if (x == 0x66) v = 0x0c;
+      store<u8>(o++, v);
+      i += 2;
+      continue;
+    }
+    let u = hex4(p, i + 2);
+    i += 6;
+    if (u >= 0xd800 && u < 0xdc00 && i + 6 <= e && at(p, i) == 0x5c && at(p, i + 1) == 0x75) {
+      const lo = hex4(p, i + 2);
+      if ((lo & 0xfc00) == 0xdc00) {
+        const cp = 0x10000 + (((u & 0x3ff) << 10) | (lo & 0x3ff));
+        store<u8>(o, <u8>((cp >> 18) | 0xf0));
+        store<u8>(o, <u8>(((cp >> 12) & 63) | 0x80), 1);
+        store<u8>(o, <u8>(((cp >> 6) & 63) | 0x80), 2);
+        store<u8>(o, <u8>((cp & 63) | 0x80), 3);
+        o += 4;
+        i += 6;
+        continue;
+      }
+    }
+    if (u < 0x80) store<u8>(o++, <u8>u);
+    else if (u < 0x800) {
+      store<u8>(o, <u8>((u >> 6) | 0xc0));
+      store<u8>(o, <u8>((u & 63) | 0x80), 1);
+      o += 2;
+    } else {
+      store<u8>(o, <u8>((u >> 12) | 0xe0));
+      store<u8>(o, <u8>(((u >> 6) & 63) | 0x80), 1);
+      store<u8>(o, <u8>((u & 63) | 0x80), 2);
+      o += 3;
+    }
+  }
+  len += <i32>(o - o0);
+}
+
+/** A string literal b[start, end) (quotes included) as the model gets it. */
+function readStringAt(b: Uint8Array, start: i32, end: i32): void {
+  const p = b.dataStart;
+  const s = start + 1;
+  const e = end - 1;
+  const len0 = len;
+  const pending0 = pending;
+  startPiece();
+  const from = len;
+  let escaped = false;
+  for (let i = s; i < e; i++) {
+    if (at(p, i) == 0x5c) {
+      escaped = true;
+      break;
+    }
+  }
+  if (escaped) appendUnescaped(p, s, e);
+  else appendBytes(p + <usize>s, e - s);
+  // A decoded text longer than "data:" that starts with it (its UTF-8 does exactly then) is a
+  // URL that may carry base64 text: undo, and read it through the decoded string.
+  const o = changetype<usize>(buf) + <usize>from;
+  if (len - from > 5 && load<u32>(o) == 0x61746164 /* "data" */ && load<u8>(o, 4) == 0x3a) {
+    len = len0;
+    pending = pending0;
+    readDataString(rawString(b, start, end));
   }
 }
 
-const SPACE: Uint8Array = Uint8Array.wrap(String.UTF8.encode(" "));
-
-/** A string value as the model gets it: data: URLs decoded when textual, skipped when binary. */
-function readString(s: string, out: TextParts): void {
-  if (s.length > 5 && s.startsWith("data:")) {
-    const comma = s.indexOf(",");
-    if (comma > 0) {
-      const meta = s.substring(5, comma).toLowerCase();
-      if (meta.endsWith(";base64")) {
-        if (!isTextMedia(meta)) return; // an image, audio, a PDF: no text to match
-        out.bytes(base64Decode(s, comma + 1));
-        return;
-      }
+/** A decoded string that starts with "data:": decoded when base64 text, skipped when binary. */
+function readDataString(s: string): void {
+  const comma = s.indexOf(",");
+  if (comma > 0) {
+    const meta = s.substring(5, comma).toLowerCase();
+    if (meta.endsWith(";base64")) {
+      if (!isTextMedia(meta)) return; // an image, audio, a PDF: no text to match
+      startPiece();
+      base64Decode(s, comma + 1);
+      return;
     }
   }
-  out.str(s);
+  startPiece();
+  appendString(s);
 }
 
 /** A media type (with parameters) whose bytes are text. */
@@ -117,9 +237,9 @@ function b64(c: i32): i32 {
   return -1;
 }
 
-/** Lenient base64 (padding and stray characters skipped), as the bytes a provider would decode. */
-function base64Decode(s: string, from: i32): Uint8Array {
-  const out = new Uint8Array(((s.length - from) * 3) / 4 + 3);
+/** Lenient base64 (padding and stray characters skipped), as the bytes a provider would decode, appended. */
+function base64Decode(s: string, from: i32): void {
+  const o = reserve(((s.length - from) * 3) / 4 + 3);
   let n = 0;
   let acc: u32 = 0;
   let bits = 0;
@@ -130,97 +250,160 @@ function base64Decode(s: string, from: i32): Uint8Array {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out[n++] = <u8>(acc >> bits);
+      store<u8>(o + <usize>n, <u8>(acc >> bits));
+      n++;
     }
   }
-  return out.subarray(0, n);
+  len += n;
 }
 
-/** Every string in `v` (document order), skipping the members in SKIPPED. */
-function readValue(v: JSON.Value | null, out: TextParts): void {
-  if (v == null) return;
-  const s = valueString(v);
-  if (s != null) {
-    readString(s, out);
-    return;
-  }
-  const a = valueArr(v);
-  if (a != null) {
-    for (let i = 0; i < a.length; i++) readValue(arrAt(a, i), out);
-    return;
-  }
-  const o = valueObj(v);
-  if (o == null) return;
-  const keys = o.keys();
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    if (SKIPPED.includes(k)) continue;
-    readValue(o.get(k), out);
+// --- values ---
+
+function isSkipped(it: RawObjectIter): bool {
+  for (let k = 0; k < SKIPPED.length; k++) if (it.keyIs(unchecked(SKIPPED[k]))) return true;
+  return false;
+}
+
+/** Every string in the value b[start, end) (document order), skipping the members in SKIPPED. */
+function readValue(b: Uint8Array, start: i32, end: i32): void {
+  const c = at(b.dataStart, start);
+  if (c == 0x22) readStringAt(b, start, end);
+  else if (c == 0x5b) {
+    const it = new RawArrayIter(b, start, end);
+    while (it.next()) readValue(b, it.valueStart, it.valueEnd);
+  } else if (c == 0x7b) {
+    const it = new RawObjectIter(b, start, end);
+    while (it.next()) {
+      if (!isSkipped(it)) readValue(b, it.valueStart, it.valueEnd);
+    }
   }
 }
 
-/** A message's text into `out`: content first, then its other strings; false when content is malformed. */
-function readMessage(m: JSON.Obj, role: string, out: TextParts): bool {
-  const content = m.get("content");
-  if (content == null || isNull(content)) {
-    if (role != "assistant") return false; // only an assistant message (tool calls) may have none
+/** Whether the value at b[start] is an object with a string `type`. */
+function isTypedPart(b: Uint8Array, start: i32, end: i32): bool {
+  if (at(b.dataStart, start) != 0x7b) return false;
+  const it = new RawObjectIter(b, start, end);
+  let typed = false;
+  while (it.next()) if (it.keyIs("type")) typed = at(b.dataStart, it.valueStart) == 0x22;
+  return typed;
+}
+
+/** A message's text: content first, then its other strings; false when content is malformed. */
+function readMessage(b: Uint8Array, start: i32, end: i32, assistant: bool): bool {
+  const p = b.dataStart;
+  let cs = -1;
+  let ce = -1;
+  const it = new RawObjectIter(b, start, end);
+  while (it.next()) {
+    if (it.keyIs("content")) {
+      cs = it.valueStart;
+      ce = it.valueEnd;
+    }
+  }
+  if (cs < 0 || at(p, cs) == 0x6e /* null */) {
+    if (!assistant) return false; // only an assistant message (tool calls) may have none
   } else {
-    if (valueString(content) == null) {
-      const parts = valueArr(content);
-      if (parts == null) return false;
-      for (let i = 0; i < parts.length; i++) {
-        const part = valueObj(arrAt(parts, i));
-        if (part == null || valueString(part.get("type")) == null) return false;
-      }
-    }
-    readValue(content, out);
+    const c = at(p, cs);
+    if (c == 0x5b) {
+      const parts = new RawArrayIter(b, cs, ce);
+      while (parts.next()) if (!isTypedPart(b, parts.valueStart, parts.valueEnd)) return false;
+    } else if (c != 0x22) return false;
+    readValue(b, cs, ce);
   }
-  const keys = m.keys();
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    if (k == "content" || SKIPPED.includes(k)) continue;
-    readValue(m.get(k), out);
+  const rest = new RawObjectIter(b, start, end);
+  while (rest.next()) {
+    if (rest.keyIs("content") || isSkipped(rest)) continue;
+    readValue(b, rest.valueStart, rest.valueEnd);
   }
   return true;
 }
 
+/** Element spans of the array being walked (reused). */
+const elements = new Array<i32>();
+
 export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
-  const parsed = parseObject(body, MAX_BODY_DEPTH);
-  if (parsed.error != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + parsed.error!);
+  const err = validateJson(body, MAX_BODY_DEPTH);
+  if (err != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + err);
+  const root = rawStart(body);
+  if (root >= body.length || unchecked(body[root]) != 0x7b) return bad(PromptStatus.BadJson, "request body is not valid JSON: expected a JSON object");
   const ambiguous = ambiguousMember(body);
-  if (ambiguous != null) return bad(PromptStatus.BadJson, "request body is ambiguous: " + ambiguous!);
-  const root = parsed.value!;
-  const out = new TextParts();
-  const mv = root.get("messages");
-  if (mv != null && !isNull(mv)) {
-    const messages = valueArr(mv);
-    if (messages == null) return bad(PromptStatus.BadFormat, "'messages' is not an array");
-    for (let i = messages.length - 1; i >= 0; i--) {
-      const m = valueObj(arrAt(messages, i));
-      if (m == null) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "] is not an object");
-      const role = valueString(m.get("role"));
-      if (role == null) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].role is not a string");
-      if (role != "user" && !matchAllRoles) continue;
-      out.reset();
-      if (!readMessage(m, role!, out)) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].content is not a string or an array of typed content parts");
+  if (ambiguous != null) return bad(PromptStatus.BadJson, "request body is ambiguous: " + ambiguous);
+  const p = body.dataStart;
+  len = 0;
+  pending = false;
+  // The top-level members the guard reads (names are unique: ambiguousMember refused duplicates).
+  let ms = -1;
+  let me = -1;
+  let ps = -1;
+  let pe = -1;
+  let ss = -1;
+  let se = -1;
+  const top = new RawObjectIter(body, root, body.length);
+  while (top.next()) {
+    if (top.keyIs("messages")) {
+      ms = top.valueStart;
+      me = top.valueEnd;
+    } else if (top.keyIs("prompt")) {
+      ps = top.valueStart;
+      pe = top.valueEnd;
+    } else if (top.keyIs("suffix")) {
+      ss = top.valueStart;
+      se = top.valueEnd;
+    }
+  }
+  if (ms >= 0 && at(p, ms) != 0x6e /* null */) {
+    if (at(p, ms) != 0x5b) return bad(PromptStatus.BadFormat, "'messages' is not an array");
+    elements.length = 0;
+    const list = new RawArrayIter(body, ms, me);
+    while (list.next()) {
+      elements.push(list.valueStart);
+      elements.push(list.valueEnd);
+    }
+    for (let i = (elements.length >> 1) - 1; i >= 0; i--) {
+      const s = elements[2 * i];
+      const e = elements[2 * i + 1];
+      if (at(p, s) != 0x7b) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "] is not an object");
+      let rs = -1;
+      let re = -1;
+      const it = new RawObjectIter(body, s, e);
+      while (it.next()) {
+        if (it.keyIs("role")) {
+          rs = it.valueStart;
+          re = it.valueEnd;
+        }
+      }
+      if (rs < 0 || at(p, rs) != 0x22) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].role is not a string");
+      if (!matchAllRoles && !rawStringEquals(body, rs, re, "user")) continue;
+      pending = false;
+      if (!readMessage(body, s, e, rawStringEquals(body, rs, re, "assistant"))) {
+        return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].content is not a string or an array of typed content parts");
+      }
       if (latestOnly) break;
-      out.space(); // Kong's separator, after every message taken
+      // Kong's separator, after every message taken.
+      store<u8>(reserve(1), 0x20);
+      len++;
     }
-    return new Prompt(PromptStatus.Ok, out.join(), "");
+    return ok();
   }
-  const pv = root.get("prompt");
-  const prompt = valueString(pv);
-  if (prompt != null) out.str(prompt);
+  if (ps >= 0 && at(p, ps) == 0x22) readStringAt(body, ps, pe);
   else {
-    const list = valueArr(pv);
-    if (list == null) return bad(PromptStatus.BadFormat, "neither 'messages' nor a string 'prompt'");
-    for (let i = 0; i < list.length; i++) {
-      const s = valueString(arrAt(list, i));
-      if (s == null) return bad(PromptStatus.BadFormat, "prompt[" + i.toString() + "] is not a string");
-      out.str(s);
+    if (ps < 0 || at(p, ps) != 0x5b) return bad(PromptStatus.BadFormat, "neither 'messages' nor a string 'prompt'");
+    const list = new RawArrayIter(body, ps, pe);
+    let i = 0;
+    while (list.next()) {
+      if (at(p, list.valueStart) != 0x22) return bad(PromptStatus.BadFormat, "prompt[" + i.toString() + "] is not a string");
+      readStringAt(body, list.valueStart, list.valueEnd);
+      i++;
     }
   }
-  const suffix = valueString(root.get("suffix"));
-  if (suffix != null) out.str(suffix);
-  return new Prompt(PromptStatus.Ok, out.join(), "");
+  if (ss >= 0 && at(p, ss) == 0x22) readStringAt(body, ss, se);
+  return ok();
+}
+
+function ok(): Prompt {
+  RESULT.status = PromptStatus.Ok;
+  RESULT.reason = "";
+  RESULT.textPtr = changetype<usize>(buf);
+  RESULT.textLen = len;
+  return RESULT;
 }
