@@ -21,9 +21,9 @@
 // a decoded string. The text is built in one buffer kept across requests.
 // test/guard-extract.test.ts compares it with the json-as reading this replaced.
 
-import { validateJson } from "../../lib/json/validate";
+import { validateJsonMembers } from "../../lib/json/validate";
 import { ambiguousMember } from "../../lib/json/names";
-import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals } from "../../lib/json/raw";
+import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals, skipSpaceAt, skipValueAt } from "../../lib/json/raw";
 
 /** Nesting limit for request bodies (deeper bodies are refused before parsing). */
 export const MAX_BODY_DEPTH: i32 = 64;
@@ -288,18 +288,16 @@ function isTypedPart(b: Uint8Array, start: i32, end: i32): bool {
   return typed;
 }
 
-/** A message's text: content first, then its other strings; false when content is malformed. */
-function readMessage(b: Uint8Array, start: i32, end: i32, assistant: bool): bool {
+/** Reused iterators (one object at a time is walked at each level). */
+const NO_BYTES = new Uint8Array(0);
+const ITER = new RawObjectIter(NO_BYTES, 0, 0);
+
+/**
+ * A message's text: content first (its span is [cs, ce), cs -1 when absent), then its other
+ * strings (when `others`); false when content is malformed.
+ */
+function readMessage(b: Uint8Array, start: i32, end: i32, assistant: bool, cs: i32, ce: i32, others: bool): bool {
   const p = b.dataStart;
-  let cs = -1;
-  let ce = -1;
-  const it = new RawObjectIter(b, start, end);
-  while (it.next()) {
-    if (it.keyIs("content")) {
-      cs = it.valueStart;
-      ce = it.valueEnd;
-    }
-  }
   if (cs < 0 || at(p, cs) == 0x6e /* null */) {
     if (!assistant) return false; // only an assistant message (tool calls) may have none
   } else {
@@ -310,6 +308,7 @@ function readMessage(b: Uint8Array, start: i32, end: i32, assistant: bool): bool
     } else if (c != 0x22) return false;
     readValue(b, cs, ce);
   }
+  if (!others) return true;
   const rest = new RawObjectIter(b, start, end);
   while (rest.next()) {
     if (rest.keyIs("content") || isSkipped(rest)) continue;
@@ -318,11 +317,67 @@ function readMessage(b: Uint8Array, start: i32, end: i32, assistant: bool): bool
   return true;
 }
 
-/** Element spans of the array being walked (reused). */
-const elements = new Array<i32>();
+/** Per message, in one pass over the array: its span, its role's and content's spans, whether it has other members. */
+const MSG: i32 = 7;
+const messages = new Array<i32>();
+
+/** Walks the array at b[start, end) once, filling `messages`. */
+function scanMessages(b: Uint8Array, start: i32, end: i32): void {
+  const p = b.dataStart;
+  messages.length = 0;
+  let i = skipSpaceAt(p, start + 1, end);
+  while (i < end) {
+    const c = at(p, i);
+    if (c == 0x5d) break;
+    if (c == 0x2c) {
+      i = skipSpaceAt(p, i + 1, end);
+      continue;
+    }
+    let e: i32;
+    let rs = -1;
+    let re = -1;
+    let cs = -1;
+    let ce = -1;
+    let others = 0;
+    if (c == 0x7b) {
+      const it = ITER.reset(b, i, end);
+      while (it.next()) {
+        if (it.keyIs("role")) {
+          rs = it.valueStart;
+          re = it.valueEnd;
+        } else if (it.keyIs("content")) {
+          cs = it.valueStart;
+          ce = it.valueEnd;
+        } else others = 1;
+      }
+      e = it.close;
+    } else e = skipValueAt(p, i, end);
+    if (e < 0) break; // not reached: the body is valid JSON
+    messages.push(i);
+    messages.push(e);
+    messages.push(rs);
+    messages.push(re);
+    messages.push(cs);
+    messages.push(ce);
+    messages.push(others);
+    i = skipSpaceAt(p, e, end);
+  }
+  ITER.reset(NO_BYTES, 0, 0); // holds no request body
+}
+
+/** Whether the top-level key literal p[ks, ke) (quotes included) is `name` (ASCII). */
+function topKeyIs(p: usize, ks: i32, ke: i32, name: string): bool {
+  const n = ke - ks - 2;
+  if (n != name.length) return false;
+  for (let k = 0; k < n; k++) if (<i32>at(p, ks + 1 + k) != name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Top-level member spans from the validation pass (four offsets each). */
+const members = new Array<i32>();
 
 export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
-  const err = validateJson(body, MAX_BODY_DEPTH);
+  const err = validateJsonMembers(body, MAX_BODY_DEPTH, members);
   if (err != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + err);
   const root = rawStart(body);
   if (root >= body.length || unchecked(body[root]) != 0x7b) return bad(PromptStatus.BadJson, "request body is not valid JSON: expected a JSON object");
@@ -338,44 +393,34 @@ export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly:
   let pe = -1;
   let ss = -1;
   let se = -1;
-  const top = new RawObjectIter(body, root, body.length);
-  while (top.next()) {
-    if (top.keyIs("messages")) {
-      ms = top.valueStart;
-      me = top.valueEnd;
-    } else if (top.keyIs("prompt")) {
-      ps = top.valueStart;
-      pe = top.valueEnd;
-    } else if (top.keyIs("suffix")) {
-      ss = top.valueStart;
-      se = top.valueEnd;
+  for (let k = 0; k + 3 < members.length; k += 4) {
+    const ks = members[k];
+    const ke = members[k + 1];
+    if (topKeyIs(p, ks, ke, "messages")) {
+      ms = members[k + 2];
+      me = members[k + 3];
+    } else if (topKeyIs(p, ks, ke, "prompt")) {
+      ps = members[k + 2];
+      pe = members[k + 3];
+    } else if (topKeyIs(p, ks, ke, "suffix")) {
+      ss = members[k + 2];
+      se = members[k + 3];
     }
   }
   if (ms >= 0 && at(p, ms) != 0x6e /* null */) {
     if (at(p, ms) != 0x5b) return bad(PromptStatus.BadFormat, "'messages' is not an array");
-    elements.length = 0;
-    const list = new RawArrayIter(body, ms, me);
-    while (list.next()) {
-      elements.push(list.valueStart);
-      elements.push(list.valueEnd);
-    }
-    for (let i = (elements.length >> 1) - 1; i >= 0; i--) {
-      const s = elements[2 * i];
-      const e = elements[2 * i + 1];
+    scanMessages(body, ms, me);
+    for (let i = messages.length / MSG - 1; i >= 0; i--) {
+      const f = i * MSG;
+      const s = messages[f];
+      const e = messages[f + 1];
+      const rs = messages[f + 2];
+      const re = messages[f + 3];
       if (at(p, s) != 0x7b) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "] is not an object");
-      let rs = -1;
-      let re = -1;
-      const it = new RawObjectIter(body, s, e);
-      while (it.next()) {
-        if (it.keyIs("role")) {
-          rs = it.valueStart;
-          re = it.valueEnd;
-        }
-      }
       if (rs < 0 || at(p, rs) != 0x22) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].role is not a string");
       if (!matchAllRoles && !rawStringEquals(body, rs, re, "user")) continue;
       pending = false;
-      if (!readMessage(body, s, e, rawStringEquals(body, rs, re, "assistant"))) {
+      if (!readMessage(body, s, e, rawStringEquals(body, rs, re, "assistant"), messages[f + 4], messages[f + 5], messages[f + 6] != 0)) {
         return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].content is not a string or an array of typed content parts");
       }
       if (latestOnly) break;
