@@ -23,7 +23,7 @@
 
 import { validateJsonMembers } from "../../lib/json/validate";
 import { ambiguousMember } from "../../lib/json/names";
-import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals, skipSpaceAt, skipValueAt } from "../../lib/json/raw";
+import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals, skipSpaceAt, skipStringAt, skipValueAt, swarHasZero } from "../../lib/json/raw";
 
 /** Nesting limit for request bodies (deeper bodies are refused before parsing). */
 export const MAX_BODY_DEPTH: i32 = 64;
@@ -93,11 +93,6 @@ function startPiece(): void {
   pending = true;
 }
 
-function appendBytes(p: usize, n: i32): void {
-  memory.copy(reserve(n), p, <usize>n);
-  len += n;
-}
-
 function appendString(s: string): void {
   const n = String.UTF8.byteLength(s);
   String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, reserve(n));
@@ -131,11 +126,15 @@ function appendUnescaped(p: usize, s: i32, e: i32): void {
   const o0 = o;
   let i = s;
   while (i < e) {
-    const c = at(p, i);
-    if (c != 0x5c) {
-      store<u8>(o++, c);
-      i++;
-      continue;
+    // The run up to the next backslash, copied whole.
+    let j = i;
+    while (j + 8 <= e && swarHasZero(load<u64>(p + <usize>j) ^ BACKSLASHES) == 0) j += 8;
+    while (j < e && at(p, j) != 0x5c) j++;
+    if (j > i) {
+      memory.copy(o, p + <usize>i, <usize>(j - i));
+      o += <usize>(j - i);
+      i = j;
+      if (i >= e) break;
     }
     const x = at(p, i + 1);
     if (x != 0x75) {
@@ -179,6 +178,8 @@ function appendUnescaped(p: usize, s: i32, e: i32): void {
   len += <i32>(o - o0);
 }
 
+const BACKSLASHES: u64 = 0x5c5c5c5c5c5c5c5c;
+
 /** A string literal b[start, end) (quotes included) as the model gets it. */
 function readStringAt(b: Uint8Array, start: i32, end: i32): void {
   const p = b.dataStart;
@@ -188,15 +189,7 @@ function readStringAt(b: Uint8Array, start: i32, end: i32): void {
   const pending0 = pending;
   startPiece();
   const from = len;
-  let escaped = false;
-  for (let i = s; i < e; i++) {
-    if (at(p, i) == 0x5c) {
-      escaped = true;
-      break;
-    }
-  }
-  if (escaped) appendUnescaped(p, s, e);
-  else appendBytes(p + <usize>s, e - s);
+  appendUnescaped(p, s, e);
   // A decoded text longer than "data:" that starts with it (its UTF-8 does exactly then) is a
   // URL that may carry base64 text: undo, and read it through the decoded string.
   const o = changetype<usize>(buf) + <usize>from;
@@ -288,10 +281,6 @@ function isTypedPart(b: Uint8Array, start: i32, end: i32): bool {
   return typed;
 }
 
-/** Reused iterators (one object at a time is walked at each level). */
-const NO_BYTES = new Uint8Array(0);
-const ITER = new RawObjectIter(NO_BYTES, 0, 0);
-
 /**
  * A message's text: content first (its span is [cs, ce), cs -1 when absent), then its other
  * strings (when `others`); false when content is malformed.
@@ -317,52 +306,85 @@ function readMessage(b: Uint8Array, start: i32, end: i32, assistant: bool, cs: i
   return true;
 }
 
-/** Per message, in one pass over the array: its span, its role's and content's spans, whether it has other members. */
+/** Per message, from one pass over the array: its span, its role's and content's spans, whether it has other members. */
 const MSG: i32 = 7;
-const messages = new Array<i32>();
+let messages = new StaticArray<i32>(MSG * 64);
 
-/** Walks the array at b[start, end) once, filling `messages`. */
-function scanMessages(b: Uint8Array, start: i32, end: i32): void {
-  const p = b.dataStart;
-  messages.length = 0;
+/** Walks the array at p[start, end) (validated) once, filling `messages`; answers how many elements it has. */
+function scanMessages(p: usize, start: i32, end: i32): i32 {
+  let n = 0;
   let i = skipSpaceAt(p, start + 1, end);
   while (i < end) {
-    const c = at(p, i);
+    let c = at(p, i);
     if (c == 0x5d) break;
     if (c == 0x2c) {
       i = skipSpaceAt(p, i + 1, end);
       continue;
     }
-    let e: i32;
+    const s = i;
     let rs = -1;
     let re = -1;
     let cs = -1;
     let ce = -1;
     let others = 0;
     if (c == 0x7b) {
-      const it = ITER.reset(b, i, end);
-      while (it.next()) {
-        if (it.keyIs("role")) {
-          rs = it.valueStart;
-          re = it.valueEnd;
-        } else if (it.keyIs("content")) {
-          cs = it.valueStart;
-          ce = it.valueEnd;
+      i = skipSpaceAt(p, i + 1, end);
+      while (i < end) {
+        c = at(p, i);
+        if (c == 0x7d) {
+          i++;
+          break;
+        }
+        if (c == 0x2c) {
+          i = skipSpaceAt(p, i + 1, end);
+          continue;
+        }
+        const ks = i + 1;
+        const ke = skipStringAt(p, i, end); // past the closing quote
+        if (ke < 0) return n; // not reached: the body is valid JSON
+        i = skipSpaceAt(p, skipSpaceAt(p, ke, end) + 1, end); // past the colon
+        const vs = i;
+        const ve = skipValueAt(p, i, end);
+        if (ve < 0) return n;
+        i = skipSpaceAt(p, ve, end);
+        const kl = ke - 1 - ks;
+        if (kl == 4 && load<u32>(p + <usize>ks) == 0x656c6f72 /* role */) {
+          rs = vs;
+          re = ve;
+        } else if (kl == 7 && load<u32>(p + <usize>ks) == 0x746e6f63 /* cont */ && load<u32>(p + <usize>ks, 3) == 0x746e6574 /* tent */) {
+          cs = vs;
+          ce = ve;
         } else others = 1;
       }
-      e = it.close;
-    } else e = skipValueAt(p, i, end);
-    if (e < 0) break; // not reached: the body is valid JSON
-    messages.push(i);
-    messages.push(e);
-    messages.push(rs);
-    messages.push(re);
-    messages.push(cs);
-    messages.push(ce);
-    messages.push(others);
-    i = skipSpaceAt(p, e, end);
+    } else {
+      i = skipValueAt(p, i, end);
+      if (i < 0) return n;
+    }
+    if ((n + 1) * MSG > messages.length) {
+      const grown = new StaticArray<i32>(messages.length * 2);
+      memory.copy(changetype<usize>(grown), changetype<usize>(messages), <usize>(n * MSG) << 2);
+      messages = grown;
+    }
+    const f = changetype<usize>(messages) + (<usize>(n * MSG) << 2);
+    store<i32>(f, s);
+    store<i32>(f, i, 4);
+    store<i32>(f, rs, 8);
+    store<i32>(f, re, 12);
+    store<i32>(f, cs, 16);
+    store<i32>(f, ce, 20);
+    store<i32>(f, others, 24);
+    n++;
+    i = skipSpaceAt(p, i, end);
   }
-  ITER.reset(NO_BYTES, 0, 0); // holds no request body
+  return n;
+}
+
+/** Whether the string literal b[start, end) decodes to `name` (ASCII, 4 bytes as `word`, little-endian). */
+function stringIs4(b: Uint8Array, start: i32, end: i32, word: u32, name: string): bool {
+  const p = b.dataStart;
+  if (end - start == 6 && load<u32>(p + <usize>(start + 1)) == word) return true;
+  for (let k = start + 1; k < end - 1; k++) if (at(p, k) == 0x5c) return rawStringEquals(b, start, end, name);
+  return false; // other bytes than name's, none escaped
 }
 
 /** Whether the top-level key literal p[ks, ke) (quotes included) is `name` (ASCII). */
@@ -409,18 +431,20 @@ export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly:
   }
   if (ms >= 0 && at(p, ms) != 0x6e /* null */) {
     if (at(p, ms) != 0x5b) return bad(PromptStatus.BadFormat, "'messages' is not an array");
-    scanMessages(body, ms, me);
-    for (let i = messages.length / MSG - 1; i >= 0; i--) {
+    const count = scanMessages(p, ms, me);
+    const list = messages;
+    for (let i = count - 1; i >= 0; i--) {
       const f = i * MSG;
-      const s = messages[f];
-      const e = messages[f + 1];
-      const rs = messages[f + 2];
-      const re = messages[f + 3];
+      const s = unchecked(list[f]);
+      const e = unchecked(list[f + 1]);
+      const rs = unchecked(list[f + 2]);
+      const re = unchecked(list[f + 3]);
       if (at(p, s) != 0x7b) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "] is not an object");
       if (rs < 0 || at(p, rs) != 0x22) return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].role is not a string");
-      if (!matchAllRoles && !rawStringEquals(body, rs, re, "user")) continue;
+      if (!matchAllRoles && !stringIs4(body, rs, re, 0x72657375 /* user */, "user")) continue;
       pending = false;
-      if (!readMessage(body, s, e, rawStringEquals(body, rs, re, "assistant"), messages[f + 4], messages[f + 5], messages[f + 6] != 0)) {
+      const assistant = rawStringEquals(body, rs, re, "assistant");
+      if (!readMessage(body, s, e, assistant, unchecked(list[f + 4]), unchecked(list[f + 5]), unchecked(list[f + 6]) != 0)) {
         return bad(PromptStatus.BadFormat, "messages[" + i.toString() + "].content is not a string or an array of typed content parts");
       }
       if (latestOnly) break;

@@ -151,18 +151,6 @@ export class RawObjectIter {
     if (start < 0 || start >= end || load<u8>(b.dataStart + <usize>start) != 0x7b) this.done = true;
   }
 
-  /** Starts over on the object at b[start] (value ends at `end`): one iterator for many objects. */
-  reset(b: Uint8Array, start: i32, end: i32): RawObjectIter {
-    this.b = b;
-    this.p = b.dataStart;
-    if (end > b.length) end = b.length;
-    this.end = end;
-    this.i = start + 1;
-    this.close = -1;
-    this.done = start < 0 || start >= end || load<u8>(b.dataStart + <usize>start) != 0x7b;
-    return this;
-  }
-
   /** After next() returned false at the object's `}`: the offset just past it; else -1. */
   close: i32 = -1;
 

@@ -1,3 +1,7 @@
+// The reference for filters/ai-prompt-guard/prompt.ts: the guard's prompt extraction as it was
+// written on a json-as tree (decoded strings, re-encoded to UTF-8), kept for
+// test/guard-extract.test.ts to compare the byte-level reading with. Not built into the filter.
+//
 // The text the patterns are matched against, built as Kong's guard builds it, extended so that
 // every text a provider can receive as message content is read (the rule: what the model gets,
 // the guard read):
@@ -16,8 +20,8 @@
 // The result is the UTF-8 bytes PCRE would see in Kong.
 
 import { JSON } from "json-as";
-import { arrAt, isNull, parseObject, valueArr, valueObj, valueString } from "../../lib/json/read";
-import { ambiguousMember } from "../../lib/json/names";
+import { arrAt, isNull, parseObject, valueArr, valueObj, valueString } from "../../../lib/json/read";
+import { ambiguousMember } from "../../../lib/json/names";
 
 /** Nesting limit for request bodies (deeper bodies are refused before parsing). */
 export const MAX_BODY_DEPTH: i32 = 64;
@@ -184,7 +188,7 @@ function readMessage(m: JSON.Obj, role: string, out: TextParts): bool {
   return true;
 }
 
-export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
+export function extractPromptTree(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
   const parsed = parseObject(body, MAX_BODY_DEPTH);
   if (parsed.error != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + parsed.error!);
   const ambiguous = ambiguousMember(body);
