@@ -98,6 +98,25 @@ describe("deny and allow, as Kong", () => {
   });
 });
 
+describe("one pass for all patterns", () => {
+  it("reads \\/ as the provider does (a slash), so an escaped URL is denied like a plain one", async () => {
+    const { g, u } = await guard({ deny_patterns: ["https?://evil\\.example"] });
+    expectRefused(await post(g, String.raw`{"messages":[{"role":"user","content":"see https:\/\/evil.example\/x"}]}`), u);
+    await expectPassed(g, u, chat(user("see https://good.example/x")));
+  });
+
+  it("logs the deny pattern whose match ends first in the text, and answers allow after deny across both lists", async () => {
+    const { g, u } = await guard({ deny_patterns: ["zebra", "apple"], allow_patterns: ["(?i)fruit", "(?i)\\bzoo\\b"] });
+    expectRefused(await post(g, chat(user("apple then zebra"))), u);
+    expect(g.logs.some((l) => l.message === "prompt matched deny_patterns[1]")).toBe(true);
+    expectRefused(await post(g, chat(user("a ZOO with a zebra"))), u);
+    expect(g.logs.some((l) => l.message === "prompt matched deny_patterns[0]")).toBe(true);
+    await expectPassed(g, u, chat(user("Fruit salad")));
+    await expectPassed(g, u, chat(user("the zoo")));
+    expectRefused(await post(g, chat(user("vegetables"))), u, 2);
+  });
+});
+
 describe("the verdict as filter state", () => {
   it("records allowed, denied and invalid in ai.prompt_guard for the access log", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "guard-log-")), "access.log");
