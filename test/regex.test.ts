@@ -572,3 +572,85 @@ describe("the bit-parallel NFA agrees with the Pike VM at every state width", ()
     expect(x.testBits(id, match.length)).toBe(1);
   });
 });
+
+describe("RegexSet: deny and allow patterns in one pass answer what each pattern answers alone", () => {
+  const DENY = 1;
+  const ALLOW = 2;
+
+  /** A set of deny patterns (group 0, stops the search) and allow patterns (group 1). */
+  function makeSet(deny: string[], allow: string[]): { set: number; ids: number[] } {
+    const ids = [...deny, ...allow].map((p) => compiled(p));
+    ids.forEach((id, k) => x.setAdd(id, k < deny.length ? 0 : 1));
+    return { set: x.setBuild(DENY), ids };
+  }
+
+  function check(set: number, ids: number[], denyCount: number, input: string | Uint8Array, ctx: string): void {
+    const b = bytes(input);
+    put(b);
+    const alone = ids.map((id) => x.testPike(id, b.length) === 1);
+    const g = x.setSearch(set, b.length);
+    const denied = alone.slice(0, denyCount).some(Boolean);
+    const where = `${ctx} on ${JSON.stringify(Buffer.from(b).toString("latin1"))}`;
+    expect((g & DENY) !== 0, `${where}: deny`).toBe(denied);
+    if (denied) {
+      const k = x.setStopPattern(set);
+      expect(k >= 0 && k < denyCount && alone[k], `${where}: the deny pattern named (${k}) matches`).toBe(true);
+    } else {
+      expect((g & ALLOW) !== 0, `${where}: allow`).toBe(alone.slice(denyCount).some(Boolean));
+      expect(x.setStopPattern(set)).toBe(-1);
+    }
+  }
+
+  it("on the corpus of real guard patterns, split in deny and allow lists", () => {
+    const patterns = CORPUS.map((c) => c.pattern);
+    const inputs = CORPUS.flatMap((c) => [...c.hits, ...c.misses]);
+    inputs.push("", "\n", "plain words with nothing in them\n");
+    for (let split = 0; split < 4; split++) {
+      x.reset();
+      const deny = patterns.filter((_, i) => i % 4 === split);
+      const allow = patterns.filter((_, i) => i % 4 !== split).slice(0, 12);
+      const { set, ids } = makeSet(deny, allow);
+      expect(x.setPasses(set)).toBeGreaterThanOrEqual(1);
+      for (const s of inputs) check(set, ids, deny.length, s, `split ${split}`);
+      for (const s of inputs) check(set, ids, deny.length, s + " " + inputs[(s.length * 7) % inputs.length], `split ${split}, joined`);
+    }
+  });
+
+  it("puts the example guard config's 15 patterns in one DFA", () => {
+    const deny = ["(?i).*bypass.*(login|password|auth).*", "(?i).*(hack|phish|malware|exploit).*", "(?i)ignore (all )?(the )?(previous|prior|above) (instructions|prompts|rules)", "\\b\\d{3}-\\d{2}-\\d{4}\\b", "\\b4[0-9]{12}(?:[0-9]{3})?\\b", "\\bAKIA[0-9A-Z]{16}\\b", "-----BEGIN (?:RSA |EC |OPENSSH )?PRIVATE KEY-----", "(\\xE2\\x80[\\x8B-\\x8D]|\\xEF\\xBB\\xBF)", "\\xE2\\x80[\\xAA-\\xAE]"];
+    const allow = ["(?i).*what is .*", "(?i).*how do i .*", "(?i).*install .*", "(?i).*configure .*", "(?i).*reset .*", "(?i).*troubleshoot .*"];
+    const { set, ids } = makeSet(deny, allow);
+    expect(x.setPasses(set)).toBe(1);
+    for (const s of ["How do I configure it?", "what is 123-45-6789", "AKIAIOSFODNN7EXAMPLE", "hello\u200bworld", "bypass the\nlogin", "bypass the login", "nothing", "", "card 4111111111111111."]) check(set, ids, deny.length, s, "example");
+  });
+
+  it("on seeded random patterns and inputs, with anchors and flags", () => {
+    const r = rng(99);
+    for (let n = 0; n < 60; n++) {
+      x.reset();
+      const flags = () => (r() < 0.3 ? "(?i)" : "") + (r() < 0.2 ? "(?m)" : "") + (r() < 0.15 ? "^" : "") ;
+      const pats = Array.from({ length: 2 + Math.floor(r() * 5) }, () => flags() + randomPattern(r) + (r() < 0.15 ? "$" : ""));
+      const valid = pats.filter((p) => typeof compile(p) === "number");
+      x.reset();
+      const denyCount = Math.floor(r() * (valid.length + 1));
+      const { set, ids } = makeSet(valid.slice(0, denyCount), valid.slice(denyCount));
+      for (let k = 0; k < 15; k++) {
+        const s = Array.from({ length: Math.floor(r() * 14) }, () => "abc 1.\nAB_"[Math.floor(r() * 11)]).join("");
+        check(set, ids, denyCount, s, valid.join(" | "));
+      }
+    }
+  });
+
+  it("splits a union too big for one table into several passes, and keeps a bit-parallel pattern on its own", () => {
+    // Each tracks where its letter was among the last 12 bytes: 2^12 states alone, the product together.
+    const deny = ["a[a-d]{11}e", "b[a-d]{11}e", "c[a-d]{11}e", "a[ab]{20}c"];
+    const allow = ["d[a-d]{11}e", "(?i)zz"];
+    const { set, ids } = makeSet(deny, allow);
+    expect(x.setPasses(set)).toBeGreaterThan(2);
+    const r = rng(5);
+    for (let k = 0; k < 200; k++) {
+      const s = Array.from({ length: Math.floor(r() * 60) }, () => (r() < 0.93 ? "abcd"[Math.floor(r() * 4)] : "eZz"[Math.floor(r() * 3)])).join("");
+      check(set, ids, deny.length, s, "split");
+    }
+  });
+});

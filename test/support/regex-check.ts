@@ -25,6 +25,12 @@ export interface RegexCheck {
   testBits(id: number, len: number): number;
   dump(id: number): number;
   reset(): void;
+  setAdd(id: number, group: number): number;
+  setBuild(stopGroups: number): number;
+  setSearch(id: number, len: number): number;
+  setStopPattern(id: number): number;
+  setPasses(id: number): number;
+  setStates(id: number): number;
 }
 
 /** Builds the module when out of date (the build script skips it otherwise) and instantiates it. */

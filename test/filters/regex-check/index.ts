@@ -9,6 +9,9 @@ let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
 const regexes = new Array<Regex>();
 let lastStart: i32 = -1;
+const pendingIds = new Array<i32>();
+const pendingGroups = new Array<i32>();
+const sets = new Array<RegexSet>();
 let lastEnd: i32 = -1;
 
 /** Makes room for `len` input bytes and returns where to write them. */
@@ -39,6 +42,9 @@ export function compile(len: i32): i32 {
 /** Drops every compiled pattern (ids start over at 0). */
 export function reset(): void {
   regexes.length = 0;
+  sets.length = 0;
+  pendingIds.length = 0;
+  pendingGroups.length = 0;
 }
 
 function get(id: i32): Regex | null {
@@ -118,9 +124,6 @@ export function dump(id: i32): i32 {
 
 // --- RegexSet: many patterns in one pass ---
 
-const pendingIds = new Array<i32>();
-const pendingGroups = new Array<i32>();
-const sets = new Array<RegexSet>();
 
 /** Adds compiled pattern `id` to the set being made, in `group`. */
 export function setAdd(id: i32, group: i32): i32 {
