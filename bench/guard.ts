@@ -1,5 +1,7 @@
-// ai-prompt-guard's time per request, adversarial input against benign, per pattern (numbers,
-// not pass/fail). Patterns whose DFA explodes (overlapping counted repetitions) are what an
+// ai-prompt-guard's cost (numbers, not pass/fail). First the pattern-count table: every pattern
+// of a guard runs in one pass (lib/regex RegexSet, a DFA over all of them), so the µs per KB of
+// prompt should barely grow from 1 to 10 to 50 patterns; one pattern at a time it grew linearly.
+// Then the time per request, adversarial input against benign, per pattern. Patterns whose DFA explodes (overlapping counted repetitions) are what an
 // attacker picks input for: a lazy DFA keeps meeting new states and falls back to the Pike VM.
 // The guard bounds every pattern at configure time (whole DFA, or the bit-parallel NFA), so the
 // ratio stays near 1. Two tables: the regex engine alone on a 100 KB text (lazy DFA as before
@@ -12,6 +14,7 @@ import { filter, startGateway } from "../test/support/gateway.ts";
 import { startUpstream } from "../test/support/upstream.ts";
 import { send } from "../test/support/client.ts";
 import { medianRunMs } from "./timing.ts";
+import { GUARD_PATTERNS } from "./regex.ts";
 
 const enc = new TextEncoder();
 /** Prompt size (BENCH_GUARD_KB, default 100 KB): both engines are linear, so the ratios hold at any size. */
@@ -65,6 +68,97 @@ export const ADVERSARIAL: { pattern: string; input: (n: number) => string }[] = 
   { pattern: "(?i)x[a-z0-9 ]{0,72}y[a-z]{20}!", input: (n) => random(n, "xyabc ") },
   { pattern: "(?i)ignore (all )?previous instructions", input: (n) => "ignore all previous ".repeat(Math.ceil(n / 20)).slice(0, n) },
 ];
+
+
+/** 30 more deny patterns of the kinds guards ship (secrets, PII, jailbreak phrases), to reach 50. */
+const MORE_PATTERNS = [
+  "\\bAIza[0-9A-Za-z_-]{35}\\b",
+  "\\bsk-[A-Za-z0-9]{32,}\\b",
+  "\\bxox[baprs]-[0-9A-Za-z-]{10,48}",
+  "\\bgithub_pat_[0-9A-Za-z_]{22,}",
+  "\\bglpat-[0-9A-Za-z_-]{20}\\b",
+  "\\bnpm_[A-Za-z0-9]{36}\\b",
+  "\\bSG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}\\b",
+  "\\b3[47][0-9]{13}\\b",
+  "\\b6(?:011|5[0-9]{2})[0-9]{12}\\b",
+  "\\bIBAN:? ?[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}\\b",
+  "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b",
+  "\\+[1-9]\\d{9,14}\\b",
+  "(?i)\\bpassport (?:no|number)\\b",
+  "(?i)developer mode( enabled)?",
+  "(?i)\\bDAN\\b|do anything now",
+  "(?i)(pretend|act) (to be|as) (an? )?(unfiltered|unrestricted|jailbroken)",
+  "(?i)\\bjail ?break(ing|s)?\\b",
+  "(?i)reveal (your|the) (system|hidden) (prompt|instructions)",
+  "(?i)disregard (all|any) (prior|previous) (rules|instructions)",
+  "(?i)you are no longer bound",
+  "(?i)\\bhow to (make|build) (a )?(bomb|explosive)",
+  "(?i)\\b(kill|murder)\\s+(him|her|them)\\b",
+  "(?i)credit card (number|dump)s?",
+  "(?i)\\bssn\\b\\s*[:=]",
+  "(?i)\\bpassword\\s*[:=]\\s*\\S{6,}",
+  "(?i)\\bprivate[_ ]key\\b",
+  "(?i)<\\s*script\\b",
+  "(?i)\\bunion\\s+select\\b",
+  "(?i)\\brm\\s+-rf\\s+/",
+  "(\\xE2\\x80[\\x8B-\\x8F]|\\xE2\\x81\\xA0|\\xEF\\xBB\\xBF)",
+];
+
+/** µs per KB of prompt for 1, 10 and 50 patterns in one set, against one pattern at a time. */
+function benchPatternCounts(x: RegexCheck): void {
+  const pool = [...GUARD_PATTERNS, ...MORE_PATTERNS];
+  const text = enc.encode(prose(32 * 1024));
+  const kb = text.length / 1024;
+  const rows: Row[] = [];
+  for (const count of [1, 10, 50]) {
+    x.reset();
+    const ids = pool.slice(0, count).map((p) => {
+      const id = x.compile(put(x, enc.encode(p)));
+      if (id < 0 || x.bound(id) < 0) throw new Error(`bench pattern ${p} refused: ${outputText(x)}`);
+      return id;
+    });
+    const t0 = performance.now();
+    for (const id of ids) x.setAdd(id, 0);
+    const set = x.setBuild(1);
+    const buildMs = performance.now() - t0;
+    const len = put(x, text);
+    if (x.setSearch(set, len) !== 0) throw new Error(`bench prose matches one of the first ${count} patterns`);
+    const one = medianRunMs(9, () => x.setSearch(set, len));
+    const each = medianRunMs(5, () => {
+      for (const id of ids) x.test(id, len);
+    });
+    rows.push({
+      patterns: count,
+      passes: x.setPasses(set),
+      "DFA states": x.setStates(set),
+      "build ms": buildMs,
+      "one pass µs/KB": (one * 1000) / kb,
+      "one by one µs/KB": (each * 1000) / kb,
+      speedup: each / one,
+    });
+  }
+  printTable(`ai-prompt-guard's patterns on a ${kb.toFixed(0)} KB prompt that none matches: one pass for all (RegexSet) against one pattern at a time (each its whole DFA)`, rows);
+
+  // The bound holds for a set too: every adversarial pattern in one guard, each one's input against prose.
+  x.reset();
+  const ids = ADVERSARIAL.map((a) => {
+    const id = x.compile(put(x, enc.encode(a.pattern)));
+    x.bound(id);
+    return id;
+  });
+  for (const id of ids) x.setAdd(id, 0);
+  const set = x.setBuild(1);
+  const benign = put(x, enc.encode(prose(SIZE)));
+  const tb = medianRunMs(5, () => x.setSearch(set, benign));
+  const adv: Row[] = [];
+  for (const a of ADVERSARIAL) {
+    const len = put(x, enc.encode(a.input(SIZE)));
+    if (x.setSearch(set, len) !== 0) throw new Error(`adversarial text matches the set (${a.pattern})`);
+    const ta = medianRunMs(5, () => x.setSearch(set, len));
+    adv.push({ "input made against": a.pattern, passes: x.setPasses(set), "benign ms": tb, "adversarial ms": ta, ratio: ta / tb });
+  }
+  printTable(`lib/regex: the ${ADVERSARIAL.length} patterns above in one set on ${SIZE / 1024} KB, adversarial vs benign (the bound: ratio ≤ 3)`, adv);
+}
 
 function benchEngine(x: RegexCheck): void {
   const rows: Row[] = [];
@@ -142,7 +236,10 @@ async function benchRequests(): Promise<void> {
 }
 
 export async function benchGuard(): Promise<void> {
-  benchEngine(load());
+  const x = load();
+  benchPatternCounts(x);
+  x.reset();
+  benchEngine(x);
   await benchRequests();
 }
 
