@@ -73,6 +73,8 @@ class Merged {
   }
 }
 
+const EMPTY = new Program([], [], [], [], false, 0);
+
 /** The DFA of up to MAX_SET_PATTERNS patterns, built whole by build(). */
 export class SetDfa {
   private prog: Program;
@@ -411,11 +413,21 @@ export class SetDfa {
     for (let i = 0; i < t.length; i++) if (unchecked(t[i]) >= 0) unchecked((t[i] = unchecked(t[i]) << 2));
     for (let i = 0; i < this.sideNext.length; i++) if (this.sideNext[i] >= 0) this.sideNext[i] <<= 2;
     for (let c = 0; c < 256; c++) unchecked((this.classOffset[c] = (<u32>this.classOf[c]) << 2));
-    // Only the table and the side entries are needed from now on.
+    // Only the table and the side entries are needed from now on. Drop the rest: the collector
+    // walks every live object on each cycle, and a request body's allocation starts cycles.
     this.built = this.kernels.length;
     this.kernels = [];
     this.ctxs = [];
     this.dones = [];
+    this.symsOf = new StaticArray<StaticArray<u16>>(0);
+    this.buckets2 = [];
+    this.closures = [];
+    this.seenFlags = [];
+    this.mark = new StaticArray<i32>(0);
+    this.stack = new StaticArray<i32>(0);
+    this.list = new StaticArray<i32>(0);
+    this.patternOf = new StaticArray<i32>(0);
+    this.prog = EMPTY;
     this.buckets = new StaticArray<i32>(0);
     this.hashes = [];
     this.complete = true;
@@ -497,11 +509,14 @@ export class RegexSet {
    * the search. Each pattern is bound() here if it was not (a pattern bound() refuses is left
    * to the caller, which should not give it).
    */
+  private regexes: Regex[];
+
   constructor(
-    private regexes: Regex[],
+    regexes: Regex[],
     private groups: i32[],
     private stopGroups: i32,
   ) {
+    this.regexes = regexes;
     const dfaable = new Array<i32>();
     for (let k = 0; k < regexes.length; k++) {
       const r = regexes[k];
@@ -510,6 +525,8 @@ export class RegexSet {
       else this.addSingle(k);
     }
     if (dfaable.length > 0) this.place(dfaable);
+    // The patterns in DFAs are not needed any more (their own DFAs and programs): fewer live objects.
+    this.regexes = [];
   }
 
   private addSingle(k: i32): void {
