@@ -51,8 +51,16 @@ const HIGHS: u64 = 0x8080808080808080;
 export function skipStringAt(p: usize, i: i32, end: i32): i32 {
   i++;
   while (true) {
-    // Eight bytes at a time while none of them is a quote or a backslash.
-    while (i + 8 <= end && swarQuoteOrSlash(load<u64>(p + <usize>i)) == 0) i += 8;
+    // Eight bytes at a time while none of them is a quote or a backslash; then straight to the
+    // first one that is (the lowest flagged lane is exact).
+    while (i + 8 <= end) {
+      const m = swarQuoteOrSlash(load<u64>(p + <usize>i));
+      if (m != 0) {
+        i += <i32>(ctz(m) >> 3);
+        break;
+      }
+      i += 8;
+    }
     if (i >= end) return -1;
     const c = load<u8>(p + <usize>i);
     if (c == 0x22) return i + 1;

@@ -259,8 +259,16 @@ const HIGHS: u64 = 0x8080808080808080;
 function scanString(p: usize, i: i32, n: i32): i32 {
   i++;
   while (true) {
-    // Plain ASCII runs, eight bytes at a time.
-    while (i + 8 <= n && special8(load<u64>(p + <usize>i)) == 0) i += 8;
+    // Plain ASCII runs, eight bytes at a time; then straight to the first byte that needs a
+    // look (the lowest flagged lane is exact: borrows only run upwards).
+    while (i + 8 <= n) {
+      const m = special8(load<u64>(p + <usize>i));
+      if (m != 0) {
+        i += <i32>(ctz(m) >> 3);
+        break;
+      }
+      i += 8;
+    }
     if (i >= n) return fail("unexpected end of input in a string");
     const b = at(p, i);
     if (b == 0x22) return i + 1;
