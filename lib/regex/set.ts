@@ -73,6 +73,9 @@ class Merged {
   }
 }
 
+/** States per block of rows while building. */
+const BLOCK: i32 = 64;
+
 const EMPTY = new Program([], [], [], [], false, 0);
 
 /** The DFA of up to MAX_SET_PATTERNS patterns, built whole by build(). */
@@ -91,6 +94,8 @@ export class SetDfa {
   private classOf: StaticArray<u8>;
   private nsym: i32;
 
+  /** Rows of BLOCK states while building. */
+  private rows: StaticArray<i32>[] = [];
   /** Per state and symbol: the next state's row (state × nsym) when nothing matched, else a side entry (-2 - index). */
   private trans: StaticArray<i32> = new StaticArray<i32>(0);
   private kernels: StaticArray<i32>[] = [];
@@ -100,6 +105,8 @@ export class SetDfa {
   private sideNext: i32[] = [];
   private sideGroups: i32[] = [];
   private sidePatterns: u64[] = [];
+  /** The first side entry made for the state being computed. */
+  private sideFrom: i32 = 0;
 
   // Closure scratch space.
   private mark: StaticArray<i32>;
@@ -240,18 +247,9 @@ export class SetDfa {
     }
     const id = this.kernels.length;
     if (id >= limit) return -1;
-    const need = (id + 1) * this.nsym;
-    if (need > this.trans.length) {
-      let states = this.trans.length / this.nsym;
-      if (states < 8) states = 8;
-      while (states * this.nsym < need) states <<= 1;
-      if (states > limit) states = limit;
-      const grown = new StaticArray<i32>(states * this.nsym);
-      const old = this.trans;
-      memory.copy(changetype<usize>(grown), changetype<usize>(old), <usize>old.length << 2);
-      for (let i = old.length; i < grown.length; i++) unchecked((grown[i] = UNKNOWN));
-      this.trans = grown;
-    }
+    // Rows are made in blocks while building (a table grown by copying would leave every smaller
+    // copy behind, and a VM's memory never shrinks); build() joins them into one table.
+    if ((id & (BLOCK - 1)) == 0) this.rows.push(new StaticArray<i32>(BLOCK * this.nsym));
     this.kernels.push(StaticArray.fromArray<i32>(kernel));
     this.ctxs.push(ctx);
     this.dones.push(done);
@@ -275,6 +273,12 @@ export class SetDfa {
   private hashes: u32[] = [];
 
   private side(next: i32, groups: i32, patterns: u64): i32 {
+    // Transitions of one state share an entry when they say the same (a state right before a
+    // match matches on every symbol, mostly into the same next state).
+    const from = this.sideFrom;
+    for (let k = this.sideNext.length - 1; k >= from; k--) {
+      if (unchecked(this.sideNext[k]) == next && unchecked(this.sideGroups[k]) == groups && unchecked(this.sidePatterns[k]) == patterns) return -2 - k;
+    }
     const k = this.sideNext.length;
     this.sideNext.push(next);
     this.sideGroups.push(groups);
@@ -333,11 +337,18 @@ export class SetDfa {
         cache.push(<i32>(this.matchedPatterns >>> 32));
         const count = this.count;
         cache.push(count);
+        // Sorted (in place: no garbage per closure), so that each symbol's next kernel comes out sorted.
         const list = this.list;
-        // Sorted, so that each symbol's next kernel comes out sorted.
-        const sorted = StaticArray.slice<i32>(list, 0, count);
-        sorted.sort();
-        for (let i = 0; i < count; i++) cache.push(unchecked(sorted[i]));
+        for (let i = 1; i < count; i++) {
+          const v = unchecked(list[i]);
+          let j = i - 1;
+          while (j >= 0 && unchecked(list[j]) > v) {
+            unchecked((list[j + 1] = unchecked(list[j])));
+            j--;
+          }
+          unchecked((list[j + 1] = v));
+        }
+        for (let i = 0; i < count; i++) cache.push(unchecked(list[i]));
       }
       unchecked((symAt[sym] = at));
     }
@@ -361,6 +372,9 @@ export class SetDfa {
       }
     }
     // 3. The transitions.
+    this.sideFrom = this.sideNext.length;
+    const block = this.rows[s / BLOCK];
+    const row = (s & (BLOCK - 1)) * nsym;
     for (let sym = 0; sym < nsym; sym++) {
       const at = unchecked(symAt[sym]);
       const matched = cache[at];
@@ -377,7 +391,7 @@ export class SetDfa {
         }
       }
       const t = matched == 0 && nextRow >= 0 ? nextRow : this.side(nextRow, matched, matchedPatterns);
-      unchecked((this.trans[s * nsym + sym] = t));
+      unchecked((block[row + sym] = t));
     }
     return work;
   }
@@ -393,6 +407,7 @@ export class SetDfa {
     if (this.complete) return true;
     const limit = this.stateLimit(patterns);
     let steps = 0;
+    this.rows = [];
     this.intern([], CTX_START & this.bc.ctxMask, 0, limit);
     for (let s = 0; s < this.kernels.length; s++) {
       const work = this.computeState(s, limit);
@@ -403,13 +418,22 @@ export class SetDfa {
         this.dones = [];
         this.buckets = new StaticArray<i32>(64);
         this.hashes = [];
-        this.trans = new StaticArray<i32>(0);
+        this.rows = [];
         return false;
       }
     }
+    // One table from the blocks.
+    const nsym = this.nsym;
+    const states = this.kernels.length;
+    const t = new StaticArray<i32>(states * nsym);
+    for (let b = 0; b < this.rows.length; b++) {
+      const rowsIn = min(BLOCK, states - b * BLOCK);
+      memory.copy(changetype<usize>(t) + (<usize>(b * BLOCK * nsym) << 2), changetype<usize>(this.rows[b]), <usize>(rowsIn * nsym) << 2);
+    }
+    this.rows = [];
+    this.trans = t;
     // Rows as byte offsets from here on, and classes as byte offsets within a row: the search's
     // address is then one add, no multiply or shift on the path from one byte to the next.
-    const t = this.trans;
     for (let i = 0; i < t.length; i++) if (unchecked(t[i]) >= 0) unchecked((t[i] = unchecked(t[i]) << 2));
     for (let i = 0; i < this.sideNext.length; i++) if (this.sideNext[i] >= 0) this.sideNext[i] <<= 2;
     for (let c = 0; c < 256; c++) unchecked((this.classOffset[c] = (<u32>this.classOf[c]) << 2));
@@ -524,9 +548,13 @@ export class RegexSet {
       if (r.strategy == "dfa") dfaable.push(k);
       else this.addSingle(k);
     }
+    // A full collection first: what bound() and the caller's parsing left behind is freed, and the
+    // DFA's build reuses that memory instead of growing the VM's (which never shrinks).
+    __collect();
     if (dfaable.length > 0) this.place(dfaable);
     // The patterns in DFAs are not needed any more (their own DFAs and programs): fewer live objects.
     this.regexes = [];
+    __collect();
   }
 
   private addSingle(k: i32): void {
