@@ -104,6 +104,14 @@ export class Regex {
     return "its DFA needs more than " + d.stateLimit.toString() + " states and it has more than " + MAX_POSITIONS.toString() + " byte-matching steps, so no strategy bounds its time per byte (some inputs would run 100 times slower than others): shorten its counted repetitions";
   }
 
+  /**
+   * Drops the DFA bound() built, when a RegexSet has taken the pattern into its own: the memory
+   * goes back before the set's build. A later search builds the lazy DFA again.
+   */
+  releaseDfa(): void {
+    if (!this.useBits) this.dfa = null;
+  }
+
   /** How bound() made the search: "dfa" (whole DFA), "bit-nfa", or "lazy" (not bounded). */
   get strategy(): string {
     if (this.useBits) return "bit-nfa";

@@ -548,6 +548,8 @@ export class RegexSet {
       if (r.strategy == "dfa") dfaable.push(k);
       else this.addSingle(k);
     }
+    // The set's DFAs replace the patterns' own; a pattern left on its own gets its DFA back below.
+    for (let i = 0; i < dfaable.length; i++) regexes[dfaable[i]].releaseDfa();
     // A full collection first: what bound() and the caller's parsing left behind is freed, and the
     // DFA's build reuses that memory instead of growing the VM's (which never shrinks).
     __collect();
@@ -580,7 +582,8 @@ export class RegexSet {
       }
     }
     if (n == 1) {
-      this.addSingle(idx[0]); // its own whole DFA (bound() built it)
+      this.regexes[idx[0]].bound(); // its own whole DFA again (it fit before)
+      this.addSingle(idx[0]);
       return;
     }
     const half = n >> 1;
