@@ -63,7 +63,7 @@ function bad(status: PromptStatus, reason: string): Prompt {
 }
 
 /** Members whose strings are identifiers or enums the provider does not show the model. */
-const SKIPPED: string[] = ["role", "type", "id", "tool_call_id", "detail", "format", "file_id"];
+export const SKIPPED: string[] = ["role", "type", "id", "tool_call_id", "detail", "format", "file_id"];
 
 // --- the text being built: one buffer, grown by doubling and kept for the next request ---
 
@@ -217,11 +217,12 @@ function readDataString(s: string): void {
 }
 
 /** A media type (with parameters) whose bytes are text. */
-function isTextMedia(meta: string): bool {
+export function isTextMedia(meta: string): bool {
   return meta.startsWith("text/") || meta.startsWith("application/json") || meta.startsWith("application/xml") || meta.indexOf("+json") >= 0 || meta.indexOf("+xml") >= 0 || meta.startsWith(";");
 }
 
-function b64(c: i32): i32 {
+/** A base64 (or base64url) digit's value, -1 for another character. */
+export function b64(c: i32): i32 {
   if (c >= 0x41 && c <= 0x5a) return c - 0x41;
   if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26;
   if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52;

@@ -5,11 +5,12 @@
 //   neighbours when assertions look at them;
 // - two extra symbols: a newline that is the last byte (`$` may match before it) and the end;
 // - the context a state keeps about the byte before it (start, word byte, newline), and the
-//   assertion truths at a position given that context and the next symbol.
+//   assertion truths at a position given that context and the next symbol;
+// - the closure of a position: the threads (and matches) it reaches without consuming.
 
 import { Assert } from "./ast";
 import { isWordByte } from "./byteset";
-import { OP_BYTE, Program } from "./program";
+import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_SPLIT, Program } from "./program";
 
 export const CTX_START: i32 = 1;
 export const CTX_WORD: i32 = 2;
@@ -98,4 +99,36 @@ export class ByteClasses {
     if (isWordByte(c)) nctx |= CTX_WORD;
     return nctx & this.ctxMask;
   }
+}
+
+/**
+ * Appends to `list` (from `count`) every consuming instruction and every MATCH reached from pc0
+ * without consuming, under the assertion truths `flags`; each pc once per `gen` (in `mark`).
+ * Returns the new count. ENTER and CHECK are passed: whether an empty iteration is allowed
+ * changes which match is reported, never whether there is one.
+ */
+export function closureInto(prog: Program, pc0: i32, flags: i32, mark: StaticArray<i32>, gen: i32, stack: StaticArray<i32>, list: StaticArray<i32>, count: i32): i32 {
+  let sp = 0;
+  unchecked((stack[sp++] = pc0));
+  while (sp > 0) {
+    let pc = unchecked(stack[--sp]);
+    while (true) {
+      if (unchecked(mark[pc]) == gen) break;
+      unchecked((mark[pc] = gen));
+      const op = unchecked(prog.op[pc]);
+      if (op == OP_JMP) pc = unchecked(prog.a[pc]);
+      else if (op == OP_SPLIT) {
+        unchecked((stack[sp++] = unchecked(prog.b[pc])));
+        pc = unchecked(prog.a[pc]);
+      } else if (op == OP_ASSERT) {
+        if ((flags & unchecked(prog.a[pc])) == 0) break;
+        pc++;
+      } else if (op == OP_ENTER || op == OP_CHECK) pc++;
+      else {
+        unchecked((list[count++] = pc));
+        break;
+      }
+    }
+  }
+  return count;
 }

@@ -6,8 +6,8 @@
 // The cache has a fixed budget; when it fills up too quickly the search finishes on the
 // Pike VM instead (as RE2 does), so the time stays O(program × input) in the worst case.
 
-import { ByteClasses, CTX_START } from "./classes";
-import { OP_ASSERT, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SPLIT, Program } from "./program";
+import { ByteClasses, closureInto, CTX_START } from "./classes";
+import { OP_MATCH, Program } from "./program";
 
 const UNKNOWN: i32 = -1;
 const MATCHED: i32 = -2;
@@ -61,36 +61,17 @@ export class LazyDfa {
   }
 
   private add(pc0: i32, flags: i32): void {
-    const prog = this.prog;
-    const mark = this.mark;
-    const gen = this.gen;
-    const stack = this.stack;
-    let sp = 0;
-    unchecked((stack[sp++] = pc0));
-    while (sp > 0) {
-      let pc = unchecked(stack[--sp]);
-      while (true) {
-        if (unchecked(mark[pc]) == gen) break;
-        unchecked((mark[pc] = gen));
-        const op = unchecked(prog.op[pc]);
-        if (op == OP_JMP) pc = unchecked(prog.a[pc]);
-        else if (op == OP_SPLIT) {
-          unchecked((stack[sp++] = unchecked(prog.b[pc])));
-          pc = unchecked(prog.a[pc]);
-        } else if (op == OP_ASSERT) {
-          if ((flags & unchecked(prog.a[pc])) == 0) break;
-          pc++;
-        } else if (op == OP_ENTER || op == OP_CHECK) {
-          // Whether an empty iteration is allowed changes which match is reported, never
-          // whether there is one: a yes/no search ignores it.
-          pc++;
-        } else {
-          if (op == OP_MATCH) this.matched = true;
-          else unchecked((this.list[this.count++] = pc));
-          break;
-        }
-      }
+    const from = this.count;
+    const n = closureInto(this.prog, pc0, flags, this.mark, this.gen, this.stack, this.list, from);
+    // MATCH is no thread: note it and keep the consuming instructions.
+    const list = this.list;
+    let w = from;
+    for (let i = from; i < n; i++) {
+      const pc = unchecked(list[i]);
+      if (unchecked(this.prog.op[pc]) == OP_MATCH) this.matched = true;
+      else unchecked((list[w++] = pc));
     }
+    this.count = w;
   }
 
   private nextGen(): void {

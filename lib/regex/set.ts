@@ -13,10 +13,10 @@
 // whose union does not fit the table budget are split into several sets (RegexSet), each one
 // pass; a pattern that only the bit-parallel NFA bounds keeps its own pass.
 
-import { ByteClasses, CTX_START } from "./classes";
+import { ByteClasses, closureInto, CTX_START } from "./classes";
 import { TABLE_BUDGET } from "./dfa";
 import { ByteSet } from "./byteset";
-import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, Program } from "./program";
+import { OP_BYTE, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, Program } from "./program";
 import { DEFAULT_BUILD_STEPS, Regex } from "./regex";
 
 const UNKNOWN: i32 = -1;
@@ -186,39 +186,24 @@ export class SetDfa {
   /** Adds the closure of pc0 under `flags`: consuming instructions to list, matches of groups not done to the masks. */
   private add(pc0: i32, flags: i32): void {
     const prog = this.prog;
-    const mark = this.mark;
-    const gen = this.gen;
-    const stack = this.stack;
-    let sp = 0;
-    unchecked((stack[sp++] = pc0));
-    while (sp > 0) {
-      let pc = unchecked(stack[--sp]);
-      while (true) {
-        if (unchecked(mark[pc]) == gen) break;
-        unchecked((mark[pc] = gen));
-        const op = unchecked(prog.op[pc]);
-        if (op == OP_JMP) pc = unchecked(prog.a[pc]);
-        else if (op == OP_SPLIT) {
-          unchecked((stack[sp++] = unchecked(prog.b[pc])));
-          pc = unchecked(prog.a[pc]);
-        } else if (op == OP_ASSERT) {
-          if ((flags & unchecked(prog.a[pc])) == 0) break;
-          pc++;
-        } else if (op == OP_ENTER || op == OP_CHECK) {
-          pc++; // changes which match is reported, never whether there is one
-        } else {
-          if (op == OP_MATCH) {
-            const k = unchecked(prog.a[pc]);
-            const g = unchecked(this.groupBit[k]);
-            if ((g & this.curDone) == 0) {
-              this.matchedGroups |= g;
-              this.matchedPatterns |= (<u64>1) << (<u64>k);
-            }
-          } else unchecked((this.list[this.count++] = pc));
-          break;
-        }
+    const from = this.count;
+    const n = closureInto(prog, pc0, flags, this.mark, this.gen, this.stack, this.list, from);
+    const list = this.list;
+    let w = from;
+    for (let i = from; i < n; i++) {
+      const pc = unchecked(list[i]);
+      if (unchecked(prog.op[pc]) != OP_MATCH) {
+        unchecked((list[w++] = pc));
+        continue;
+      }
+      const k = unchecked(prog.a[pc]);
+      const g = unchecked(this.groupBit[k]);
+      if ((g & this.curDone) == 0) {
+        this.matchedGroups |= g;
+        this.matchedPatterns |= (<u64>1) << (<u64>k);
       }
     }
+    this.count = w;
   }
 
   private nextGen(): void {

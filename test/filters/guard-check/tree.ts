@@ -22,19 +22,9 @@
 import { JSON } from "json-as";
 import { arrAt, isNull, parseObject, valueArr, valueObj, valueString } from "../../../lib/json/read";
 import { ambiguousMember } from "../../../lib/json/names";
+import { b64, isTextMedia, MAX_BODY_DEPTH, PromptStatus, SKIPPED } from "../../../filters/ai-prompt-guard/prompt";
 
-/** Nesting limit for request bodies (deeper bodies are refused before parsing). */
-export const MAX_BODY_DEPTH: i32 = 64;
-
-export const enum PromptStatus {
-  Ok = 0,
-  /** Not JSON, invalid UTF-8, too deep, not an object, or ambiguous member names: the body itself is bad. */
-  BadJson = 1,
-  /** JSON, but not a chat or completions prompt the guard can read (Kong: "bad request"). */
-  BadFormat = 2,
-}
-
-export class Prompt {
+export class TreePrompt {
   constructor(
     public status: PromptStatus,
     public text: Uint8Array,
@@ -43,12 +33,10 @@ export class Prompt {
   ) {}
 }
 
-function bad(status: PromptStatus, reason: string): Prompt {
-  return new Prompt(status, new Uint8Array(0), reason);
+function bad(status: PromptStatus, reason: string): TreePrompt {
+  return new TreePrompt(status, new Uint8Array(0), reason);
 }
 
-/** Members whose strings are identifiers or enums the provider does not show the model. */
-const SKIPPED: string[] = ["role", "type", "id", "tool_call_id", "detail", "format", "file_id"];
 
 /** Collects the pieces of the prompt as UTF-8, separated by single spaces. */
 class TextParts {
@@ -105,20 +93,6 @@ function readString(s: string, out: TextParts): void {
     }
   }
   out.str(s);
-}
-
-/** A media type (with parameters) whose bytes are text. */
-function isTextMedia(meta: string): bool {
-  return meta.startsWith("text/") || meta.startsWith("application/json") || meta.startsWith("application/xml") || meta.indexOf("+json") >= 0 || meta.indexOf("+xml") >= 0 || meta.startsWith(";");
-}
-
-function b64(c: i32): i32 {
-  if (c >= 0x41 && c <= 0x5a) return c - 0x41;
-  if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26;
-  if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52;
-  if (c == 0x2b || c == 0x2d) return 62; // + (and base64url's -)
-  if (c == 0x2f || c == 0x5f) return 63; // / (and base64url's _)
-  return -1;
 }
 
 /** Lenient base64 (padding and stray characters skipped), as the bytes a provider would decode. */
@@ -188,7 +162,7 @@ function readMessage(m: JSON.Obj, role: string, out: TextParts): bool {
   return true;
 }
 
-export function extractPromptTree(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
+export function extractPromptTree(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): TreePrompt {
   const parsed = parseObject(body, MAX_BODY_DEPTH);
   if (parsed.error != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + parsed.error!);
   const ambiguous = ambiguousMember(body);
@@ -210,7 +184,7 @@ export function extractPromptTree(body: Uint8Array, matchAllRoles: bool, latestO
       if (latestOnly) break;
       out.space(); // Kong's separator, after every message taken
     }
-    return new Prompt(PromptStatus.Ok, out.join(), "");
+    return new TreePrompt(PromptStatus.Ok, out.join(), "");
   }
   const pv = root.get("prompt");
   const prompt = valueString(pv);
@@ -226,5 +200,5 @@ export function extractPromptTree(body: Uint8Array, matchAllRoles: bool, latestO
   }
   const suffix = valueString(root.get("suffix"));
   if (suffix != null) out.str(suffix);
-  return new Prompt(PromptStatus.Ok, out.join(), "");
+  return new TreePrompt(PromptStatus.Ok, out.join(), "");
 }
