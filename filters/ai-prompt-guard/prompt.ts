@@ -76,7 +76,8 @@ function reserve(n: i32): usize {
   const need = len + n;
   if (need > buf.length) {
     let cap = buf.length;
-    while (cap < need) cap <<= 1;
+    while (cap < need && cap < 0x40000000) cap <<= 1;
+    if (cap < need) cap = need;
     const grown = new StaticArray<u8>(cap);
     memory.copy(changetype<usize>(grown), changetype<usize>(buf), <usize>len);
     buf = grown;
