@@ -94,10 +94,18 @@ export class SetDfa {
   private classOf: StaticArray<u8>;
   private nsym: i32;
 
-  /** Rows of BLOCK states while building. */
+  /** The address of state `id`'s row. */
+  private rowAt(id: i32): i32 {
+    return <i32>(changetype<usize>(unchecked(this.rows[id / BLOCK])) + (<usize>((id % BLOCK) * this.nsym) << 2));
+  }
+
+  /** The start state's row (an address, after build()). */
+  private start: i32 = 0;
+  /**
+   * The table, BLOCK states' rows per block. Per state and symbol: the next state (its id while
+   * building, the address of its row after) when nothing matched, else a side entry (-2 - index).
+   */
   private rows: StaticArray<i32>[] = [];
-  /** Per state and symbol: the next state's row (state × nsym) when nothing matched, else a side entry (-2 - index). */
-  private trans: StaticArray<i32> = new StaticArray<i32>(0);
   private kernels: StaticArray<i32>[] = [];
   private ctxs: i32[] = [];
   private dones: i32[] = [];
@@ -372,7 +380,7 @@ export class SetDfa {
         if (next.length > 0 || (this.floating & ~ndone) != 0) {
           const id = this.intern(next, bc.ctxAfter(unchecked(bc.reps[sym])), ndone, limit);
           if (id < 0) return -1;
-          nextRow = id * nsym;
+          nextRow = id;
         }
       }
       const t = matched == 0 && nextRow >= 0 ? nextRow : this.side(nextRow, matched, matchedPatterns);
@@ -407,20 +415,20 @@ export class SetDfa {
         return false;
       }
     }
-    // One table from the blocks.
+    // Each next state as the address of its row: the blocks stay where they are (the collector
+    // does not move objects) and alive (held in rows), so the search's next address is one add
+    // of the byte's class offset, and no table is copied together (which would double the peak).
     const nsym = this.nsym;
-    const states = this.kernels.length;
-    const t = new StaticArray<i32>(states * nsym);
-    for (let b = 0; b < this.rows.length; b++) {
-      const rowsIn = min(BLOCK, states - b * BLOCK);
-      memory.copy(changetype<usize>(t) + (<usize>(b * BLOCK * nsym) << 2), changetype<usize>(this.rows[b]), <usize>(rowsIn * nsym) << 2);
+    const rows = this.rows;
+    for (let b = 0; b < rows.length; b++) {
+      const block = unchecked(rows[b]);
+      for (let i = 0; i < block.length; i++) {
+        const t = unchecked(block[i]);
+        if (t >= 0) unchecked((block[i] = this.rowAt(t)));
+      }
     }
-    this.rows = [];
-    this.trans = t;
-    // Rows as byte offsets from here on, and classes as byte offsets within a row: the search's
-    // address is then one add, no multiply or shift on the path from one byte to the next.
-    for (let i = 0; i < t.length; i++) if (unchecked(t[i]) >= 0) unchecked((t[i] = unchecked(t[i]) << 2));
-    for (let i = 0; i < this.sideNext.length; i++) if (this.sideNext[i] >= 0) this.sideNext[i] <<= 2;
+    for (let i = 0; i < this.sideNext.length; i++) if (this.sideNext[i] >= 0) this.sideNext[i] = this.rowAt(this.sideNext[i]);
+    this.start = this.rowAt(0);
     for (let c = 0; c < 256; c++) unchecked((this.classOffset[c] = (<u32>this.classOf[c]) << 2));
     // Only the table and the side entries are needed from now on. Drop the rest: the collector
     // walks every live object on each cycle, and a request body's allocation starts cycles.
@@ -449,9 +457,8 @@ export class SetDfa {
    */
   scan(base: usize, len: i32): i32 {
     if (!this.complete) return -1;
-    const trans = changetype<usize>(this.trans);
     const cls = changetype<usize>(this.classOffset);
-    let s = 0; // the start state's row (a byte offset in the table)
+    let s = this.start; // the address of the current state's row
     let groups = 0;
     let pats: u64 = 0;
     const last = len - 1;
@@ -463,7 +470,7 @@ export class SetDfa {
         let r = s;
         let t: i32 = 0;
         while (i < last) {
-          t = load<i32>(trans + <usize>(r + <i32>load<u32>(cls + (<usize>load<u8>(base + <usize>i) << 2))));
+          t = load<i32>(<usize>(r + <i32>load<u32>(cls + (<usize>load<u8>(base + <usize>i) << 2))));
           i++;
           if (t < 0) break;
           r = t;
@@ -483,7 +490,7 @@ export class SetDfa {
         const b = <i32>load<u8>(base + <usize>i);
         sym = b == 0x0a ? this.bc.symFinalNl : <i32>unchecked(this.classOf[b]);
       } else sym = this.bc.symEnd;
-      const t = load<i32>(trans + <usize>(s + (sym << 2)));
+      const t = load<i32>(<usize>(s + (sym << 2)));
       i++;
       if (t >= 0) {
         s = t;
