@@ -2,8 +2,8 @@
 // runs for every request, and a string[] path, its serialisation and a UTF-8 decode per
 // property were most of this filter's time (V8 profile, bench/chain.ts).
 
-import { proxy_get_property } from "../../lib/abi/imports";
-import { WasmResult } from "../../lib/abi/enums";
+import { proxy_get_header_map_value, proxy_get_property } from "../../lib/abi/imports";
+import { MapType, WasmResult } from "../../lib/abi/enums";
 import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../lib/abi/memory";
 import { setLastStatus } from "../../lib/abi/status";
 
@@ -22,6 +22,28 @@ export function property(p: ArrayBuffer): ArrayBuffer | null {
     return null;
   }
   return takeReturnedSlots();
+}
+
+const PATH_HEADER = String.UTF8.encode(":path");
+
+/** The request's :path as raw bytes (no decode, no re-encode), or null when absent. */
+export function requestPath(): ArrayBuffer | null {
+  clearSlots();
+  const s = proxy_get_header_map_value(MapType.HttpRequestHeaders, changetype<usize>(PATH_HEADER), PATH_HEADER.byteLength, RET_PTR, RET_SIZE);
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  return takeReturnedSlots();
+}
+
+const RESPONSE_CODE = path("response\0code");
+
+/** The status the client got (`response.code`, an int64 in 8 bytes), or -1 when unknown. */
+export function responseCode(): i64 {
+  const code = property(RESPONSE_CODE);
+  return code != null && code.byteLength == 8 ? load<i64>(changetype<usize>(code)) : -1;
 }
 
 /** A non-negative decimal integer in `b`, or -1 (null, empty, over 18 digits, or not digits). */

@@ -11,6 +11,7 @@
 //   ai.time_per_token (ms), ai.cost, ai.status      always, as plain text, for other filters
 //   ai.error_type          when a 2xx answer failed on the way (upstream_stream_error,
 //                          upstream_stream_incomplete, upstream_bad_response)
+//   ai.facts               the same facts packed for ai-metrics, with other writers' (facts.ts)
 //
 // The transformers write the same keys under their own prefix (AnalyticsKeys):
 //   ai.ai-request-transformer.log = {"ai-request-transformer":{…}}, ai.ai-request-transformer.prompt_tokens, …
@@ -18,6 +19,7 @@
 import { HttpContext } from "../runtime";
 import { JsonWriter } from "../llm/json-writer";
 import { Usage } from "../llm/provider";
+import { count, FACT_RECORD, parseCostNano, putFact, RecordPayload } from "./facts";
 
 /**
  * The filter-state keys one writer uses, as property paths made once (an array literal in
@@ -143,18 +145,37 @@ export class Analytics {
   write(ctx: HttpContext, logStatistics: bool, logPayloads: bool): void {
     const u = this.usage;
     const k = this.keys;
+    const responseModel = this.responseModel.length > 0 ? this.responseModel : this.requestModel;
+    const prompt = max<i64>(u.promptTokens, 0);
+    const completion = max<i64>(u.completionTokens, 0);
+    const total = max<i64>(u.totalTokens, 0);
+    const cost = numberText(this.cost);
     ctx.setPropertyString(k.providerName, this.provider);
     ctx.setPropertyString(k.requestModel, this.requestModel);
-    ctx.setPropertyString(k.responseModel, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
+    ctx.setPropertyString(k.responseModel, responseModel);
     ctx.setPropertyString(k.requestMode, this.requestMode);
-    ctx.setPropertyString(k.promptTokens, max<i64>(u.promptTokens, 0).toString());
-    ctx.setPropertyString(k.completionTokens, max<i64>(u.completionTokens, 0).toString());
-    ctx.setPropertyString(k.totalTokens, max<i64>(u.totalTokens, 0).toString());
+    ctx.setPropertyString(k.promptTokens, prompt.toString());
+    ctx.setPropertyString(k.completionTokens, completion.toString());
+    ctx.setPropertyString(k.totalTokens, total.toString());
     ctx.setPropertyString(k.llmLatency, this.latencyMs.toString());
     ctx.setPropertyString(k.timePerToken, numberText(this.timePerToken));
-    ctx.setPropertyString(k.cost, numberText(this.cost));
+    ctx.setPropertyString(k.cost, cost);
     ctx.setPropertyString(k.status, this.status.toString());
     if (this.errorType.length > 0) ctx.setPropertyString(k.errorType, this.errorType);
+    // The same facts for ai-metrics, valued exactly as it reads the keys above. The route
+    // type and Kong's cache labels are not written by this gateway: empty.
+    const facts = new RecordPayload(count(prompt), count(completion), count(total), count(this.latencyMs), parseCostNano(cost), <i64>this.status)
+      .label(this.provider)
+      .label(this.requestModel)
+      .label(responseModel)
+      .label(this.requestMode)
+      .label("")
+      .label("")
+      .label("")
+      .label("")
+      .label("")
+      .label(this.errorType);
+    putFact(ctx, FACT_RECORD, k.prefix, facts.toBuffer());
     if (this.tries > 0) {
       ctx.setPropertyString(K_TARGET, this.target);
       ctx.setPropertyString(K_TRIES, this.tries.toString());
