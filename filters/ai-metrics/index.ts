@@ -5,7 +5,9 @@
 // The facts come packed in `ai.facts` (lib/analytics/facts.ts), one property read; a stream
 // without it (a producer that writes only the individual keys) is read key by key.
 
-export * from "../../lib/runtime/exports";
+// Only the callbacks this filter uses: Envoy (proxy-wasm cpp-host, ContextBase::onRequestHeaders
+// and the rest) calls no export a module lacks, so a request costs no header or body callbacks.
+export { malloc, proxy_abi_version_0_2_1, proxy_on_context_create, proxy_on_vm_start, proxy_on_configure, proxy_on_log, proxy_on_done, proxy_on_delete } from "../../lib/runtime/exports";
 import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
 import { AiMetricsConfig, parseConfig } from "./config";
 import { AiRecord, countsFromFacts, readRecord, RECORDS } from "./record";
