@@ -21,13 +21,13 @@ const FACTS = path(FACTS_KEY);
 /** The record of the packed path, reused: its counts are set per request, its labels per new label set. */
 const scratch = new AiRecord();
 
-/** `ai.facts` when present and well-formed, else null (then the individual keys are read). */
-function readFacts(): ArrayBuffer | null {
+const reader = new FactsReader();
+
+/** A reader over `ai.facts` when present and well-formed, else null (then the individual keys are read). */
+function readFacts(): FactsReader | null {
   const v = property(FACTS);
-  if (v == null) return null;
-  const r = new FactsReader(v);
-  while (r.next()) {}
-  return r.ok ? v : null;
+  if (v == null || !reader.reset(v).valid()) return null;
+  return reader.reset(v);
 }
 
 class AiMetricsRoot extends RootContext {
@@ -66,9 +66,8 @@ class AiMetricsStream extends HttpContext {
   }
 
   /** Every series from the packed facts. */
-  private emitFacts(facts: ArrayBuffer): void {
+  private emitFacts(r: FactsReader): void {
     const cfg = this.config;
-    const r = new FactsReader(facts);
     let code: i64 = -2; // read once, with the first record
     while (r.next()) {
       const kind = r.kind;

@@ -15,6 +15,7 @@ const ROUTE_TYPES = [String.UTF8.encode("llm/v1/chat"), String.UTF8.encode("llm/
 
 /** Whether the route type (`n` bytes at `p`) alone names the GenAI operation (else the path does). */
 function knownRouteAt(p: usize, n: u32): bool {
+  if (n == 0) return false; // ai-proxy writes none
   for (let i = 0; i < ROUTE_TYPES.length; i++) {
     const t = unchecked(ROUTE_TYPES[i]);
     if (<u32>t.byteLength == n && memory.compare(p, changetype<usize>(t), n) == 0) return true;

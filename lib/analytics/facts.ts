@@ -122,21 +122,35 @@ export class RecordPayload {
 
 /** Walks the entries of an `ai.facts` value; stops at the end or at the first malformed entry. */
 export class FactsReader {
-  private pos: usize;
-  private readonly end: usize;
+  private buf: ArrayBuffer = new ArrayBuffer(0);
+  private pos: usize = 0;
+  private end: usize = 0;
   /** False once an entry did not fit (the value was not written by putFact). */
-  ok: bool;
+  ok: bool = false;
   kind: u8 = 0;
   idAt: usize = 0;
   idLen: u32 = 0;
   at: usize = 0;
   len: u32 = 0;
 
-  constructor(private readonly buf: ArrayBuffer) {
+  constructor(buf: ArrayBuffer | null = null) {
+    if (buf != null) this.reset(buf);
+  }
+
+  /** Starts over on `buf` (one reader can serve every request). */
+  reset(buf: ArrayBuffer): FactsReader {
     const p = changetype<usize>(buf);
+    this.buf = buf;
     this.end = p + <usize>buf.byteLength;
     this.ok = buf.byteLength >= 1 && load<u8>(p) == FACTS_VERSION;
     this.pos = p + 1;
+    return this;
+  }
+
+  /** Whether every entry of the value is well-formed (walks it; reset() to read it). */
+  valid(): bool {
+    while (this.next()) {}
+    return this.ok;
   }
 
   /** Moves to the next entry; false at the end (or when malformed: see ok). */
