@@ -1,8 +1,9 @@
-// Reads ai-proxy's per-request facts from filter state (lib/analytics/record.ts): the
-// individual `ai.*` keys, which ai-proxy writes as plain text for every request it handled,
-// whether or not `logging.log_statistics` is on. Values are untrusted text: every number is
-// parsed strictly and a bad one reads as absent. Label values stay raw bytes: they only
-// become strings the first time their label set is seen (see series.ts, SeriesCache).
+// Reads ai-proxy's per-request facts: from `ai.facts` (lib/analytics/facts.ts; countsFromFacts,
+// labelsFromFacts), or, when a producer wrote only them, from the individual `ai.*` keys
+// (readRecord), which ai-proxy writes as plain text for every request it handled, whether or
+// not `logging.log_statistics` is on. Values are untrusted: every number read from a key is
+// parsed strictly and a bad one reads as absent. Label values stay raw bytes: they only become
+// strings the first time their label set is seen (see series.ts, SeriesCache).
 
 import { labelAt, LABEL_FIELDS, parseCostNano, R_COMPLETION, R_COST, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
 import { countOf, path, property, responseCode } from "./facts";
