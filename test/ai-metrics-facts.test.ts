@@ -56,6 +56,19 @@ const SCENARIOS: { name: string; s: Scenario; paths: string[] }[] = [
   { name: "content-safety blocks and a rate-limit denial", s: { safety_input: "Hate,Violence", safety_output: "Blocklist,,Se;x", rate_limited: "openai,,azure" }, paths: ["/v1/chat/completions"] },
   { name: "a record, a block and a denial together", s: { records: [rec({ provider: "cohere" })], safety_output: "SelfHarm", rate_limited: "cohere" }, paths: ["/v1/chat/completions"] },
   { name: "nothing written", s: {}, paths: ["/v1/chat/completions"] },
+  // The ai.log JSON of each record is also checked byte for byte against a JsonWriter rendering
+  // (analytics-check logs an error on a difference); these records exercise its every branch.
+  {
+    name: "records whose ai.log JSON escapes, with payloads, tries, Azure and time to first token",
+    s: {
+      records: [
+        rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "", latency_ms: 10, completion_tokens: 3, request_payload: '{"messages":[{"content":"a\\"b\n"}]}', response_payload: "x\u007f\udc00y", log_statistics: true, log_payloads: true }),
+        transformer("ai-request-transformer", { target: "targets[1] \"b\"", tries: 2, azure_instance: "inst", azure_deployment: "dép", azure_api_version: "2024-10-21", time_to_first_token: 0, cost: 0.1 + 0.2, log_statistics: true }),
+        transformer("ai-response-transformer", { latency_ms: -1, completion_tokens: 7, cost: 1e21, time_to_first_token: 12 }),
+      ],
+    },
+    paths: ["/v1/chat/completions"],
+  },
 ];
 
 function statsConfig(): string {
