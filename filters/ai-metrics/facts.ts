@@ -2,27 +2,13 @@
 // runs for every request, and a string[] path, its serialisation and a UTF-8 decode per
 // property were most of this filter's time (V8 profile, bench/chain.ts).
 
-import { proxy_get_header_map_value, proxy_get_property } from "../../lib/abi/imports";
+import { proxy_get_header_map_value } from "../../lib/abi/imports";
+import { path, property } from "../../lib/analytics/facts";
 import { MapType, WasmResult } from "../../lib/abi/enums";
 import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../lib/abi/memory";
 import { setLastStatus } from "../../lib/abi/status";
 
-/** A property path (one segment, or segments joined by \0) as the bytes the host reads. */
-export function path(segments: string): ArrayBuffer {
-  return String.UTF8.encode(segments);
-}
-
-/** The raw value at a pre-serialised path, or null when absent (see lastStatus). */
-export function property(p: ArrayBuffer): ArrayBuffer | null {
-  clearSlots();
-  const s = proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE);
-  setLastStatus(s);
-  if (s != WasmResult.Ok) {
-    releasePins();
-    return null;
-  }
-  return takeReturnedSlots();
-}
+export { path, property } from "../../lib/analytics/facts";
 
 const PATH_HEADER = String.UTF8.encode(":path");
 

@@ -18,9 +18,34 @@
 // label-set cache key as they are. The other kinds' payload is the comma-separated names.
 
 import { HttpContext } from "../runtime";
+import { proxy_get_property } from "../abi/imports";
+import { WasmResult } from "../abi/enums";
+import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
+import { setLastStatus } from "../abi/status";
+
+/** A property path (one segment, or segments joined by \0) as the bytes the host reads. */
+export function path(segments: string): ArrayBuffer {
+  return String.UTF8.encode(segments);
+}
+
+/**
+ * The raw value at a path serialised once per VM (`path`), or null when absent (see
+ * lastStatus): no string[] path to serialise per read, as getProperty does.
+ */
+export function property(p: ArrayBuffer): ArrayBuffer | null {
+  clearSlots();
+  const s = proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE);
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  return takeReturnedSlots();
+}
 
 export const FACTS_KEY = "ai.facts";
 const FACTS_PATH: string[] = [FACTS_KEY];
+const FACTS = path(FACTS_KEY);
 export const FACTS_VERSION: u8 = 1;
 
 /** An analytics record; its id is the writer's key prefix ("ai.", "ai.ai-request-transformer."). */
@@ -218,7 +243,7 @@ function sameId(r: FactsReader, id: ArrayBuffer): bool {
  */
 export function putFact(ctx: HttpContext, kind: u8, id: string, payload: ArrayBuffer): i32 {
   const idBytes = String.UTF8.encode(id);
-  const cur = ctx.getProperty(FACTS_PATH);
+  const cur = property(FACTS);
   // Which earlier entries stay: all but this kind and id's, and none of a malformed value.
   let keep: usize = 0;
   if (cur != null) {
