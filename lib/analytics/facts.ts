@@ -18,10 +18,7 @@
 // label-set cache key as they are. The other kinds' payload is the comma-separated names.
 
 import { HttpContext } from "../runtime";
-import { proxy_get_property } from "../abi/imports";
-import { WasmResult } from "../abi/enums";
-import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
-import { setLastStatus } from "../abi/status";
+import { getPropertyAt } from "../abi/properties";
 
 /** A property path (one segment, or segments joined by \0) as the bytes the host reads. */
 export function path(segments: string): ArrayBuffer {
@@ -33,14 +30,7 @@ export function path(segments: string): ArrayBuffer {
  * lastStatus): no string[] path to serialise per read, as getProperty does.
  */
 export function property(p: ArrayBuffer): ArrayBuffer | null {
-  clearSlots();
-  const s = proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE);
-  setLastStatus(s);
-  if (s != WasmResult.Ok) {
-    releasePins();
-    return null;
-  }
-  return takeReturnedSlots();
+  return getPropertyAt(p);
 }
 
 export const FACTS_KEY = "ai.facts";
