@@ -9,6 +9,7 @@
 //     gateway's: a streamed answer's most text held back at once, bytes)
 
 import { HttpContext } from "../../lib/runtime";
+import { FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, putNamesFact } from "../../lib/analytics/facts";
 import { SafetyConfig } from "./config";
 import { Verdict } from "./azure";
 
@@ -48,7 +49,9 @@ export class Audit {
     }
     const dir = output ? "output_" : "input_";
     set(ctx, dir + "block_reason", reason);
-    set(ctx, dir + "block_categories", v.labels());
+    const categories = v.labels();
+    set(ctx, dir + "block_categories", categories);
+    putNamesFact(ctx, output ? FACT_SAFETY_OUTPUT : FACT_SAFETY_INPUT, categories); // for ai-metrics
     this.guards++;
     set(ctx, "guards_triggered_count", this.guards.toString());
     if (c.logBlockedContent) set(ctx, output ? "output_faulty_response" : "input_faulty_prompt", text);

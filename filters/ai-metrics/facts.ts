@@ -2,26 +2,34 @@
 // runs for every request, and a string[] path, its serialisation and a UTF-8 decode per
 // property were most of this filter's time (V8 profile, bench/chain.ts).
 
-import { proxy_get_property } from "../../lib/abi/imports";
-import { WasmResult } from "../../lib/abi/enums";
+import { proxy_get_header_map_value } from "../../lib/abi/imports";
+import { path, property } from "../../lib/analytics/facts";
+import { MapType, WasmResult } from "../../lib/abi/enums";
 import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../lib/abi/memory";
 import { setLastStatus } from "../../lib/abi/status";
 
-/** A property path (one segment, or segments joined by \0) as the bytes the host reads. */
-export function path(segments: string): ArrayBuffer {
-  return String.UTF8.encode(segments);
-}
+export { path, property } from "../../lib/analytics/facts";
 
-/** The raw value at a pre-serialised path, or null when absent (see lastStatus). */
-export function property(p: ArrayBuffer): ArrayBuffer | null {
+const PATH_HEADER = String.UTF8.encode(":path");
+
+/** The request's :path as raw bytes (no decode, no re-encode), or null when absent. */
+export function requestPath(): ArrayBuffer | null {
   clearSlots();
-  const s = proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE);
+  const s = proxy_get_header_map_value(MapType.HttpRequestHeaders, changetype<usize>(PATH_HEADER), PATH_HEADER.byteLength, RET_PTR, RET_SIZE);
   setLastStatus(s);
   if (s != WasmResult.Ok) {
     releasePins();
     return null;
   }
   return takeReturnedSlots();
+}
+
+const RESPONSE_CODE = path("response\0code");
+
+/** The status the client got (`response.code`, an int64 in 8 bytes), or -1 when unknown. */
+export function responseCode(): i64 {
+  const code = property(RESPONSE_CODE);
+  return code != null && code.byteLength == 8 ? load<i64>(changetype<usize>(code)) : -1;
 }
 
 /** A non-negative decimal integer in `b`, or -1 (null, empty, over 18 digits, or not digits). */

@@ -2,14 +2,33 @@
 // Envoy stats. It reads ai-proxy's (and the transformers' LLM calls') per-request facts from filter state in on_log (ai-proxy
 // writes them when the response completes, or in its own on_log for a stream cut short, so
 // this filter goes after ai-proxy in the chain) and touches no request or response data.
+// The facts come packed in `ai.facts` (lib/analytics/facts.ts), one property read; a stream
+// without it (a producer that writes only the individual keys) is read key by key.
 
-export * from "../../lib/runtime/exports";
+// Only the callbacks this filter uses: Envoy (proxy-wasm cpp-host, ContextBase::onRequestHeaders
+// and the rest) calls no export a module lacks, so a request costs no header or body callbacks.
+export { malloc, proxy_abi_version_0_2_1, proxy_on_context_create, proxy_on_vm_start, proxy_on_configure, proxy_on_log, proxy_on_done, proxy_on_delete } from "../../lib/runtime/exports";
 import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
 import { AiMetricsConfig, parseConfig } from "./config";
-import { readRecord, RECORDS } from "./record";
-import { seriesFor } from "./series-cache";
-import { emitSafetyBlocks } from "./safety";
-import { emitRateLimited } from "./rate-limited";
+import { AiRecord, countsFromFacts, readRecord, RECORDS } from "./record";
+import { seriesFor, seriesForFacts } from "./series-cache";
+import { countBlocks, emitSafetyBlocks } from "./safety";
+import { emitRateLimited, emitRateLimitedOf } from "./rate-limited";
+import { FACT_RATE_LIMITED, FACT_RECORD, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, FactsReader } from "../../lib/analytics/facts";
+import { path, property, responseCode } from "./facts";
+
+const FACTS = path(FACTS_KEY);
+/** The record of the packed path, reused: its counts are set per request, its labels per new label set. */
+const scratch = new AiRecord();
+
+const reader = new FactsReader();
+
+/** A reader over `ai.facts` when present and well-formed, else null (then the individual keys are read). */
+function readFacts(): FactsReader | null {
+  const v = property(FACTS);
+  if (v == null || !reader.reset(v).valid()) return null;
+  return reader.reset(v);
+}
 
 class AiMetricsRoot extends RootContext {
   config: AiMetricsConfig = new AiMetricsConfig();
@@ -41,6 +60,34 @@ class AiMetricsStream extends HttpContext {
   onLog(): void {
     const cfg = this.config;
     if (!cfg.aiMetrics && !cfg.genaiMetrics) return;
+    const facts = readFacts();
+    if (facts != null) this.emitFacts(facts);
+    else this.emitKeys();
+  }
+
+  /** Every series from the packed facts. */
+  private emitFacts(r: FactsReader): void {
+    const cfg = this.config;
+    let code: i64 = -2; // read once, with the first record
+    while (r.next()) {
+      const kind = r.kind;
+      if (kind == FACT_RECORD) {
+        if (code == -2) code = responseCode();
+        countsFromFacts(scratch, r.at, code);
+        const series = seriesForFacts(r.at, r.len, scratch, cfg.workspace);
+        if (cfg.aiMetrics) series.emitKong(scratch);
+        if (cfg.genaiMetrics) series.emitGenai(scratch);
+      } else if (cfg.aiMetrics) {
+        if (kind == FACT_SAFETY_INPUT) countBlocks("input", r.payload(), cfg.workspace);
+        else if (kind == FACT_SAFETY_OUTPUT) countBlocks("output", r.payload(), cfg.workspace);
+        else if (kind == FACT_RATE_LIMITED) emitRateLimitedOf(r.payload(), cfg.workspace);
+      }
+    }
+  }
+
+  /** Every series from the individual keys. */
+  private emitKeys(): void {
+    const cfg = this.config;
     if (cfg.aiMetrics) emitSafetyBlocks(cfg.workspace);
     if (cfg.aiMetrics) emitRateLimited(cfg.workspace);
     // Kong counts only streams with an `ai` record: ai-proxy's and each transformer's LLM call.

@@ -1,10 +1,12 @@
-// Reads ai-proxy's per-request facts from filter state (lib/analytics/record.ts): the
-// individual `ai.*` keys, which ai-proxy writes as plain text for every request it handled,
-// whether or not `logging.log_statistics` is on. Values are untrusted text: every number is
-// parsed strictly and a bad one reads as absent. Label values stay raw bytes: they only
-// become strings the first time their label set is seen (see series.ts, SeriesCache).
+// Reads ai-proxy's per-request facts: from `ai.facts` (lib/analytics/facts.ts; countsFromFacts,
+// labelsFromFacts), or, when a producer wrote only them, from the individual `ai.*` keys
+// (readRecord), which ai-proxy writes as plain text for every request it handled, whether or
+// not `logging.log_statistics` is on. Values are untrusted: every number read from a key is
+// parsed strictly and a bad one reads as absent. Label values stay raw bytes: they only become
+// strings the first time their label set is seen (see series.ts, SeriesCache).
 
-import { countOf, path, property } from "./facts";
+import { labelAt, LABEL_FIELDS, parseCostNano, R_COMPLETION, R_COST, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
+import { countOf, path, property, responseCode } from "./facts";
 
 const EMPTY = new ArrayBuffer(0);
 
@@ -32,35 +34,6 @@ export class AiRecord {
   status: i64 = 0;
   /** ai-proxy's `ai.error_type`: a 2xx whose answer failed on the way (a broken stream or body); empty otherwise. */
   errorType: ArrayBuffer = EMPTY;
-}
-
-/** A non-negative decimal integer, or -1. */
-export function parseCount(s: string): i64 {
-  return countOf(String.UTF8.encode(s));
-}
-
-// Largest cost carried: 1.8e10 dollars in nano-dollars still fits in u64.
-const MAX_NANO: f64 = 1.8e19;
-
-/**
- * A dollar amount as text (`0.00037`, `3.7e-7`) to nano-dollars, rounded to the nearest one;
- * 0 for anything that is not a plain non-negative finite number.
- */
-export function parseCostNano(s: string): u64 {
-  if (s.length == 0 || s.length > 64) return 0;
-  // Only digits, one '.', and an exponent: parseFloat alone would accept "12abc" as 12.
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok = (c >= 0x30 && c <= 0x39) || c == 0x2e || c == 0x65 || c == 0x45 || c == 0x2d || c == 0x2b;
-    if (!ok) return 0;
-  }
-  const c0 = s.charCodeAt(0);
-  if (c0 == 0x2d || c0 == 0x2b) return 0;
-  const v = parseFloat(s);
-  if (!isFinite(v) || v <= 0) return 0;
-  const nano = Math.round(v * 1e9);
-  if (nano >= MAX_NANO) return 0;
-  return <u64>nano;
 }
 
 /**
@@ -112,7 +85,6 @@ export const PROXY_RECORD = new RecordPaths("ai.");
  * likewise counts every entry of the `ai` log table.
  */
 export const RECORDS: RecordPaths[] = [PROXY_RECORD, new RecordPaths("ai.ai-request-transformer."), new RecordPaths("ai.ai-response-transformer.")];
-const RESPONSE_CODE = path("response\0code");
 
 function raw(p: ArrayBuffer): ArrayBuffer {
   const v = property(p);
@@ -139,14 +111,10 @@ export function readRecord(k: RecordPaths = PROXY_RECORD): AiRecord | null {
   const cost = property(k.cost);
   r.costNano = cost != null ? parseCostNano(String.UTF8.decode(cost)) : 0;
   // The status the client got; a later filter may have changed ai-proxy's.
-  const code = property(RESPONSE_CODE); // an int64, 8 bytes little-endian
-  let status: i64 = code != null && code.byteLength == 8 ? load<i64>(changetype<usize>(code)) : -1;
+  let status = responseCode();
   if (status < 0) status = countOf(property(k.status));
-  r.status = status > 0 && status < 1000 ? status : 0;
-  // A 2xx the upstream broke (a stream cut before its end marker, an error event, an empty
-  // body) is counted as the gateway's 502: the client got no usable answer.
   r.errorType = raw(k.errorType);
-  if (r.errorType.byteLength > 0 && r.status >= 200 && r.status < 400) r.status = 502;
+  r.status = countedStatus(status, r.errorType.byteLength > 0);
   r.cacheStatus = raw(k.cacheStatus);
   r.vectorDb = raw(k.vectorDb);
   r.embeddingsProvider = raw(k.embeddingsProvider);
@@ -154,3 +122,47 @@ export function readRecord(k: RecordPaths = PROXY_RECORD): AiRecord | null {
   return r;
 }
 
+
+/** The status counted: 0 when none or out of range, and a broken 2xx/3xx answer as 502. */
+function countedStatus(status: i64, broken: bool): i64 {
+  const s = status > 0 && status < 1000 ? status : 0;
+  // A 2xx the upstream broke (a stream cut before its end marker, an error event, an empty
+  // body) is counted as the gateway's 502: the client got no usable answer.
+  return broken && s >= 200 && s < 400 ? 502 : s;
+}
+
+/**
+ * Fills `r`'s counts and status from the record payload at `at` (lib/analytics/facts.ts, a
+ * validated one), given the response code (-1 = unknown). Label fields are left alone: they
+ * are decoded only for a label set not seen before (labelsFromFacts).
+ */
+export function countsFromFacts(r: AiRecord, at: usize, code: i64): void {
+  r.promptTokens = load<i64>(at + R_PROMPT);
+  r.completionTokens = load<i64>(at + R_COMPLETION);
+  r.totalTokens = load<i64>(at + R_TOTAL);
+  r.latencyMs = load<i64>(at + R_LATENCY);
+  r.costNano = load<u64>(at + R_COST);
+  const broken = load<u32>(labelAt(at, LABEL_FIELDS - 1)) > 0; // the error type
+  r.status = countedStatus(code >= 0 ? code : load<i64>(at + R_STATUS), broken);
+}
+
+function bytesAt(p: usize): ArrayBuffer {
+  const n = load<u32>(p);
+  const b = new ArrayBuffer(<i32>n);
+  memory.copy(changetype<usize>(b), p + 4, n);
+  return b;
+}
+
+/** Fills `r`'s label fields from the record payload at `at`. */
+export function labelsFromFacts(r: AiRecord, at: usize): void {
+  r.provider = bytesAt(labelAt(at, 0));
+  r.requestModel = bytesAt(labelAt(at, 1));
+  r.responseModel = bytesAt(labelAt(at, 2));
+  r.requestMode = bytesAt(labelAt(at, 3));
+  r.routeType = bytesAt(labelAt(at, 4));
+  r.cacheStatus = bytesAt(labelAt(at, 5));
+  r.vectorDb = bytesAt(labelAt(at, 6));
+  r.embeddingsProvider = bytesAt(labelAt(at, 7));
+  r.embeddingsModel = bytesAt(labelAt(at, 8));
+  r.errorType = bytesAt(labelAt(at, 9));
+}

@@ -25,6 +25,7 @@ import { admissionRequest, applyAdmission, chargeRequest, hitsOf, RLS_METHOD, RL
 import { dispatchGrpcCall, GrpcCallResult } from "../../lib/runtime/grpc-call";
 import { decodeRateLimitResponse } from "../../lib/ratelimit/rls-proto";
 import { Context } from "../../lib/runtime";
+import { FACT_RATE_LIMITED, putNamesFact } from "../../lib/analytics/facts";
 
 const FILTER = "ai-rate-limiting-advanced";
 /** Filter state naming the denied providers (comma-separated), for ai-metrics' denial series. */
@@ -203,7 +204,9 @@ export class Limiter extends HttpContext {
     const j = this.cfg.retryAfterJitterMax;
     const jitter = j > 0 ? <i64>Math.floor(Math.random() * <f64>(j + 1)) : 0;
     const d = denial(this.states, this.cfg, now, jitter);
-    this.setPropertyString(K_DENIED, d.providers.join(","));
+    const denied = d.providers.join(",");
+    this.setPropertyString(K_DENIED, denied);
+    putNamesFact(this, FACT_RATE_LIMITED, denied); // for ai-metrics
     this.sendLocalResponse(d.status, "ai_rate_limited", d.body, d.headers);
   }
 

@@ -30,7 +30,11 @@ export function serializePath(path: string[]): ArrayBuffer {
 
 /** The raw value, or null (NOT_FOUND for an unknown property; see lastStatus). Never traps. */
 export function getProperty(path: string[]): ArrayBuffer | null {
-  const p = serializePath(path);
+  return getPropertyAt(serializePath(path));
+}
+
+/** getProperty at a path already serialised (e.g. once per VM, for a read made per request). */
+export function getPropertyAt(p: ArrayBuffer): ArrayBuffer | null {
   clearSlots();
   const s = proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE);
   setLastStatus(s);

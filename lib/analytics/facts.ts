@@ -1,0 +1,268 @@
+// `ai.facts`: every fact ai-metrics counts, packed in one filter-state value, so that ai-metrics
+// reads one property per request instead of twenty-two (each get_property is a host call that
+// decodes a path, looks the key up and copies the value back into the guest; that was most of
+// ai-metrics' time in the V8 profile of bench/chain.ts).
+//
+// Writers: lib/analytics (ai-proxy's record, each transformer's LLM call), ai-azure-content-safety's
+// blocks and ai-rate-limiting-advanced's denials, all through putFact. Each writer still writes
+// its documented individual keys (`ai.provider_name`, `ai.rate_limited`, …) for access logs and
+// other readers; a producer that writes only those is still counted (ai-metrics reads them when
+// `ai.facts` is absent).
+//
+// Layout, little-endian: a version byte, then entries
+//   kind u8 | id length u32 | id | payload length u32 | payload
+// An entry replaces an earlier one of the same kind and id, as a second set_property of a key
+// replaces the first. Record payload: prompt, completion and total tokens and latency in ms
+// (i64 each, -1 = absent), cost in nano-dollars (u64, 0 = none), status (i64), then the label
+// fields (`length u32 | bytes` each, in LABEL_FIELDS order), which ai-metrics uses as its
+// label-set cache key as they are. The other kinds' payload is the comma-separated names.
+
+import { HttpContext } from "../runtime";
+import { getPropertyAt } from "../abi/properties";
+
+/** A property path (one segment, or segments joined by \0) as the bytes the host reads. */
+export function path(segments: string): ArrayBuffer {
+  return String.UTF8.encode(segments);
+}
+
+/**
+ * The raw value at a path serialised once per VM (`path`), or null when absent (see
+ * lastStatus): no string[] path to serialise per read, as getProperty does.
+ */
+export function property(p: ArrayBuffer): ArrayBuffer | null {
+  return getPropertyAt(p);
+}
+
+export const FACTS_KEY = "ai.facts";
+const FACTS_PATH: string[] = [FACTS_KEY];
+const FACTS = path(FACTS_KEY);
+export const FACTS_VERSION: u8 = 1;
+
+/** An analytics record; its id is the writer's key prefix ("ai.", "ai.ai-request-transformer."). */
+export const FACT_RECORD: u8 = 1;
+/** ai-azure-content-safety's breached categories of a blocked prompt / answer ("Hate,Violence"). */
+export const FACT_SAFETY_INPUT: u8 = 2;
+export const FACT_SAFETY_OUTPUT: u8 = 3;
+/** ai-rate-limiting-advanced's denied providers ("openai,azure"). */
+export const FACT_RATE_LIMITED: u8 = 4;
+
+// A record's payload: the numbers at fixed offsets, then the label fields.
+export const R_PROMPT = 0;
+export const R_COMPLETION = 8;
+export const R_TOTAL = 16;
+export const R_LATENCY = 24;
+export const R_COST = 32;
+export const R_STATUS = 40;
+export const R_LABELS = 48;
+/**
+ * The label fields, in order: provider, request model, response model, request mode, route
+ * type, cache status, vector db, embeddings provider, embeddings model, error type.
+ */
+export const LABEL_FIELDS = 10;
+
+/**
+ * A count as ai-metrics reads it from a key's decimal text: non-negative and at most 18
+ * digits, else -1 (absent).
+ */
+export function count(v: i64): i64 {
+  return v >= 0 && v < 1_000_000_000_000_000_000 ? v : -1;
+}
+
+// Largest cost carried: 1.8e10 dollars in nano-dollars still fits in u64.
+const MAX_NANO: f64 = 1.8e19;
+
+/**
+ * A dollar amount as text (`0.00037`, `3.7e-7`) to nano-dollars, rounded to the nearest one;
+ * 0 for anything that is not a plain non-negative finite number.
+ */
+export function parseCostNano(s: string): u64 {
+  if (s.length == 0 || s.length > 64) return 0;
+  // Only digits, one '.', and an exponent: parseFloat alone would accept "12abc" as 12.
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 0x30 && c <= 0x39) || c == 0x2e || c == 0x65 || c == 0x45 || c == 0x2d || c == 0x2b;
+    if (!ok) return 0;
+  }
+  const c0 = s.charCodeAt(0);
+  if (c0 == 0x2d || c0 == 0x2b) return 0;
+  const v = parseFloat(s);
+  if (!isFinite(v) || v <= 0) return 0;
+  const nano = Math.round(v * 1e9);
+  if (nano >= MAX_NANO) return 0;
+  return <u64>nano;
+}
+
+/** Builds a record's payload: the numbers, then each label field as the UTF-8 a key would hold. */
+export class RecordPayload {
+  private labels: string[] = [];
+
+  constructor(
+    private readonly promptTokens: i64,
+    private readonly completionTokens: i64,
+    private readonly totalTokens: i64,
+    private readonly latencyMs: i64,
+    private readonly costNano: u64,
+    private readonly status: i64,
+  ) {}
+
+  /** Adds the next label field (LABEL_FIELDS of them, in order). */
+  label(s: string): RecordPayload {
+    this.labels.push(s);
+    return this;
+  }
+
+  toBuffer(): ArrayBuffer {
+    const labels = this.labels;
+    let size = R_LABELS;
+    for (let i = 0; i < labels.length; i++) size += 4 + String.UTF8.byteLength(unchecked(labels[i]));
+    const out = new ArrayBuffer(size);
+    const p = changetype<usize>(out);
+    store<i64>(p + R_PROMPT, this.promptTokens);
+    store<i64>(p + R_COMPLETION, this.completionTokens);
+    store<i64>(p + R_TOTAL, this.totalTokens);
+    store<i64>(p + R_LATENCY, this.latencyMs);
+    store<u64>(p + R_COST, this.costNano);
+    store<i64>(p + R_STATUS, this.status);
+    let q = p + R_LABELS;
+    for (let i = 0; i < labels.length; i++) {
+      const s = unchecked(labels[i]);
+      // The same encoder as setPropertyString, so these bytes equal the individual key's.
+      const n = <u32>String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, q + 4);
+      store<u32>(q, n);
+      q += 4 + n;
+    }
+    return out;
+  }
+}
+
+/** Walks the entries of an `ai.facts` value; stops at the end or at the first malformed entry. */
+export class FactsReader {
+  private buf: ArrayBuffer = new ArrayBuffer(0);
+  private pos: usize = 0;
+  private end: usize = 0;
+  /** False once an entry did not fit (the value was not written by putFact). */
+  ok: bool = false;
+  kind: u8 = 0;
+  idAt: usize = 0;
+  idLen: u32 = 0;
+  at: usize = 0;
+  len: u32 = 0;
+
+  constructor(buf: ArrayBuffer | null = null) {
+    if (buf != null) this.reset(buf);
+  }
+
+  /** Starts over on `buf` (one reader can serve every request). */
+  reset(buf: ArrayBuffer): FactsReader {
+    const p = changetype<usize>(buf);
+    this.buf = buf;
+    this.end = p + <usize>buf.byteLength;
+    this.ok = buf.byteLength >= 1 && load<u8>(p) == FACTS_VERSION;
+    this.pos = p + 1;
+    return this;
+  }
+
+  /** Whether every entry of the value is well-formed (walks it; reset() to read it). */
+  valid(): bool {
+    while (this.next()) {}
+    return this.ok;
+  }
+
+  /** Moves to the next entry; false at the end (or when malformed: see ok). */
+  next(): bool {
+    if (!this.ok || this.pos == this.end) return false;
+    let p = this.pos;
+    const end = this.end;
+    if (end - p < 5) return this.fail();
+    this.kind = load<u8>(p);
+    this.idLen = load<u32>(p + 1);
+    p += 5;
+    if (<u64>(end - p) < <u64>this.idLen + 4) return this.fail();
+    this.idAt = p;
+    p += <usize>this.idLen;
+    this.len = load<u32>(p);
+    p += 4;
+    if (<u64>(end - p) < <u64>this.len) return this.fail();
+    this.at = p;
+    this.pos = p + <usize>this.len;
+    if (this.kind == FACT_RECORD && !validRecord(this.at, this.len)) return this.fail();
+    return true;
+  }
+
+  /** The current entry's payload as a new buffer. */
+  payload(): ArrayBuffer {
+    return this.buf.slice(<i32>(this.at - changetype<usize>(this.buf)), <i32>(this.at - changetype<usize>(this.buf) + <usize>this.len));
+  }
+
+  private fail(): bool {
+    this.ok = false;
+    return false;
+  }
+}
+
+/** A record payload holds the numbers and exactly LABEL_FIELDS fields, nothing after them. */
+function validRecord(at: usize, len: u32): bool {
+  if (len < <u32>R_LABELS) return false;
+  let p = at + R_LABELS;
+  const end = at + <usize>len;
+  for (let i = 0; i < LABEL_FIELDS; i++) {
+    if (end - p < 4) return false;
+    const n = load<u32>(p);
+    p += 4;
+    if (<u64>(end - p) < <u64>n) return false;
+    p += <usize>n;
+  }
+  return p == end;
+}
+
+/** The start of label field `i` of the record payload at `at` (a validated one). */
+export function labelAt(at: usize, i: i32): usize {
+  let p = at + R_LABELS;
+  for (let k = 0; k < i; k++) p += 4 + <usize>load<u32>(p);
+  return p;
+}
+
+/** Whether the id of the reader's entry is `id` (UTF-8 bytes). */
+function sameId(r: FactsReader, id: ArrayBuffer): bool {
+  return r.idLen == <u32>id.byteLength && memory.compare(r.idAt, changetype<usize>(id), <usize>r.idLen) == 0;
+}
+
+/**
+ * Sets this stream's entry of `kind` and `id` in `ai.facts`, keeping every other writer's
+ * (a read, then a write: the filters of one stream run one at a time). Returns the host status.
+ */
+export function putFact(ctx: HttpContext, kind: u8, id: string, payload: ArrayBuffer): i32 {
+  const idBytes = String.UTF8.encode(id);
+  const cur = property(FACTS);
+  // Which earlier entries stay: all but this kind and id's, and none of a malformed value.
+  let keep: usize = 0;
+  if (cur != null) {
+    const r = new FactsReader(cur);
+    while (r.next()) if (r.kind != kind || !sameId(r, idBytes)) keep += 9 + <usize>r.idLen + <usize>r.len;
+    if (!r.ok) keep = 0;
+  }
+  const out = new ArrayBuffer(<i32>(1 + keep + 9 + <usize>idBytes.byteLength + <usize>payload.byteLength));
+  let p = changetype<usize>(out);
+  store<u8>(p++, FACTS_VERSION);
+  if (keep > 0) {
+    const r = new FactsReader(cur!);
+    while (r.next()) {
+      if (r.kind == kind && sameId(r, idBytes)) continue;
+      const n = 9 + <usize>r.idLen + <usize>r.len;
+      memory.copy(p, r.idAt - 5, n);
+      p += n;
+    }
+  }
+  store<u8>(p, kind);
+  store<u32>(p + 1, idBytes.byteLength);
+  memory.copy(p + 5, changetype<usize>(idBytes), idBytes.byteLength);
+  p += 5 + <usize>idBytes.byteLength;
+  store<u32>(p, payload.byteLength);
+  memory.copy(p + 4, changetype<usize>(payload), payload.byteLength);
+  return ctx.setProperty(FACTS_PATH, out);
+}
+
+/** Adds a comma-separated list fact (content-safety categories, denied providers). */
+export function putNamesFact(ctx: HttpContext, kind: u8, names: string): i32 {
+  return putFact(ctx, kind, "", String.UTF8.encode(names));
+}

@@ -1,0 +1,161 @@
+// A test-only filter that writes analytics facts as the gateway's producers do, from the
+// scenario of its configuration that the request header x-scenario names, in on_request_headers: each record through lib/analytics (the individual
+// `ai.*` keys and `ai.facts`), and content-safety blocks and rate-limit denials as
+// ai-azure-content-safety and ai-rate-limiting-advanced write them (their key and `ai.facts`).
+// With "keys_only" it then empties `ai.facts`, so ai-metrics reads the individual keys: the
+// test compares the series of the two reads. It also checks each record's `ai.log` JSON
+// (Analytics.toJson) byte for byte against a JsonWriter rendering of the same record, and logs
+// an error on a difference.
+//   {"keys_only": false, "scenarios": [{"records": [{"prefix": "ai.", "log_name": "proxy", "provider": "openai", "request_model": "m",
+//     "response_model": "", "request_mode": "oneshot", "prompt_tokens": 1, "completion_tokens": 2,
+//     "total_tokens": 3, "latency_ms": 5, "cost": 0.1, "status": 200, "error_type": ""}, …],
+//    "safety_input": "Hate,Violence", "safety_output": "", "rate_limited": "openai"}, …]}
+export * from "../../../lib/runtime/exports";
+import { JSON } from "json-as";
+import { Action, HttpContext, RootContext, logError, registerRootContext } from "../../../lib/runtime";
+import { JsonWriter } from "../../../lib/llm/json-writer";
+import { Analytics, AnalyticsKeys } from "../../../lib/analytics/record";
+import { FACT_RATE_LIMITED, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, putNamesFact } from "../../../lib/analytics/facts";
+import { arrAt, getArr, getBool, getNumber, getString, parseObject, valueObj } from "../../../lib/json/read";
+
+function str(o: JSON.Obj, key: string): string {
+  const s = getString(o, key);
+  return s != null ? s : "";
+}
+
+function int(o: JSON.Obj, key: string, fallback: i64): i64 {
+  const n = getNumber(o, key);
+  return isNaN(n) ? fallback : <i64>n;
+}
+
+function analytics(o: JSON.Obj): Analytics {
+  const a = new Analytics();
+  a.keys = new AnalyticsKeys(str(o, "prefix"), str(o, "log_name"));
+  a.provider = str(o, "provider");
+  a.requestModel = str(o, "request_model");
+  a.responseModel = str(o, "response_model");
+  a.requestMode = str(o, "request_mode");
+  a.usage.promptTokens = int(o, "prompt_tokens", -1);
+  a.usage.completionTokens = int(o, "completion_tokens", -1);
+  a.usage.totalTokens = int(o, "total_tokens", -1);
+  a.latencyMs = int(o, "latency_ms", 0);
+  const cost = getNumber(o, "cost");
+  a.cost = isNaN(cost) ? 0 : cost;
+  a.status = <u32>int(o, "status", 0);
+  a.errorType = str(o, "error_type");
+  a.pluginId = str(o, "plugin_id");
+  a.target = str(o, "target");
+  a.tries = <i32>int(o, "tries", 0);
+  a.azureInstance = str(o, "azure_instance");
+  a.azureDeployment = str(o, "azure_deployment");
+  a.azureApiVersion = str(o, "azure_api_version");
+  a.timeToFirstTokenMs = int(o, "time_to_first_token", -1);
+  a.requestPayload = getString(o, "request_payload");
+  a.responsePayload = getString(o, "response_payload");
+  return a;
+}
+
+/** The `ai` record through JsonWriter, the way toJson wrote it before its fragments. */
+function referenceJson(a: Analytics, withPayload: bool): Uint8Array {
+  const w = new JsonWriter();
+  w.beginObject().key(a.keys.logName).beginObject();
+  w.key("meta").beginObject();
+  w.fieldString("plugin_id", a.pluginId);
+  w.fieldString("provider_name", a.provider.length > 0 ? a.provider : "UNSPECIFIED");
+  w.fieldString("request_model", a.requestModel);
+  w.fieldString("response_model", a.responseModel.length > 0 ? a.responseModel : a.requestModel);
+  w.fieldInt("llm_latency", a.latencyMs);
+  w.fieldString("request_mode", a.requestMode);
+  if (a.tries > 0) {
+    w.fieldString("target", a.target);
+    w.fieldInt("tries", a.tries);
+  }
+  if (a.azureInstance.length > 0) {
+    w.fieldString("azure_instance_id", a.azureInstance);
+    w.fieldString("azure_deployment_id", a.azureDeployment);
+    w.fieldString("azure_api_version", a.azureApiVersion);
+  }
+  w.endObject();
+  const u = a.usage;
+  w.key("usage").beginObject();
+  w.fieldInt("prompt_tokens", max<i64>(u.promptTokens, 0));
+  w.fieldInt("completion_tokens", max<i64>(u.completionTokens, 0));
+  w.fieldInt("total_tokens", max<i64>(u.totalTokens, 0));
+  w.fieldNumber("time_per_token", a.timePerToken);
+  w.fieldNumber("cost", a.cost);
+  if (a.timeToFirstTokenMs >= 0) w.fieldInt("time_to_first_token", a.timeToFirstTokenMs);
+  w.endObject();
+  if (withPayload) {
+    w.key("payload").beginObject();
+    w.fieldStringOrNull("request", a.requestPayload);
+    w.fieldStringOrNull("response", a.responsePayload);
+    w.endObject();
+  }
+  w.endObject().endObject();
+  return w.toBytes();
+}
+
+/** Logs an error when toJson and the reference differ. */
+function checkJson(a: Analytics, withPayload: bool): void {
+  const fast = Uint8Array.wrap(a.toJson(withPayload));
+  const ref = referenceJson(a, withPayload);
+  if (fast.length == ref.length && memory.compare(fast.dataStart, ref.dataStart, <usize>ref.length) == 0) return;
+  logError("toJson differs: " + String.UTF8.decode(fast.buffer) + " vs " + String.UTF8.decode(ref.buffer));
+}
+
+class Writer extends HttpContext {
+  constructor(
+    id: u32,
+    root: RootContext,
+    private readonly config: JSON.Obj,
+  ) {
+    super(id, root);
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
+    const scenarios = getArr(this.config, "scenarios");
+    const n = this.getRequestHeader("x-scenario");
+    if (scenarios == null || n == null) return Action.Continue;
+    const c = valueObj(arrAt(scenarios, I32.parseInt(n)));
+    if (c == null) return Action.Continue;
+    const records = getArr(c, "records");
+    if (records != null) {
+      for (let i = 0; i < records.length; i++) {
+        const o = valueObj(arrAt(records, i));
+        if (o == null) continue;
+        const a = analytics(o);
+        checkJson(a, false);
+        checkJson(a, true);
+        a.write(this, getBool(o, "log_statistics", false), getBool(o, "log_payloads", false));
+      }
+    }
+    this.names("ai.proxy.azure-content-safety.input_block_categories", FACT_SAFETY_INPUT, getString(c, "safety_input"));
+    this.names("ai.proxy.azure-content-safety.output_block_categories", FACT_SAFETY_OUTPUT, getString(c, "safety_output"));
+    this.names("ai.rate_limited", FACT_RATE_LIMITED, getString(c, "rate_limited"));
+    if (getBool(this.config, "keys_only", false)) this.setProperty([FACTS_KEY], new ArrayBuffer(0));
+    return Action.Continue;
+  }
+
+  private names(key: string, kind: u8, value: string | null): void {
+    if (value == null) return;
+    this.setPropertyString([key], value);
+    putNamesFact(this, kind, value);
+  }
+}
+
+class WriterRoot extends RootContext {
+  config: JSON.Obj = new JSON.Obj();
+
+  onConfigure(bytes: Uint8Array): bool {
+    const p = parseObject(bytes);
+    if (p.value == null) return false;
+    this.config = p.value!;
+    return true;
+  }
+
+  createHttpContext(contextId: u32): HttpContext {
+    return new Writer(contextId, this, this.config);
+  }
+}
+
+registerRootContext("", (id: u32): RootContext => new WriterRoot(id));
