@@ -85,6 +85,26 @@ describe("validateJson: refuses with a message naming the byte", () => {
     expect(validate(instance(), input)).toBe(message);
   });
 
+  it("names the exact byte wherever it falls in an 8-byte word of a long plain string", () => {
+    // The string scan skips plain bytes a word at a time, then jumps to the first flagged
+    // byte: each offset of the bad byte (and a borrow-prone byte before it) must be reported.
+    const x = instance();
+    for (let pad = 0; pad < 24; pad++) {
+      const head = [0x22, ...Array.from({ length: pad }, (_, k) => 0x61 + (k % 26))];
+      const at = head.length;
+      expect(validate(x, [...head, 0x01, 0x61, 0x22])).toBe(`unescaped control character at byte ${at}`);
+      expect(validate(x, [...head, 0x00, 0x22])).toBe(`unescaped control character at byte ${at}`);
+      expect(validate(x, [...head, 0xc3, 0x28, 0x61, 0x22])).toBe(`invalid UTF-8 at byte ${at}`);
+      expect(validate(x, [...head, 0x5c, 0x78, 0x22])).toBe(`invalid escape at byte ${at}`);
+      // A low byte right after a flagged one (a borrow into the next lane) is still found.
+      expect(validate(x, [...head, 0x5c, 0x6e, 0x01, 0x22])).toBe(`unescaped control character at byte ${at + 2}`);
+      expect(validate(x, [...head, 0xc3, 0xa9, 0x1f, 0x22])).toBe(`unescaped control character at byte ${at + 2}`);
+      expect(validate(x, [...head, 0x5c, 0x22, 0x61, 0x22])).toBeNull();
+      expect(validate(x, [...head, 0xe6, 0x97, 0xa5, 0x22])).toBeNull();
+      expect(validate(x, [...head])).toBe("unexpected end of input in a string");
+    }
+  });
+
   it("refuses nesting one deeper than the limit", () => {
     const doc = "[".repeat(65) + "]".repeat(65);
     expect(validate(instance(), doc, 64)).toBe("nesting deeper than 64");

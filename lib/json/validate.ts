@@ -71,9 +71,13 @@ function unexpected(p: usize, i: i32, n: i32): i32 {
   return i;
 }
 
+// The open containers' kinds, one byte per level, kept across runs (one allocation per VM,
+// not one per body); grown when a caller asks for a deeper limit.
+let stack = new StaticArray<u8>(64);
+
 function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
   let depth: i32 = 0;
-  const stack = new StaticArray<u8>(maxDepth > 0 ? maxDepth : 1);
+  if (stack.length < maxDepth) stack = new StaticArray<u8>(maxDepth);
   const sp = changetype<usize>(stack);
   let i = ws(p, 0, n);
   if (i >= n) {
@@ -259,8 +263,16 @@ const HIGHS: u64 = 0x8080808080808080;
 function scanString(p: usize, i: i32, n: i32): i32 {
   i++;
   while (true) {
-    // Plain ASCII runs, eight bytes at a time.
-    while (i + 8 <= n && special8(load<u64>(p + <usize>i)) == 0) i += 8;
+    // Plain ASCII runs, eight bytes at a time; then straight to the first byte that needs a
+    // look (the lowest flagged lane is exact: a borrow only flags lanes above a real one).
+    while (i + 8 <= n) {
+      const m = special8(load<u64>(p + <usize>i));
+      if (m != 0) {
+        i += <i32>(ctz(m) >> 3);
+        break;
+      }
+      i += 8;
+    }
     if (i >= n) return fail("unexpected end of input in a string");
     const b = at(p, i);
     if (b == 0x22) return i + 1;
