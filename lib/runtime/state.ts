@@ -11,6 +11,9 @@ const factories = new Map<string, RootFactory>();
 const roots = new Map<u32, RootContext>();
 const streams = new Map<u32, HttpContext>();
 let current: Context | null = null;
+// The stream the last lookup found: a stream's callbacks come one after another, so most
+// lookups are answered here without two hash probes (has, then get).
+let lastStream: HttpContext | null = null;
 
 /**
  * Registers the root context factory for a plugin root_id (Envoy's `root_id`). Call at top
@@ -34,20 +37,30 @@ export function addRoot(ctx: RootContext): void {
 }
 export function addStream(ctx: HttpContext): void {
   streams.set(ctx.id, ctx);
+  lastStream = ctx;
 }
 export function rootById(id: u32): RootContext | null {
   return roots.has(id) ? roots.get(id) : null;
 }
 export function streamById(id: u32): HttpContext | null {
-  return streams.has(id) ? streams.get(id) : null;
+  const last = lastStream;
+  if (last != null && last.id == id) return last;
+  if (!streams.has(id)) return null;
+  const ctx = streams.get(id);
+  lastStream = ctx;
+  return ctx;
 }
 /** Any live context. */
 export function contextById(id: u32): Context | null {
+  const last = lastStream;
+  if (last != null && last.id == id) return last;
   if (streams.has(id)) return streams.get(id);
   if (roots.has(id)) return roots.get(id);
   return null;
 }
 export function removeContext(id: u32): void {
+  const last = lastStream;
+  if (last != null && last.id == id) lastStream = null;
   if (streams.has(id)) streams.delete(id);
   else if (roots.has(id)) roots.delete(id);
 }
