@@ -88,7 +88,8 @@ class DecoratorStream extends JsonBodyStream {
       }
       w.byte(0x7d);
     }
-    this.replaceRequestBody(w.toBytes());
+    // The builder's own bytes (sized for the result up front), not a copy of them.
+    this.replaceRequestBody(w.buf.subarray(0, w.len));
     return Action.Continue;
   }
 }

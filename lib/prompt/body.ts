@@ -3,7 +3,8 @@
 // drop content-length while the headers are writable (the body will change), enforce Kong's
 // max_request_body_size, and validate the JSON before anything reads it.
 
-import { Action } from "../abi/enums";
+import { Action, MapType } from "../abi/enums";
+import { getHeaderBytes } from "../abi/headers";
 import { HttpContext, RootContext } from "../runtime/context";
 import { validateJsonMembers } from "../json/validate";
 import { DEFAULT_MAX_DEPTH } from "../json/read";
@@ -44,12 +45,14 @@ export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH)
   return new JsonDoc(null, kind, members);
 }
 
-/** A decimal header value, or -1 when it is not one. */
-function parseDecimal(s: string): i64 {
-  if (s.length == 0 || s.length > 18) return -1;
+/** A decimal header value (raw bytes), or -1 when it is not one. */
+function parseDecimal(b: ArrayBuffer): i64 {
+  const n = b.byteLength;
+  if (n == 0 || n > 18) return -1;
+  const p = changetype<usize>(b);
   let v: i64 = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<u8>(p + <usize>i);
     if (c < 0x30 || c > 0x39) return -1;
     v = v * 10 + (c - 0x30);
   }
@@ -74,8 +77,9 @@ export class JsonBodyStream extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (endOfStream) return this.onNoBody();
-    const cl = this.getRequestHeader("content-length");
-    if (cl != null && this.maxBodySize > 0) {
+    // Read as bytes: no string is made for a number.
+    const cl = this.maxBodySize > 0 ? getHeaderBytes(MapType.HttpRequestHeaders, "content-length") : null;
+    if (cl != null) {
       const n = parseDecimal(cl);
       if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
     }
