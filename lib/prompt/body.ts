@@ -14,7 +14,10 @@ import { replyError } from "./errors";
 /** Kong 3.12+'s default max_request_body_size; 0 means no limit of the filter's own. */
 export const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 1048576;
 
-/** A validated request body: its top-level kind and, for an object, its members. */
+/**
+ * A validated request body: its top-level kind and, for an object, its members. The one
+ * readJsonDoc returns (and its members) is reused by the next call: read it, don't keep it.
+ */
 export class JsonDoc {
   constructor(
     public error: string | null,
@@ -25,24 +28,47 @@ export class JsonDoc {
 
 // The validator's member offsets, reused across requests (one VM runs one stream at a time).
 const spans = new Array<i32>();
+// The document and Member objects readJsonDoc hands out, reused: a request body costs no
+// allocation here (each one also feeds the incremental collector's work).
+const doc = new JsonDoc(null, Kind.None, new Array<Member>());
+const memberPool = new Array<Member>();
 
 /**
  * Validates `body` (strict JSON, UTF-8, nesting limit) and lists the top-level members, in
  * one pass: the validator records them as it goes (a second walk with objectMembers went
- * through every string of the body again).
+ * through every string of the body again). The result is valid until the next call.
  */
 export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonDoc {
   const err = validateJsonMembers(body, maxDepth, spans);
-  if (err != null) return new JsonDoc(err, Kind.None, []);
+  const members = doc.members;
+  members.length = 0;
+  doc.error = err;
+  doc.kind = Kind.None;
+  if (err != null) return doc;
   const kind = kindAt(body, skipWs(body, 0));
-  const members = new Array<Member>();
+  doc.kind = kind;
   if (kind == Kind.Object) {
     // Key literals come with their quotes; a Member's key span is the bytes between them.
-    for (let i = 0, n = spans.length; i + 3 < n; i += 4) {
-      members.push(new Member(unchecked(spans[i]) + 1, unchecked(spans[i + 1]) - 1, unchecked(spans[i + 2]), unchecked(spans[i + 3])));
+    for (let i = 0, n = spans.length, k = 0; i + 3 < n; i += 4, k++) {
+      const ks = unchecked(spans[i]) + 1;
+      const ke = unchecked(spans[i + 1]) - 1;
+      const vs = unchecked(spans[i + 2]);
+      const ve = unchecked(spans[i + 3]);
+      if (k < memberPool.length) {
+        const m = unchecked(memberPool[k]);
+        m.keyStart = ks;
+        m.keyEnd = ke;
+        m.valueStart = vs;
+        m.valueEnd = ve;
+        members.push(m);
+      } else {
+        const m = new Member(ks, ke, vs, ve);
+        memberPool.push(m);
+        members.push(m);
+      }
     }
   }
-  return new JsonDoc(null, kind, members);
+  return doc;
 }
 
 /** A decimal header value (raw bytes), or -1 when it is not one. */
