@@ -105,6 +105,37 @@ describe("validateJson: refuses with a message naming the byte", () => {
     }
   });
 
+  it("agrees with a strict UTF-8 decoder on every lead and second byte, after and before valid text", () => {
+    // Non-ASCII runs take a fast path (2- and 3-byte sequences checked with a masked load);
+    // the verdict must stay RFC 3629's, and a refusal must name the byte where valid text ends.
+    const x = instance();
+    const strict = new TextDecoder("utf-8", { fatal: true });
+    const valid = (b: Uint8Array): boolean => {
+      try {
+        strict.decode(b);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const head = [...Buffer.from("日本é")];
+    const thirds = [0x41, 0x80, 0xbf, 0xc0];
+    const wrong: string[] = [];
+    for (let lead = 0x80; lead <= 0xff; lead++) {
+      for (let second = 0x20; second <= 0xff; second++) {
+        for (const third of thirds) {
+          if (second === 0x22 || second === 0x5c) continue;
+          const text = Uint8Array.from([...head, lead, second, third, 0x80, ...Buffer.from("語")]);
+          const verdict = validate(x, [0x22, ...text, 0x22]);
+          const m = /^invalid UTF-8 at byte (\d+)$/.exec(verdict ?? "");
+          const ok = valid(text) ? verdict === null : m !== null && valid(text.subarray(0, Number(m[1]) - 1)) && !valid(text.subarray(Number(m[1]) - 1));
+          if (!ok) wrong.push(`${lead.toString(16)} ${second.toString(16)} ${third.toString(16)}: ${verdict}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  }, 120_000);
+
   it("refuses nesting one deeper than the limit", () => {
     const doc = "[".repeat(65) + "]".repeat(65);
     expect(validate(instance(), doc, 64)).toBe("nesting deeper than 64");
