@@ -62,7 +62,11 @@ class DecoratorStream extends JsonBodyStream {
     if (innerStart >= innerEnd) return this.reject(400, NOT_CHAT);
 
     const c = this.config;
-    const w = new ByteBuilder(body.length + c.prepend.length + c.append.length + 8);
+    // One builder for every request (the host copies what it is given): no allocation and
+    // no zero-fill per body once it has grown to the bodies seen.
+    const w = out;
+    w.len = 0;
+    w.ensure(body.length + c.prepend.length + c.append.length + 8);
     if (keysDistinct(body, members)) {
       // The common case: splice the messages into the client's bytes, the rest untouched.
       w.range(body, 0, messages.valueStart);
@@ -88,11 +92,13 @@ class DecoratorStream extends JsonBodyStream {
       }
       w.byte(0x7d);
     }
-    // The builder's own bytes (sized for the result up front), not a copy of them.
-    this.replaceRequestBody(w.buf.subarray(0, w.len));
+    // The builder's own bytes, not a copy of them.
+    this.replaceBody(body, w.buf.subarray(0, w.len));
     return Action.Continue;
   }
 }
+
+const out = new ByteBuilder(1024);
 
 function isWs(c: u8): bool {
   return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;

@@ -3,7 +3,8 @@
 // drop content-length while the headers are writable (the body will change), enforce Kong's
 // max_request_body_size, and validate the JSON before anything reads it.
 
-import { Action, MapType } from "../abi/enums";
+import { Action, BufferType, MapType } from "../abi/enums";
+import { setBufferBytesFrom } from "../abi/buffers";
 import { getHeaderBytes } from "../abi/headers";
 import { HttpContext, RootContext } from "../runtime/context";
 import { validateJsonMembers } from "../json/validate";
@@ -118,6 +119,14 @@ export class JsonBodyStream extends HttpContext {
   onRequestBodyComplete(body: Uint8Array): i32 {
     if (this.maxBodySize > 0 && <u64>body.length > this.maxBodySize) return this.tooLarge();
     return this.onBody(body);
+  }
+
+  /**
+   * Replaces the body `onBody` was given by `bytes`. The same as replaceRequestBody without
+   * asking the host for the buffer's size first: it is the whole body just delivered.
+   */
+  replaceBody(body: Uint8Array, bytes: Uint8Array): i32 {
+    return setBufferBytesFrom(BufferType.HttpRequestBody, 0, <u32>body.length, bytes);
   }
 
   /** The whole request body, at most maxBodySize bytes. */
