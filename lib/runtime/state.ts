@@ -14,6 +14,7 @@ let current: Context | null = null;
 // The stream the last lookup found: a stream's callbacks come one after another, so most
 // lookups are answered here without two hash probes (has, then get).
 let lastStream: HttpContext | null = null;
+let lastRoot: RootContext | null = null;
 
 /**
  * Registers the root context factory for a plugin root_id (Envoy's `root_id`). Call at top
@@ -34,13 +35,22 @@ export function factoryFor(rootId: string): RootFactory | null {
 
 export function addRoot(ctx: RootContext): void {
   roots.set(ctx.id, ctx);
+  // A root replacing another under the same id must not be shadowed by the cached one.
+  const root = lastRoot;
+  if (root != null && root.id == ctx.id) lastRoot = null;
 }
 export function addStream(ctx: HttpContext): void {
   streams.set(ctx.id, ctx);
   lastStream = ctx;
 }
 export function rootById(id: u32): RootContext | null {
-  return roots.has(id) ? roots.get(id) : null;
+  // Every stream's creation looks up its root: usually the one root of the plugin.
+  const last = lastRoot;
+  if (last != null && last.id == id) return last;
+  if (!roots.has(id)) return null;
+  const root = roots.get(id);
+  lastRoot = root;
+  return root;
 }
 export function streamById(id: u32): HttpContext | null {
   const last = lastStream;
@@ -62,7 +72,11 @@ export function removeContext(id: u32): void {
   const last = lastStream;
   if (last != null && last.id == id) lastStream = null;
   if (streams.has(id)) streams.delete(id);
-  else if (roots.has(id)) roots.delete(id);
+  else if (roots.has(id)) {
+    roots.delete(id);
+    const root = lastRoot;
+    if (root != null && root.id == id) lastRoot = null;
+  }
 }
 
 /** The context whose callback is running (null between callbacks). */
