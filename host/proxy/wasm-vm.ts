@@ -8,7 +8,7 @@ import { GuestMemory } from "../abi/memory.ts";
 import { buildImports } from "../abi/imports.ts";
 import { MetricType } from "../abi/enums.ts";
 import type { ContextBase } from "./context.ts";
-import type { VmServices } from "./vm-services.ts";
+import type { MetricHandle, VmServices } from "./vm-services.ts";
 
 export class WasmLoadError extends Error {}
 
@@ -77,7 +77,7 @@ export class WasmVm {
   private depth = 0;
   // Metric ids: low 2 bits encode the type (Envoy's Wasm::nextCounterMetricId etc.).
   private nextMetricIds = [4, 5, 6];
-  readonly metrics = new Map<number, { type: MetricType; name: string }>();
+  readonly metrics = new Map<number, { type: MetricType; name: string; stat: MetricHandle }>();
   private nextHttpCallToken = 0;
   private nextGrpcCallToken = 1;
   private nextGrpcStreamToken = 2;
