@@ -8,10 +8,6 @@ type Utf8Sliceable = Buffer & { utf8Slice(start: number, end: number): string };
 /** Copies up to this size are made with slice(): V8 keeps such small arrays on its heap. */
 const SMALL_COPY = 64;
 
-/** readString keeps the last short ASCII strings read, by hash: up to this length, this many. */
-const INTERN_MAX = 48;
-const INTERN_SLOTS = 64;
-
 export class GuestMemory {
   private memory: WebAssembly.Memory = new WebAssembly.Memory({ initial: 0 });
   private malloc: (size: number) => number = () => 0;
@@ -19,7 +15,6 @@ export class GuestMemory {
   private u8: Uint8Array = new Uint8Array(0);
   private buf: Buffer = Buffer.alloc(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
-  private readonly interned: string[] = new Array<string>(INTERN_SLOTS).fill("");
 
   /** Bound once the instance exists; host functions hold this object from before. */
   bind(memory: WebAssembly.Memory, malloc: (size: number) => number): void {
@@ -66,36 +61,9 @@ export class GuestMemory {
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
     if (len === 0) return "";
-    if (len <= INTERN_MAX) return this.intern(ptr, len);
     // Decoded straight from guest memory: no intermediate copy, no Buffer object per call, and
     // not through toString()'s encoding dispatch (as undici does for its bodies).
     return (this.buf as Utf8Sliceable).utf8Slice(ptr, ptr + len);
-  }
-
-  /**
-   * A short ASCII string (a header name, a property path, a metric name: the same few on
-   * every request) from a small table of the last ones read, compared byte for byte; the
-   * same string object also keeps its hash for the Map lookups that follow. Anything else
-   * is decoded as before.
-   */
-  private intern(ptr: number, len: number): string {
-    const u8 = this.u8;
-    let h = len;
-    for (let i = 0; i < len; i++) {
-      const c = u8[ptr + i]!;
-      if (c >= 0x80) return (this.buf as Utf8Sliceable).utf8Slice(ptr, ptr + len);
-      h = (Math.imul(h, 31) + c) | 0;
-    }
-    const slot = (h ^ (h >>> 11)) & (INTERN_SLOTS - 1);
-    const cached = this.interned[slot]!;
-    if (cached.length === len) {
-      let i = 0;
-      while (i < len && cached.charCodeAt(i) === u8[ptr + i]) i++;
-      if (i === len) return cached;
-    }
-    const s = (this.buf as Utf8Sliceable).utf8Slice(ptr, ptr + len);
-    this.interned[slot] = s;
-    return s;
   }
 
   write(ptr: number, data: Uint8Array): boolean {
