@@ -31,21 +31,51 @@ export function decodePairs(buf: Uint8Array): HeaderPair[] {
   return s === buf.length ? out : [];
 }
 
+/** UTF-8 byte length of `s`; ASCII (header names and most values) is counted without a call into Buffer. */
+function utf8Length(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  return n;
+}
+
+/** Writes `s` (UTF-8, `len` bytes) into `out` at `at`: ASCII byte by byte, anything else through Buffer. */
+function writeUtf8(out: Buffer, at: number, s: string, len: number): void {
+  if (len === s.length) {
+    for (let i = 0; i < len; i++) out[at + i] = s.charCodeAt(i);
+  } else {
+    out.write(s, at, len, "utf8");
+  }
+}
+
 export function encodePairs(pairs: readonly (readonly [string, string])[]): Uint8Array {
-  const enc = pairs.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as const);
-  let size = 4 + enc.length * 8;
-  for (const [k, v] of enc) size += k.length + v.length + 2;
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, enc.length, true);
-  let s = 4 + enc.length * 8;
-  enc.forEach(([k, v], i) => {
-    dv.setUint32(4 + i * 8, k.length, true);
-    dv.setUint32(8 + i * 8, v.length, true);
-    out.set(k, s);
-    s += k.length + 1;
-    out.set(v, s);
-    s += v.length + 1;
-  });
-  return out;
+  // Sized first, then written in place: no Buffer per key and value.
+  const n = pairs.length;
+  const lens = new Array<number>(n * 2);
+  let size = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    const [k, v] = pairs[i]!;
+    const kl = utf8Length(k);
+    const vl = utf8Length(v);
+    lens[2 * i] = kl;
+    lens[2 * i + 1] = vl;
+    size += kl + vl + 2;
+  }
+  // Every byte is written below (counts, lengths, bytes, the NUL after each): Node's pool serves it.
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32LE(n, 0);
+  let s = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    const [k, v] = pairs[i]!;
+    const kl = lens[2 * i]!;
+    const vl = lens[2 * i + 1]!;
+    out.writeUInt32LE(kl, 4 + i * 8);
+    out.writeUInt32LE(vl, 8 + i * 8);
+    writeUtf8(out, s, k, kl);
+    out[s + kl] = 0;
+    s += kl + 1;
+    writeUtf8(out, s, v, vl);
+    out[s + vl] = 0;
+    s += vl + 1;
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, size);
 }
