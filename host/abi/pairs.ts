@@ -9,9 +9,22 @@ export const PAIRS_MAX_COUNT = 1024; // PROXY_WASM_HOST_PAIRS_MAX_COUNT
 
 const utf8 = new TextDecoder("utf-8");
 
+/** Buffer's native Latin-1 decoder (the same internal method family as utf8Slice in memory.ts). */
+type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): string };
+
+/**
+ * buf[start, end) as text: ASCII (nearly every header) straight from the bytes, anything else
+ * through the TextDecoder as before (its BOM and replacement rules kept).
+ */
+function text(buf: Uint8Array, view: Latin1Sliceable, start: number, end: number): string {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return utf8.decode(buf.subarray(start, end));
+  return view.latin1Slice(start, end);
+}
+
 export function decodePairs(buf: Uint8Array): HeaderPair[] {
   if (buf.length === 0 || buf.length > PAIRS_MAX_BYTES || buf.length < 4) return [];
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength) as Latin1Sliceable;
   const n = dv.getUint32(0, true);
   if (n > PAIRS_MAX_COUNT) return [];
   let s = 4 + n * 8;
@@ -21,10 +34,10 @@ export function decodePairs(buf: Uint8Array): HeaderPair[] {
     const klen = dv.getUint32(4 + i * 8, true);
     const vlen = dv.getUint32(8 + i * 8, true);
     if (s + klen + 1 > buf.length || buf[s + klen] !== 0) return [];
-    const k = utf8.decode(buf.subarray(s, s + klen));
+    const k = text(buf, view, s, s + klen);
     s += klen + 1;
     if (s + vlen + 1 > buf.length || buf[s + vlen] !== 0) return [];
-    const v = utf8.decode(buf.subarray(s, s + vlen));
+    const v = text(buf, view, s, s + vlen);
     s += vlen + 1;
     out.push([k, v]);
   }
