@@ -214,6 +214,19 @@ describe("Kong's 400 messages", () => {
     expect(up.received[0]!.body).toBe(PLAIN);
   });
 
+  // Keys are compared byte for byte while plain, decoded once an escape or non-ASCII byte
+  // appears: an escaped spelling is the same key, a longer or accented one is not.
+  it("finds messages and properties through escaped keys, and not through near misses", async () => {
+    const g = await start(BASE_CONFIG);
+    const r = await post(g, '{"mess\\u0061ges":"{template:\\/\\/completion}","pr\\u006fperties":{"text":"t","max":"1"}}');
+    expect(r.status).toBe(200);
+    expect(up.received[0]!.body).toBe('{"model":"gpt-3.5-turbo-instruct","prompt":"Summarise t","max_tokens":1}');
+    for (const key of ["messagesX", "message", "méssages", "messag\\u00e9s", "Messages"]) {
+      expectError(await post(g, `{"${key}":"{template://plain}"}`), 400, "only 'llm/v1/chat' and 'llm/v1/completions' formats are supported for templating");
+    }
+    expect(up.received).toHaveLength(1);
+  });
+
   it("answers a request without a body with Kong's JSON-only message", async () => {
     const g = await start(BASE_CONFIG);
     expectError(await send(g.url, { path: "/v1/models" }), 400, "this LLM route only supports application/json requests");

@@ -59,4 +59,27 @@ describe("GuestMemory", () => {
     expect(dv.getUint32(4, true)).toBe(5);
     expect(mem.readString(65552, 5)).toBe("value");
   });
+
+  it("copyOutString writes the same bytes as copyOut(Buffer.from(s)) for ASCII, non-ASCII, long and empty strings", () => {
+    for (const s of ["1025", "", "héllo ✓", "x".repeat(64), "y".repeat(65) + "é", "a\u0000b", "\u007f"]) {
+      const a = guest(1);
+      const b = guest(1);
+      expect(a.mem.copyOutString(s, 0, 4)).toBe(true);
+      expect(b.mem.copyOut(Buffer.from(s), 0, 4)).toBe(true);
+      expect(Buffer.from(a.wasm.buffer)).toEqual(Buffer.from(b.wasm.buffer));
+      expect(new DataView(a.wasm.buffer).getUint32(4, true)).toBe(Buffer.byteLength(s));
+    }
+  });
+
+  it("copyOutString writes through a grow inside malloc and refuses a pointer outside memory", () => {
+    const wasm = new WebAssembly.Memory({ initial: 1, maximum: 16 });
+    const mem = new GuestMemory();
+    mem.bind(wasm, () => (wasm.grow(1), 65536 + 8));
+    expect(mem.readString(0, 1)).toBe("\0");
+    expect(mem.copyOutString("grown", 0, 4)).toBe(true);
+    expect(mem.readString(65544, 5)).toBe("grown");
+    const bad = new GuestMemory();
+    bad.bind(new WebAssembly.Memory({ initial: 1 }), () => 65535);
+    expect(bad.copyOutString("ab", 0, 4)).toBe(false);
+  });
 });

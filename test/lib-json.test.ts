@@ -85,6 +85,57 @@ describe("validateJson: refuses with a message naming the byte", () => {
     expect(validate(instance(), input)).toBe(message);
   });
 
+  it("names the exact byte wherever it falls in an 8-byte word of a long plain string", () => {
+    // The string scan skips plain bytes a word at a time, then jumps to the first flagged
+    // byte: each offset of the bad byte (and a borrow-prone byte before it) must be reported.
+    const x = instance();
+    for (let pad = 0; pad < 24; pad++) {
+      const head = [0x22, ...Array.from({ length: pad }, (_, k) => 0x61 + (k % 26))];
+      const at = head.length;
+      expect(validate(x, [...head, 0x01, 0x61, 0x22])).toBe(`unescaped control character at byte ${at}`);
+      expect(validate(x, [...head, 0x00, 0x22])).toBe(`unescaped control character at byte ${at}`);
+      expect(validate(x, [...head, 0xc3, 0x28, 0x61, 0x22])).toBe(`invalid UTF-8 at byte ${at}`);
+      expect(validate(x, [...head, 0x5c, 0x78, 0x22])).toBe(`invalid escape at byte ${at}`);
+      // A low byte right after a flagged one (a borrow into the next lane) is still found.
+      expect(validate(x, [...head, 0x5c, 0x6e, 0x01, 0x22])).toBe(`unescaped control character at byte ${at + 2}`);
+      expect(validate(x, [...head, 0xc3, 0xa9, 0x1f, 0x22])).toBe(`unescaped control character at byte ${at + 2}`);
+      expect(validate(x, [...head, 0x5c, 0x22, 0x61, 0x22])).toBeNull();
+      expect(validate(x, [...head, 0xe6, 0x97, 0xa5, 0x22])).toBeNull();
+      expect(validate(x, [...head])).toBe("unexpected end of input in a string");
+    }
+  });
+
+  it("agrees with a strict UTF-8 decoder on every lead and second byte, after and before valid text", () => {
+    // Non-ASCII runs take a fast path (2- and 3-byte sequences checked with a masked load);
+    // the verdict must stay RFC 3629's, and a refusal must name the byte where valid text ends.
+    const x = instance();
+    const strict = new TextDecoder("utf-8", { fatal: true });
+    const valid = (b: Uint8Array): boolean => {
+      try {
+        strict.decode(b);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const head = [...Buffer.from("日本é")];
+    const thirds = [0x41, 0x80, 0xbf, 0xc0];
+    const wrong: string[] = [];
+    for (let lead = 0x80; lead <= 0xff; lead++) {
+      for (let second = 0x20; second <= 0xff; second++) {
+        for (const third of thirds) {
+          if (second === 0x22 || second === 0x5c) continue;
+          const text = Uint8Array.from([...head, lead, second, third, 0x80, ...Buffer.from("語")]);
+          const verdict = validate(x, [0x22, ...text, 0x22]);
+          const m = /^invalid UTF-8 at byte (\d+)$/.exec(verdict ?? "");
+          const ok = valid(text) ? verdict === null : m !== null && valid(text.subarray(0, Number(m[1]) - 1)) && !valid(text.subarray(Number(m[1]) - 1));
+          if (!ok) wrong.push(`${lead.toString(16)} ${second.toString(16)} ${third.toString(16)}: ${verdict}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  }, 120_000);
+
   it("refuses nesting one deeper than the limit", () => {
     const doc = "[".repeat(65) + "]".repeat(65);
     expect(validate(instance(), doc, 64)).toBe("nesting deeper than 64");

@@ -62,6 +62,9 @@ class DecoratorStream extends JsonBodyStream {
     if (innerStart >= innerEnd) return this.reject(400, NOT_CHAT);
 
     const c = this.config;
+    // Sized for the result up front. (One builder kept for every request saved ~0.3 µs but
+    // doubled the VM's linear memory in the chain bench: a long-lived block the size of the
+    // largest body moved the collector's peak over a memory.grow.)
     const w = new ByteBuilder(body.length + c.prepend.length + c.append.length + 8);
     if (keysDistinct(body, members)) {
       // The common case: splice the messages into the client's bytes, the rest untouched.
@@ -88,7 +91,8 @@ class DecoratorStream extends JsonBodyStream {
       }
       w.byte(0x7d);
     }
-    this.replaceRequestBody(w.toBytes());
+    // The builder's own bytes, not a copy of them.
+    this.replaceBody(body, w.buf.subarray(0, w.len));
     return Action.Continue;
   }
 }
@@ -99,17 +103,28 @@ function isWs(c: u8): bool {
 
 /** The new messages array: prepend, the client's messages `[start, end)`, append. */
 function writeMessages(w: ByteBuilder, c: DecoratorConfig, body: Uint8Array, start: i32, end: i32): void {
-  w.byte(0x5b);
-  if (c.prependCount > 0) {
-    w.bytes(c.prepend);
-    w.byte(0x2c);
+  // Sized first, then written with plain stores and copies: a handful of small pieces per
+  // request, each of which would otherwise go through the builder's growth check.
+  const pre = c.prependCount > 0 ? c.prepend.length : -1;
+  const app = c.appendCount > 0 ? c.append.length : -1;
+  const n = 2 + (pre + 1) + (end - start) + (app + 1);
+  w.ensure(n);
+  let d = w.buf.dataStart + <usize>w.len;
+  store<u8>(d++, 0x5b);
+  if (pre >= 0) {
+    memory.copy(d, c.prepend.dataStart, <usize>pre);
+    d += <usize>pre;
+    store<u8>(d++, 0x2c);
   }
-  w.range(body, start, end);
-  if (c.appendCount > 0) {
-    w.byte(0x2c);
-    w.bytes(c.append);
+  memory.copy(d, body.dataStart + <usize>start, <usize>(end - start));
+  d += <usize>(end - start);
+  if (app >= 0) {
+    store<u8>(d++, 0x2c);
+    memory.copy(d, c.append.dataStart, <usize>app);
+    d += <usize>app;
   }
-  w.byte(0x5d);
+  store<u8>(d, 0x5d);
+  w.len += n;
 }
 
 /** Up to this many keys are compared pairwise; more go through a set (a body may hold 100k keys). */
@@ -121,9 +136,10 @@ const PAIRWISE_KEYS = 16;
  */
 function keysDistinct(body: Uint8Array, members: Member[]): bool {
   const n = members.length;
+  const p = body.dataStart;
   for (let i = 0; i < n; i++) {
     const a = unchecked(members[i]);
-    for (let k = a.keyStart; k < a.keyEnd; k++) if (unchecked(body[k]) == 0x5c) return false;
+    for (let k = a.keyStart; k < a.keyEnd; k++) if (load<u8>(p + <usize>k) == 0x5c) return false;
   }
   if (n > PAIRWISE_KEYS) {
     const seen = new Set<string>();

@@ -126,7 +126,7 @@ class TemplateStream extends JsonBodyStream {
     // Placeholders outside strings (numbers) take values as they come: the result must still parse.
     const err = validateJson(rendered, DEFAULT_MAX_DEPTH);
     if (err != null) return this.reject(400, "template [" + name + "] rendered to invalid JSON with these properties: " + err);
-    this.replaceRequestBody(rendered);
+    this.replaceBody(body, rendered);
     return Action.Continue;
   }
 

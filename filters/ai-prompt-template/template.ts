@@ -98,6 +98,7 @@ export class Template {
         w.range(this.source, p.start, p.end);
       }
     }
-    return w.toBytes();
+    // A view of the builder's bytes (sized for the result up front), not a copy of them.
+    return w.buf.subarray(0, w.len);
   }
 }

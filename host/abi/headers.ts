@@ -36,7 +36,7 @@ export function headerFunctions(vm: WasmVm): HostFns {
       if (!map) return ctx.accessLogPhase ? WasmResult.NotFound : WasmResult.BadArgument;
       const v = map.get(key);
       if (v === null) return WasmResult.NotFound;
-      return m.copyOut(Buffer.from(v), vPtrPtr, vLenPtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return m.copyOutString(v, vPtrPtr, vLenPtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
       return setValue(type, kPtr, kLen, vPtr, vLen, addValue);

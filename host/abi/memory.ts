@@ -88,6 +88,25 @@ export class GuestMemory {
   }
 
   /**
+   * copyOut of a string's UTF-8. Short ASCII strings (header values, most properties) are
+   * written straight into the guest: no Buffer.from, which costs more than the whole write.
+   */
+  copyOutString(s: string, ptrPtr: number, sizePtr: number): boolean {
+    const n = s.length;
+    if (n > SMALL_COPY) return this.copyOut(Buffer.from(s), ptrPtr, sizePtr);
+    for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return this.copyOut(Buffer.from(s), ptrPtr, sizePtr);
+    let ptr = 0;
+    if (n > 0) {
+      ptr = this.malloc(n) >>> 0;
+      // After malloc: it may have grown memory, which inBounds notices.
+      if (ptr === 0 || !this.inBounds(ptr, n)) return false;
+      const u8 = this.u8;
+      for (let i = 0; i < n; i++) u8[ptr + i] = s.charCodeAt(i);
+    }
+    return this.writeU32(ptrPtr, ptr) && this.writeU32(sizePtr, n);
+  }
+
+  /**
    * cpp-host's copyToPointerSize: allocate with the module's malloc, copy, then write the
    * pointer and size. An empty value writes (0, 0) without calling malloc.
    */

@@ -3,6 +3,7 @@
 import { MetricType, WasmResult } from "./enums.ts";
 import type { HostFns } from "./host-fn.ts";
 import type { WasmVm } from "../proxy/wasm-vm.ts";
+import type { CounterHandle, GaugeHandle, HistogramHandle } from "../proxy/vm-services.ts";
 
 export const CUSTOM_STAT_NAMESPACE = "wasmcustom";
 
@@ -19,11 +20,11 @@ export function metricFunctions(vm: WasmVm): HostFns {
       if (name === null) return WasmResult.InvalidMemoryAccess;
       if (type >>> 0 > MetricType.Max) return WasmResult.BadArgument;
       const full = `${CUSTOM_STAT_NAMESPACE}.${name}`;
-      if (type === MetricType.Counter) stats.counter(full);
-      else if (type === MetricType.Gauge) stats.gauge(full);
-      else stats.histogram(full);
+      // The stat itself is kept with the id (stats are never removed from the store): an
+      // increment then costs no lookup by name.
+      const stat = type === MetricType.Counter ? stats.counter(full) : type === MetricType.Gauge ? stats.gauge(full) : stats.histogram(full);
       const id = vm.nextMetricId(type);
-      vm.metrics.set(id, { type, name: full });
+      vm.metrics.set(id, { type, name: full, stat });
       return m.writeU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_increment_metric(id: number, offset: bigint): number {
@@ -33,14 +34,15 @@ export function metricFunctions(vm: WasmVm): HostFns {
         const e = lookup(id, type);
         if (!e) return WasmResult.NotFound;
         if (offset <= 0n) return WasmResult.BadArgument;
-        stats.counter(e.name).add(offset);
+        (e.stat as CounterHandle).add(offset);
         return WasmResult.Ok;
       }
       if (type === MetricType.Gauge) {
         const e = lookup(id, type);
         if (!e) return WasmResult.NotFound;
-        if (offset >= 0n) stats.gauge(e.name).add(offset);
-        else stats.gauge(e.name).sub(-offset);
+        const g = e.stat as GaugeHandle;
+        if (offset >= 0n) g.add(offset);
+        else g.sub(-offset);
         return WasmResult.Ok;
       }
       return WasmResult.BadArgument;
@@ -51,9 +53,9 @@ export function metricFunctions(vm: WasmVm): HostFns {
       const e = lookup(id, type);
       if (!e) return WasmResult.NotFound;
       const v = BigInt.asUintN(64, value);
-      if (type === MetricType.Counter) stats.counter(e.name).add(v);
-      else if (type === MetricType.Gauge) stats.gauge(e.name).set(v);
-      else stats.histogram(e.name).record(v);
+      if (type === MetricType.Counter) (e.stat as CounterHandle).add(v);
+      else if (type === MetricType.Gauge) (e.stat as GaugeHandle).set(v);
+      else (e.stat as HistogramHandle).record(v);
       return WasmResult.Ok;
     },
     proxy_get_metric(id: number, retPtr: number): number {
@@ -62,7 +64,7 @@ export function metricFunctions(vm: WasmVm): HostFns {
       if (type !== MetricType.Counter && type !== MetricType.Gauge) return WasmResult.BadArgument;
       const e = lookup(id, type);
       if (!e) return WasmResult.NotFound;
-      const v = type === MetricType.Counter ? stats.counter(e.name).bigValue : stats.gauge(e.name).bigValue;
+      const v = type === MetricType.Counter ? (e.stat as CounterHandle).bigValue : (e.stat as GaugeHandle).bigValue;
       return m.writeU64(retPtr, v) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
   };

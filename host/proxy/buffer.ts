@@ -52,7 +52,10 @@ export class BufferInstance {
 
   /** Bytes [start, start+length), clamped. */
   copyOut(start: number, length: number): Buffer {
-    return this.toBuffer().subarray(start, Math.min(this.len, start + length));
+    const b = this.toBuffer();
+    // The whole buffer (a body read, the common case) needs no new view.
+    if (start === 0 && length >= this.len) return b;
+    return b.subarray(start, Math.min(this.len, start + length));
   }
 
   toBuffer(): Buffer {

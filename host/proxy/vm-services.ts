@@ -33,11 +33,20 @@ export interface PluginLog {
   warn(message: string): void;
 }
 
-/** Stats are uint64 in Envoy: values cross as bigint so nothing above 2^53 is rounded. */
+export type CounterHandle = { add(n: bigint): void; readonly bigValue: bigint };
+export type GaugeHandle = { add(n: bigint): void; sub(n: bigint): void; set(n: bigint): void; readonly bigValue: bigint };
+export type HistogramHandle = { record(v: bigint): void };
+export type MetricHandle = CounterHandle | GaugeHandle | HistogramHandle;
+
+/**
+ * Stats are uint64 in Envoy: values cross as bigint so nothing above 2^53 is rounded. A
+ * handle stays valid for the store's life: a VM keeps the one it got when the metric was
+ * defined (as Envoy's Context keeps its Stats::Counter&).
+ */
 export interface MetricsStore {
-  counter(name: string): { add(n: bigint): void; readonly bigValue: bigint };
-  gauge(name: string): { add(n: bigint): void; sub(n: bigint): void; set(n: bigint): void; readonly bigValue: bigint };
-  histogram(name: string): { record(v: bigint): void };
+  counter(name: string): CounterHandle;
+  gauge(name: string): GaugeHandle;
+  histogram(name: string): HistogramHandle;
 }
 
 export interface Clock {

@@ -8,7 +8,7 @@ import { GuestMemory } from "../abi/memory.ts";
 import { buildImports } from "../abi/imports.ts";
 import { MetricType } from "../abi/enums.ts";
 import type { ContextBase } from "./context.ts";
-import type { VmServices } from "./vm-services.ts";
+import type { MetricHandle, VmServices } from "./vm-services.ts";
 
 export class WasmLoadError extends Error {}
 
@@ -77,7 +77,7 @@ export class WasmVm {
   private depth = 0;
   // Metric ids: low 2 bits encode the type (Envoy's Wasm::nextCounterMetricId etc.).
   private nextMetricIds = [4, 5, 6];
-  readonly metrics = new Map<number, { type: MetricType; name: string }>();
+  readonly metrics = new Map<number, { type: MetricType; name: string; stat: MetricHandle }>();
   private nextHttpCallToken = 0;
   private nextGrpcCallToken = 1;
   private nextGrpcStreamToken = 2;
@@ -181,7 +181,7 @@ export class WasmVm {
    * actions: callers do that with `finishCall` once they have converted the result, as
    * cpp-host's DeferAfterCallActions destructor does.
    */
-  call(name: string, ctx: ContextBase | null, ...args: number[]): number | null {
+  call(name: string, ctx: ContextBase | null, a?: number, b?: number, c?: number, d?: number, e?: number): number | null {
     const f = this.exports[name];
     if (!f || this.failed) return null;
     const savedCurrent = this.current;
@@ -191,7 +191,9 @@ export class WasmVm {
     this.depth++;
     const t0 = this.profile && this.depth === 1 ? process.hrtime.bigint() : 0n;
     try {
-      const r = f(...args);
+      // Fixed arguments, not a rest array and a spread on every call into the module. No
+      // proxy_on_* export takes more than five; a missing one reaches the module as 0 (ToInt32).
+      const r = f(a!, b!, c!, d!, e!);
       return r === undefined ? 0 : r >>> 0;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -213,8 +215,8 @@ export class WasmVm {
   }
 
   /** call + finishCall, for callbacks whose result needs no conversion. */
-  callAndFinish(name: string, ctx: ContextBase | null, ...args: number[]): number | null {
-    const r = this.call(name, ctx, ...args);
+  callAndFinish(name: string, ctx: ContextBase | null, a?: number, b?: number, c?: number, d?: number, e?: number): number | null {
+    const r = this.call(name, ctx, a, b, c, d, e);
     this.finishCall();
     return r;
   }

@@ -16,8 +16,8 @@ import { clearSlots, encodeAt, fromUtf8, releasePins, RET_PTR, RET_SIZE, scratch
 import { deserializePairs, HeaderPair, serializePairs } from "./pairs";
 import { setLastStatus } from "./status";
 
-/** The first value of `key`, or null (absent: NOT_FOUND; map unavailable: BAD_ARGUMENT; see lastStatus). */
-export function getHeader(map: i32, key: string): string | null {
+/** The first value of `key` as raw bytes, or null (see getHeader). */
+export function getHeaderBytes(map: i32, key: string): ArrayBuffer | null {
   const k = scratchFor(key.length * 3);
   const kn = encodeAt(key, k);
   clearSlots();
@@ -27,7 +27,13 @@ export function getHeader(map: i32, key: string): string | null {
     releasePins();
     return null;
   }
-  return fromUtf8(takeReturnedSlots());
+  return takeReturnedSlots();
+}
+
+/** The first value of `key`, or null (absent: NOT_FOUND; map unavailable: BAD_ARGUMENT; see lastStatus). */
+export function getHeader(map: i32, key: string): string | null {
+  const v = getHeaderBytes(map, key);
+  return v == null ? null : fromUtf8(v);
 }
 
 /** Adds a value (a second entry if the key exists). Returns the host status. */

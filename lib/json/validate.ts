@@ -65,15 +65,20 @@ function unexpected(p: usize, i: i32, n: i32): i32 {
 @inline function ws(p: usize, i: i32, n: i32): i32 {
   while (i < n) {
     const c = at(p, i);
-    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
+    // One compare for the usual case (compact JSON: the next byte is a token, above space).
+    if (c > 0x20 || (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d)) break;
     i++;
   }
   return i;
 }
 
+// The open containers' kinds, one byte per level, kept across runs (one allocation per VM,
+// not one per body); grown when a caller asks for a deeper limit.
+let stack = new StaticArray<u8>(64);
+
 function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
   let depth: i32 = 0;
-  const stack = new StaticArray<u8>(maxDepth > 0 ? maxDepth : 1);
+  if (stack.length < maxDepth) stack = new StaticArray<u8>(maxDepth);
   const sp = changetype<usize>(stack);
   let i = ws(p, 0, n);
   if (i >= n) {
@@ -89,7 +94,11 @@ function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
     }
     const c = at(p, i);
     let opened = false;
-    if (c == 0x7b /* { */ || c == 0x5b /* [ */) {
+    if (c == 0x22 /* " */) {
+      // Strings first: the commonest value in the bodies this reads.
+      i = scanString(p, i, n);
+      if (i < 0) return;
+    } else if (c == 0x7b /* { */ || c == 0x5b /* [ */) {
       if (depth >= maxDepth) {
         fail("nesting deeper than " + maxDepth.toString());
         return;
@@ -111,9 +120,6 @@ function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
           if (spans != null && depth == 1) recordKey(spans, ks, i);
         }
       }
-    } else if (c == 0x22 /* " */) {
-      i = scanString(p, i, n);
-      if (i < 0) return;
     } else if (c == 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       i = number(p, i, n);
       if (i < 0) return;
@@ -243,6 +249,17 @@ function number(p: usize, i: i32, n: i32): i32 {
   return b >= lo && b <= hi;
 }
 
+/** 1 at each byte that may follow a backslash on its own: " \\ / b f n r t. */
+// @ts-ignore: decorator
+@lazy const SIMPLE_ESCAPES: usize = simpleEscapes();
+function simpleEscapes(): usize {
+  const t = memory.data(256);
+  memory.fill(t, 0, 256);
+  const chars = [0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74];
+  for (let k = 0; k < chars.length; k++) store<u8>(t + <usize>unchecked(chars[k]), 1);
+  return t;
+}
+
 // SWAR: a lane per byte.
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
@@ -255,12 +272,30 @@ const HIGHS: u64 = 0x8080808080808080;
   return (((q - ONES) & ~q) | ((s - ONES) & ~s) | (x - ONES * 0x20) | x) & HIGHS;
 }
 
-/** A string from its opening quote at p[i]; returns the offset after the closing quote, or -1. */
-function scanString(p: usize, i: i32, n: i32): i32 {
+/**
+ * A string from its opening quote at p[i]; returns the offset after the closing quote, or -1.
+ * Inlined where strings are read: most strings (keys, short values) end at the first byte
+ * that needs a look, so they cost no call; anything else continues in stringRest.
+ */
+@inline function scanString(p: usize, i: i32, n: i32): i32 {
   i++;
+  while (i + 8 <= n) {
+    const m = special8(load<u64>(p + <usize>i));
+    if (m != 0) {
+      i += <i32>(ctz(m) >> 3);
+      if (at(p, i) == 0x22) return i + 1;
+      break;
+    }
+    i += 8;
+  }
+  return stringRest(p, i, n);
+}
+
+/** The rest of a string from p[i] (inside it, after its opening quote). */
+function stringRest(p: usize, i: i32, n: i32): i32 {
   while (true) {
     // Plain ASCII runs, eight bytes at a time; then straight to the first byte that needs a
-    // look (the lowest flagged lane is exact: borrows only run upwards).
+    // look (the lowest flagged lane is exact: a borrow only flags lanes above a real one).
     while (i + 8 <= n) {
       const m = special8(load<u64>(p + <usize>i));
       if (m != 0) {
@@ -280,7 +315,7 @@ function scanString(p: usize, i: i32, n: i32): i32 {
           if (i + k >= n || !isHex(at(p, i + k))) return fail("invalid escape at byte " + i.toString());
         }
         i += 6;
-      } else if (e == 0x22 || e == 0x5c || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
+      } else if (load<u8>(SIMPLE_ESCAPES + <usize>e) != 0) {
         i += 2;
       } else {
         return fail("invalid escape at byte " + i.toString());
@@ -290,6 +325,21 @@ function scanString(p: usize, i: i32, n: i32): i32 {
     if (b < 0x20) return fail("unescaped control character at byte " + i.toString());
     if (b < 0x80) {
       i++;
+      continue;
+    }
+    // Non-ASCII text runs: the common 3-byte (most scripts) and 2-byte sequences with their
+    // continuation bytes checked in one masked load, one after another without going back
+    // to the word loop; anything else (and any doubt) takes the full table below.
+    let j = i;
+    while (true) {
+      const c = at(p, j);
+      if (c >= 0xe1 && c <= 0xef && c != 0xed && j + 2 < n && (load<u16>(p + <usize>(j + 1)) & 0xc0c0) == 0x8080) j += 3;
+      else if (c >= 0xc2 && c <= 0xdf && j + 1 < n && (at(p, j + 1) & 0xc0) == 0x80) j += 2;
+      else break;
+      if (j >= n) break;
+    }
+    if (j > i) {
+      i = j;
       continue;
     }
     // UTF-8 (RFC 3629 table 3-7): no overlongs, no surrogates, nothing above U+10FFFF.

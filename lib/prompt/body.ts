@@ -3,7 +3,9 @@
 // drop content-length while the headers are writable (the body will change), enforce Kong's
 // max_request_body_size, and validate the JSON before anything reads it.
 
-import { Action } from "../abi/enums";
+import { Action, BufferType, MapType } from "../abi/enums";
+import { setBufferBytesFrom } from "../abi/buffers";
+import { getHeaderBytes } from "../abi/headers";
 import { HttpContext, RootContext } from "../runtime/context";
 import { validateJsonMembers } from "../json/validate";
 import { DEFAULT_MAX_DEPTH } from "../json/read";
@@ -13,7 +15,10 @@ import { replyError } from "./errors";
 /** Kong 3.12+'s default max_request_body_size; 0 means no limit of the filter's own. */
 export const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 1048576;
 
-/** A validated request body: its top-level kind and, for an object, its members. */
+/**
+ * A validated request body: its top-level kind and, for an object, its members. The one
+ * readJsonDoc returns (and its members) is reused by the next call: read it, don't keep it.
+ */
 export class JsonDoc {
   constructor(
     public error: string | null,
@@ -24,32 +29,57 @@ export class JsonDoc {
 
 // The validator's member offsets, reused across requests (one VM runs one stream at a time).
 const spans = new Array<i32>();
+// The document and Member objects readJsonDoc hands out, reused: a request body costs no
+// allocation here (each one also feeds the incremental collector's work).
+const doc = new JsonDoc(null, Kind.None, new Array<Member>());
+const memberPool = new Array<Member>();
 
 /**
  * Validates `body` (strict JSON, UTF-8, nesting limit) and lists the top-level members, in
  * one pass: the validator records them as it goes (a second walk with objectMembers went
- * through every string of the body again).
+ * through every string of the body again). The result is valid until the next call.
  */
 export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonDoc {
   const err = validateJsonMembers(body, maxDepth, spans);
-  if (err != null) return new JsonDoc(err, Kind.None, []);
+  const members = doc.members;
+  members.length = 0;
+  doc.error = err;
+  doc.kind = Kind.None;
+  if (err != null) return doc;
   const kind = kindAt(body, skipWs(body, 0));
-  const members = new Array<Member>();
+  doc.kind = kind;
   if (kind == Kind.Object) {
     // Key literals come with their quotes; a Member's key span is the bytes between them.
-    for (let i = 0, n = spans.length; i + 3 < n; i += 4) {
-      members.push(new Member(unchecked(spans[i]) + 1, unchecked(spans[i + 1]) - 1, unchecked(spans[i + 2]), unchecked(spans[i + 3])));
+    for (let i = 0, n = spans.length, k = 0; i + 3 < n; i += 4, k++) {
+      const ks = unchecked(spans[i]) + 1;
+      const ke = unchecked(spans[i + 1]) - 1;
+      const vs = unchecked(spans[i + 2]);
+      const ve = unchecked(spans[i + 3]);
+      if (k < memberPool.length) {
+        const m = unchecked(memberPool[k]);
+        m.keyStart = ks;
+        m.keyEnd = ke;
+        m.valueStart = vs;
+        m.valueEnd = ve;
+        members.push(m);
+      } else {
+        const m = new Member(ks, ke, vs, ve);
+        memberPool.push(m);
+        members.push(m);
+      }
     }
   }
-  return new JsonDoc(null, kind, members);
+  return doc;
 }
 
-/** A decimal header value, or -1 when it is not one. */
-function parseDecimal(s: string): i64 {
-  if (s.length == 0 || s.length > 18) return -1;
+/** A decimal header value (raw bytes), or -1 when it is not one. */
+function parseDecimal(b: ArrayBuffer): i64 {
+  const n = b.byteLength;
+  if (n == 0 || n > 18) return -1;
+  const p = changetype<usize>(b);
   let v: i64 = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<u8>(p + <usize>i);
     if (c < 0x30 || c > 0x39) return -1;
     v = v * 10 + (c - 0x30);
   }
@@ -74,8 +104,9 @@ export class JsonBodyStream extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (endOfStream) return this.onNoBody();
-    const cl = this.getRequestHeader("content-length");
-    if (cl != null && this.maxBodySize > 0) {
+    // Read as bytes: no string is made for a number.
+    const cl = this.maxBodySize > 0 ? getHeaderBytes(MapType.HttpRequestHeaders, "content-length") : null;
+    if (cl != null) {
       const n = parseDecimal(cl);
       if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
     }
@@ -88,6 +119,14 @@ export class JsonBodyStream extends HttpContext {
   onRequestBodyComplete(body: Uint8Array): i32 {
     if (this.maxBodySize > 0 && <u64>body.length > this.maxBodySize) return this.tooLarge();
     return this.onBody(body);
+  }
+
+  /**
+   * Replaces the body `onBody` was given by `bytes`. The same as replaceRequestBody without
+   * asking the host for the buffer's size first: it is the whole body just delivered.
+   */
+  replaceBody(body: Uint8Array, bytes: Uint8Array): i32 {
+    return setBufferBytesFrom(BufferType.HttpRequestBody, 0, <u32>body.length, bytes);
   }
 
   /** The whole request body, at most maxBodySize bytes. */

@@ -161,22 +161,21 @@ export function lastMember(b: Uint8Array, members: Member[], key: string): Membe
 
 /** True when the raw string content `b[start:end]` decodes to `s`. */
 export function rawStringEquals(b: Uint8Array, start: i32, end: i32, s: string): bool {
-  // Fast path: no escapes and ASCII `s` compare byte for byte.
-  let plain = true;
-  for (let i = start; i < end; i++) {
-    if (byteAt(b, i) == 0x5c) {
-      plain = false;
-      break;
+  if (start >= 0 && end <= b.length && start <= end) {
+    const p = b.dataStart + <usize>start;
+    const n = end - start;
+    const sp = changetype<usize>(s);
+    const sl = s.length;
+    // Plain ASCII bytes decode to themselves: compare them to `s` directly until an escape or
+    // a non-ASCII byte, which needs the decoded text (a member key is compared on every
+    // lookup, so this path allocates nothing).
+    let k = 0;
+    for (; k < n; k++) {
+      const c = <u32>load<u8>(p + <usize>k);
+      if (c == 0x5c || c >= 0x80) break;
+      if (k >= sl || c != <u32>load<u16>(sp + (<usize>k << 1))) return false;
     }
-  }
-  if (plain) {
-    let ascii = true;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) ascii = false;
-    if (ascii) {
-      if (end - start != s.length) return false;
-      for (let i = 0; i < s.length; i++) if (<i32>byteAt(b, start + i) != s.charCodeAt(i)) return false;
-      return true;
-    }
+    if (k == n) return n == sl;
   }
   // Every escape or UTF-8 sequence of up to 6 bytes yields at least one UTF-16 unit.
   if (end - start > 6 * s.length) return false;

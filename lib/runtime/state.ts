@@ -7,9 +7,40 @@ import { Context, HttpContext, RootContext } from "./context";
 /** Creates a plugin's root context for the given context id. */
 export type RootFactory = (contextId: u32) => RootContext;
 
+/**
+ * Contexts of one kind by id, answering a lookup of the last one found without two hash
+ * probes (has, then get): a stream's callbacks come one after another, and every stream's
+ * creation looks up the same root.
+ */
+class ById<T extends Context> {
+  private readonly map: Map<u32, T> = new Map<u32, T>();
+  private last: T | null = null;
+
+  get(id: u32): T | null {
+    const last = this.last;
+    if (last != null && last.id == id) return last;
+    if (!this.map.has(id)) return null;
+    const ctx = this.map.get(id);
+    this.last = ctx;
+    return ctx;
+  }
+  set(ctx: T): void {
+    this.map.set(ctx.id, ctx);
+    this.last = ctx;
+  }
+  /** Removes `id`; false when there was none. */
+  delete(id: u32): bool {
+    const last = this.last;
+    if (last != null && last.id == id) this.last = null;
+    if (!this.map.has(id)) return false;
+    this.map.delete(id);
+    return true;
+  }
+}
+
 const factories = new Map<string, RootFactory>();
-const roots = new Map<u32, RootContext>();
-const streams = new Map<u32, HttpContext>();
+const roots = new ById<RootContext>();
+const streams = new ById<HttpContext>();
 let current: Context | null = null;
 
 /**
@@ -30,26 +61,25 @@ export function factoryFor(rootId: string): RootFactory | null {
 }
 
 export function addRoot(ctx: RootContext): void {
-  roots.set(ctx.id, ctx);
+  roots.set(ctx);
 }
 export function addStream(ctx: HttpContext): void {
-  streams.set(ctx.id, ctx);
+  streams.set(ctx);
 }
 export function rootById(id: u32): RootContext | null {
-  return roots.has(id) ? roots.get(id) : null;
+  return roots.get(id);
 }
 export function streamById(id: u32): HttpContext | null {
-  return streams.has(id) ? streams.get(id) : null;
+  return streams.get(id);
 }
 /** Any live context. */
 export function contextById(id: u32): Context | null {
-  if (streams.has(id)) return streams.get(id);
-  if (roots.has(id)) return roots.get(id);
-  return null;
+  const s = streams.get(id);
+  if (s != null) return s;
+  return roots.get(id);
 }
 export function removeContext(id: u32): void {
-  if (streams.has(id)) streams.delete(id);
-  else if (roots.has(id)) roots.delete(id);
+  if (!streams.delete(id)) roots.delete(id);
 }
 
 /** The context whose callback is running (null between callbacks). */
