@@ -9,7 +9,7 @@ import { arrAt, getArr, getObj, getString, valueObj } from "../../json";
 import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
 import { validateJson } from "../../json/validate";
 import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
-import { JsonWriter } from "../json-writer";
+import { ByteBuilder, JsonWriter } from "../json-writer";
 import { findMember, Member, scanObject } from "../json-scan";
 import {
   LlmRequest,
@@ -24,6 +24,9 @@ import {
 import { SseEvent } from "../sse";
 import { SseStreamTranslator } from "../stream";
 import { readOpenAiUsageRaw } from "../usage";
+
+/** The member that carries a client's own key (the filter drops it unless allow_override). */
+const CLIENT_KEY = "api_key";
 
 export abstract class OpenAiFormatProvider extends Provider {
   /** Whether the upstream accepts `stream_options.include_usage` for this request. */
@@ -46,8 +49,11 @@ export abstract class OpenAiFormatProvider extends Provider {
     const members = req.members();
     if (members == null) return TranslatedRequest.fail("request body is not a JSON object");
     const embeddings = req.route == RouteType.Embeddings;
-    const w = new JsonWriter();
+    // Room for the copy and the members added below: the buffer never grows.
+    const w = new JsonWriter(new ByteBuilder(src.length + 256));
     w.beginObject();
+    // Whether a member named api_key goes up (the filter then drops it).
+    let clientKey = false;
     for (let i = 0; i < members.length; i++) {
       const m = unchecked(members[i]);
       const k = m.key;
@@ -57,9 +63,11 @@ export abstract class OpenAiFormatProvider extends Provider {
       if (to.length > 0) {
         if (findMember(members, to) != null) continue; // the real name wins
         w.key(to).rawRange(src, m.valueStart, m.valueEnd);
+        if (to == CLIENT_KEY) clientKey = true;
         continue;
       }
       w.rawMember(src, m.keyStart, m.keyEnd, m.valueStart, m.valueEnd);
+      if (k == CLIENT_KEY) clientKey = true;
     }
     w.fieldString("model", req.model);
     if (!embeddings) {
@@ -83,7 +91,9 @@ export abstract class OpenAiFormatProvider extends Provider {
       if (findMember(members, "top_p") == null && !isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
     }
     w.endObject();
-    return TranslatedRequest.ok(w.toBytes());
+    const r = TranslatedRequest.ok(w.toBytes());
+    r.noClientKey = !clientKey;
+    return r;
   }
 
   /** The field that carries configured max_tokens. */

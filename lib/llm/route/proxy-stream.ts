@@ -265,7 +265,7 @@ export class LlmProxyStream extends HttpContext {
       return this.reject(400, "error transforming to " + this.provider.name + "://" + routeTypeName(req.route) + ": " + (tr.error != null ? tr.error! : "unknown error"));
     }
     // The client's own key never reaches the provider (OpenAI-format bodies are copied member by member).
-    const out = cfg.auth.allowOverride ? tr.body! : withoutMember(tr.body!, CLIENT_KEY_MEMBER);
+    const out = cfg.auth.allowOverride || tr.noClientKey ? tr.body! : withoutMember(tr.body!, CLIENT_KEY_MEMBER);
     if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
     else this.replaceRequestBody(out);
     return Action.Continue;
