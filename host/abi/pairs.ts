@@ -32,20 +32,24 @@ export function decodePairs(buf: Uint8Array): HeaderPair[] {
 }
 
 export function encodePairs(pairs: readonly (readonly [string, string])[]): Uint8Array {
-  const enc = pairs.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as const);
-  let size = 4 + enc.length * 8;
-  for (const [k, v] of enc) size += k.length + v.length + 2;
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, enc.length, true);
-  let s = 4 + enc.length * 8;
-  enc.forEach(([k, v], i) => {
-    dv.setUint32(4 + i * 8, k.length, true);
-    dv.setUint32(8 + i * 8, v.length, true);
-    out.set(k, s);
-    s += k.length + 1;
-    out.set(v, s);
-    s += v.length + 1;
-  });
-  return out;
+  // One buffer, sized for the worst case (3 UTF-8 bytes per UTF-16 unit), each string written
+  // straight into it: no Buffer per key and value (get_header_map_pairs runs on every request).
+  const n = pairs.length;
+  let room = 4 + n * 10;
+  for (let i = 0; i < n; i++) room += 3 * (pairs[i]![0].length + pairs[i]![1].length);
+  const out = Buffer.allocUnsafe(room);
+  out.writeUInt32LE(n, 0);
+  let s = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    const [k, v] = pairs[i]!;
+    const kl = out.write(k, s);
+    out[s + kl] = 0;
+    s += kl + 1;
+    const vl = out.write(v, s);
+    out[s + vl] = 0;
+    s += vl + 1;
+    out.writeUInt32LE(kl, 4 + i * 8);
+    out.writeUInt32LE(vl, 8 + i * 8);
+  }
+  return out.subarray(0, s);
 }

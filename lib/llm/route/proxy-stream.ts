@@ -133,7 +133,7 @@ export class LlmProxyStream extends HttpContext {
     this.startNs = monotonicNanos();
     this.created = <i64>(currentTimeNanos() / 1000000000);
     const cfg = this.cfg;
-    // Read once; the reads and changes below go through the view (one host call each only for changes).
+    // Few reads here: direct host calls (headers.ts), each read only where its answer matters.
     const h = HeaderView.request(this);
     if (cfg.route != RouteType.Preserve && isModelsList(h)) return this.listModels();
     if (cfg.auth.missingEnv.length > 0) {
@@ -142,8 +142,8 @@ export class LlmProxyStream extends HttpContext {
     const route = cfg.route;
     if (route != RouteType.Preserve) {
       if (endOfStream) return this.reject(400, "request body doesn't contain valid prompts: the request has no body");
-      const cl = h.get("content-length");
-      if (cl != null && cfg.maxRequestBodySize > 0) {
+      const cl = cfg.maxRequestBodySize > 0 ? h.get("content-length") : null;
+      if (cl != null) {
         const n = I64.parseInt(cl);
         if (n > cfg.maxRequestBodySize) return this.tooLarge();
       }
@@ -175,7 +175,7 @@ export class LlmProxyStream extends HttpContext {
     h.replace(":authority", t.authority);
 
     // Credentials: the client's are dropped unless allow_override.
-    const clientHasAuthHeader = a.headerName.length > 0 && h.get(a.headerName) != null;
+    const clientHasAuthHeader = a.allowOverride && a.headerName.length > 0 && h.get(a.headerName) != null;
     if (!a.allowOverride) {
       for (let i = 0; i < CLIENT_KEY_HEADERS.length; i++) h.remove(unchecked(CLIENT_KEY_HEADERS[i]));
     }
@@ -317,7 +317,7 @@ export class LlmProxyStream extends HttpContext {
   // ---------------------------------------------------------------- response
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
-    // Read once; the reads and changes below go through the view (one host call each only for changes).
+    // Read once (the values are masked below anyway): the reads need no host call (headers.ts).
     const h = HeaderView.response(this);
     const st = h.get(":status");
     this.status = st != null ? <u32>I32.parseInt(st) : 0;
@@ -406,7 +406,7 @@ export class LlmProxyStream extends HttpContext {
   private redactHeaders(h: HeaderView): void {
     const sec = this.secrets();
     if (sec.empty) return;
-    const hs = h.pairs;
+    const hs = h.pairs!;
     let changed = false;
     for (let i = 0; i < hs.length; i++) {
       const h = unchecked(hs[i]);
@@ -519,7 +519,7 @@ export class LlmProxyStream extends HttpContext {
     const a = this.analytics;
     const cfg = this.cfg;
     const req = this.req;
-    a.pluginId = pluginName();
+    a.pluginId = pluginNameOf(this.root);
     a.provider = this.provider.name;
     a.requestModel = req != null ? req.model : cfg.model.name;
     a.status = this.status;
@@ -571,8 +571,9 @@ export class LlmProxyStream extends HttpContext {
 /** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
 function isModelsList(h: HeaderView): bool {
   const m = h.get(":method");
+  if (m == null || m != "GET") return false;
   const p = h.get(":path");
-  if (m == null || m != "GET" || p == null) return false;
+  if (p == null) return false;
   const q = p.indexOf("?");
   return (q < 0 ? p : p.substring(0, q)).endsWith("/v1/models");
 }
@@ -619,5 +620,20 @@ export function isStreamType(ct: string): bool {
 export function pluginName(): string {
   const n = getPropertyString(["plugin_name"]);
   return n != null ? n : "";
+}
+
+/**
+ * plugin_names by root context id. A root context serves exactly one plugin: cpp-host keys root
+ * contexts by the plugin key, which includes the plugin's name (host/proxy/runtime.ts pluginKey),
+ * so the name is read once per root rather than once per request.
+ */
+const pluginNames = new Map<u32, string>();
+
+function pluginNameOf(root: RootContext): string {
+  const id = root.id;
+  if (pluginNames.has(id)) return pluginNames.get(id);
+  const n = pluginName();
+  pluginNames.set(id, n);
+  return n;
 }
 
