@@ -158,6 +158,25 @@ describe("validateRequest: the one walk and the slow path agree", () => {
     expect(JSON.parse(r.fast).status).toBe(400);
   });
 
+  it("reads every role, near-roles and names at the very end of the body alike", () => {
+    const roles = ["system", "developer", "user", "assistant", "tool", "function", "users", "use", "assistanT", "developex", "assistant ", "Function", "us\\u0065r", "t\\u006fol", "\\u0073ystem"];
+    for (const role of roles) {
+      for (const body of [
+        `{"model":"m","messages":[{"role":"${role}","content":"x","tool_call_id":"1"}]}`,
+        `{"model":"m","messages":[{"content":"x","tool_call_id":"1","role":"${role}"}]}`,
+        `{"messages":[{"tool_call_id":"1","content":"x","role":"${role}"}],"model":"m"}`,
+      ]) {
+        const r = both(body);
+        expect(r.fast, body).toBe(r.slow);
+      }
+    }
+    for (const body of ['{"model":"m","messages":[{"content":"x","role":"user"}]}', '{"model":"m","messages":[{"role":"user","content":[{"text":"x","type":"text"}]}]}', '{"model":"m","messages":[{"role":"user","text":1,"content":"x"}]}']) {
+      const r = both(body);
+      expect(r.fast).toBe(r.slow);
+      expect(r.accepted).toBe(true);
+    }
+  });
+
   it("nests as deep as the validator allows, and no deeper", () => {
     const at = (n: number) => `{"model":"m","messages":[{"role":"user","content":"x"}],"d":${"[".repeat(n)}${"]".repeat(n)}}`;
     for (const n of [62, 63, 64]) {

@@ -20,6 +20,7 @@ import { ByteBuilder } from "./json-writer";
 import { genericError } from "./errors";
 import { parseObject, parseValidatedObject } from "../json/read";
 import { decodeJsonString, Member, scanObject } from "./json-scan";
+import { makeId } from "./format";
 
 // ---------------------------------------------------------------------------------------
 // Route types and configuration
@@ -199,8 +200,28 @@ export class LlmRequest {
   topK: i64 = UNSET;
   /** Seconds since the epoch when the request arrived (for `created`). */
   created: i64 = 0;
+  private idValue: string | null = "";
+  private idPrefix: string = "";
+
   /** A fresh id the provider may use when the upstream gives none ("chatcmpl-..."). */
-  requestId: string = "";
+  get requestId(): string {
+    let id = this.idValue;
+    if (id == null) {
+      id = makeId(this.idPrefix);
+      this.idValue = id;
+    }
+    return id;
+  }
+
+  set requestId(id: string) {
+    this.idValue = id;
+  }
+
+  /** requestId becomes a fresh `prefix…` id, made on first read: an answer passed through as is never needs one. */
+  freshIdOnRead(prefix: string): void {
+    this.idValue = null;
+    this.idPrefix = prefix;
+  }
   /** The query parameters the upstream request carries (after the client's and defaultQuery's merge), e.g. Azure's api-version. */
   upstreamQuery: Header[] = [];
 

@@ -19,7 +19,6 @@ import { HeaderPair } from "../../abi/pairs";
 import { Header, LlmRequest, Provider, RouteType, routeTypeName, StreamTranslator, UpstreamTarget } from "../provider";
 import { providerFor } from "../providers/index";
 import { errorBody, errorTypeForStatus } from "../errors";
-import { makeId } from "../format";
 import { modelsListBody } from "../models";
 import { ByteBuilder } from "../json-writer";
 import { withoutMember } from "../json-scan";
@@ -259,7 +258,7 @@ export class LlmProxyStream extends HttpContext {
     if (cfg.modelNameHeader && (cfg.model.name.length == 0 || cfg.templates != null) && !validModelHeader(req.model)) {
       return this.reject(400, "'model' must be 1 to " + MAX_MODEL_HEADER_BYTES.toString() + " bytes of visible ASCII (inner spaces allowed): the gateway returns it in the " + MODEL_HEADER + " header");
     }
-    req.requestId = makeId(req.route == RouteType.Completions ? "cmpl-" : "chatcmpl-");
+    req.freshIdOnRead(req.route == RouteType.Completions ? "cmpl-" : "chatcmpl-");
     this.req = req;
     const tr = this.provider.translateRequest(req);
     if (tr.body == null) {

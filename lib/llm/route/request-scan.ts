@@ -97,32 +97,80 @@ export function bytesAre(p: usize, s: i32, n: i32, key: string): bool {
   return true;
 }
 
-/** The slot a member name p[s, e) fills in a container tagged `tag`. */
-function keyId(p: usize, s: i32, e: i32, tag: i32): i32 {
+/** The first 8 characters of an ASCII `key` as a little-endian word of bytes (zero-padded). */
+export function word8(key: string): u64 {
+  let w: u64 = 0;
+  for (let k = 0, n = min(key.length, 8); k < n; k++) w |= <u64>(key.charCodeAt(k) & 0xff) << (<u64>k << 3);
+  return w;
+}
+
+/**
+ * The n ≤ 8 bytes at p + s as word8 makes them (zero-padded): one load when 8 bytes are
+ * readable before `end`, else byte by byte. Compares a short name in one step.
+ */
+export function wordAt(p: usize, s: i32, n: i32, end: i32): u64 {
+  if (n <= 0) return 0;
+  if (s + 8 <= end) {
+    const x = load<u64>(p + <usize>s);
+    return n >= 8 ? x : x & ((<u64>1 << (<u64>n << 3)) - 1);
+  }
+  let w: u64 = 0;
+  for (let k = 0; k < n; k++) w |= <u64>load<u8>(p + <usize>(s + k)) << (<u64>k << 3);
+  return w;
+}
+
+const W_MESSAGES = word8("messages");
+const W_ROLE = word8("role");
+const W_CONTENT = word8("content");
+const W_TYPE = word8("type");
+const W_TEXT = word8("text");
+
+/** The slot a member name p[s, e) fills in a container tagged `tag` (end: where readable bytes end). */
+function keyId(p: usize, s: i32, e: i32, tag: i32, end: i32): i32 {
   const n = e - s;
-  if (tag == T_TOP) return n == 8 && bytesAre(p, s, n, "messages") ? K_MESSAGES : K_NONE;
+  if (n > 8) return tag == T_MSG && n == 12 && bytesAre(p, s, n, "tool_call_id") ? K_TOOL_CALL_ID : K_NONE;
+  const w = wordAt(p, s, n, end);
+  if (tag == T_TOP) return n == 8 && w == W_MESSAGES ? K_MESSAGES : K_NONE;
   if (tag == T_MSG) {
-    if (n == 4 && bytesAre(p, s, n, "role")) return K_ROLE;
-    if (n == 7 && bytesAre(p, s, n, "content")) return K_CONTENT;
-    if (n == 12 && bytesAre(p, s, n, "tool_call_id")) return K_TOOL_CALL_ID;
+    if (n == 4 && w == W_ROLE) return K_ROLE;
+    if (n == 7 && w == W_CONTENT) return K_CONTENT;
     return K_NONE;
   }
-  if (tag == T_PART) {
-    if (n == 4 && bytesAre(p, s, n, "type")) return K_TYPE;
-    if (n == 4 && bytesAre(p, s, n, "text")) return K_TEXT;
+  if (tag == T_PART && n == 4) {
+    if (w == W_TYPE) return K_TYPE;
+    if (w == W_TEXT) return K_TEXT;
   }
   return K_NONE;
 }
+
+/** Some byte of p[s, e) is a backslash (eight at a time while eight are readable before `end`). */
+function hasBackslash(p: usize, s: i32, e: i32, end: i32): bool {
+  let k = s;
+  while (k < e && k + 8 <= end) {
+    let x = load<u64>(p + <usize>k) ^ (ONES * 0x5c);
+    const left = e - k;
+    // A zero lane is a backslash; lanes past e are forced non-zero.
+    if (left < 8) x |= ~((<u64>1 << (<u64>left << 3)) - 1);
+    if (((x - ONES) & ~x & HIGHS) != 0) return true;
+    k += 8;
+  }
+  for (; k < e; k++) if (at(p, k) == 0x5c) return true;
+  return false;
+}
+
+// SWAR: a lane per byte.
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
 
 /**
  * The member name whose literal is p[ks, ke) (quotes included) added to the object of frame d,
  * which holds names keys[base, nk). Returns the new nk, or -1 when the name has an escape, is a
  * duplicate, or the object has too many members.
  */
-function addKey(p: usize, d: i32, ks: i32, ke: i32, nk: i32): i32 {
+function addKey(p: usize, d: i32, ks: i32, ke: i32, nk: i32, end: i32): i32 {
   const s = ks + 1;
   const e = ke - 1;
-  for (let k = s; k < e; k++) if (at(p, k) == 0x5c) return -1;
+  if (hasBackslash(p, s, e, end)) return -1;
   const base = fr(d, F_KEYS);
   if (((nk - base) >> 1) >= MAX_PLAIN_MEMBERS) return -1;
   const len = e - s;
@@ -137,7 +185,8 @@ function addKey(p: usize, d: i32, ks: i32, ke: i32, nk: i32): i32 {
   }
   unchecked((keys[nk] = s));
   unchecked((keys[nk + 1] = e));
-  setFr(d, F_KEY, keyId(p, s, e, fr(d, F_TAG)));
+  const tag = fr(d, F_TAG);
+  setFr(d, F_KEY, tag == T_OTHER ? K_NONE : keyId(p, s, e, tag, end));
   return nk + 2;
 }
 
@@ -265,7 +314,7 @@ function memberName(p: usize, i: i32, n: i32, d: i32, nk: i32, spans: Array<i32>
   if (i >= n || at(p, i) != 0x22) return -1;
   const ke = scanJsonScalarAt(p, i, n);
   if (ke < 0) return -1;
-  const k = addKey(p, d, i, ke, nk);
+  const k = addKey(p, d, i, ke, nk, n);
   if (k < 0) return -1;
   lastNk = k;
   let j = skipSpaceAt(p, ke, n);

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_DEPTH } from "../../json/read";
 import { validateJsonMembers } from "../../json/validate";
 import { ambiguousMember } from "../../json/names";
 import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart } from "../../json/raw";
-import { bytesAre, MessageJudge, ScanResult, scanRequest } from "./request-scan";
+import { bytesAre, MessageJudge, ScanResult, scanRequest, word8, wordAt } from "./request-scan";
 import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
 
@@ -77,11 +77,23 @@ function topMembers(b: Uint8Array, spans: Array<i32>): TopMembers {
 
 /** The index in ROLES of the role literal b[start, end), or -1. */
 function roleIndex(b: Uint8Array, start: i32, end: i32): i32 {
-  // The literal's bytes as they are (what clients send): equal bytes decode equal.
+  // The literal's bytes as they are (what clients send), by length then one word compare:
+  // equal bytes decode equal.
   const n = end - start - 2;
-  if (start >= 0 && end <= b.length && n > 0) {
-    for (let k = 0; k < ROLES.length; k++) {
-      if (bytesAre(b.dataStart, start + 1, n, unchecked(ROLES[k]))) return k;
+  if (start >= 0 && end <= b.length) {
+    const p = b.dataStart;
+    const w = wordAt(p, start + 1, min(n, 8), b.length);
+    if (n == 4) {
+      if (w == W_USER) return ROLE_USER;
+      if (w == W_TOOL) return ROLE_TOOL;
+    } else if (n == 6) {
+      if (w == W_SYSTEM) return ROLE_SYSTEM;
+    } else if (n == 8) {
+      if (w == W_FUNCTION) return ROLE_FUNCTION;
+    } else if (n == 9) {
+      const last = load<u8>(p + <usize>(start + 9));
+      if (w == W_ASSISTANT && last == 0x74) return ROLE_ASSISTANT; // assistan|t
+      if (w == W_DEVELOPER && last == 0x72) return ROLE_DEVELOPER; // develope|r
     }
   }
   // Escapes (or another name): compare decoded.
@@ -91,8 +103,19 @@ function roleIndex(b: Uint8Array, start: i32, end: i32): i32 {
   return -1;
 }
 
-const ROLE_TOOL = 4;
+// Indexes in ROLES, and word8 of each role's first 8 characters.
+const ROLE_SYSTEM = 0;
+const ROLE_DEVELOPER = 1;
+const ROLE_USER = 2;
 const ROLE_ASSISTANT = 3;
+const ROLE_TOOL = 4;
+const ROLE_FUNCTION = 5;
+const W_SYSTEM = word8("system");
+const W_DEVELOPER = word8("developer");
+const W_USER = word8("user");
+const W_ASSISTANT = word8("assistant");
+const W_TOOL = word8("tool");
+const W_FUNCTION = word8("function");
 
 /** Where the message checkMessage walked ends (just past its `}`), or -1 when it was not walked to the end. */
 let messageEnd: i32 = -1;
