@@ -103,6 +103,9 @@ export class UpstreamTarget {
 // ---------------------------------------------------------------------------------------
 // Request
 
+/** The raw body of a request not yet given one (never written to: shared). */
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * The client's request after the filter validated it as the OpenAI format for its route
  * (chat: non-empty `messages` of objects with a known role; completions: `prompt`;
@@ -111,7 +114,7 @@ export class UpstreamTarget {
  */
 export class LlmRequest {
   route: RouteType = RouteType.Chat;
-  private rawBytes: Uint8Array = new Uint8Array(0);
+  private rawBytes: Uint8Array = NO_BYTES;
   private parsed: JSON.Obj | null = null;
   private rawValidated: bool = false;
   /** Top-level member spans recorded while validating (4 offsets per member), or null. */

@@ -32,6 +32,9 @@ export function secretForms(s: string): string[] {
   return out;
 }
 
+/** maskString's encoding buffer (a VM runs one callback at a time). */
+let maskScratch = new ArrayBuffer(256);
+
 /** The set of byte strings to mask. Immutable once built; shared by every stream of a config. */
 export class Secrets {
   patterns: Uint8Array[] = [];
@@ -145,10 +148,15 @@ export class Secrets {
 
   /** `s` with every secret masked. */
   maskString(s: string): string {
-    if (this.patterns.length == 0 || String.UTF8.byteLength(s) < this.minLen) return s;
-    const b = Uint8Array.wrap(String.UTF8.encode(s));
-    if (!this.maskInPlace(b.dataStart, b.length)) return s;
-    return String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+    if (this.patterns.length == 0) return s;
+    const n = String.UTF8.byteLength(s);
+    if (n < this.minLen) return s;
+    // Encoded into a buffer kept for the next call: most strings hold no secret and need no copy.
+    if (maskScratch.byteLength < n) maskScratch = new ArrayBuffer(max(n, maskScratch.byteLength << 1));
+    const p = changetype<usize>(maskScratch);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+    if (!this.maskInPlace(p, n)) return s;
+    return String.UTF8.decodeUnsafe(p, <usize>n);
   }
 
   private contains(p: usize, n: i32): bool {

@@ -7,8 +7,8 @@
 import { JSON } from "json-as";
 import { arrAt, getArr, getObj, getString, valueObj } from "../../json";
 import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
-import { validateJson } from "../../json/validate";
-import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
+import { validateJson, validateJsonMembers } from "../../json/validate";
+import { bytesAre, RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
 import { ByteBuilder, JsonWriter } from "../json-writer";
 import { findMember, Member, scanObject } from "../json-scan";
 import {
@@ -91,7 +91,7 @@ export abstract class OpenAiFormatProvider extends Provider {
       if (findMember(members, "top_p") == null && !isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
     }
     w.endObject();
-    const r = TranslatedRequest.ok(w.toBytes());
+    const r = TranslatedRequest.ok(w.out.view());
     r.noClientKey = !clientKey;
     return r;
   }
@@ -102,12 +102,14 @@ export abstract class OpenAiFormatProvider extends Provider {
   }
 
   translateResponse(req: LlmRequest, body: Uint8Array): TranslatedResponse {
-    // Read on the bytes: the body goes out unchanged, so no tree is built.
+    // Read on the bytes: the body goes out unchanged, so no tree is built. The validator
+    // records the top-level members as it goes (no second walk to find them).
     const top = rawStart(body);
-    if (validateJson(body, DEFAULT_MAX_DEPTH) != null || rawKind(body, top) != RawKind.Object) {
+    if (validateJsonMembers(body, DEFAULT_MAX_DEPTH, responseSpans) != null || rawKind(body, top) != RawKind.Object) {
       return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": response is not a JSON object");
     }
-    const t = new TopSpans(body, top);
+    const t = TOP;
+    t.fromSpans(body, responseSpans);
     const r = new TranslatedResponse();
     if (req.route == RouteType.Embeddings) {
       if (kindOf(body, t.data) != RawKind.Array) return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": 'data' not in " + routeTypeName(req.route) + " response");
@@ -138,18 +140,38 @@ class TopSpans {
   model: i64 = -1;
   error: i64 = -1;
 
-  constructor(b: Uint8Array, top: i32) {
+  /** From the object at b[top] (validated), read member by member. */
+  static of(b: Uint8Array, top: i32): TopSpans {
+    const t = new TopSpans();
     const it = new RawObjectIter(b, top, b.length);
-    while (it.next()) {
-      const n = it.keyEnd - it.keyStart;
-      if (n == 7 && it.keyIs("choices")) this.choices = it.span;
-      else if (n == 5 && it.keyIs("usage")) this.usage = it.span;
-      else if (n == 5 && it.keyIs("model")) this.model = it.span;
-      else if (n == 4 && it.keyIs("data")) this.data = it.span;
-      else if (n == 5 && it.keyIs("error")) this.error = it.span;
+    while (it.next()) t.take(b, it.keyStart, it.keyEnd, it.span);
+    return t;
+  }
+
+  /** From the top-level member spans validateJsonMembers recorded (key literals with their quotes). */
+  fromSpans(b: Uint8Array, spans: Array<i32>): void {
+    this.choices = this.data = this.usage = this.model = this.error = -1;
+    for (let i = 0; i + 3 < spans.length; i += 4) {
+      const span = (<i64>unchecked(spans[i + 2]) << 32) | <i64>(<u32>unchecked(spans[i + 3]));
+      this.take(b, unchecked(spans[i]) + 1, unchecked(spans[i + 1]) - 1, span);
     }
   }
+
+  /** The member with raw key b[ks, ke) and value span `span` (the last of duplicates wins, as in json-as). */
+  private take(b: Uint8Array, ks: i32, ke: i32, span: i64): void {
+    const n = ke - ks;
+    const p = b.dataStart;
+    if (n == 7 && bytesAre(p, ks, n, "choices")) this.choices = span;
+    else if (n == 5 && bytesAre(p, ks, n, "usage")) this.usage = span;
+    else if (n == 5 && bytesAre(p, ks, n, "model")) this.model = span;
+    else if (n == 4 && bytesAre(p, ks, n, "data")) this.data = span;
+    else if (n == 5 && bytesAre(p, ks, n, "error")) this.error = span;
+  }
 }
+
+// translateResponse's scratch: the validator's member spans and their reading (one VM, one call at a time).
+const responseSpans = new Array<i32>();
+const TOP = new TopSpans();
 
 @inline function kindOf(b: Uint8Array, span: i64): RawKind {
   return span < 0 ? RawKind.None : rawKind(b, spanStart(span));
@@ -202,7 +224,7 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     if (err != null) return "upstream sent an invalid stream event: " + err;
     const top = rawStart(data);
     if (rawKind(data, top) != RawKind.Object) return "upstream sent an invalid stream event: expected a JSON object";
-    const t = new TopSpans(data, top);
+    const t = TopSpans.of(data, top);
     const choicesArr = kindOf(data, t.choices) == RawKind.Array;
     // A mid-stream error event (`{"error":{…}}`) ends the stream with an error frame.
     if (!choicesArr && kindOf(data, t.error) != RawKind.None) return streamErrorMessage(data);

@@ -611,8 +611,26 @@ function validModelHeader(m: string): bool {
 }
 
 export function isStreamType(ct: string): bool {
-  const l = ct.toLowerCase();
-  return l.startsWith("text/event-stream") || l.startsWith("application/x-ndjson") || l.startsWith("application/stream+json") || l.startsWith("application/jsonl");
+  // An ASCII value (always, in practice) is compared without a lower-cased copy.
+  const l = isAscii(ct) ? ct : ct.toLowerCase();
+  return startsWithAsciiCi(l, "text/event-stream") || startsWithAsciiCi(l, "application/x-ndjson") || startsWithAsciiCi(l, "application/stream+json") || startsWithAsciiCi(l, "application/jsonl");
+}
+
+function isAscii(s: string): bool {
+  for (let i = 0, n = s.length; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** `s` starts with the lower-case ASCII `prefix`, ASCII letters of `s` compared case-blind. */
+function startsWithAsciiCi(s: string, prefix: string): bool {
+  const n = prefix.length;
+  if (s.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c != prefix.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** plugin_name of the stream's own plugin: VMs are shared, so it is read per stream, not cached per VM. */

@@ -12,7 +12,7 @@
 // walk must never accept what the slow path refuses; it may refuse what the slow path accepts.
 
 import { scanJsonScalarAt } from "../../json/validate";
-import { skipSpaceAt } from "../../json/raw";
+import { bytesAre, skipSpaceAt, word8, wordAt } from "../../json/raw";
 
 // Container kinds.
 const ARR: i32 = 0;
@@ -85,38 +85,6 @@ export class ScanResult {
 @inline function slotSpan(d: i32, k: i32): i64 {
   const s = fr(d, F_SLOTS + 2 * (k - 1));
   return s < 0 ? -1 : (<i64>s << 32) | <i64>(<u32>fr(d, F_SLOTS + 2 * (k - 1) + 1));
-}
-
-/** The n bytes at p + s equal the ASCII `key`. */
-export function bytesAre(p: usize, s: i32, n: i32, key: string): bool {
-  if (n != key.length) return false;
-  const k16 = changetype<usize>(key);
-  for (let k = 0; k < n; k++) {
-    if (at(p, s + k) != <u32>load<u16>(k16 + (<usize>k << 1))) return false;
-  }
-  return true;
-}
-
-/** The first 8 characters of an ASCII `key` as a little-endian word of bytes (zero-padded). */
-export function word8(key: string): u64 {
-  let w: u64 = 0;
-  for (let k = 0, n = min(key.length, 8); k < n; k++) w |= <u64>(key.charCodeAt(k) & 0xff) << (<u64>k << 3);
-  return w;
-}
-
-/**
- * The n ≤ 8 bytes at p + s as word8 makes them (zero-padded): one load when 8 bytes are
- * readable before `end`, else byte by byte. Compares a short name in one step.
- */
-export function wordAt(p: usize, s: i32, n: i32, end: i32): u64 {
-  if (n <= 0) return 0;
-  if (s + 8 <= end) {
-    const x = load<u64>(p + <usize>s);
-    return n >= 8 ? x : x & ((<u64>1 << (<u64>n << 3)) - 1);
-  }
-  let w: u64 = 0;
-  for (let k = 0; k < n; k++) w |= <u64>load<u8>(p + <usize>(s + k)) << (<u64>k << 3);
-  return w;
 }
 
 const W_MESSAGES = word8("messages");

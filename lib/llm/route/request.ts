@@ -5,8 +5,8 @@ import { arrAt, getArr, valueArr, valueObj, valueString } from "../../json";
 import { DEFAULT_MAX_DEPTH } from "../../json/read";
 import { validateJsonMembers } from "../../json/validate";
 import { ambiguousMember } from "../../json/names";
-import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart } from "../../json/raw";
-import { bytesAre, MessageJudge, ScanResult, scanRequest, word8, wordAt } from "./request-scan";
+import { bytesAre, RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart, word8, wordAt } from "../../json/raw";
+import { MessageJudge, ScanResult, scanRequest } from "./request-scan";
 import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
 
