@@ -54,9 +54,18 @@ export abstract class OpenAiFormatProvider extends Provider {
     w.beginObject();
     // Whether a member named api_key goes up (the filter then drops it).
     let clientKey = false;
+    // What the members below are looked up for, found in the same loop (the last of a name, as findMember).
+    let so: Member | null = null;
+    let hasMaxTokens = false;
+    let hasTemperature = false;
+    let hasTopP = false;
     for (let i = 0; i < members.length; i++) {
       const m = unchecked(members[i]);
       const k = m.key;
+      if (k == "stream_options") so = m;
+      else if (k == "max_tokens" || k == "max_completion_tokens") hasMaxTokens = true;
+      else if (k == "temperature") hasTemperature = true;
+      else if (k == "top_p") hasTopP = true;
       if (k == "model" || this.isDropped(k)) continue;
       if (!embeddings && (k == "stream" || k == "stream_options")) continue;
       const to = this.renamed(k);
@@ -72,7 +81,6 @@ export abstract class OpenAiFormatProvider extends Provider {
     w.fieldString("model", req.model);
     if (!embeddings) {
       w.fieldBool("stream", req.stream);
-      const so = findMember(members, "stream_options");
       // Whether json-as would read stream_options as an object (raw key, last one), without building the tree.
       const soSpan = so != null ? rawFind(src, rawStart(src), src.length, "stream_options") : -1;
       const soObj = soSpan >= 0 && rawKind(src, spanStart(soSpan)) == RawKind.Object;
@@ -85,10 +93,9 @@ export abstract class OpenAiFormatProvider extends Provider {
         // The gateway does not add what this upstream may refuse, but the client's own ask goes up.
         w.rawMember(src, so.keyStart, so.keyEnd, so.valueStart, so.valueEnd);
       }
-      const hasMaxTokens = findMember(members, "max_tokens") != null || findMember(members, "max_completion_tokens") != null;
       if (!hasMaxTokens && req.maxTokens != UNSET) w.fieldInt(this.maxTokensField(), req.maxTokens);
-      if (findMember(members, "temperature") == null && !isNaN(req.temperature)) w.fieldNumber("temperature", req.temperature);
-      if (findMember(members, "top_p") == null && !isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
+      if (!hasTemperature && !isNaN(req.temperature)) w.fieldNumber("temperature", req.temperature);
+      if (!hasTopP && !isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
     }
     w.endObject();
     const r = TranslatedRequest.ok(w.out.view());
