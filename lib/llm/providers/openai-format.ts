@@ -7,8 +7,8 @@
 import { JSON } from "json-as";
 import { arrAt, getArr, getObj, getString, valueObj } from "../../json";
 import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
-import { validateJson, validateJsonMembers } from "../../json/validate";
-import { bytesAre, RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
+import { validateJsonMembers } from "../../json/validate";
+import { bytesAre, RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
 import { ByteBuilder, JsonWriter } from "../json-writer";
 import { findMember, Member, scanObject } from "../json-scan";
 import {
@@ -147,14 +147,6 @@ class TopSpans {
   model: i64 = -1;
   error: i64 = -1;
 
-  /** From the object at b[top] (validated), read member by member. */
-  static of(b: Uint8Array, top: i32): TopSpans {
-    const t = new TopSpans();
-    const it = new RawObjectIter(b, top, b.length);
-    while (it.next()) t.take(b, it.keyStart, it.keyEnd, it.span);
-    return t;
-  }
-
   /** From the top-level member spans validateJsonMembers recorded (key literals with their quotes). */
   fromSpans(b: Uint8Array, spans: Array<i32>): void {
     this.choices = this.data = this.usage = this.model = this.error = -1;
@@ -176,7 +168,8 @@ class TopSpans {
   }
 }
 
-// translateResponse's scratch: the validator's member spans and their reading (one VM, one call at a time).
+// Scratch of translateResponse and the stream translator: the validator's member spans and their
+// reading (a VM runs one call at a time).
 const responseSpans = new Array<i32>();
 const TOP = new TopSpans();
 
@@ -226,12 +219,14 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     }
     const data = ev.data;
     if (data.length == 0) return null;
-    // Read on the bytes (the event goes out unchanged): validate, then only the members needed.
-    const err = validateJson(data, DEFAULT_MAX_DEPTH);
+    // Read on the bytes (the event goes out unchanged): validate (the validator records the
+    // top-level members), then only the members needed.
+    const err = validateJsonMembers(data, DEFAULT_MAX_DEPTH, responseSpans);
     if (err != null) return "upstream sent an invalid stream event: " + err;
     const top = rawStart(data);
     if (rawKind(data, top) != RawKind.Object) return "upstream sent an invalid stream event: expected a JSON object";
-    const t = TopSpans.of(data, top);
+    const t = TOP;
+    t.fromSpans(data, responseSpans);
     const choicesArr = kindOf(data, t.choices) == RawKind.Array;
     // A mid-stream error event (`{"error":{…}}`) ends the stream with an error frame.
     if (!choicesArr && kindOf(data, t.error) != RawKind.None) return streamErrorMessage(data);
