@@ -1,6 +1,6 @@
 // validateRequest's one-walk path (lib/llm/route/request-scan.ts) against its slow path (three
 // walks: validateJsonMembers, ambiguousMember, each message) on the same bodies, through the
-// request-check module (no host). Whatever the walk accepts must come out byte for byte as
+// llm-providers test module (no host). Whatever the walk accepts must come out byte for byte as
 // the slow path has it: the same request fields, top-level spans and upstream body; whatever it
 // refuses goes to the slow path, which must give the same error as before.
 import { execFileSync } from "node:child_process";
@@ -16,14 +16,14 @@ interface Exports {
   inputBuffer(len: number): number;
   outputPtr(): number;
   outputLen(): number;
-  configure(): number;
-  check(fast: number): number;
+  configureProxy(): number;
+  checkRequest(fast: number): number;
 }
 
 let x: Exports;
 beforeAll(() => {
-  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "request-check"], { cwd: ROOT, stdio: "pipe" });
-  const mod = new WebAssembly.Module(readFileSync(resolve(ROOT, "build/test/request-check.wasm")));
+  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "llm-providers"], { cwd: ROOT, stdio: "pipe" });
+  const mod = new WebAssembly.Module(readFileSync(resolve(ROOT, "build/test/llm-providers.wasm")));
   const wasi = { fd_write: () => 0, proc_exit: () => {}, clock_time_get: () => 0, random_get: () => 0, environ_sizes_get: () => 0, environ_get: () => 0 };
   x = new WebAssembly.Instance(mod, { wasi_snapshot_preview1: wasi }).exports as unknown as Exports;
   x._start();
@@ -40,17 +40,17 @@ function out(): string {
 
 function configure(c: Record<string, unknown>): void {
   put(Buffer.from(JSON.stringify(c)));
-  if (!x.configure()) throw new Error(out());
+  if (!x.configureProxy()) throw new Error(out());
 }
 
 /** Both paths on `body`: whether the walk accepted it, and each path's outcome. */
 function both(body: Uint8Array | string): { accepted: boolean; fast: string; slow: string } {
   const b = typeof body === "string" ? Buffer.from(body) : body;
   put(b);
-  const accepted = x.check(1) === 1;
+  const accepted = x.checkRequest(1) === 1;
   const fast = out();
   put(b);
-  x.check(0);
+  x.checkRequest(0);
   return { accepted, fast, slow: out() };
 }
 
