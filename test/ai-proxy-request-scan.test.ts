@@ -3,55 +3,24 @@
 // llm-providers test module (no host). Whatever the walk accepts must come out byte for byte as
 // the slow path has it: the same request fields, top-level spans and upstream body; whatever it
 // refuses goes to the slow path, which must give the same error as before.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildModules, Lab } from "./ai-proxy-providers-support.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
-
-interface Exports {
-  memory: WebAssembly.Memory;
-  _start(): void;
-  inputBuffer(len: number): number;
-  outputPtr(): number;
-  outputLen(): number;
-  configureProxy(): number;
-  checkRequest(fast: number): number;
-}
-
-let x: Exports;
+let lab: Lab;
 beforeAll(() => {
-  execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "llm-providers"], { cwd: ROOT, stdio: "pipe" });
-  const mod = new WebAssembly.Module(readFileSync(resolve(ROOT, "build/test/llm-providers.wasm")));
-  const wasi = { fd_write: () => 0, proc_exit: () => {}, clock_time_get: () => 0, random_get: () => 0, environ_sizes_get: () => 0, environ_get: () => 0 };
-  x = new WebAssembly.Instance(mod, { wasi_snapshot_preview1: wasi }).exports as unknown as Exports;
-  x._start();
-}, 180_000);
-
-function put(bytes: Uint8Array): void {
-  const p = x.inputBuffer(bytes.length);
-  new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
-}
-
-function out(): string {
-  return Buffer.from(new Uint8Array(x.memory.buffer, x.outputPtr(), x.outputLen())).toString("utf8");
-}
+  buildModules();
+  lab = new Lab();
+}, 300_000);
 
 function configure(c: Record<string, unknown>): void {
-  put(Buffer.from(JSON.stringify(c)));
-  if (!x.configureProxy()) throw new Error(out());
+  lab.configureProxy(c);
 }
 
 /** Both paths on `body`: whether the walk accepted it, and each path's outcome. */
 function both(body: Uint8Array | string): { accepted: boolean; fast: string; slow: string } {
-  const b = typeof body === "string" ? Buffer.from(body) : body;
-  put(b);
-  const accepted = x.checkRequest(1) === 1;
-  const fast = out();
-  put(b);
-  x.checkRequest(0);
-  return { accepted, fast, slow: out() };
+  const fast = lab.checkRequest(body, true);
+  const slow = lab.checkRequest(body, false);
+  return { accepted: fast.accepted, fast: fast.text, slow: slow.text };
 }
 
 const chat = { route_type: "llm/v1/chat", auth: { header_name: "Authorization", header_value: "Bearer k" }, model: { provider: "openai", name: "" } };
