@@ -36,7 +36,7 @@ const K_TYPE: i32 = 1; // in T_PART
 const K_TEXT: i32 = 2;
 
 // A frame per open container: kind, tag, where its member names begin in `keys`, the member
-// being read, its own opening offset, an element or member count, then three value spans.
+// being read (kept while a nested container is open), its own opening offset, an element count, then three value spans.
 const F_KIND = 0;
 const F_TAG = 1;
 const F_KEYS = 2;
@@ -131,11 +131,12 @@ const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 
 /**
- * The member name whose literal is p[ks, ke) (quotes included) added to the object of frame d,
- * which holds names keys[base, nk). Returns the new nk, or -1 when the name has an escape, is a
- * duplicate, or the object has too many members.
+ * The member name whose literal is p[ks, ke) (quotes included) added to the object of frame d
+ * (tagged `tag`), which holds names keys[base, nk). Returns the new nk (and sets lastKey to the
+ * slot the member fills), or -1 when the name has an escape, is a duplicate, or the object has
+ * too many members.
  */
-function addKey(p: usize, d: i32, ks: i32, ke: i32, nk: i32, end: i32): i32 {
+function addKey(p: usize, d: i32, tag: i32, ks: i32, ke: i32, nk: i32, end: i32): i32 {
   const s = ks + 1;
   const e = ke - 1;
   if (hasBackslash(p, s, e, end)) return -1;
@@ -153,17 +154,15 @@ function addKey(p: usize, d: i32, ks: i32, ke: i32, nk: i32, end: i32): i32 {
   }
   unchecked((keys[nk] = s));
   unchecked((keys[nk + 1] = e));
-  const tag = fr(d, F_TAG);
-  setFr(d, F_KEY, tag == T_OTHER ? K_NONE : keyId(p, s, e, tag, end));
+  lastKey = tag == T_OTHER ? K_NONE : keyId(p, s, e, tag, end);
   return nk + 2;
 }
 
-/** The value b[s, e) of frame d's current member (or element) ended: fill its slot. */
-@inline function valueEnded(d: i32, s: i32, e: i32): void {
-  const k = fr(d, F_KEY);
-  if (k != K_NONE && fr(d, F_KIND) == OBJ) {
-    setFr(d, F_SLOTS + 2 * (k - 1), s);
-    setFr(d, F_SLOTS + 2 * (k - 1) + 1, e);
+/** The value b[s, e) of member `key` (0: none of interest) of the object of frame d ended: fill its slot. */
+@inline function fillSlot(d: i32, key: i32, s: i32, e: i32): void {
+  if (key != K_NONE) {
+    setFr(d, F_SLOTS + 2 * (key - 1), s);
+    setFr(d, F_SLOTS + 2 * (key - 1) + 1, e);
   }
 }
 
@@ -182,6 +181,11 @@ export function scanRequest(b: Uint8Array, maxDepth: i32, spans: Array<i32>, jud
   if (i >= n || at(p, i) != 0x7b) return false;
   let d = -1;
   let nk = 0;
+  // The innermost open container's kind, tag and current member, kept in locals (its frame
+  // holds them only while a nested container is open).
+  let kind = OBJ;
+  let tag = T_OTHER;
+  let key = K_NONE;
   while (true) {
     // A value starts at i.
     if (i >= n) return false;
@@ -189,26 +193,26 @@ export function scanRequest(b: Uint8Array, maxDepth: i32, spans: Array<i32>, jud
     let end: i32;
     if (c == 0x7b || c == 0x5b) {
       if (d + 1 >= depthLimit) return false;
-      let tag = T_OTHER;
-      if (d < 0) tag = T_TOP;
+      let childTag = T_OTHER;
+      if (d < 0) childTag = T_TOP;
       else {
-        const pt = fr(d, F_TAG);
-        if (pt == T_MSGS || pt == T_PARTS) {
+        if (tag == T_MSGS || tag == T_PARTS) {
           if (c != 0x7b) return false; // a message or part that is not an object
-          tag = pt == T_MSGS ? T_MSG : T_PART;
+          childTag = tag == T_MSGS ? T_MSG : T_PART;
           setFr(d, F_COUNT, fr(d, F_COUNT) + 1);
         } else if (c == 0x5b) {
-          const pk = fr(d, F_KEY);
-          if (pt == T_TOP && pk == K_MESSAGES) tag = T_MSGS;
-          else if (pt == T_MSG && pk == K_CONTENT) tag = T_PARTS;
+          if (tag == T_TOP && key == K_MESSAGES) childTag = T_MSGS;
+          else if (tag == T_MSG && key == K_CONTENT) childTag = T_PARTS;
         }
+        setFr(d, F_KEY, key);
       }
       d++;
-      const kind = c == 0x7b ? OBJ : ARR;
+      kind = c == 0x7b ? OBJ : ARR;
+      tag = childTag;
+      key = K_NONE;
       setFr(d, F_KIND, kind);
       setFr(d, F_TAG, tag);
       setFr(d, F_KEYS, nk);
-      setFr(d, F_KEY, K_NONE);
       setFr(d, F_OPEN, i);
       setFr(d, F_COUNT, 0);
       if (tag == T_MSG || tag == T_PART) for (let k = F_SLOTS; k < FRAME; k += 2) setFr(d, k, -1);
@@ -216,9 +220,10 @@ export function scanRequest(b: Uint8Array, maxDepth: i32, spans: Array<i32>, jud
       if (i >= n) return false;
       if (at(p, i) != (kind == OBJ ? 0x7d : 0x5d)) {
         if (kind == OBJ) {
-          i = memberName(p, i, n, d, nk, spans);
+          i = memberName(p, i, n, d, tag, nk, spans);
           if (i < 0) return false;
           nk = lastNk;
+          key = lastKey;
         }
         continue;
       }
@@ -226,10 +231,10 @@ export function scanRequest(b: Uint8Array, maxDepth: i32, spans: Array<i32>, jud
       end = i;
     } else {
       // A scalar: a message or a part must be an object.
-      if (d >= 0 && (fr(d, F_TAG) == T_MSGS || fr(d, F_TAG) == T_PARTS)) return false;
+      if (tag == T_MSGS || tag == T_PARTS) return false;
       end = scanJsonScalarAt(p, i, n);
       if (end < 0) return false;
-      if (d >= 0) valueEnded(d, i, end);
+      if (kind == OBJ) fillSlot(d, key, i, end);
       if (d == 0) spans.push(end);
     }
     // After a value (or at an empty container's close): close containers, or pass a separator.
@@ -238,20 +243,19 @@ export function scanRequest(b: Uint8Array, maxDepth: i32, spans: Array<i32>, jud
       i = skipSpaceAt(p, i, n);
       if (d < 0) return i == n;
       if (i >= n) return false;
-      const kind = fr(d, F_KIND);
       const x = at(p, i);
       if (x == 0x2c) {
         i = skipSpaceAt(p, i + 1, n);
         if (kind == OBJ) {
-          i = memberName(p, i, n, d, nk, spans);
+          i = memberName(p, i, n, d, tag, nk, spans);
           if (i < 0) return false;
           nk = lastNk;
+          key = lastKey;
         }
         break;
       }
       if (x != (kind == OBJ ? 0x7d : 0x5d)) return false;
       // Frame d closes at i.
-      const tag = fr(d, F_TAG);
       if (tag == T_MSG) {
         if (!judge.message(b, slotSpan(d, K_ROLE), slotSpan(d, K_CONTENT), slotSpan(d, K_TOOL_CALL_ID))) return false;
       } else if (tag == T_PART) {
@@ -264,25 +268,31 @@ export function scanRequest(b: Uint8Array, maxDepth: i32, spans: Array<i32>, jud
       nk = fr(d, F_KEYS);
       i++;
       d--;
-      if (d >= 0) valueEnded(d, open, i);
+      if (d >= 0) {
+        kind = fr(d, F_KIND);
+        tag = fr(d, F_TAG);
+        key = fr(d, F_KEY);
+        if (kind == OBJ) fillSlot(d, key, open, i);
+      }
       if (d == 0) spans.push(i);
     }
   }
   return false;
 }
 
-/** nk after the last memberName. */
+/** nk and the member's slot after the last memberName. */
 let lastNk: i32 = 0;
+let lastKey: i32 = K_NONE;
 
 /**
  * The member name at p[i] of the object of frame d, then its colon: returns the offset of the
- * value (and sets lastNk), or -1. Top-level names are recorded in `spans`.
+ * value (and sets lastNk, lastKey), or -1. Top-level names are recorded in `spans`.
  */
-function memberName(p: usize, i: i32, n: i32, d: i32, nk: i32, spans: Array<i32>): i32 {
+function memberName(p: usize, i: i32, n: i32, d: i32, tag: i32, nk: i32, spans: Array<i32>): i32 {
   if (i >= n || at(p, i) != 0x22) return -1;
   const ke = scanJsonScalarAt(p, i, n);
   if (ke < 0) return -1;
-  const k = addKey(p, d, i, ke, nk, n);
+  const k = addKey(p, d, tag, i, ke, nk, n);
   if (k < 0) return -1;
   lastNk = k;
   let j = skipSpaceAt(p, ke, n);
