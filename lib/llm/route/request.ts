@@ -41,9 +41,14 @@ class TopMembers {
   topK: i64 = -1;
 }
 
+/** topMembers' answer, reused (validateRequest reads it before the next call). */
+const TOP_MEMBERS = new TopMembers();
+
 /** Picks the members validateRequest reads out of the validator's top-level spans. */
 function topMembers(b: Uint8Array, spans: Array<i32>): TopMembers {
-  const t = new TopMembers();
+  const t = TOP_MEMBERS;
+  t.messages = t.prompt = t.input = t.model = t.stream = t.streamOptions = -1;
+  t.maxTokens = t.maxCompletionTokens = t.temperature = t.topP = t.topK = -1;
   const p = b.dataStart;
   for (let i = 0; i + 3 < spans.length; i += 4) {
     // The raw key bytes inside the quotes, as json-as matches keys.
