@@ -1,21 +1,13 @@
 // Builds UTF-8 JSON output directly from AssemblyScript strings (UTF-16), with correct
 // escaping, so translated bodies never go through an intermediate string. Never traps.
 
-/**
- * `n` bytes left as the allocator hands them over (not cleared): a builder only reads what it
- * wrote, and clearing a body-sized buffer only to overwrite it costs a pass over it.
- */
-function uncleared(n: i32): Uint8Array {
-  return Uint8Array.wrap(changetype<ArrayBuffer>(__new(<usize>n, idof<ArrayBuffer>())));
-}
-
 /** A growable byte buffer. */
 export class ByteBuilder {
   buf: Uint8Array;
   len: i32 = 0;
 
   constructor(capacity: i32 = 256) {
-    this.buf = uncleared(capacity > 16 ? capacity : 16);
+    this.buf = new Uint8Array(capacity > 16 ? capacity : 16);
   }
 
   /** Makes room for `extra` more bytes. */
@@ -24,7 +16,7 @@ export class ByteBuilder {
     if (need <= this.buf.length) return;
     let cap = this.buf.length << 1;
     while (cap < need) cap <<= 1;
-    const nb = uncleared(cap);
+    const nb = new Uint8Array(cap);
     memory.copy(nb.dataStart, this.buf.dataStart, <usize>this.len);
     this.buf = nb;
   }
