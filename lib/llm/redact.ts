@@ -32,8 +32,9 @@ export function secretForms(s: string): string[] {
   return out;
 }
 
-/** maskString's encoding buffer (a VM runs one callback at a time). */
-let maskScratch = new ArrayBuffer(256);
+/** maskString's encoding buffer for strings up to MASK_SCRATCH_BYTES (a VM runs one callback at a time). */
+const MASK_SCRATCH_BYTES = 4096;
+const maskScratch = new ArrayBuffer(MASK_SCRATCH_BYTES);
 
 /** The set of byte strings to mask. Immutable once built; shared by every stream of a config. */
 export class Secrets {
@@ -151,8 +152,13 @@ export class Secrets {
     if (this.patterns.length == 0) return s;
     const n = String.UTF8.byteLength(s);
     if (n < this.minLen) return s;
-    // Encoded into a buffer kept for the next call: most strings hold no secret and need no copy.
-    if (maskScratch.byteLength < n) maskScratch = new ArrayBuffer(max(n, maskScratch.byteLength << 1));
+    if (n > MASK_SCRATCH_BYTES) {
+      // A long string (a logged payload) gets its own copy: no body-sized buffer stays behind.
+      const b = Uint8Array.wrap(String.UTF8.encode(s));
+      if (!this.maskInPlace(b.dataStart, b.length)) return s;
+      return String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+    }
+    // A short one (a model name, a header value) is encoded into a buffer kept for the next call.
     const p = changetype<usize>(maskScratch);
     String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
     if (!this.maskInPlace(p, n)) return s;
