@@ -8,7 +8,7 @@ import { HeaderMap } from "../host/http/header-map.ts";
 import { FilterManager, type DecoderFilterCallbacks, type DownstreamSink, type HttpFilter } from "../host/http/filter-manager.ts";
 import { BufferInstance } from "../host/proxy/buffer.ts";
 import { StreamInfo } from "../host/proxy/stream-info.ts";
-import { ProxyWasmRuntime } from "../host/proxy/runtime.ts";
+import { ProxyWasmRuntime, type WasmPlugin } from "../host/proxy/runtime.ts";
 import { StatsStore } from "../host/stats/store.ts";
 import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
 import type { WasmPluginConfig } from "../host/envoy/bootstrap-types.ts";
@@ -78,8 +78,8 @@ export class CannedUpstream implements HttpFilter {
 
 export const nullSink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTrailers() {}, reset() {}, readDisable() {} };
 
-async function wasmTimes(iterations: number): Promise<Row[]> {
-  const runtime = new ProxyWasmRuntime({ concurrency: 1, stats: new StatsStore({}), logLevel: 4, onLog: () => {}, clusters: { has: () => false, callout: () => ({ promise: new Promise(() => {}), cancel() {} }) } });
+/** ai-proxy with the config a user ships (log_statistics on), in `runtime`. */
+function loadAiProxy(runtime: ProxyWasmRuntime): Promise<WasmPlugin> {
   const config: WasmPluginConfig = {
     name: "ai-proxy",
     rootId: "ai-proxy",
@@ -92,7 +92,16 @@ async function wasmTimes(iterations: number): Promise<Row[]> {
     failOpen: false,
     allowOnHeadersStopIteration: false,
   };
-  const plugin = await runtime.loadPlugin(config);
+  return runtime.loadPlugin(config);
+}
+
+function benchRuntime(): ProxyWasmRuntime {
+  return new ProxyWasmRuntime({ concurrency: 1, stats: new StatsStore({}), logLevel: 4, onLog: () => {}, clusters: { has: () => false, callout: () => ({ promise: new Promise(() => {}), cancel() {} }) } });
+}
+
+async function wasmTimes(iterations: number): Promise<Row[]> {
+  const runtime = benchRuntime();
+  const plugin = await loadAiProxy(runtime);
   const vm = plugin.vm(0);
   const cases = [
     { name: "chat request 1 KB", body: chatBody(1024), reply: { headers: [["content-type", "application/json"]] as [string, string][], chunks: [COMPLETION] } },
@@ -288,6 +297,78 @@ export async function benchAiProxy(durationMs: number): Promise<void> {
   printTable("ai-proxy: wasm time per request (in-process, after warm-up)", await wasmTimes(2000));
 }
 
+/** The canned JSON answer, with a mark (phase k done since a time) between the callbacks it drives. */
+class MarkedUpstream implements HttpFilter {
+  private cb!: DecoderFilterCallbacks;
+  since = 0n;
+  constructor(private readonly mark: (k: number, since: bigint) => bigint) {}
+  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
+    this.cb = cb;
+  }
+  decodeHeaders(): HeadersStatus {
+    return HeadersStatus.StopIteration;
+  }
+  decodeData(data: BufferInstance, end: boolean): DataStatus {
+    data.drain(data.length);
+    if (!end) return DataStatus.StopIterationNoBuffer;
+    let t = this.mark(1, this.since);
+    this.cb.encodeHeaders(new HeaderMap([[":status", "200"], ["content-type", "application/json"]]), false);
+    t = this.mark(2, t);
+    this.cb.encodeData(new BufferInstance(Buffer.from(COMPLETION)), true);
+    this.mark(3, t);
+    return DataStatus.StopIterationNoBuffer;
+  }
+  decodeTrailers(): TrailersStatus {
+    return TrailersStatus.StopIteration;
+  }
+}
+
+/**
+ * Where a request's Wasm time goes: µs per callback (host calls included), each its best round,
+ * for the 1 KB and 32 KB chats and a canned JSON answer.
+ */
+async function callbackTimes(rounds: number): Promise<Row[]> {
+  const runtime = benchRuntime();
+  const plugin = await loadAiProxy(runtime);
+  const vm = plugin.vm(0);
+  const phases = ["request headers", "request body", "response headers", "response body"];
+  const rows: Row[] = [];
+  for (const [name, body, iterations] of [["chat request 1 KB", chatBody(1024), 200], ["chat request 32 KB", chatBody(32 * 1024), 20]] as const) {
+    const ns = [0n, 0n, 0n, 0n];
+    const mark = (k: number, since: bigint): bigint => {
+      ns[k]! += vm.profileNs - since;
+      return vm.profileNs;
+    };
+    const upstream = new MarkedUpstream(mark);
+    const run = () => {
+      const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), nullSink, 1 << 30);
+      fm.addFilter(plugin.createStreamContext(0));
+      fm.addFilter(upstream);
+      const t0 = vm.profileNs;
+      fm.decodeHeaders(null, new HeaderMap([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], ["content-type", "application/json"], ["content-length", String(body.length)]]), false);
+      upstream.since = mark(0, t0);
+      fm.decodeData(null, new BufferInstance(Buffer.from(body)), true);
+    };
+    vm.profile = true;
+    const warmEnd = Date.now() + 500;
+    while (Date.now() < warmEnd) run();
+    const best = phases.map(() => Infinity);
+    for (let r = 0; r < rounds; r++) {
+      ns.fill(0n);
+      for (let i = 0; i < iterations; i++) run();
+      ns.forEach((v, k) => (best[k] = Math.min(best[k]!, Number(v) / iterations / 1000)));
+    }
+    vm.profile = false;
+    const row: Row = { case: name };
+    phases.forEach((p, k) => (row[`${p} µs`] = best[k]!.toFixed(1)));
+    row["sum µs"] = best.reduce((a, b) => a + b, 0).toFixed(1);
+    rows.push(row);
+  }
+  runtime.close();
+  return rows;
+}
+
 export async function benchAiProxyWasmOnly(): Promise<void> {
   printTable("ai-proxy: wasm time per request (in-process, after warm-up)", await wasmTimes(2000));
+  printTable("ai-proxy: wasm µs per callback, host calls included (best of 15 rounds; the request body callback validates and translates, the response body one reads usage and writes the analytics record)", await callbackTimes(15));
 }

@@ -121,3 +121,20 @@ describe("gemini with a query credential", () => {
     }
   });
 });
+
+describe("repeated request headers (the filter reads the map once and changes only what differs)", () => {
+  it("drops every copy of a client credential and leaves one content-type", async () => {
+    await withGateway({ route_type: "llm/v1/chat", auth: auth(false), model: { provider: "openai", name: "gpt-4o-mini" } }, async (g) => {
+      const n = sim.requests.length;
+      // Node sends one header line per array element.
+      const headers = { "content-type": ["application/json", "application/json"], authorization: [`Bearer ${CLIENT}`, `Bearer ${CLIENT}2`], "x-api-key": [CLIENT, CLIENT], "accept-encoding": ["gzip", "br"] } as unknown as Record<string, string>;
+      const r = await g.send({ method: "POST", path: "/v1/chat/completions", headers, body: PLAIN_BODY });
+      expect(r.status, r.body).toBe(200);
+      const up = sim.requests[n];
+      expect(up.headers["authorization"]).toBe(`Bearer ${KEY}`);
+      expect(up.headers["content-type"]).toBe("application/json");
+      expect(up.headers["accept-encoding"]).toBeUndefined();
+      expect(JSON.stringify(up.headers)).not.toContain(CLIENT);
+    });
+  });
+});

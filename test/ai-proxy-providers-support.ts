@@ -28,6 +28,8 @@ interface Exports {
   redactAdd(reset: number): number;
   redactPush(eos: number): number;
   redactWhole(): number;
+  configureProxy(): number;
+  checkRequest(fast: number): number;
 }
 
 let mod: WebAssembly.Module | null = null;
@@ -104,6 +106,22 @@ export class Lab {
   configure(routeType: string, model: Json): Outcome<{ authority: string; path: string; query: [string, string][]; headers: [string, string][] }> {
     this.put(JSON.stringify({ route_type: routeType, model }));
     return this.parse(this.x.configure() === 1);
+  }
+
+  /** An ai-proxy configuration for checkRequest; throws with the reason when refused. */
+  configureProxy(config: Json): void {
+    this.put(JSON.stringify(config));
+    if (this.x.configureProxy() !== 1) throw new Error(this.out());
+  }
+
+  /**
+   * ai-proxy's validation and translation of a client body (fast: the one-walk scan first, else
+   * the slow path only): whether the scan accepted it, and what the filter takes from it.
+   */
+  checkRequest(body: string | Uint8Array, fast: boolean): { accepted: boolean; text: string } {
+    this.put(body);
+    const accepted = this.x.checkRequest(fast ? 1 : 0) === 1;
+    return { accepted, text: this.out() };
   }
 
   /** The upstream body for a client body (object, or raw text). */

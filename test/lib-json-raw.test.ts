@@ -56,6 +56,20 @@ describe("lib/json/raw agrees with json-as", () => {
     expect(compared).toBe(10_000);
   });
 
+  it("reads integers of 1 to 18 digits as json-as does (rawNumber reads up to 15 digits without parsing text)", () => {
+    const r = rng(7);
+    for (let n = 0; n < 3000; n++) {
+      const digits = 1 + Math.floor(r() * 18);
+      let d = String(1 + Math.floor(r() * 9));
+      while (d.length < digits) d += String(Math.floor(r() * 10));
+      if (r() < 0.1) d = "0";
+      const doc = `{"a":${r() < 0.3 ? "-" : ""}${d}}`;
+      const want = read("fieldTypes", "a", doc);
+      const got = read("rawField", "a", doc);
+      expect(got.out, doc).toBe(want.out.split("|")[0]);
+    }
+  });
+
   it("refuses what the validator refuses, before reading", () => {
     expect(read("rawField", "a", '{"a": "unterminated}').ok).toBe(0);
     expect(read("rawField", "a", '{"a": 01}').ok).toBe(0);

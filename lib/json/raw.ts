@@ -47,6 +47,38 @@ const HIGHS: u64 = 0x8080808080808080;
   return i;
 }
 
+/** The n bytes at p + s equal the ASCII `key`. */
+export function bytesAre(p: usize, s: i32, n: i32, key: string): bool {
+  if (n != key.length) return false;
+  const k16 = changetype<usize>(key);
+  for (let k = 0; k < n; k++) {
+    if (<u32>load<u8>(p + <usize>(s + k)) != <u32>load<u16>(k16 + (<usize>k << 1))) return false;
+  }
+  return true;
+}
+
+/** The first 8 characters of an ASCII `key` as a little-endian word of bytes (zero-padded). */
+export function word8(key: string): u64 {
+  let w: u64 = 0;
+  for (let k = 0, n = min(key.length, 8); k < n; k++) w |= <u64>(key.charCodeAt(k) & 0xff) << (<u64>k << 3);
+  return w;
+}
+
+/**
+ * The n ≤ 8 bytes at p + s as word8 makes them (zero-padded): one load when 8 bytes are
+ * readable before `end`, else byte by byte. Compares a short name in one step.
+ */
+export function wordAt(p: usize, s: i32, n: i32, end: i32): u64 {
+  if (n <= 0) return 0;
+  if (s + 8 <= end) {
+    const x = load<u64>(p + <usize>s);
+    return n >= 8 ? x : x & ((<u64>1 << (<u64>n << 3)) - 1);
+  }
+  let w: u64 = 0;
+  for (let k = 0; k < n; k++) w |= <u64>load<u8>(p + <usize>(s + k)) << (<u64>k << 3);
+  return w;
+}
+
 /** Offset just past the string whose opening quote is at p[i], or -1. */
 export function skipStringAt(p: usize, i: i32, end: i32): i32 {
   i++;
@@ -196,14 +228,7 @@ export class RawObjectIter {
 
   /** The current key's raw bytes equal `key` (ASCII). */
   keyIs(key: string): bool {
-    const n = this.keyEnd - this.keyStart;
-    if (n != key.length) return false;
-    const p = this.p + <usize>this.keyStart;
-    const k16 = changetype<usize>(key);
-    for (let k = 0; k < n; k++) {
-      if (<u32>load<u8>(p + <usize>k) != <u32>load<u16>(k16 + (<usize>k << 1))) return false;
-    }
-    return true;
+    return bytesAre(this.p, this.keyStart, this.keyEnd - this.keyStart, key);
   }
 
   /** The current value's span packed as for rawFind. */
@@ -371,7 +396,21 @@ export function rawStringEquals(b: Uint8Array, start: i32, end: i32, s: string):
 export function rawNumber(b: Uint8Array, start: i32, end: i32): f64 {
   if (end > b.length) end = b.length;
   if (start < 0 || end <= start) return NaN;
-  return f64.parse(String.UTF8.decodeUnsafe(b.dataStart + <usize>start, <usize>(end - start)));
+  // An integer of at most 15 digits (token counts, indexes) is exact in f64: no string to parse.
+  const p = b.dataStart;
+  const neg = load<u8>(p + <usize>start) == 0x2d;
+  const ds = neg ? start + 1 : start;
+  if (end > ds && end - ds <= 15) {
+    let v: i64 = 0;
+    let i = ds;
+    for (; i < end; i++) {
+      const c = <u32>load<u8>(p + <usize>i) - 0x30;
+      if (c > 9) break;
+      v = v * 10 + <i64>c;
+    }
+    if (i == end) return neg ? -<f64>v : <f64>v;
+  }
+  return f64.parse(String.UTF8.decodeUnsafe(p + <usize>start, <usize>(end - start)));
 }
 
 /** The index of the first non-space byte of the document in b, or b.length. */

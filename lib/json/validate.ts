@@ -376,3 +376,22 @@ function stringRest(p: usize, i: i32, n: i32): i32 {
 function isHex(c: u8): bool {
   return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
 }
+
+/**
+ * For readers that walk a document's structure themselves in one pass (lib/llm/route's
+ * request scan): the scalar (string, number, true, false, null) starting at p[i], checked
+ * exactly as validateJson checks it. Returns the offset just past it, or -1; the reason is
+ * dropped (such a reader falls back to validateJson for the message).
+ */
+export function scanJsonScalarAt(p: usize, i: i32, n: i32): i32 {
+  if (i >= n) return -1;
+  const c = at(p, i);
+  let e: i32 = -1;
+  if (c == 0x22) e = scanString(p, i, n);
+  else if (c == 0x2d || (c >= 0x30 && c <= 0x39)) e = number(p, i, n);
+  else if (c == 0x74) e = literal(p, i, n, 0x65757274, 4);
+  else if (c == 0x66) e = literal(p, i, n, 0x736c6166, 5);
+  else if (c == 0x6e) e = literal(p, i, n, 0x6c6c756e, 4);
+  vErr = null;
+  return e;
+}

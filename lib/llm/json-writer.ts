@@ -93,6 +93,11 @@ export class ByteBuilder {
     return i;
   }
 
+  /** The bytes written so far, without a copy: a view of the buffer (valid until the next write). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
   /** A copy of the bytes written so far. */
   toBytes(): Uint8Array {
     const out = new Uint8Array(this.len);
@@ -254,8 +259,11 @@ export function writeJsonNumber(out: ByteBuilder, v: f64): void {
  */
 export class JsonWriter {
   out: ByteBuilder;
-  // One flag per open container: whether it already holds a member.
-  private hasMember: bool[] = [];
+  // One flag per open container, whether it already holds a member: bit d of `held` for the
+  // first 64 levels (no allocation per writer), `deep` beyond.
+  private depth: i32 = 0;
+  private held: u64 = 0;
+  private deep: bool[] | null = null;
   private afterKey: bool = false;
 
   constructor(out: ByteBuilder | null = null) {
@@ -267,31 +275,61 @@ export class JsonWriter {
       this.afterKey = false;
       return;
     }
-    const d = this.hasMember.length;
+    const d = this.depth;
     if (d == 0) return;
-    if (unchecked(this.hasMember[d - 1])) this.out.byte(0x2c);
-    else unchecked((this.hasMember[d - 1] = true));
+    if (this.holds(d - 1)) this.out.byte(0x2c);
+    else this.setHolds(d - 1, true);
+  }
+
+  private holds(level: i32): bool {
+    if (level < 64) return ((this.held >> <u64>level) & 1) != 0;
+    return unchecked(this.deep![level - 64]);
+  }
+
+  private setHolds(level: i32, v: bool): void {
+    if (level < 64) {
+      const bit = <u64>1 << <u64>level;
+      this.held = v ? this.held | bit : this.held & ~bit;
+      return;
+    }
+    let dp = this.deep;
+    if (dp == null) {
+      dp = [];
+      this.deep = dp;
+    }
+    if (dp.length <= level - 64) dp.push(v);
+    else unchecked((dp[level - 64] = v));
+  }
+
+  /** Opens a container level (no member yet). */
+  private push(): void {
+    this.setHolds(this.depth, false);
+    this.depth++;
+  }
+
+  private pop(): void {
+    if (this.depth > 0) this.depth--;
   }
 
   beginObject(): JsonWriter {
     this.sep();
     this.out.byte(0x7b);
-    this.hasMember.push(false);
+    this.push();
     return this;
   }
   endObject(): JsonWriter {
-    if (this.hasMember.length > 0) this.hasMember.pop();
+    this.pop();
     this.out.byte(0x7d);
     return this;
   }
   beginArray(): JsonWriter {
     this.sep();
     this.out.byte(0x5b);
-    this.hasMember.push(false);
+    this.push();
     return this;
   }
   endArray(): JsonWriter {
-    if (this.hasMember.length > 0) this.hasMember.pop();
+    this.pop();
     this.out.byte(0x5d);
     return this;
   }

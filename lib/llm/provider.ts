@@ -20,6 +20,7 @@ import { ByteBuilder } from "./json-writer";
 import { genericError } from "./errors";
 import { parseObject, parseValidatedObject } from "../json/read";
 import { decodeJsonString, Member, scanObject } from "./json-scan";
+import { makeId } from "./format";
 
 // ---------------------------------------------------------------------------------------
 // Route types and configuration
@@ -102,6 +103,9 @@ export class UpstreamTarget {
 // ---------------------------------------------------------------------------------------
 // Request
 
+/** The raw body of a request not yet given one (never written to: shared). */
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * The client's request after the filter validated it as the OpenAI format for its route
  * (chat: non-empty `messages` of objects with a known role; completions: `prompt`;
@@ -110,7 +114,7 @@ export class UpstreamTarget {
  */
 export class LlmRequest {
   route: RouteType = RouteType.Chat;
-  private rawBytes: Uint8Array = new Uint8Array(0);
+  private rawBytes: Uint8Array = NO_BYTES;
   private parsed: JSON.Obj | null = null;
   private rawValidated: bool = false;
   /** Top-level member spans recorded while validating (4 offsets per member), or null. */
@@ -199,8 +203,28 @@ export class LlmRequest {
   topK: i64 = UNSET;
   /** Seconds since the epoch when the request arrived (for `created`). */
   created: i64 = 0;
+  private idValue: string | null = "";
+  private idPrefix: string = "";
+
   /** A fresh id the provider may use when the upstream gives none ("chatcmpl-..."). */
-  requestId: string = "";
+  get requestId(): string {
+    let id = this.idValue;
+    if (id == null) {
+      id = makeId(this.idPrefix);
+      this.idValue = id;
+    }
+    return id;
+  }
+
+  set requestId(id: string) {
+    this.idValue = id;
+  }
+
+  /** requestId becomes a fresh `prefix…` id, made on first read: an answer passed through as is never needs one. */
+  freshIdOnRead(prefix: string): void {
+    this.idValue = null;
+    this.idPrefix = prefix;
+  }
   /** The query parameters the upstream request carries (after the client's and defaultQuery's merge), e.g. Azure's api-version. */
   upstreamQuery: Header[] = [];
 
@@ -216,6 +240,12 @@ export class LlmRequest {
 
 /** translateRequest's result: the upstream body, or an error for a 400 reply. */
 export class TranslatedRequest {
+  /**
+   * The translator knows `body` has no top-level `api_key` member (the client's own key, which
+   * the filter otherwise looks for and drops): saves the filter a walk over the body.
+   */
+  noClientKey: bool = false;
+
   constructor(
     public body: Uint8Array | null,
     /** Why the request cannot be translated; sent as a 400 in the OpenAI error shape. */

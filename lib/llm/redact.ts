@@ -32,6 +32,10 @@ export function secretForms(s: string): string[] {
   return out;
 }
 
+/** maskString's encoding buffer for strings up to MASK_SCRATCH_BYTES (a VM runs one callback at a time). */
+const MASK_SCRATCH_BYTES = 4096;
+const maskScratch = new ArrayBuffer(MASK_SCRATCH_BYTES);
+
 /** The set of byte strings to mask. Immutable once built; shared by every stream of a config. */
 export class Secrets {
   patterns: Uint8Array[] = [];
@@ -145,10 +149,20 @@ export class Secrets {
 
   /** `s` with every secret masked. */
   maskString(s: string): string {
-    if (this.patterns.length == 0 || String.UTF8.byteLength(s) < this.minLen) return s;
-    const b = Uint8Array.wrap(String.UTF8.encode(s));
-    if (!this.maskInPlace(b.dataStart, b.length)) return s;
-    return String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+    if (this.patterns.length == 0) return s;
+    const n = String.UTF8.byteLength(s);
+    if (n < this.minLen) return s;
+    if (n > MASK_SCRATCH_BYTES) {
+      // A long string (a logged payload) gets its own copy: no body-sized buffer stays behind.
+      const b = Uint8Array.wrap(String.UTF8.encode(s));
+      if (!this.maskInPlace(b.dataStart, b.length)) return s;
+      return String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+    }
+    // A short one (a model name, a header value) is encoded into a buffer kept for the next call.
+    const p = changetype<usize>(maskScratch);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+    if (!this.maskInPlace(p, n)) return s;
+    return String.UTF8.decodeUnsafe(p, <usize>n);
   }
 
   private contains(p: usize, n: i32): bool {

@@ -7,9 +7,9 @@
 import { JSON } from "json-as";
 import { arrAt, getArr, getObj, getString, valueObj } from "../../json";
 import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
-import { validateJson } from "../../json/validate";
-import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
-import { JsonWriter } from "../json-writer";
+import { validateJsonMembers } from "../../json/validate";
+import { bytesAre, RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
+import { ByteBuilder, JsonWriter } from "../json-writer";
 import { findMember, Member, scanObject } from "../json-scan";
 import {
   LlmRequest,
@@ -24,6 +24,9 @@ import {
 import { SseEvent } from "../sse";
 import { SseStreamTranslator } from "../stream";
 import { readOpenAiUsageRaw } from "../usage";
+
+/** The member that carries a client's own key (the filter drops it unless allow_override). */
+const CLIENT_KEY = "api_key";
 
 export abstract class OpenAiFormatProvider extends Provider {
   /** Whether the upstream accepts `stream_options.include_usage` for this request. */
@@ -46,25 +49,38 @@ export abstract class OpenAiFormatProvider extends Provider {
     const members = req.members();
     if (members == null) return TranslatedRequest.fail("request body is not a JSON object");
     const embeddings = req.route == RouteType.Embeddings;
-    const w = new JsonWriter();
+    // Room for the copy and the members added below: the buffer never grows.
+    const w = new JsonWriter(new ByteBuilder(src.length + 256));
     w.beginObject();
+    // Whether a member named api_key goes up (the filter then drops it).
+    let clientKey = false;
+    // What the members below are looked up for, found in the same loop (the last of a name, as findMember).
+    let so: Member | null = null;
+    let hasMaxTokens = false;
+    let hasTemperature = false;
+    let hasTopP = false;
     for (let i = 0; i < members.length; i++) {
       const m = unchecked(members[i]);
       const k = m.key;
+      if (k == "stream_options") so = m;
+      else if (k == "max_tokens" || k == "max_completion_tokens") hasMaxTokens = true;
+      else if (k == "temperature") hasTemperature = true;
+      else if (k == "top_p") hasTopP = true;
       if (k == "model" || this.isDropped(k)) continue;
       if (!embeddings && (k == "stream" || k == "stream_options")) continue;
       const to = this.renamed(k);
       if (to.length > 0) {
         if (findMember(members, to) != null) continue; // the real name wins
         w.key(to).rawRange(src, m.valueStart, m.valueEnd);
+        if (to == CLIENT_KEY) clientKey = true;
         continue;
       }
       w.rawMember(src, m.keyStart, m.keyEnd, m.valueStart, m.valueEnd);
+      if (k == CLIENT_KEY) clientKey = true;
     }
     w.fieldString("model", req.model);
     if (!embeddings) {
       w.fieldBool("stream", req.stream);
-      const so = findMember(members, "stream_options");
       // Whether json-as would read stream_options as an object (raw key, last one), without building the tree.
       const soSpan = so != null ? rawFind(src, rawStart(src), src.length, "stream_options") : -1;
       const soObj = soSpan >= 0 && rawKind(src, spanStart(soSpan)) == RawKind.Object;
@@ -77,13 +93,14 @@ export abstract class OpenAiFormatProvider extends Provider {
         // The gateway does not add what this upstream may refuse, but the client's own ask goes up.
         w.rawMember(src, so.keyStart, so.keyEnd, so.valueStart, so.valueEnd);
       }
-      const hasMaxTokens = findMember(members, "max_tokens") != null || findMember(members, "max_completion_tokens") != null;
       if (!hasMaxTokens && req.maxTokens != UNSET) w.fieldInt(this.maxTokensField(), req.maxTokens);
-      if (findMember(members, "temperature") == null && !isNaN(req.temperature)) w.fieldNumber("temperature", req.temperature);
-      if (findMember(members, "top_p") == null && !isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
+      if (!hasTemperature && !isNaN(req.temperature)) w.fieldNumber("temperature", req.temperature);
+      if (!hasTopP && !isNaN(req.topP)) w.fieldNumber("top_p", req.topP);
     }
     w.endObject();
-    return TranslatedRequest.ok(w.toBytes());
+    const r = TranslatedRequest.ok(w.out.view());
+    r.noClientKey = !clientKey;
+    return r;
   }
 
   /** The field that carries configured max_tokens. */
@@ -92,12 +109,14 @@ export abstract class OpenAiFormatProvider extends Provider {
   }
 
   translateResponse(req: LlmRequest, body: Uint8Array): TranslatedResponse {
-    // Read on the bytes: the body goes out unchanged, so no tree is built.
+    // Read on the bytes: the body goes out unchanged, so no tree is built. The validator
+    // records the top-level members as it goes (no second walk to find them).
     const top = rawStart(body);
-    if (validateJson(body, DEFAULT_MAX_DEPTH) != null || rawKind(body, top) != RawKind.Object) {
+    if (validateJsonMembers(body, DEFAULT_MAX_DEPTH, responseSpans) != null || rawKind(body, top) != RawKind.Object) {
       return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": response is not a JSON object");
     }
-    const t = new TopSpans(body, top);
+    const t = TOP;
+    t.fromSpans(body, responseSpans);
     const r = new TranslatedResponse();
     if (req.route == RouteType.Embeddings) {
       if (kindOf(body, t.data) != RawKind.Array) return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": 'data' not in " + routeTypeName(req.route) + " response");
@@ -128,18 +147,31 @@ class TopSpans {
   model: i64 = -1;
   error: i64 = -1;
 
-  constructor(b: Uint8Array, top: i32) {
-    const it = new RawObjectIter(b, top, b.length);
-    while (it.next()) {
-      const n = it.keyEnd - it.keyStart;
-      if (n == 7 && it.keyIs("choices")) this.choices = it.span;
-      else if (n == 5 && it.keyIs("usage")) this.usage = it.span;
-      else if (n == 5 && it.keyIs("model")) this.model = it.span;
-      else if (n == 4 && it.keyIs("data")) this.data = it.span;
-      else if (n == 5 && it.keyIs("error")) this.error = it.span;
+  /** From the top-level member spans validateJsonMembers recorded (key literals with their quotes). */
+  fromSpans(b: Uint8Array, spans: Array<i32>): void {
+    this.choices = this.data = this.usage = this.model = this.error = -1;
+    for (let i = 0; i + 3 < spans.length; i += 4) {
+      const span = (<i64>unchecked(spans[i + 2]) << 32) | <i64>(<u32>unchecked(spans[i + 3]));
+      this.take(b, unchecked(spans[i]) + 1, unchecked(spans[i + 1]) - 1, span);
     }
   }
+
+  /** The member with raw key b[ks, ke) and value span `span` (the last of duplicates wins, as in json-as). */
+  private take(b: Uint8Array, ks: i32, ke: i32, span: i64): void {
+    const n = ke - ks;
+    const p = b.dataStart;
+    if (n == 7 && bytesAre(p, ks, n, "choices")) this.choices = span;
+    else if (n == 5 && bytesAre(p, ks, n, "usage")) this.usage = span;
+    else if (n == 5 && bytesAre(p, ks, n, "model")) this.model = span;
+    else if (n == 4 && bytesAre(p, ks, n, "data")) this.data = span;
+    else if (n == 5 && bytesAre(p, ks, n, "error")) this.error = span;
+  }
 }
+
+// Scratch of translateResponse and the stream translator: the validator's member spans and their
+// reading (a VM runs one call at a time).
+const responseSpans = new Array<i32>();
+const TOP = new TopSpans();
 
 @inline function kindOf(b: Uint8Array, span: i64): RawKind {
   return span < 0 ? RawKind.None : rawKind(b, spanStart(span));
@@ -187,12 +219,14 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     }
     const data = ev.data;
     if (data.length == 0) return null;
-    // Read on the bytes (the event goes out unchanged): validate, then only the members needed.
-    const err = validateJson(data, DEFAULT_MAX_DEPTH);
+    // Read on the bytes (the event goes out unchanged): validate (the validator records the
+    // top-level members), then only the members needed.
+    const err = validateJsonMembers(data, DEFAULT_MAX_DEPTH, responseSpans);
     if (err != null) return "upstream sent an invalid stream event: " + err;
     const top = rawStart(data);
     if (rawKind(data, top) != RawKind.Object) return "upstream sent an invalid stream event: expected a JSON object";
-    const t = new TopSpans(data, top);
+    const t = TOP;
+    t.fromSpans(data, responseSpans);
     const choicesArr = kindOf(data, t.choices) == RawKind.Array;
     // A mid-stream error event (`{"error":{…}}`) ends the stream with an error frame.
     if (!choicesArr && kindOf(data, t.error) != RawKind.None) return streamErrorMessage(data);

@@ -19,7 +19,6 @@ import { HeaderPair } from "../../abi/pairs";
 import { Header, LlmRequest, Provider, RouteType, routeTypeName, StreamTranslator, UpstreamTarget } from "../provider";
 import { providerFor } from "../providers/index";
 import { errorBody, errorTypeForStatus } from "../errors";
-import { makeId } from "../format";
 import { modelsListBody } from "../models";
 import { ByteBuilder } from "../json-writer";
 import { withoutMember } from "../json-scan";
@@ -31,6 +30,7 @@ import { joinPath, parseQuery, queryValue, withoutParams } from "./url";
 import { upstreamQuery, withBodyCredential } from "./upstream";
 import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
 import { Analytics } from "../../analytics/record";
+import { HeaderView } from "./headers";
 
 /** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
 export const MODEL_HEADER = "x-ai-gateway-llm-model";
@@ -39,6 +39,8 @@ const JSON_CT = "application/json";
 
 /** Query parameters that carry a client's own key (Gemini's `key`, Azure's `api-key`); dropped unless allow_override. */
 const CLIENT_KEY_PARAMS = ["key", "api-key"];
+/** Request headers that carry a client's own key; dropped unless allow_override. */
+const CLIENT_KEY_HEADERS = ["authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"];
 /** A body member that carries a client's own key; dropped unless allow_override. */
 const CLIENT_KEY_MEMBER = "api_key";
 /** The longest model name written into MODEL_HEADER. */
@@ -130,21 +132,23 @@ export class LlmProxyStream extends HttpContext {
     this.startNs = monotonicNanos();
     this.created = <i64>(currentTimeNanos() / 1000000000);
     const cfg = this.cfg;
-    if (cfg.route != RouteType.Preserve && this.isModelsList()) return this.listModels();
+    // Few reads here: direct host calls (headers.ts), each read only where its answer matters.
+    const h = HeaderView.request(this);
+    if (cfg.route != RouteType.Preserve && isModelsList(h)) return this.listModels();
     if (cfg.auth.missingEnv.length > 0) {
       return this.reject(500, "the gateway has no credential for provider " + this.provider.name + ": environment variable " + cfg.auth.missingEnv + " is not set");
     }
     const route = cfg.route;
     if (route != RouteType.Preserve) {
       if (endOfStream) return this.reject(400, "request body doesn't contain valid prompts: the request has no body");
-      const cl = this.getRequestHeader("content-length");
-      if (cl != null && cfg.maxRequestBodySize > 0) {
+      const cl = cfg.maxRequestBodySize > 0 ? h.get("content-length") : null;
+      if (cl != null) {
         const n = I64.parseInt(cl);
         if (n > cfg.maxRequestBodySize) return this.tooLarge();
       }
     }
 
-    const clientPath = this.getRequestHeader(":path");
+    const clientPath = h.get(":path");
     let path = clientPath != null ? clientPath : "/";
     const q = path.indexOf("?");
     const rawQuery = q >= 0 ? path.substring(q + 1) : "";
@@ -154,7 +158,7 @@ export class LlmProxyStream extends HttpContext {
     let t = this.rootTarget;
     const tpl = cfg.templates;
     if (tpl != null) {
-      t = this.applyTemplates(tpl, rawQuery);
+      t = this.applyTemplates(tpl, h, rawQuery);
       if (t == null) return Action.Pause; // refused with a 400
     }
     if (t == null) return this.reject(500, "ai-proxy has no upstream target"); // unreachable: configure sets one
@@ -166,32 +170,28 @@ export class LlmProxyStream extends HttpContext {
     if (t.path.length > 0) path = t.path;
     query = upstreamQuery(t, query, a);
     this.upstreamQuery = query;
-    this.replaceRequestHeader(":path", joinPath(path, query));
-    this.replaceRequestHeader(":authority", t.authority);
+    h.replace(":path", joinPath(path, query));
+    h.replace(":authority", t.authority);
 
     // Credentials: the client's are dropped unless allow_override.
-    const clientHasAuthHeader = a.headerName.length > 0 && this.getRequestHeader(a.headerName) != null;
+    const clientHasAuthHeader = a.allowOverride && a.headerName.length > 0 && h.get(a.headerName) != null;
     if (!a.allowOverride) {
-      this.removeRequestHeader("authorization");
-      this.removeRequestHeader("api-key");
-      this.removeRequestHeader("x-api-key");
-      this.removeRequestHeader("x-goog-api-key");
-      this.removeRequestHeader("proxy-authorization");
+      for (let i = 0; i < CLIENT_KEY_HEADERS.length; i++) h.remove(unchecked(CLIENT_KEY_HEADERS[i]));
     }
-    if (a.headerName.length > 0 && !(a.allowOverride && clientHasAuthHeader)) this.replaceRequestHeader(a.headerName, a.headerValue);
+    if (a.headerName.length > 0 && !(a.allowOverride && clientHasAuthHeader)) h.replace(a.headerName, a.headerValue);
 
     const ph = this.provider.requestHeaders(route);
-    for (let i = 0; i < ph.length; i++) this.replaceRequestHeader(unchecked(ph[i]).name, unchecked(ph[i]).value);
+    for (let i = 0; i < ph.length; i++) h.replace(unchecked(ph[i]).name, unchecked(ph[i]).value);
     // The body will change and the response must come back uncompressed.
-    this.removeRequestHeader("accept-encoding");
+    h.remove("accept-encoding");
     // Preserve route: a JSON body is read only to drop a client's `api_key` member.
     if (route == RouteType.Preserve && !a.allowOverride && !endOfStream) {
-      const ct = this.getRequestHeader("content-type");
+      const ct = h.get("content-type");
       this.stripBodyKey = ct != null && ct.toLowerCase().startsWith(JSON_CT);
     }
     if (route != RouteType.Preserve || a.paramLocation == "body" || this.stripBodyKey) {
-      this.removeRequestHeader("content-length");
-      if (route != RouteType.Preserve) this.replaceRequestHeader("content-type", JSON_CT);
+      h.remove("content-length");
+      if (route != RouteType.Preserve) h.replace("content-type", JSON_CT);
     }
     return Action.Continue;
   }
@@ -200,8 +200,8 @@ export class LlmProxyStream extends HttpContext {
    * Resolves the configuration's templates from this request: this.cfg and this.provider
    * become the request's own. Returns the upstream target, or null after a 400 reply.
    */
-  private applyTemplates(tpl: ModelTemplates, rawQuery: string): UpstreamTarget | null {
-    const r = resolveModel(this.cfg.model, tpl, new StreamValues(this, rawQuery));
+  private applyTemplates(tpl: ModelTemplates, h: HeaderView, rawQuery: string): UpstreamTarget | null {
+    const r = resolveModel(this.cfg.model, tpl, new StreamValues(h, rawQuery));
     // Set even on failure: the analytics record then shows "" rather than the template text.
     this.cfg = withModel(this.cfg, r.model);
     if (r.error != null) {
@@ -258,14 +258,14 @@ export class LlmProxyStream extends HttpContext {
     if (cfg.modelNameHeader && (cfg.model.name.length == 0 || cfg.templates != null) && !validModelHeader(req.model)) {
       return this.reject(400, "'model' must be 1 to " + MAX_MODEL_HEADER_BYTES.toString() + " bytes of visible ASCII (inner spaces allowed): the gateway returns it in the " + MODEL_HEADER + " header");
     }
-    req.requestId = makeId(req.route == RouteType.Completions ? "cmpl-" : "chatcmpl-");
+    req.freshIdOnRead(req.route == RouteType.Completions ? "cmpl-" : "chatcmpl-");
     this.req = req;
     const tr = this.provider.translateRequest(req);
     if (tr.body == null) {
       return this.reject(400, "error transforming to " + this.provider.name + "://" + routeTypeName(req.route) + ": " + (tr.error != null ? tr.error! : "unknown error"));
     }
     // The client's own key never reaches the provider (OpenAI-format bodies are copied member by member).
-    const out = cfg.auth.allowOverride ? tr.body! : withoutMember(tr.body!, CLIENT_KEY_MEMBER);
+    const out = cfg.auth.allowOverride || tr.noClientKey ? tr.body! : withoutMember(tr.body!, CLIENT_KEY_MEMBER);
     if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
     else this.replaceRequestBody(out);
     return Action.Continue;
@@ -288,15 +288,6 @@ export class LlmProxyStream extends HttpContext {
 
   protected tooLarge(): i32 {
     return this.reject(413, "request body is larger than max_request_body_size (" + this.cfg.maxRequestBodySize.toString() + " bytes)");
-  }
-
-  /** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
-  private isModelsList(): bool {
-    const m = this.getRequestHeader(":method");
-    const p = this.getRequestHeader(":path");
-    if (m == null || m != "GET" || p == null) return false;
-    const q = p.indexOf("?");
-    return (q < 0 ? p : p.substring(0, q)).endsWith("/v1/models");
   }
 
   /** The route's model, answered by the gateway: no credential needed, nothing sent upstream. A templated or empty name (the client picks) lists nothing. */
@@ -325,7 +316,9 @@ export class LlmProxyStream extends HttpContext {
   // ---------------------------------------------------------------- response
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
-    const st = this.getResponseHeader(":status");
+    // Read once (the values are masked below anyway): the reads need no host call (headers.ts).
+    const h = HeaderView.response(this);
+    const st = h.get(":status");
     this.status = st != null ? <u32>I32.parseInt(st) : 0;
     if (this.localReply || this.startNs == 0) {
       // Our own local reply passes through our response callbacks, and so does the reply of
@@ -335,21 +328,21 @@ export class LlmProxyStream extends HttpContext {
       if (endOfStream) this.finish();
       return Action.Continue;
     }
-    this.redactHeaders();
+    this.redactHeaders(h);
     const req = this.req;
     const status = this.status;
-    const broken = this.brokenUpstream(status, endOfStream);
+    const broken = this.brokenUpstream(h, status, endOfStream);
     if (broken != null) return this.badGateway(broken);
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
       this.mode = Mode.Error;
-      this.removeResponseHeader("content-length");
-      this.replaceResponseHeader("content-type", JSON_CT);
+      h.remove("content-length");
+      h.replace("content-type", JSON_CT);
     } else if (req == null || status < 200 || status >= 300) {
       this.mode = Mode.Pass; // preserve route
     } else {
-      const enc = this.getResponseHeader("content-encoding");
-      const ct = this.getResponseHeader("content-type");
+      const enc = h.get("content-encoding");
+      const ct = h.get("content-type");
       if (enc != null && enc.toLowerCase() != "identity") {
         logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
@@ -359,17 +352,17 @@ export class LlmProxyStream extends HttpContext {
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);
         this.translator = t;
-        this.removeResponseHeader("content-length");
-        this.replaceResponseHeader("content-type", "text/event-stream");
-        this.replaceResponseHeader("cache-control", "no-cache");
+        h.remove("content-length");
+        h.replace("content-type", "text/event-stream");
+        h.replace("cache-control", "no-cache");
       } else {
         // JSON, or a stream the client did not ask for that this provider always sends (Gemini): aggregated.
         this.mode = Mode.Buffer;
-        this.removeResponseHeader("content-length");
-        this.replaceResponseHeader("content-type", JSON_CT);
+        h.remove("content-length");
+        h.replace("content-type", JSON_CT);
       }
-      this.removeResponseHeader("set-cookie");
-      if (status == 200 && this.cfg.modelNameHeader) this.replaceResponseHeader(MODEL_HEADER, this.provider.name + "/" + req.model);
+      h.remove("set-cookie");
+      if (status == 200 && this.cfg.modelNameHeader) h.replace(MODEL_HEADER, this.provider.name + "/" + req.model);
     }
     if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !this.secrets().empty) this.redactor = new StreamRedactor(this.secrets());
     if (endOfStream) this.finish();
@@ -382,14 +375,14 @@ export class LlmProxyStream extends HttpContext {
    * elsewhere), and on LLM routes a 204, an empty 200, or a stream answering a request that
    * did not ask for one (from a provider that streams only when asked).
    */
-  private brokenUpstream(status: u32, endOfStream: bool): string | null {
+  private brokenUpstream(h: HeaderView, status: u32, endOfStream: bool): string | null {
     if (status >= 300 && status < 400) return "upstream answered with a redirect (status " + status.toString() + ")";
     const req = this.req;
     if (req == null || status < 200 || status >= 300) return null;
     if (status == 204) return "upstream answered with no content (status 204)";
-    const cl = this.getResponseHeader("content-length");
+    const cl = h.get("content-length");
     if (endOfStream || (cl != null && cl.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
-    const ct = this.getResponseHeader("content-type");
+    const ct = h.get("content-type");
     if (ct != null && isStreamType(ct) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
       return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(ct) + ")";
     }
@@ -409,10 +402,10 @@ export class LlmProxyStream extends HttpContext {
   }
 
   /** Masks the credentials in every response header (an upstream may echo the key in any of them). */
-  private redactHeaders(): void {
+  private redactHeaders(h: HeaderView): void {
     const sec = this.secrets();
     if (sec.empty) return;
-    const hs = this.getResponseHeaders();
+    const hs = h.pairs!;
     let changed = false;
     for (let i = 0; i < hs.length; i++) {
       const h = unchecked(hs[i]);
@@ -525,7 +518,7 @@ export class LlmProxyStream extends HttpContext {
     const a = this.analytics;
     const cfg = this.cfg;
     const req = this.req;
-    a.pluginId = pluginName();
+    a.pluginId = pluginNameOf(this.root);
     a.provider = this.provider.name;
     a.requestModel = req != null ? req.model : cfg.model.name;
     a.status = this.status;
@@ -574,17 +567,27 @@ export class LlmProxyStream extends HttpContext {
   }
 }
 
+/** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
+function isModelsList(h: HeaderView): bool {
+  const m = h.get(":method");
+  if (m == null || m != "GET") return false;
+  const p = h.get(":path");
+  if (p == null) return false;
+  const q = p.indexOf("?");
+  return (q < 0 ? p : p.substring(0, q)).endsWith("/v1/models");
+}
+
 /** Template sources read from this stream's request headers and client query. */
 class StreamValues extends RequestValues {
   constructor(
-    private stream: HttpContext,
+    private headers: HeaderView,
     private rawQuery: string,
   ) {
     super();
   }
 
   header(name: string): string | null {
-    return this.stream.getRequestHeader(name);
+    return this.headers.get(name);
   }
 
   query(name: string): string | null {
@@ -608,13 +611,46 @@ function validModelHeader(m: string): bool {
 }
 
 export function isStreamType(ct: string): bool {
-  const l = ct.toLowerCase();
-  return l.startsWith("text/event-stream") || l.startsWith("application/x-ndjson") || l.startsWith("application/stream+json") || l.startsWith("application/jsonl");
+  // An ASCII value (always, in practice) is compared without a lower-cased copy.
+  const l = isAscii(ct) ? ct : ct.toLowerCase();
+  return startsWithAsciiCi(l, "text/event-stream") || startsWithAsciiCi(l, "application/x-ndjson") || startsWithAsciiCi(l, "application/stream+json") || startsWithAsciiCi(l, "application/jsonl");
+}
+
+function isAscii(s: string): bool {
+  for (let i = 0, n = s.length; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** `s` starts with the lower-case ASCII `prefix`, ASCII letters of `s` compared case-blind. */
+function startsWithAsciiCi(s: string, prefix: string): bool {
+  const n = prefix.length;
+  if (s.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c != prefix.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** plugin_name of the stream's own plugin: VMs are shared, so it is read per stream, not cached per VM. */
 export function pluginName(): string {
   const n = getPropertyString(["plugin_name"]);
   return n != null ? n : "";
+}
+
+/**
+ * plugin_names by root context id. A root context serves exactly one plugin: cpp-host keys root
+ * contexts by the plugin key, which includes the plugin's name (host/proxy/runtime.ts pluginKey),
+ * so the name is read once per root rather than once per request.
+ */
+const pluginNames = new Map<u32, string>();
+
+function pluginNameOf(root: RootContext): string {
+  const id = root.id;
+  if (pluginNames.has(id)) return pluginNames.get(id);
+  const n = pluginName();
+  pluginNames.set(id, n);
+  return n;
 }
 

@@ -5,7 +5,8 @@ import { arrAt, getArr, valueArr, valueObj, valueString } from "../../json";
 import { DEFAULT_MAX_DEPTH } from "../../json/read";
 import { validateJsonMembers } from "../../json/validate";
 import { ambiguousMember } from "../../json/names";
-import { RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart } from "../../json/raw";
+import { bytesAre, RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart, word8, wordAt } from "../../json/raw";
+import { MessageJudge, ScanResult, scanRequest } from "./request-scan";
 import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
 
@@ -40,9 +41,14 @@ class TopMembers {
   topK: i64 = -1;
 }
 
+/** topMembers' answer, reused (validateRequest reads it before the next call). */
+const TOP_MEMBERS = new TopMembers();
+
 /** Picks the members validateRequest reads out of the validator's top-level spans. */
 function topMembers(b: Uint8Array, spans: Array<i32>): TopMembers {
-  const t = new TopMembers();
+  const t = TOP_MEMBERS;
+  t.messages = t.prompt = t.input = t.model = t.stream = t.streamOptions = -1;
+  t.maxTokens = t.maxCompletionTokens = t.temperature = t.topP = t.topK = -1;
   const p = b.dataStart;
   for (let i = 0; i + 3 < spans.length; i += 4) {
     // The raw key bytes inside the quotes, as json-as matches keys.
@@ -50,28 +56,19 @@ function topMembers(b: Uint8Array, spans: Array<i32>): TopMembers {
     const n = unchecked(spans[i + 1]) - 1 - ks;
     const span = (<i64>unchecked(spans[i + 2]) << 32) | <i64>(<u32>unchecked(spans[i + 3]));
     // Dispatch on length first: most keys are rejected without a byte compare.
-    if (n == 8 && keyIs(p, ks, n, "messages")) t.messages = span;
-    else if (n == 6 && keyIs(p, ks, n, "prompt")) t.prompt = span;
-    else if (n == 5 && keyIs(p, ks, n, "input")) t.input = span;
-    else if (n == 5 && keyIs(p, ks, n, "model")) t.model = span;
-    else if (n == 6 && keyIs(p, ks, n, "stream")) t.stream = span;
-    else if (n == 14 && keyIs(p, ks, n, "stream_options")) t.streamOptions = span;
-    else if (n == 10 && keyIs(p, ks, n, "max_tokens")) t.maxTokens = span;
-    else if (n == 21 && keyIs(p, ks, n, "max_completion_tokens")) t.maxCompletionTokens = span;
-    else if (n == 11 && keyIs(p, ks, n, "temperature")) t.temperature = span;
-    else if (n == 5 && keyIs(p, ks, n, "top_p")) t.topP = span;
-    else if (n == 5 && keyIs(p, ks, n, "top_k")) t.topK = span;
+    if (n == 8 && bytesAre(p, ks, n, "messages")) t.messages = span;
+    else if (n == 6 && bytesAre(p, ks, n, "prompt")) t.prompt = span;
+    else if (n == 5 && bytesAre(p, ks, n, "input")) t.input = span;
+    else if (n == 5 && bytesAre(p, ks, n, "model")) t.model = span;
+    else if (n == 6 && bytesAre(p, ks, n, "stream")) t.stream = span;
+    else if (n == 14 && bytesAre(p, ks, n, "stream_options")) t.streamOptions = span;
+    else if (n == 10 && bytesAre(p, ks, n, "max_tokens")) t.maxTokens = span;
+    else if (n == 21 && bytesAre(p, ks, n, "max_completion_tokens")) t.maxCompletionTokens = span;
+    else if (n == 11 && bytesAre(p, ks, n, "temperature")) t.temperature = span;
+    else if (n == 5 && bytesAre(p, ks, n, "top_p")) t.topP = span;
+    else if (n == 5 && bytesAre(p, ks, n, "top_k")) t.topK = span;
   }
   return t;
-}
-
-/** The n raw bytes at p + start equal the ASCII `key` (same length). */
-function keyIs(p: usize, start: i32, n: i32, key: string): bool {
-  const k16 = changetype<usize>(key);
-  for (let k = 0; k < n; k++) {
-    if (<u32>load<u8>(p + <usize>(start + k)) != <u32>load<u16>(k16 + (<usize>k << 1))) return false;
-  }
-  return true;
 }
 
 @inline function kindAt(b: Uint8Array, span: i64): RawKind {
@@ -85,14 +82,45 @@ function keyIs(p: usize, start: i32, n: i32, key: string): bool {
 
 /** The index in ROLES of the role literal b[start, end), or -1. */
 function roleIndex(b: Uint8Array, start: i32, end: i32): i32 {
+  // The literal's bytes as they are (what clients send), by length then one word compare:
+  // equal bytes decode equal.
+  const n = end - start - 2;
+  if (start >= 0 && end <= b.length) {
+    const p = b.dataStart;
+    const w = wordAt(p, start + 1, min(n, 8), b.length);
+    if (n == 4) {
+      if (w == W_USER) return ROLE_USER;
+      if (w == W_TOOL) return ROLE_TOOL;
+    } else if (n == 6) {
+      if (w == W_SYSTEM) return ROLE_SYSTEM;
+    } else if (n == 8) {
+      if (w == W_FUNCTION) return ROLE_FUNCTION;
+    } else if (n == 9) {
+      const last = load<u8>(p + <usize>(start + 9));
+      if (w == W_ASSISTANT && last == 0x74) return ROLE_ASSISTANT; // assistan|t
+      if (w == W_DEVELOPER && last == 0x72) return ROLE_DEVELOPER; // develope|r
+    }
+  }
+  // Escapes (or another name): compare decoded.
   for (let k = 0; k < ROLES.length; k++) {
     if (rawStringEquals(b, start, end, unchecked(ROLES[k]))) return k;
   }
   return -1;
 }
 
-const ROLE_TOOL = 4;
+// Indexes in ROLES, and word8 of each role's first 8 characters.
+const ROLE_SYSTEM = 0;
+const ROLE_DEVELOPER = 1;
+const ROLE_USER = 2;
 const ROLE_ASSISTANT = 3;
+const ROLE_TOOL = 4;
+const ROLE_FUNCTION = 5;
+const W_SYSTEM = word8("system");
+const W_DEVELOPER = word8("developer");
+const W_USER = word8("user");
+const W_ASSISTANT = word8("assistant");
+const W_TOOL = word8("tool");
+const W_FUNCTION = word8("function");
 
 /** Where the message checkMessage walked ends (just past its `}`), or -1 when it was not walked to the end. */
 let messageEnd: i32 = -1;
@@ -115,6 +143,23 @@ function checkMessage(b: Uint8Array, start: i32, end: i32, i: i32): string | nul
     else if (n == 12 && it.keyIs("tool_call_id")) toolCallId = it.span;
   }
   messageEnd = it.close;
+  const e = judgeMessage(b, role, content, toolCallId, i);
+  if (e != null || kindAt(b, content) != RawKind.Array) return e;
+  const parts = new RawArrayIter(b, spanStart(content), spanEnd(content));
+  let j = 0;
+  while (parts.next()) {
+    const pe = checkPart(b, parts.valueStart, parts.valueEnd);
+    if (pe != null) return "messages[" + i.toString() + "].content[" + j.toString() + "]" + pe!;
+    j++;
+  }
+  return null;
+}
+
+/**
+ * What is wrong with message i given the spans of its role, content and tool_call_id (-1 when
+ * absent), or null; its content parts (when content is an array) are judged apart.
+ */
+function judgeMessage(b: Uint8Array, role: i64, content: i64, toolCallId: i64, i: i32): string | null {
   if (kindAt(b, role) != RawKind.String) return "messages[" + i.toString() + "].role must be a string";
   const r = roleIndex(b, spanStart(role), spanEnd(role));
   if (r < 0) {
@@ -126,15 +171,7 @@ function checkMessage(b: Uint8Array, start: i32, end: i32, i: i32): string | nul
     if (r == ROLE_ASSISTANT) return null; // tool_calls only
     return "messages[" + i.toString() + "].content is required for role " + unchecked(ROLES[r]);
   }
-  if (ck == RawKind.String) return null;
-  if (ck != RawKind.Array) return "messages[" + i.toString() + "].content must be a string or an array of content parts";
-  const parts = new RawArrayIter(b, spanStart(content), spanEnd(content));
-  let j = 0;
-  while (parts.next()) {
-    const e = checkPart(b, parts.valueStart, parts.valueEnd);
-    if (e != null) return "messages[" + i.toString() + "].content[" + j.toString() + "]" + e!;
-    j++;
-  }
+  if (ck != RawKind.String && ck != RawKind.Array) return "messages[" + i.toString() + "].content must be a string or an array of content parts";
   return null;
 }
 
@@ -149,10 +186,51 @@ function checkPart(b: Uint8Array, start: i32, end: i32): string | null {
     if (n == 4 && it.keyIs("type")) type = it.span;
     else if (n == 4 && it.keyIs("text")) text = it.span;
   }
+  return judgePart(b, type, text);
+}
+
+/** checkPart's verdict given the spans of the part's type and text (-1 when absent). */
+function judgePart(b: Uint8Array, type: i64, text: i64): string | null {
   if (kindAt(b, type) != RawKind.String) return ".type must be a string";
   if (rawStringEquals(b, spanStart(type), spanEnd(type), "text") && kindAt(b, text) != RawKind.String) return ".text must be a string";
   return null;
 }
+
+/** What is wrong with the array of messages at span `messages`, or null. */
+function checkMessages(body: Uint8Array, messages: i64): string | null {
+  // One walk over the array: each message object is checked while it is skipped.
+  const p = body.dataStart;
+  const mEnd = spanEnd(messages);
+  let at = skipSpaceAt(p, spanStart(messages) + 1, mEnd);
+  let i = 0;
+  while (at < mEnd && load<u8>(p + <usize>at) != 0x5d) {
+    const e = checkMessage(body, at, mEnd, i);
+    if (e != null) return e;
+    // Past this element (checkMessage only walks objects), then past the comma.
+    const next = messageEnd >= 0 ? messageEnd : rawSkipValue(body, at, mEnd);
+    if (next < 0) break;
+    at = skipSpaceAt(p, next, mEnd);
+    if (at < mEnd && load<u8>(p + <usize>at) == 0x2c) at = skipSpaceAt(p, at + 1, mEnd);
+    i++;
+  }
+  if (i == 0) return "request body doesn't contain valid prompts: 'messages' is empty";
+  return null;
+}
+
+/** The slow path's rules for the one-walk scan (request-scan.ts), as yes or no. */
+class Judge extends MessageJudge {
+  message(b: Uint8Array, role: i64, content: i64, toolCallId: i64): bool {
+    return judgeMessage(b, role, content, toolCallId, 0) == null;
+  }
+  part(b: Uint8Array, type: i64, text: i64): bool {
+    return judgePart(b, type, text) == null;
+  }
+}
+
+const JUDGE = new Judge();
+/** Whether the last validateRequest took the one-walk path (for tests). */
+export let lastScanAccepted = false;
+const SCAN = new ScanResult();
 
 /** An optional number member: NaN when absent/null, or records the type error. */
 function optNumber(b: Uint8Array, span: i64, key: string, err: string[]): f64 {
@@ -186,19 +264,25 @@ function boolAt(b: Uint8Array, span: i64): i32 {
 /**
  * Validates `body` for the configured route. `created`/`requestId` seed the response
  * fields; `query` is what the upstream request carries (for providers that care).
- * Reads the bytes directly (one validation pass, then only the members it needs); the
- * json-as tree of the body is built later, only if a provider asks for req.body.
+ * Reads the bytes directly (one walk, request-scan.ts, then only the members it needs); the
+ * json-as tree of the body is built later, only if a provider asks for req.body. `fastScan`
+ * false skips the one walk (tests compare the two paths).
  */
-export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i64, requestId: string, query: Header[]): RequestResult {
+export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i64, requestId: string, query: Header[], fastScan: bool = true): RequestResult {
   if (body.length == 0) return fail(400, "request body doesn't contain valid prompts: the body is empty");
   const spans = new Array<i32>();
-  const verr = validateJsonMembers(body, DEFAULT_MAX_DEPTH, spans);
-  if (verr != null) return fail(400, "request body is not valid JSON: " + verr!);
-  if (rawKind(body, rawStart(body)) != RawKind.Object) return fail(400, "request body must be a JSON object");
-  // What leaves the gateway is unambiguous: every reader (the filters, the provider's parser)
-  // sees the same members.
-  const ambiguous = ambiguousMember(body);
-  if (ambiguous != null) return fail(400, "request body is ambiguous: " + ambiguous!);
+  // One walk for the common body; any doubt and the three walks below find the exact error.
+  const fast = fastScan && scanRequest(body, DEFAULT_MAX_DEPTH, spans, JUDGE, SCAN);
+  lastScanAccepted = fast;
+  if (!fast) {
+    const verr = validateJsonMembers(body, DEFAULT_MAX_DEPTH, spans);
+    if (verr != null) return fail(400, "request body is not valid JSON: " + verr!);
+    if (rawKind(body, rawStart(body)) != RawKind.Object) return fail(400, "request body must be a JSON object");
+    // What leaves the gateway is unambiguous: every reader (the filters, the provider's parser)
+    // sees the same members.
+    const ambiguous = ambiguousMember(body);
+    if (ambiguous != null) return fail(400, "request body is ambiguous: " + ambiguous!);
+  }
   const t = topMembers(body, spans);
   const route = cfg.route;
   const hasMessages = present(body, t.messages);
@@ -216,22 +300,11 @@ export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i
   if (route == RouteType.Chat) {
     if (!hasMessages) return fail(400, "request body doesn't contain valid prompts: 'messages' is missing");
     if (kindAt(body, t.messages) != RawKind.Array) return fail(400, "'messages' must be an array of message objects");
-    // One walk over the array: each message object is checked while it is skipped.
-    const p = body.dataStart;
-    const mEnd = spanEnd(t.messages);
-    let at = skipSpaceAt(p, spanStart(t.messages) + 1, mEnd);
-    let i = 0;
-    while (at < mEnd && load<u8>(p + <usize>at) != 0x5d) {
-      const e = checkMessage(body, at, mEnd, i);
-      if (e != null) return fail(400, e);
-      // Past this element (checkMessage only walks objects), then past the comma.
-      const next = messageEnd >= 0 ? messageEnd : rawSkipValue(body, at, mEnd);
-      if (next < 0) break;
-      at = skipSpaceAt(p, next, mEnd);
-      if (at < mEnd && load<u8>(p + <usize>at) == 0x2c) at = skipSpaceAt(p, at + 1, mEnd);
-      i++;
+    // The scan judged every message already when it could.
+    if (!(fast && SCAN.messagesChecked)) {
+      const e = checkMessages(body, t.messages);
+      if (e != null) return fail(400, e!);
     }
-    if (i == 0) return fail(400, "request body doesn't contain valid prompts: 'messages' is empty");
   } else if (route == RouteType.Completions) {
     if (!hasPrompt) return fail(400, "request body doesn't contain valid prompts: 'prompt' is missing");
     const pk = kindAt(body, t.prompt);

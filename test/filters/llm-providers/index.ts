@@ -1,5 +1,5 @@
-// llm-providers: a test-only module exposing lib/llm's providers to the
-// test/ai-proxy-providers-*.test.ts files, which call these exports directly (no host): a
+// llm-providers: a test-only module exposing lib/llm's providers (and ai-proxy's request
+// validation, for test/ai-proxy-request-scan.test.ts) to the test/ai-proxy-providers-*.test.ts files, which call these exports directly (no host): a
 // model config, a client request, an upstream body, error or stream in; the translation out.
 // The request is built the way the ai-proxy filter builds it (request values win, options
 // fill the rest), without the filter's validation, so hostile bodies reach the providers.
@@ -7,9 +7,12 @@
 import { JSON } from "json-as";
 import { getNumber, getObj, getString, parseObject, valueBool } from "../../../lib/json";
 import { ByteBuilder, JsonWriter } from "../../../lib/llm/json-writer";
-import { LlmRequest, ModelConfig, parseRouteType, Provider, RouteType, StreamTranslator, UNSET, Usage } from "../../../lib/llm/provider";
+import { Header, LlmRequest, ModelConfig, parseRouteType, Provider, RouteType, StreamTranslator, UNSET, Usage } from "../../../lib/llm/provider";
 import { providerFor } from "../../../lib/llm/providers/index";
 import { Secrets, StreamRedactor } from "../../../lib/llm/redact";
+import { AiProxyConfig, parseConfig } from "../../../lib/llm/route/config";
+import { lastScanAccepted, validateRequest } from "../../../lib/llm/route/request";
+import { withoutMember } from "../../../lib/llm/json-scan";
 
 let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
@@ -263,4 +266,57 @@ export function redactPush(eos: i32): i32 {
 export function redactWhole(): i32 {
   setOutputBytes(secrets.mask(inputBytes()));
   return 1;
+}
+
+// ---- ai-proxy's request validation (lib/llm/route/request.ts): the one walk against the slow path ----
+let proxyCfg: AiProxyConfig | null = null;
+let proxyProvider: Provider | null = null;
+
+/** Input: an ai-proxy configuration. 1 when accepted, 0 with the reason in the output. */
+export function configureProxy(): i32 {
+  const r = parseConfig(Uint8Array.wrap(input), new Map<string, string>());
+  if (r.config == null) {
+    setOutput(r.error!);
+    return 0;
+  }
+  proxyCfg = r.config;
+  proxyProvider = providerFor(r.config!.model);
+  return 1;
+}
+
+/**
+ * Input: a client body. Validates it (fast 1: the one walk first; 0: the slow path only) and,
+ * when accepted, translates it as the filter does. Output: everything the filter takes from
+ * it, as JSON: {"status","message"} or {"model","stream","include_usage","max_tokens",
+ * "temperature","top_p","top_k","spans","body"}. Returns whether the one walk accepted it.
+ */
+export function checkRequest(fast: i32): i32 {
+  const c = proxyCfg!;
+  const body = Uint8Array.wrap(input);
+  const v = validateRequest(body, c, 1735689600, "chatcmpl-test", new Array<Header>(), fast != 0);
+  const w = new JsonWriter();
+  w.beginObject();
+  const req = v.req;
+  if (req == null) {
+    w.fieldInt("status", v.status).fieldString("message", v.message);
+  } else {
+    w.fieldString("model", req.model).fieldBool("stream", req.stream).fieldBool("include_usage", req.clientIncludeUsage);
+    w.fieldInt("max_tokens", req.maxTokens).fieldNumber("temperature", req.temperature).fieldNumber("top_p", req.topP).fieldInt("top_k", req.topK);
+    const ms = req.members();
+    w.key("spans").beginArray();
+    if (ms != null) for (let i = 0; i < ms.length; i++) w.beginArray().string(ms[i].key).int(ms[i].keyStart).int(ms[i].keyEnd).int(ms[i].valueStart).int(ms[i].valueEnd).endArray();
+    w.endArray();
+    const tr = proxyProvider!.translateRequest(req);
+    if (tr.body != null) {
+      const out = c.auth.allowOverride || tr.noClientKey ? tr.body! : withoutMember(tr.body!, "api_key");
+      // The shortcut must agree with the walk it saves.
+      w.fieldBool("no_client_key_agrees", !tr.noClientKey || withoutMember(tr.body!, "api_key") === tr.body!);
+      w.key("body").stringUtf8(out);
+    } else {
+      w.fieldString("error", tr.error!);
+    }
+  }
+  w.endObject();
+  setOutputBytes(w.toBytes());
+  return lastScanAccepted ? 1 : 0;
 }
