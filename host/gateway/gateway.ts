@@ -10,7 +10,7 @@
 
 import type { Bootstrap, WasmFilterConfig } from "../envoy/bootstrap-types.ts";
 import { LOG_LEVEL_NAMES, LogLevel } from "../abi/enums.ts";
-import { ProxyWasmRuntime, type LogLine, type WasmPlugin } from "../proxy/runtime.ts";
+import { ProxyWasmRuntime, type LogLine, type RuntimeOptions, type WasmPlugin } from "../proxy/runtime.ts";
 import { StatsStore } from "../stats/store.ts";
 import { ConnectionManager } from "./connection-manager.ts";
 import { GatewayStats } from "./gateway-stats.ts";
@@ -27,6 +27,16 @@ export interface GatewayOptions {
   logLevel?: number;
   /** Where log lines go (default: stderr, formatted like Envoy's). */
   onLog?: (line: LogLine) => void;
+}
+
+/** What a worker thread adds to the options of its in-thread gateway (worker-thread.ts). */
+export interface ThreadGatewayOptions extends GatewayOptions {
+  /** This thread's worker number (its VMs' worker in logs). */
+  firstWorker: number;
+  stats: StatsStore;
+  shared: RuntimeOptions["shared"];
+  /** The bootstrap's warnings are the main thread's to print. */
+  quietWarnings: boolean;
 }
 
 export function formatLogLine(l: LogLine): string {
@@ -90,12 +100,15 @@ export class Gateway {
   }
 
   /** Loads every plugin (on_vm_start + on_configure in every worker) without serving. */
-  static async load(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
-    const stats = StatsStore.fromConfig(bootstrap.stats);
-    const concurrency = opts.concurrency ?? 2;
+  static async load(bootstrap: Bootstrap, opts: GatewayOptions | ThreadGatewayOptions = {}): Promise<Gateway> {
+    const thread = "firstWorker" in opts ? opts : null;
+    const stats = thread?.stats ?? StatsStore.fromConfig(bootstrap.stats);
+    const concurrency = thread ? 1 : (opts.concurrency ?? 2);
     const runtime = new ProxyWasmRuntime({
       concurrency,
       stats,
+      firstWorker: thread?.firstWorker,
+      shared: thread?.shared,
       logLevel: opts.logLevel ?? LogLevel.Info,
       onLog: opts.onLog ?? ((l) => process.stderr.write(`${formatLogLine(l)}\n`)),
       clusters: {
@@ -119,7 +132,7 @@ export class Gateway {
         },
       },
     });
-    for (const w of bootstrap.warnings) runtime.log.warn(w);
+    if (!thread?.quietWarnings) for (const w of bootstrap.warnings) runtime.log.warn(w);
     const plugins = new Map<WasmFilterConfig, WasmPlugin>();
     let upstreamPlugins: Map<string, WasmPlugin[]>;
     try {
@@ -147,11 +160,30 @@ export class Gateway {
     return p;
   }
 
+  /**
+   * Opens the listeners on their addresses (port 0 with `ephemeralPorts`, and for internal
+   * listeners), or on the sockets another worker thread listens on (`adopt`: fds and ports by
+   * listener name).
+   */
+  async listen(opts: { ephemeralPorts?: boolean; adopt?: { fds: Map<string, number>; ports: Map<string, number> } }): Promise<void> {
+    for (const m of this.managers) {
+      const name = m.listener.name;
+      const fd = opts.adopt?.fds.get(name);
+      const port = await m.listen(opts.ephemeralPorts || m.listener.internal ? 0 : undefined, fd);
+      this.ports.set(name, opts.adopt?.ports.get(name) ?? port);
+    }
+    connectInternalListeners(this.bootstrap, this.ports);
+  }
+
+  /** Each listener's socket, for the other worker threads to accept from. */
+  listenerFds(): Map<string, number> {
+    return new Map(this.managers.map((m) => [m.listener.name, m.fd]));
+  }
+
   static async start(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
     const gw = await Gateway.load(bootstrap, opts);
     try {
-      for (const m of gw.managers) gw.ports.set(m.listener.name, await m.listen(opts.ephemeralPorts || m.listener.internal ? 0 : undefined));
-      connectInternalListeners(bootstrap, gw.ports);
+      await gw.listen(opts);
       if (bootstrap.admin) {
         const addr = opts.ephemeralPorts ? { ...bootstrap.admin.address, port: 0 } : bootstrap.admin.address;
         const admin = await startAdmin(addr, { stats: gw.stats, isReady: () => true });

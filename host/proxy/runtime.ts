@@ -12,8 +12,8 @@ import { fetchRemoteCode } from "./remote-code.ts";
 import type { HeaderMap } from "../http/header-map.ts";
 import { RootContext, type ContextBase } from "./context.ts";
 import { HttpContext } from "./http-context.ts";
-import { SharedData } from "./shared-data.ts";
-import { SharedQueues } from "./shared-queue.ts";
+import { SharedData, type SharedDataApi } from "./shared-data.ts";
+import { SharedQueues, type SharedQueueApi } from "./shared-queue.ts";
 import { checkModule, WasmLoadError, WasmVm } from "./wasm-vm.ts";
 import { systemClock, type CalloutResult, type Clock, type GrpcCallHandlers, type GrpcStreamHandle, type MetricsStore, type PluginLog, type VmServices } from "./vm-services.ts";
 
@@ -35,6 +35,13 @@ export interface RuntimeOptions {
     grpc?(cluster: string, service: string, method: string, metadata: [string, string][], timeoutMs: number, handlers: GrpcCallHandlers, unaryMessage: Uint8Array | null): GrpcStreamHandle;
   };
   clock?: Clock;
+  /** The worker number of this runtime's first VM: a worker thread's own index (default 0). */
+  firstWorker?: number;
+  /** Shared data and queues owned elsewhere (another thread); default: this runtime's own. */
+  shared?: {
+    data: SharedDataApi;
+    queues: (onReady: (vm: WasmVm, contextId: number, token: number) => void) => SharedQueueApi;
+  };
   /** Envoy's log level for proxy_get_log_level and for what reaches `onLog` (default info). */
   logLevel?: number;
   onLog?: (line: LogLine) => void;
@@ -123,8 +130,8 @@ function pluginKey(c: WasmPluginConfig): string {
 }
 
 export class ProxyWasmRuntime implements VmServices {
-  readonly sharedData = new SharedData();
-  readonly queues: SharedQueues;
+  readonly sharedData: SharedDataApi;
+  readonly queues: SharedQueueApi;
   readonly stats: MetricsStore;
   readonly clock: Clock;
   readonly log: PluginLog;
@@ -154,10 +161,12 @@ export class ProxyWasmRuntime implements VmServices {
       error: (message) => sink({ level: LogLevel.Error, vmId: "", worker: -1, plugin: "", message }),
       warn: (message) => sink({ level: LogLevel.Warn, vmId: "", worker: -1, plugin: "", message }),
     };
-    this.queues = new SharedQueues((vm, contextId, token) => {
+    const onQueueReady = (vm: WasmVm, contextId: number, token: number) => {
       const ctx = vm.contexts.get(contextId);
       if (ctx && !vm.failed && vm.hasExport("proxy_on_queue_ready")) vm.callAndFinish("proxy_on_queue_ready", ctx, contextId, token);
-    });
+    };
+    this.sharedData = opts.shared?.data ?? new SharedData();
+    this.queues = opts.shared ? opts.shared.queues(onQueueReady) : new SharedQueues(onQueueReady);
   }
 
   get concurrency(): number {
@@ -258,7 +267,8 @@ export class ProxyWasmRuntime implements VmServices {
     let vms = this.vmPools.get(vmKey);
     if (!vms) {
       vms = [];
-      for (let w = 0; w < this.opts.concurrency; w++) vms.push(await this.createVm(config, module, w));
+      const first = this.opts.firstWorker ?? 0;
+      for (let w = 0; w < this.opts.concurrency; w++) vms.push(await this.createVm(config, module, first + w));
       this.vmPools.set(vmKey, vms);
     }
     const roots: RootContext[] = [];
@@ -314,7 +324,7 @@ export class ProxyWasmRuntime implements VmServices {
   private reloadRoot(config: WasmPluginConfig, module: WebAssembly.Module, pool: WasmVm[], worker: number): RootContext | null {
     let vm = pool[worker]!;
     if (vm.failState === "runtime_error") {
-      vm = new WasmVm(config.vmId, worker, config.vmConfiguration, config.environment, this);
+      vm = new WasmVm(config.vmId, vm.worker, config.vmConfiguration, config.environment, this);
       try {
         vm.loadSync(module);
       } catch (e) {
