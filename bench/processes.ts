@@ -48,6 +48,14 @@ export async function startEchoProcess(): Promise<Proc> {
   return { port, stop: stopper(child) };
 }
 
+/** The OpenAI simulator (bench/simulator-main.ts), answering at full speed. */
+export async function startSimulatorProcess(): Promise<Proc> {
+  const child = spawn(process.execPath, [...HARNESS_NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/simulator-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await waitFor(child, /listening on (\d+)/, "stdout");
+  return { port, stop: stopper(child) };
+}
+
+/** `aigw run` on `yaml` with --concurrency worker threads; the listener must be named "bench". */
 export async function startGatewayProcess(yaml: string, concurrency = 1): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
   const file = join(dir, "envoy.yaml");

@@ -4,12 +4,15 @@
 // shared data and queues are process-wide (source/extensions/common/wasm/context.cc, over
 // proxy-wasm-cpp-host shared_data.cc / shared_queue.cc); counters and gauges are process-wide
 // atomics, histograms per thread merged (source/common/stats/thread_local_store.cc).
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { startWorkerGateway, testFilter, type RunningGateway, type WasmFilterSpec } from "./support/gateway.ts";
 import type { WorkerGateway } from "../host/gateway/workers.ts";
 import { startUpstream, type TestUpstream } from "./support/upstream.ts";
 import { send } from "./support/client.ts";
 import { enters, probeLines, until } from "./support/probe.ts";
+import { formsYaml, RESPONSE_HEADERS, wasmEntry } from "./support/wasm-forms.ts";
 
 const PROBE = testFilter("probe");
 let gw: RunningGateway<WorkerGateway> | null = null;
@@ -114,5 +117,26 @@ describe("worker threads", () => {
     expect(text).toMatch(new RegExp(`^http\\.ingress_http\\.downstream_rq_total: ${n}$`, "m"));
     expect(text).toMatch(new RegExp(`^cluster\\.upstream\\.upstream_rq_200: ${n}$`, "m"));
     expect(text).toMatch(/^wasmcustom\.probe_hist: P0\(nan,42\)/m);
+  });
+
+  // Envoy's main thread fetches remote code once (createWasm, source/extensions/common/wasm/wasm.cc)
+  // and every worker clones the VM from it.
+  it("fetches remote code once, on the main thread, for every worker", async () => {
+    const bytes = readFileSync(RESPONSE_HEADERS);
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200);
+      res.end(bytes);
+    });
+    ups.push(up);
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    const code = `code:
+                    remote:
+                      http_uri: { uri: "http://wasm.example/rh.wasm", cluster: wasm_server, timeout: 5s }
+                      sha256: "${sha}"`;
+    const entry = wasmEntry({ filter: "stamp", config: { headers: { "x-stamp": "remote" } } }).replace(`code: { local: { filename: ${JSON.stringify(RESPONSE_HEADERS)} } }`, code);
+    gw = await startWorkerGateway(formsYaml([{ name: "main", filters: entry }], { wasm_server: up.port }), { concurrency: 2 });
+    expect(up.received.length).toBe(1);
+    const rs = await Promise.all(Array.from({ length: 20 }, () => send(gw!.url, { path: "/" })));
+    expect(rs.every((r) => r.headers["x-stamp"] === "remote")).toBe(true);
   });
 });

@@ -8,7 +8,7 @@
 // proxy-wasm-cpp-host does (src/wasm.cc); two entries with the same name and different
 // configs are two plugins.
 
-import type { Bootstrap, WasmFilterConfig } from "../envoy/bootstrap-types.ts";
+import type { Bootstrap, WasmFilterConfig, WasmPluginConfig } from "../envoy/bootstrap-types.ts";
 import { LOG_LEVEL_NAMES, LogLevel } from "../abi/enums.ts";
 import { ProxyWasmRuntime, type LogLine, type RuntimeOptions, type WasmPlugin } from "../proxy/runtime.ts";
 import { StatsStore } from "../stats/store.ts";
@@ -37,12 +37,28 @@ export interface ThreadGatewayOptions extends GatewayOptions {
   shared: RuntimeOptions["shared"];
   /** The bootstrap's warnings are the main thread's to print. */
   quietWarnings: boolean;
+  remoteCode: RuntimeOptions["remoteCode"];
 }
 
 export function formatLogLine(l: LogLine): string {
   const lvl = LOG_LEVEL_NAMES[l.level] ?? String(l.level);
   const who = l.vmId ? `wasm log ${l.plugin} ${l.vmId}` : "wasm";
   return `[${new Date().toISOString()}][${l.worker < 0 ? "main" : `worker_${l.worker}`}][${lvl}][wasm] ${who}: ${l.message}`;
+}
+
+/** The async HTTP client on the bootstrap's clusters (proxy_http_call, remote code). */
+export function clusterCallout(b: Bootstrap): RuntimeOptions["clusters"]["callout"] {
+  return (name, headers, body, timeoutMs) => {
+    const abort = new AbortController();
+    const promise = httpCallout(b.clusters.get(name), headers, Buffer.from(body), timeoutMs, abort.signal);
+    return { promise, cancel: () => abort.abort() };
+  };
+}
+
+/** Every plugin the bootstrap loads at start: the listeners' wasm filters and the clusters' upstream ones. */
+export function startupPlugins(b: Bootstrap): WasmPluginConfig[] {
+  const upstream = [...b.clusters.values()].flatMap((c) => (c.upstreamFilters ?? []).filter((f) => !f.disabled));
+  return [...wasmFilters(b), ...upstream].map((f) => f.plugin);
 }
 
 function wasmFilters(b: Bootstrap): WasmFilterConfig[] {
@@ -111,13 +127,10 @@ export class Gateway {
       shared: thread?.shared,
       logLevel: opts.logLevel ?? LogLevel.Info,
       onLog: opts.onLog ?? ((l) => process.stderr.write(`${formatLogLine(l)}\n`)),
+      remoteCode: thread?.remoteCode,
       clusters: {
         has: (name) => bootstrap.clusters.has(name),
-        callout: (name, headers, body, timeoutMs) => {
-          const abort = new AbortController();
-          const promise = httpCallout(bootstrap.clusters.get(name), headers, Buffer.from(body), timeoutMs, abort.signal);
-          return { promise, cancel: () => abort.abort() };
-        },
+        callout: clusterCallout(bootstrap),
         grpc: (name, service, method, metadata, timeoutMs, handlers, message) => {
           const c = bootstrap.clusters.get(name)!;
           if (!c.http2) {

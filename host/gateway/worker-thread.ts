@@ -17,6 +17,8 @@ export interface WorkerThreadData {
   aigw: "gateway";
   index: number;
   bootstrap: Bootstrap;
+  /** Remote code the main thread fetched, by sha256. */
+  remoteCode: Map<string, Uint8Array | null>;
   logLevel: number;
   ctl: Int32Array;
   slot: number;
@@ -50,6 +52,7 @@ async function run(d: WorkerThreadData, port: MessagePort): Promise<void> {
       logLevel: d.logLevel,
       onLog: (line) => post({ type: "log", line }),
       quietWarnings: true,
+      remoteCode: d.remoteCode,
       shared: { data: new RemoteSharedData(rpc), queues: (onReady) => (queues = new RemoteQueues(rpc, onReady)) },
     });
   } catch (e) {

@@ -21,13 +21,25 @@ import { LogLevel } from "../abi/enums.ts";
 import { PluginLoadError, type LogLine } from "../proxy/runtime.ts";
 import { StatsStore } from "../stats/store.ts";
 import { startAdmin } from "./admin.ts";
-import { formatLogLine, type GatewayOptions } from "./gateway.ts";
+import { clusterCallout, formatLogLine, startupPlugins, type GatewayOptions } from "./gateway.ts";
+import { fetchRemoteCodeLogged } from "../proxy/remote-code.ts";
 import { spawnThread } from "./worker-spawn.ts";
 import { controlWords, FIRST_SLOT, RpcClient, stopRpc } from "./worker-rpc.ts";
 import { RemoteStatCells, statCellBuffers } from "./worker-services.ts";
 import { SHARED_THREAD_URL, type SharedThreadData } from "./worker-shared.ts";
 import { WORKER_THREAD_URL, type FromWorker, type Listening, type ToWorker, type WorkerThreadData } from "./worker-thread.ts";
 import type { HistogramSnapshot } from "../stats/histogram.ts";
+
+/** Remote Wasm code, fetched once by the main thread as Envoy's main thread fetches it (createWasm), by sha256. */
+async function fetchStartupCode(b: Bootstrap, logError: (m: string) => void): Promise<Map<string, Uint8Array | null>> {
+  const out = new Map<string, Uint8Array | null>();
+  const callout = clusterCallout(b);
+  for (const p of startupPlugins(b)) {
+    if (p.code?.kind !== "remote" || out.has(p.code.sha256)) continue;
+    out.set(p.code.sha256, await fetchRemoteCodeLogged(p.code, callout, logError));
+  }
+  return out;
+}
 
 /** Counters and gauges the process can hold (8 + 4 bytes of shared memory each). */
 const STAT_CAPACITY = 1 << 18;
@@ -115,6 +127,9 @@ export class WorkerGateway {
     const onLog = opts.onLog ?? ((l: LogLine) => process.stderr.write(`${formatLogLine(l)}\n`));
     for (const message of bootstrap.warnings) if (LogLevel.Warn >= level) onLog({ level: LogLevel.Warn, vmId: "", worker: -1, plugin: "", message });
 
+    const logError = (message: string) => LogLevel.Error >= level && onLog({ level: LogLevel.Error, vmId: "", worker: -1, plugin: "", message });
+    const remoteCode = await fetchStartupCode(bootstrap, logError);
+
     // Caller i of the shared-state thread is worker i; the main thread is caller n.
     const ctl = controlWords(n + 1);
     const rpc = Array.from({ length: n + 1 }, () => new MessageChannel());
@@ -129,7 +144,7 @@ export class WorkerGateway {
     // After a failed load or a close, no more lines are printed.
     let forwarding = true;
     const workers = Array.from({ length: n }, (_, i) => {
-      const data: WorkerThreadData = { aigw: "gateway", index: i, bootstrap, logLevel: level, ctl, slot: FIRST_SLOT + i, rpc: rpc[i]!.port1, events: events[i]!.port1, cells: cellBuffers };
+      const data: WorkerThreadData = { aigw: "gateway", index: i, bootstrap, remoteCode, logLevel: level, ctl, slot: FIRST_SLOT + i, rpc: rpc[i]!.port1, events: events[i]!.port1, cells: cellBuffers };
       const thread = spawnThread(WORKER_THREAD_URL, data, [data.rpc, data.events]);
       return new WorkerHandle(i, thread, (l) => forwarding && onLog(l), (e) => serving && reportFailure(e));
     });

@@ -8,7 +8,7 @@ import { WasmResult, LogLevel, LOG_LEVEL_NAMES } from "../abi/enums.ts";
 import type { FailurePolicy, WasmPluginConfig } from "../envoy/bootstrap-types.ts";
 import type { DecoderFilterCallbacks } from "../http/filter-manager.ts";
 import { HeadersStatus } from "../abi/enums.ts";
-import { fetchRemoteCode } from "./remote-code.ts";
+import { fetchRemoteCodeLogged } from "./remote-code.ts";
 import type { HeaderMap } from "../http/header-map.ts";
 import { RootContext, type ContextBase } from "./context.ts";
 import { HttpContext } from "./http-context.ts";
@@ -42,6 +42,8 @@ export interface RuntimeOptions {
     data: SharedDataApi;
     queues: (onReady: (vm: WasmVm, contextId: number, token: number) => void) => SharedQueueApi;
   };
+  /** Remote code the main thread fetched, by sha256 (null: the fetch failed): fetched once, as Envoy's main thread does. */
+  remoteCode?: ReadonlyMap<string, Uint8Array | null>;
   /** Envoy's log level for proxy_get_log_level and for what reaches `onLog` (default info). */
   logLevel?: number;
   onLog?: (line: LogLine) => void;
@@ -238,14 +240,11 @@ export class ProxyWasmRuntime implements VmServices {
         throw new PluginLoadError(`cannot read Wasm file ${code.path}: ${(e as Error).message}`);
       }
     }
+    const fetched = this.opts.remoteCode?.get(code.sha256);
+    if (fetched !== undefined) return fetched;
     let fetch = this.remoteCode.get(code.sha256); // Envoy's code cache, keyed by sha256
     if (!fetch) {
-      const errors: string[] = [];
-      fetch = fetchRemoteCode(code, (c, h, b, t) => this.callout(c, h, b, t), errors).then((bytes) => {
-        for (const e of errors) this.log.error(e);
-        if (!bytes) this.log.error(`Failed to load Wasm code (fetch failed) from ${code.uri}`);
-        return bytes;
-      });
+      fetch = fetchRemoteCodeLogged(code, (c, h, b, t) => this.callout(c, h, b, t), (e) => this.log.error(e));
       this.remoteCode.set(code.sha256, fetch);
     }
     return fetch;
