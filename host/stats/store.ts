@@ -48,8 +48,8 @@ export interface StatCells {
 }
 
 export class Counter implements StatBase {
-  protected v = 0n;
-  protected isUsed = false;
+  private v = 0n;
+  private isUsed = false;
   constructor(
     readonly name: string,
     readonly tagExtractedName: string,
@@ -75,31 +75,53 @@ export class Counter implements StatBase {
   }
 }
 
-/** A counter in a shared cell; Atomics on a BigUint64Array wrap at 2^64 as uint64 does. */
-class SharedCounter extends Counter {
-  constructor(name: string, tagExtractedName: string, tags: readonly Tag[], private readonly cells: StatCells, private readonly i: number) {
-    super(name, tagExtractedName, tags);
+/** One counter's or gauge's cell. Atomics on a BigUint64Array wrap at 2^64 as uint64 does. */
+class SharedCell {
+  /** The shared used flag is written once per stat and thread, not on every write. */
+  private marked = false;
+  constructor(
+    private readonly cells: StatCells,
+    private readonly i: number,
+  ) {}
+  add(n: bigint): void {
+    Atomics.add(this.cells.values, this.i, n);
+    this.mark();
   }
-  override add(n: number | bigint = 1): void {
-    Atomics.add(this.cells.values, this.i, toBig(n));
-    if (!this.isUsed) this.markShared();
+  store(n: bigint): void {
+    Atomics.store(this.cells.values, this.i, n);
+    this.mark();
   }
-  override get used(): boolean {
-    return this.isUsed || Atomics.load(this.cells.used, this.i) === 1;
-  }
-  override get bigValue(): bigint {
+  get value(): bigint {
     return Atomics.load(this.cells.values, this.i);
   }
-  /** The shared used flag is written once per stat and thread, not on every add. */
-  private markShared(): void {
-    this.isUsed = true;
+  get used(): boolean {
+    return this.marked || Atomics.load(this.cells.used, this.i) === 1;
+  }
+  private mark(): void {
+    if (this.marked) return;
+    this.marked = true;
     Atomics.store(this.cells.used, this.i, 1);
   }
 }
 
+class SharedCounter extends Counter {
+  constructor(name: string, tagExtractedName: string, tags: readonly Tag[], private readonly cell: SharedCell) {
+    super(name, tagExtractedName, tags);
+  }
+  override add(n: number | bigint = 1): void {
+    this.cell.add(toBig(n));
+  }
+  override get used(): boolean {
+    return this.cell.used;
+  }
+  override get bigValue(): bigint {
+    return this.cell.value;
+  }
+}
+
 export class Gauge implements StatBase {
-  protected v = 0n;
-  protected isUsed = false;
+  private v = 0n;
+  private isUsed = false;
   constructor(
     readonly name: string,
     readonly tagExtractedName: string,
@@ -128,31 +150,23 @@ export class Gauge implements StatBase {
 }
 
 class SharedGauge extends Gauge {
-  constructor(name: string, tagExtractedName: string, tags: readonly Tag[], private readonly cells: StatCells, private readonly i: number) {
+  constructor(name: string, tagExtractedName: string, tags: readonly Tag[], private readonly cell: SharedCell) {
     super(name, tagExtractedName, tags);
   }
   override add(n: number | bigint): void {
-    Atomics.add(this.cells.values, this.i, toBig(n));
-    if (!this.isUsed) this.markShared();
+    this.cell.add(toBig(n));
   }
   override sub(n: number | bigint): void {
-    Atomics.sub(this.cells.values, this.i, toBig(n));
-    if (!this.isUsed) this.markShared();
+    this.cell.add(-toBig(n));
   }
   override set(n: number | bigint): void {
-    Atomics.store(this.cells.values, this.i, BigInt.asUintN(64, toBig(n)));
-    if (!this.isUsed) this.markShared();
+    this.cell.store(BigInt.asUintN(64, toBig(n)));
   }
   override get used(): boolean {
-    return this.isUsed || Atomics.load(this.cells.used, this.i) === 1;
+    return this.cell.used;
   }
   override get bigValue(): bigint {
-    return Atomics.load(this.cells.values, this.i);
-  }
-  /** The shared used flag is written once per stat and thread, not on every add. */
-  private markShared(): void {
-    this.isUsed = true;
-    Atomics.store(this.cells.used, this.i, 1);
+    return this.cell.value;
   }
 }
 
@@ -222,7 +236,7 @@ export class StatsStore {
     let c = this.counters.get(name);
     if (!c) {
       const t = this.tagProducer.produceTags(name);
-      c = this.cells ? new SharedCounter(name, t.tagExtractedName, t.tags, this.cells, this.cells.index("c", name)) : new Counter(name, t.tagExtractedName, t.tags);
+      c = this.cells ? new SharedCounter(name, t.tagExtractedName, t.tags, new SharedCell(this.cells, this.cells.index("c", name))) : new Counter(name, t.tagExtractedName, t.tags);
       this.counters.set(name, c);
     }
     return c;
@@ -232,7 +246,7 @@ export class StatsStore {
     let g = this.gauges.get(name);
     if (!g) {
       const t = this.tagProducer.produceTags(name);
-      g = this.cells ? new SharedGauge(name, t.tagExtractedName, t.tags, this.cells, this.cells.index("g", name)) : new Gauge(name, t.tagExtractedName, t.tags);
+      g = this.cells ? new SharedGauge(name, t.tagExtractedName, t.tags, new SharedCell(this.cells, this.cells.index("g", name))) : new Gauge(name, t.tagExtractedName, t.tags);
       this.gauges.set(name, g);
     }
     return g;
