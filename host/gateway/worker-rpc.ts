@@ -1,5 +1,6 @@
 // Synchronous calls from any thread to the shared-state thread (worker-shared.ts), for what
-// must answer inside a host function: shared data (get, set with CAS), queues, stat cells.
+// must answer inside a host function: shared queues and the stat-cell registry. (Shared data,
+// called on every request by some filters, is in shared memory instead: shared-data-memory.ts.)
 // A call posts its request on the caller's own MessagePort, rings the doorbell and sleeps in
 // Atomics.wait on its reply flag; the shared-state thread, asleep on the doorbell, answers each
 // request in order and raises the flag. Nothing waits on an event loop.
@@ -16,8 +17,6 @@ export function controlWords(callers: number): Int32Array {
 }
 
 export type RpcRequest =
-  | { op: "data.get"; vmId: string; key: string }
-  | { op: "data.set"; vmId: string; key: string; value: Uint8Array; cas: number }
   | { op: "queue.register"; vmId: string; name: string }
   | { op: "queue.resolve"; vmId: string; name: string }
   | { op: "queue.dequeue"; token: number }

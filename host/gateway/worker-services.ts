@@ -1,22 +1,11 @@
-// A thread's handles on the shared-state thread (worker-shared.ts): shared data, shared
-// queues and stat cells with the interfaces the runtime and the stats store use in process.
+// A thread's handles on the shared-state thread (worker-shared.ts): shared queues and stat
+// cells with the interfaces the runtime and the stats store use in process.
 
 import { WasmResult } from "../abi/enums.ts";
-import type { SharedDataApi } from "../proxy/shared-data.ts";
 import type { SharedQueueApi } from "../proxy/shared-queue.ts";
 import type { WasmVm } from "../proxy/wasm-vm.ts";
 import type { StatCells } from "../stats/store.ts";
 import type { RpcClient } from "./worker-rpc.ts";
-
-export class RemoteSharedData implements SharedDataApi {
-  constructor(private readonly rpc: RpcClient) {}
-  get(vmId: string, key: string): { value: Uint8Array; cas: number } | null {
-    return this.rpc.call({ op: "data.get", vmId, key }) as { value: Uint8Array; cas: number } | null;
-  }
-  set(vmId: string, key: string, value: Uint8Array, cas: number): WasmResult {
-    return this.rpc.call({ op: "data.set", vmId, key, value, cas }) as WasmResult;
-  }
-}
 
 /**
  * Queues owned by the shared-state thread. This thread remembers which of its VMs' root

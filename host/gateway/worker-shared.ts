@@ -1,12 +1,11 @@
-// The shared-state thread: the one owner of shared data, shared queues and the stat-cell
-// registry when the gateway runs on worker threads. Envoy keeps shared data and queues
-// process-wide behind a mutex (source/extensions/common/wasm/context.cc getSharedData /
-// setSharedData and wasm.cc, over proxy-wasm-cpp-host's shared_data.cc and shared_queue.cc);
-// here one thread owns them and every other thread calls it synchronously (worker-rpc.ts), so
-// get, set-with-CAS and dequeue are atomic across threads exactly as there.
+// The shared-state thread: the one owner of the shared queues and the stat-cell registry when
+// the gateway runs on worker threads. Envoy keeps shared queues process-wide behind a mutex
+// (source/extensions/common/wasm/context.cc and wasm.cc, over proxy-wasm-cpp-host's
+// shared_queue.cc); here one thread owns them and every other thread calls it synchronously
+// (worker-rpc.ts), so register, resolve, enqueue and dequeue are atomic across threads. Shared
+// data is process-wide too, in shared memory every thread locks (shared-data-memory.ts).
 
 import { isMainThread, workerData, type MessagePort } from "node:worker_threads";
-import { SharedData } from "../proxy/shared-data.ts";
 import { QueueStore } from "../proxy/shared-queue.ts";
 import { serveRpc, type RpcRequest } from "./worker-rpc.ts";
 
@@ -44,15 +43,10 @@ class StatRegistry {
 }
 
 function run(d: SharedThreadData): void {
-  const data = new SharedData();
   const queues = new QueueStore<number>((worker, token) => d.events[worker]?.postMessage({ type: "queue-ready", token }));
   const stats = new StatRegistry(d.statCapacity);
   serveRpc(d.ctl, d.rpc, (req: RpcRequest, caller: number) => {
     switch (req.op) {
-      case "data.get":
-        return data.get(req.vmId, req.key);
-      case "data.set":
-        return data.set(req.vmId, req.key, req.value, req.cas);
       case "queue.register":
         return queues.register(req.vmId, req.name, caller);
       case "queue.resolve":

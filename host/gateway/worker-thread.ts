@@ -1,6 +1,7 @@
 // One gateway worker thread: its own VMs (every plugin, once), its own connection managers on
 // the listener sockets, its own upstream pools, as an Envoy worker (source/server/worker_impl.cc).
-// Shared data, queues and counters/gauges are the process's (worker-shared.ts); log lines and
+// Shared data, queues and counters/gauges are the process's (shared-data-memory.ts,
+// worker-shared.ts, StatCells); log lines and
 // everything else the main thread prints go to it as messages (workers.ts).
 
 import { isMainThread, parentPort, workerData, type MessagePort } from "node:worker_threads";
@@ -9,7 +10,8 @@ import type { LogLine } from "../proxy/runtime.ts";
 import { StatsStore } from "../stats/store.ts";
 import { Gateway } from "./gateway.ts";
 import { RpcClient } from "./worker-rpc.ts";
-import { RemoteQueues, RemoteSharedData, RemoteStatCells, type StatCellBuffers } from "./worker-services.ts";
+import { RemoteQueues, RemoteStatCells, type StatCellBuffers } from "./worker-services.ts";
+import { SharedMemoryData } from "../proxy/shared-data-memory.ts";
 
 export const WORKER_THREAD_URL = import.meta.url;
 
@@ -25,6 +27,8 @@ export interface WorkerThreadData {
   rpc: MessagePort;
   events: MessagePort;
   cells: StatCellBuffers;
+  /** The process's shared data (sharedDataBuffer). */
+  sharedData: SharedArrayBuffer;
 }
 
 /** main → worker: requests, each answered by a reply with the same id. */
@@ -53,7 +57,7 @@ async function run(d: WorkerThreadData, port: MessagePort): Promise<void> {
       onLog: (line) => post({ type: "log", line }),
       quietWarnings: true,
       remoteCode: d.remoteCode,
-      shared: { data: new RemoteSharedData(rpc), queues: (onReady) => (queues = new RemoteQueues(rpc, onReady)) },
+      shared: { data: new SharedMemoryData(d.sharedData), queues: (onReady) => (queues = new RemoteQueues(rpc, onReady)) },
     });
   } catch (e) {
     post({ type: "load-error", message: (e as Error).message });

@@ -10,9 +10,10 @@
 // connection to one of the threads accepting on it. Node cannot dup(2), so the threads share one
 // descriptor number: the others close first at shutdown and worker 0 last.
 //
-// Shared data, queues and the stat-cell registry live in the shared-state thread
-// (worker-shared.ts); counters and gauges are shared memory every thread adds to; histograms
-// are per worker and merged for /stats as Envoy merges its thread-local histograms.
+// Shared data is shared memory every thread locks (shared-data-memory.ts); queues and the
+// stat-cell registry live in the shared-state thread (worker-shared.ts); counters and gauges are
+// shared memory every thread adds to; histograms are per worker and merged for /stats as Envoy
+// merges its thread-local histograms.
 
 import type { Worker } from "node:worker_threads";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
@@ -23,6 +24,7 @@ import { StatsStore } from "../stats/store.ts";
 import { startAdmin } from "./admin.ts";
 import { clusterCallout, formatLogLine, startupPlugins, type GatewayOptions } from "./gateway.ts";
 import { fetchRemoteCodeLogged } from "../proxy/remote-code.ts";
+import { sharedDataBuffer } from "../proxy/shared-data-memory.ts";
 import { spawnThread } from "./worker-spawn.ts";
 import { controlWords, FIRST_SLOT, RpcClient, stopRpc } from "./worker-rpc.ts";
 import { RemoteStatCells, statCellBuffers } from "./worker-services.ts";
@@ -135,6 +137,7 @@ export class WorkerGateway {
     const rpc = Array.from({ length: n + 1 }, () => new MessageChannel());
     const events = Array.from({ length: n }, () => new MessageChannel());
     const cellBuffers = statCellBuffers(STAT_CAPACITY);
+    const sharedDataMemory = sharedDataBuffer();
     const sharedData: SharedThreadData = { aigw: "shared", ctl, rpc: rpc.map((c) => c.port2), events: events.map((c) => c.port2), statCapacity: STAT_CAPACITY };
     const shared = spawnThread(SHARED_THREAD_URL, sharedData, [...sharedData.rpc, ...sharedData.events]);
     let reportFailure: (e: Error) => void = () => {};
@@ -144,7 +147,7 @@ export class WorkerGateway {
     // After a failed load or a close, no more lines are printed.
     let forwarding = true;
     const workers = Array.from({ length: n }, (_, i) => {
-      const data: WorkerThreadData = { aigw: "gateway", index: i, bootstrap, remoteCode, logLevel: level, ctl, slot: FIRST_SLOT + i, rpc: rpc[i]!.port1, events: events[i]!.port1, cells: cellBuffers };
+      const data: WorkerThreadData = { aigw: "gateway", index: i, bootstrap, remoteCode, logLevel: level, ctl, slot: FIRST_SLOT + i, rpc: rpc[i]!.port1, events: events[i]!.port1, cells: cellBuffers, sharedData: sharedDataMemory };
       const thread = spawnThread(WORKER_THREAD_URL, data, [data.rpc, data.events]);
       return new WorkerHandle(i, thread, (l) => forwarding && onLog(l), (e) => serving && reportFailure(e));
     });

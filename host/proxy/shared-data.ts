@@ -1,7 +1,7 @@
 // Process-wide shared data keyed by vm_id (cpp-host src/shared_data.cc). CAS values come from
 // one global counter starting at 1; 0 is skipped on wrap. A set with cas != 0 on an absent key
-// succeeds, as in cpp-host. With worker threads the one store lives in the shared-state
-// thread (host/gateway/worker-shared.ts), reached synchronously, so CAS holds across threads.
+// succeeds, as in cpp-host. With worker threads the store is shared-data-memory.ts instead,
+// in memory every thread maps, so CAS holds across threads.
 
 import { WasmResult } from "../abi/enums.ts";
 
