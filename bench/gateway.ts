@@ -2,11 +2,12 @@
 // against the echo upstream, with the upstream measured directly as the floor. And the
 // scaling over worker threads: req/s at --concurrency 1 and 2 (benchScaling).
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { loadGenerator, runLoad, type LoadResult } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
-import { ROOT, startEchoProcess, startGatewayProcess, startSimulatorProcess, type Proc } from "./processes.ts";
+import { cpuSeconds, ROOT, startEchoProcess, startGatewayProcess, startSimulatorProcess, type Proc } from "./processes.ts";
 import { bootstrapYamlText, wasmFilterYaml } from "../test/support/envoy-yaml.ts";
 
 function yaml(upstreamPort: number, wasm: string | null): string {
@@ -98,10 +99,14 @@ export async function benchScaling(durationMs: number): Promise<void> {
       const gws: [number, Proc][] = [];
       try {
         for (const n of [1, 2]) gws.push([n, await startGatewayProcess(c.yaml, n)]);
-        const load = (gw: Proc, ms: number): Promise<LoadResult> =>
-          runLoad({ origin: `http://127.0.0.1:${gw.port}`, path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json" }, body, connections, durationMs: ms, warmupRequests: 200, expectStatus: 200 });
+        // Each run with the gateway's CPU time over it: the cores its threads got.
+        const load = async (gw: Proc, ms: number): Promise<LoadResult & { cores: number }> => {
+          const [cpu0, t0] = [cpuSeconds(gw.pid!), performance.now()];
+          const r = await runLoad({ origin: `http://127.0.0.1:${gw.port}`, path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json" }, body, connections, durationMs: ms, warmupRequests: 200, expectStatus: 200 });
+          return { ...r, cores: (cpuSeconds(gw.pid!) - cpu0) / ((performance.now() - t0) / 1000) };
+        };
         for (const [, gw] of gws) await load(gw, warmupMs);
-        const runs = new Map<number, LoadResult[]>(gws.map(([n]) => [n, []]));
+        const runs = new Map<number, (LoadResult & { cores: number })[]>(gws.map(([n]) => [n, []]));
         for (let r = 0; r < rounds; r++) for (const [n, gw] of gws) runs.get(n)!.push(await load(gw, durationMs));
         const one = runs.get(1)!;
         for (const [n] of gws) {
@@ -115,6 +120,8 @@ export async function benchScaling(durationMs: number): Promise<void> {
             "p50 ms": mid.p50Ms.toFixed(2),
             "p99 ms": mid.p99Ms.toFixed(2),
             errors: rs.reduce((e, x) => e + x.errors, 0),
+            "gateway CPU (cores)": mid.cores.toFixed(2),
+            "req per gateway CPU-ms": (mid.rps / mid.cores / 1000).toFixed(2),
             "× of --concurrency 1": median(speedup).toFixed(2),
             "req/s of each round": rs.map((x) => Math.round(x.rps)).join(" "),
           });
@@ -128,7 +135,7 @@ export async function benchScaling(durationMs: number): Promise<void> {
     await sim.stop();
   }
   printTable(
-    `Gateway scaling over worker threads (${connections} connections, ${durationMs} ms per run, ${rounds} interleaved rounds, median; load generator ${loadGenerator()} shares the machine's 2 cores with the gateway's threads and the upstream)`,
+    `Gateway scaling over worker threads (${connections} connections, ${durationMs} ms per run, ${rounds} interleaved rounds, median; load generator ${loadGenerator()} shares the machine's ${availableParallelism()} cores with the gateway's threads and the upstream: the gateway's CPU column shows the cores its threads got)`,
     rows,
   );
 }

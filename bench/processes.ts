@@ -1,7 +1,7 @@
 // Benchmarked servers run in their own processes, so the load generator does not share their
 // event loop: the echo upstream and the local gateway (`aigw run`).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -17,6 +17,15 @@ export const HARNESS_NODE_FLAGS = ["--no-allocation-site-pretenuring"];
 export interface Proc {
   port: number;
   stop(): Promise<void>;
+  /** The process id (CPU accounting: cpuSeconds). */
+  pid?: number;
+}
+
+/** CPU time (user + system, every thread) a process has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function waitFor(child: ChildProcess, pattern: RegExp, stream: "stdout" | "stderr"): Promise<number> {
@@ -65,5 +74,5 @@ export async function startGatewayProcess(yaml: string, concurrency = 1): Promis
     stdio: ["ignore", "ignore", "pipe"],
   });
   const port = await waitFor(child, /bench on :(\d+)/, "stderr");
-  return { port, stop: stopper(child) };
+  return { port, stop: stopper(child), pid: child.pid };
 }

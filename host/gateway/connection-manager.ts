@@ -83,7 +83,7 @@ export class ConnectionManager {
 
   /**
    * Listens on the listener's address (or `portOverride`), or, given `fd`, on a socket another
-   * worker thread already listens on: each worker accepts from the one socket (worker.ts).
+   * worker thread already listens on: each worker accepts from the one socket (workers.ts).
    */
   async listen(portOverride?: number, fd?: number): Promise<number> {
     const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: MAX_REQUEST_HEADERS_BYTES }, (req, res) => this.onRequest(req, res));
