@@ -13,6 +13,8 @@ import { startUpstream, type TestUpstream } from "./support/upstream.ts";
 import { send } from "./support/client.ts";
 import { enters, probeLines, until } from "./support/probe.ts";
 import { formsYaml, RESPONSE_HEADERS, wasmEntry } from "./support/wasm-forms.ts";
+import { chat, chatBody, limiterYaml } from "./support/rate-limit.ts";
+import { startOpenAI } from "./simulators/index.ts";
 
 const PROBE = testFilter("probe");
 let gw: RunningGateway<WorkerGateway> | null = null;
@@ -138,5 +140,29 @@ describe("worker threads", () => {
     expect(up.received.length).toBe(1);
     const rs = await Promise.all(Array.from({ length: 20 }, () => send(gw!.url, { path: "/" })));
     expect(rs.every((r) => r.headers["x-stamp"] === "remote")).toBe(true);
+  });
+
+  // The rate limiter's reservations (ai-rate-limiting-advanced, shared data with CAS) with its
+  // VMs on two threads that really run at once: 40 streamed requests against a limit of 10
+  // requests' worth admit no more than the limit plus one request's bound.
+  it("ai-rate-limiting-advanced's reservations hold with VMs on two threads", async () => {
+    const sim = await startOpenAI();
+    sim.setPacing({ delayMs: 5 });
+    try {
+      const limit = 1000;
+      const limiter = { window_type: "fixed", identifier: "ip", llm_providers: [{ name: "openai", limit, window_size: 3600 }], reservation: { enabled: true } };
+      gw = await startWorkerGateway(limiterYaml(sim, limiter), { concurrency: 2 });
+      const body = chatBody(20, { stream: true, stream_options: { include_usage: true }, max_tokens: 21 });
+      const bound = Buffer.byteLength(body) + 21;
+      const replies = await Promise.all(Array.from({ length: 40 }, () => chat(gw!.url, body)));
+      const admitted = replies.filter((r) => r.status === 200).length;
+      expect(admitted + replies.filter((r) => r.status === 429).length).toBe(40);
+      expect(admitted).toBeGreaterThanOrEqual(1);
+      expect(admitted * bound).toBeLessThanOrEqual(limit + bound);
+    } finally {
+      await gw?.close();
+      gw = null;
+      await sim.close();
+    }
   });
 });
