@@ -39,7 +39,10 @@ export class RpcClient {
     this.port.postMessage(req);
     Atomics.add(this.ctl, DOORBELL, 1);
     Atomics.notify(this.ctl, DOORBELL);
-    while (Atomics.load(this.ctl, this.slot) === 0) Atomics.wait(this.ctl, this.slot, 0, 5000);
+    while (Atomics.load(this.ctl, this.slot) === 0) {
+      if (Atomics.load(this.ctl, STOP) === 1) throw new Error("shared-state thread: stopped");
+      Atomics.wait(this.ctl, this.slot, 0, 1000);
+    }
     const reply = receiveMessageOnPort(this.port)?.message as RpcReply | undefined;
     if (!reply) throw new Error("shared-state thread: no reply");
     if ("error" in reply) throw new Error(`shared-state thread: ${reply.error}`);
