@@ -2,6 +2,9 @@
 // worker VM (refusing the config if one fails to configure), then opens the listeners and the
 // admin endpoint. `validate` does the loading without serving.
 //
+// This Gateway runs every worker's VMs on the calling thread (tests, `aigw validate`, each
+// worker thread of workers.ts); workers.ts runs one per worker thread, as `aigw run` does.
+//
 // Plugin identity is Envoy's, not the filter name: each http_filters entry of each listener
 // gets the plugin its own config describes. VMs are shared by VM key (vm_id, VM configuration,
 // code) and root contexts by plugin key (name, root_id, configuration, failure policy), as
@@ -20,7 +23,7 @@ import { startAdmin } from "./admin.ts";
 import { FilterConfigSubscriptions } from "./filter-config-subscription.ts";
 
 export interface GatewayOptions {
-  /** Envoy's --concurrency: worker VMs per plugin (default 2). */
+  /** Envoy's --concurrency (default 2): workers, each with a VM per plugin; threads with WorkerGateway (workers.ts), all on this thread here. */
   concurrency?: number;
   /** Bind every listener and the admin endpoint to port 0 (tests). */
   ephemeralPorts?: boolean;
