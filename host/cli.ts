@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadBootstrap } from "./envoy/bootstrap.ts";
 import { Gateway, formatLogLine } from "./gateway/gateway.ts";
+import { WorkerGateway } from "./gateway/workers.ts";
 import { LOG_LEVEL_NAMES, LogLevel } from "./abi/enums.ts";
 import type { LogLine } from "./proxy/runtime.ts";
 
@@ -35,7 +36,7 @@ const COMMANDS: Record<string, Command> = {
     },
     help: [
       CONFIG_HELP,
-      ["--concurrency N", "worker VMs per wasm plugin, as Envoy's --concurrency (default 2)"],
+      ["--concurrency N", "worker threads, each with its own VMs of every wasm plugin, as Envoy's --concurrency (default 2)"],
       ["-l, --log-level LEVEL", `lowest level printed: ${LOG_LEVEL_NAMES.join("|")} (default info)`],
       HELP_HELP,
     ],
@@ -152,17 +153,20 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${values.config}: OK (${bootstrap.listeners.length} listener(s), ${gw.pluginCount} wasm plugin(s), ${bootstrap.clusters.size} cluster(s))\n`);
       return 0;
     }
-    const gw = await Gateway.start(bootstrap, { concurrency, logLevel: level, onLog: log.onLog });
+    // One worker thread per --concurrency, as Envoy's workers (host/gateway/workers.ts).
+    const gw = await WorkerGateway.start(bootstrap, { concurrency, logLevel: level, onLog: log.onLog });
     log.flush();
     const where = [...gw.ports].map(([name, port]) => `${name} on :${port}`).join(", ");
     process.stderr.write(`aigw: serving ${values.config}: ${where}${gw.adminPort !== null ? `, admin on :${gw.adminPort}` : ""}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
+    const failure = await new Promise<Error | null>((resolve) => {
+      const stop = () => resolve(null);
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
+      void gw.failed.then(resolve);
     });
     await gw.close();
-    return 0;
+    if (failure) process.stderr.write(`aigw: ${failure.message}\n`);
+    return failure ? 1 : 0;
   } catch (e) {
     const message = (e as Error).message;
     log.flush(message);

@@ -6,6 +6,8 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bootstrapYaml, filter } from "./support/gateway.ts";
 import { formsYaml, wasmEntry } from "./support/wasm-forms.ts";
+import { send } from "./support/client.ts";
+import { until } from "./support/probe.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const AIGW = join(ROOT, "bin/aigw.mjs");
@@ -152,6 +154,46 @@ describe("aigw run", () => {
     } finally {
       child.kill("SIGTERM");
     }
+  });
+
+  // Worker threads (host/gateway/workers.ts): each accepts on the one socket; the admin sums
+  // their counters; access-log lines from both threads reach the file and stdout whole.
+  it("serves on worker threads: stats summed over the workers, access logs whole", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aigw-cli-"));
+    const logFile = join(dir, "access.log");
+    const text = bootstrapYaml({
+      filters: [{ name: "stamp", code: filter("response-headers"), config: { headers: { "x-served-by": "aigw" } } }],
+      routes: [{ prefix: "/", direct: { status: 200, body: "up" } }],
+      accessLog: { path: logFile, json: { code: "%RESPONSE_CODE%", path: "%REQ(:PATH)%" } },
+    }).replace(/(\n\s+)- name: envoy\.access_loggers\.file/, (m, indent: string) => `${indent}- name: envoy.access_loggers.stdout${indent}  typed_config: { "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog, log_format: { text_format: "stdout %REQ(:PATH)%\\n" } }${m}`);
+    const { child, stderr } = await startAigw(["--config", yamlFile(text), "--concurrency", "2"]);
+    let stdout = "";
+    child.stdout!.on("data", (c: Buffer) => (stdout += c));
+    try {
+      const port = Number(/main on :(\d+)/.exec(stderr)![1]);
+      const admin = Number(/admin on :(\d+)/.exec(stderr)![1]);
+      const n = 40;
+      const rs = await Promise.all(Array.from({ length: n }, (_, i) => send(`http://127.0.0.1:${port}`, { path: `/r${i}` })));
+      expect(rs.every((r) => r.status === 200 && r.headers["x-served-by"] === "aigw")).toBe(true);
+      const stats = await (await fetch(`http://127.0.0.1:${admin}/stats`)).text();
+      expect(stats).toMatch(new RegExp(`^http\\.ingress_http\\.downstream_rq_total: ${n}$`, "m"));
+      await until(() => existsSync(logFile) && readFileSync(logFile, "utf8").split("\n").length > n && stdout.split("\n").length > n);
+      const lines = readFileSync(logFile, "utf8").trim().split("\n");
+      expect(lines.map((l) => (JSON.parse(l) as { path: string }).path).sort()).toEqual(Array.from({ length: n }, (_, i) => `/r${i}`).sort());
+      expect(stdout.trim().split("\n").sort()).toEqual(Array.from({ length: n }, (_, i) => `stdout /r${i}`).sort());
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", r)));
+    expect(code).toBe(0);
+  });
+
+  it("a plugin that fails to configure stops aigw run with exit 1, the error printed once", async () => {
+    const text = bootstrapYaml({ filters: [{ name: "stamp", code: filter("response-headers"), config: { headers: { "x-a": 7 } } }], routes: [{ prefix: "/", direct: { status: 200, body: "up" } }] });
+    const r = await aigw(["run", "--config", yamlFile(text), "--concurrency", "2"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.match(/on_configure returned false/g)).toHaveLength(1);
+    expect(r.stderr.match(/headers\.x-a/g)).toHaveLength(1);
   });
 
   it("prints a plugin's unset-key warning once, not once per worker, with one name prefix", async () => {

@@ -20,6 +20,8 @@ export interface AdminDeps {
   isReady: () => boolean;
   /** The state /ready reports when not ready (default INITIALIZING: listeners or VMs still starting). */
   state?: () => ServerState;
+  /** Brings `stats` up to date before a stats page (worker threads: their histograms merged). */
+  refresh?: () => Promise<void>;
 }
 
 export interface AdminServer {
@@ -94,11 +96,16 @@ function handle(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): voi
 /** Starts the admin listener; port 0 picks a free port, reported in the result. */
 export function startAdmin(address: SocketAddress, deps: AdminDeps): Promise<AdminServer> {
   const server = createServer((req, res) => {
-    try {
-      handle(req, res, deps);
-    } catch (e) {
-      send(res, 500, `${(e as Error).message}\n`);
-    }
+    const fail = (e: unknown) => send(res, 500, `${(e as Error).message}\n`);
+    const serve = () => {
+      try {
+        handle(req, res, deps);
+      } catch (e) {
+        fail(e);
+      }
+    };
+    if (deps.refresh && req.url?.startsWith("/stats")) deps.refresh().then(serve, fail);
+    else serve();
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -81,7 +81,11 @@ export class ConnectionManager {
     };
   }
 
-  async listen(portOverride?: number): Promise<number> {
+  /**
+   * Listens on the listener's address (or `portOverride`), or, given `fd`, on a socket another
+   * worker thread already listens on: each worker accepts from the one socket (workers.ts).
+   */
+  async listen(portOverride?: number, fd?: number): Promise<number> {
     const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: MAX_REQUEST_HEADERS_BYTES }, (req, res) => this.onRequest(req, res));
     // Node drops headers past maxHeadersCount silently; Envoy refuses the request (below).
     server.maxHeadersCount = 0;
@@ -95,9 +99,17 @@ export class ConnectionManager {
     const { address, port } = this.listener.address;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(portOverride ?? port, address, () => resolve());
+      if (fd !== undefined) server.listen({ fd }, () => resolve());
+      else server.listen(portOverride ?? port, address, () => resolve());
     });
     return (server.address() as AddressInfo).port;
+  }
+
+  /** The listening socket's file descriptor, for the other worker threads. */
+  get fd(): number {
+    const fd = (this.server as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd;
+    if (fd === undefined || fd < 0) throw new Error(`listener ${this.listener.name} has no socket`);
+    return fd;
   }
 
   async close(): Promise<void> {

@@ -2,15 +2,18 @@
 // worker VM (refusing the config if one fails to configure), then opens the listeners and the
 // admin endpoint. `validate` does the loading without serving.
 //
+// This Gateway runs every worker's VMs on the calling thread (tests, `aigw validate`, each
+// worker thread of workers.ts); workers.ts runs one per worker thread, as `aigw run` does.
+//
 // Plugin identity is Envoy's, not the filter name: each http_filters entry of each listener
 // gets the plugin its own config describes. VMs are shared by VM key (vm_id, VM configuration,
 // code) and root contexts by plugin key (name, root_id, configuration, failure policy), as
 // proxy-wasm-cpp-host does (src/wasm.cc); two entries with the same name and different
 // configs are two plugins.
 
-import type { Bootstrap, WasmFilterConfig } from "../envoy/bootstrap-types.ts";
+import type { Bootstrap, WasmFilterConfig, WasmPluginConfig } from "../envoy/bootstrap-types.ts";
 import { LOG_LEVEL_NAMES, LogLevel } from "../abi/enums.ts";
-import { ProxyWasmRuntime, type LogLine, type WasmPlugin } from "../proxy/runtime.ts";
+import { ProxyWasmRuntime, type LogLine, type RuntimeOptions, type WasmPlugin } from "../proxy/runtime.ts";
 import { StatsStore } from "../stats/store.ts";
 import { ConnectionManager } from "./connection-manager.ts";
 import { GatewayStats } from "./gateway-stats.ts";
@@ -20,7 +23,7 @@ import { startAdmin } from "./admin.ts";
 import { FilterConfigSubscriptions } from "./filter-config-subscription.ts";
 
 export interface GatewayOptions {
-  /** Envoy's --concurrency: worker VMs per plugin (default 2). */
+  /** Envoy's --concurrency (default 2): workers, each with a VM per plugin; threads with WorkerGateway (workers.ts), all on this thread here. */
   concurrency?: number;
   /** Bind every listener and the admin endpoint to port 0 (tests). */
   ephemeralPorts?: boolean;
@@ -29,10 +32,36 @@ export interface GatewayOptions {
   onLog?: (line: LogLine) => void;
 }
 
+/** What a worker thread adds to the options of its in-thread gateway (worker-thread.ts). */
+export interface ThreadGatewayOptions extends GatewayOptions {
+  /** This thread's worker number (its VMs' worker in logs). */
+  firstWorker: number;
+  stats: StatsStore;
+  shared: RuntimeOptions["shared"];
+  /** The bootstrap's warnings are the main thread's to print. */
+  quietWarnings: boolean;
+  remoteCode: RuntimeOptions["remoteCode"];
+}
+
 export function formatLogLine(l: LogLine): string {
   const lvl = LOG_LEVEL_NAMES[l.level] ?? String(l.level);
   const who = l.vmId ? `wasm log ${l.plugin} ${l.vmId}` : "wasm";
   return `[${new Date().toISOString()}][${l.worker < 0 ? "main" : `worker_${l.worker}`}][${lvl}][wasm] ${who}: ${l.message}`;
+}
+
+/** The async HTTP client on the bootstrap's clusters (proxy_http_call, remote code). */
+export function clusterCallout(b: Bootstrap): RuntimeOptions["clusters"]["callout"] {
+  return (name, headers, body, timeoutMs) => {
+    const abort = new AbortController();
+    const promise = httpCallout(b.clusters.get(name), headers, Buffer.from(body), timeoutMs, abort.signal);
+    return { promise, cancel: () => abort.abort() };
+  };
+}
+
+/** Every plugin the bootstrap loads at start: the listeners' wasm filters and the clusters' upstream ones. */
+export function startupPlugins(b: Bootstrap): WasmPluginConfig[] {
+  const upstream = [...b.clusters.values()].flatMap((c) => (c.upstreamFilters ?? []).filter((f) => !f.disabled));
+  return [...wasmFilters(b), ...upstream].map((f) => f.plugin);
 }
 
 function wasmFilters(b: Bootstrap): WasmFilterConfig[] {
@@ -90,21 +119,21 @@ export class Gateway {
   }
 
   /** Loads every plugin (on_vm_start + on_configure in every worker) without serving. */
-  static async load(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
-    const stats = StatsStore.fromConfig(bootstrap.stats);
-    const concurrency = opts.concurrency ?? 2;
+  static async load(bootstrap: Bootstrap, opts: GatewayOptions | ThreadGatewayOptions = {}): Promise<Gateway> {
+    const thread = "firstWorker" in opts ? opts : null;
+    const stats = thread?.stats ?? StatsStore.fromConfig(bootstrap.stats);
+    const concurrency = thread ? 1 : (opts.concurrency ?? 2);
     const runtime = new ProxyWasmRuntime({
       concurrency,
       stats,
+      firstWorker: thread?.firstWorker,
+      shared: thread?.shared,
       logLevel: opts.logLevel ?? LogLevel.Info,
       onLog: opts.onLog ?? ((l) => process.stderr.write(`${formatLogLine(l)}\n`)),
+      remoteCode: thread?.remoteCode,
       clusters: {
         has: (name) => bootstrap.clusters.has(name),
-        callout: (name, headers, body, timeoutMs) => {
-          const abort = new AbortController();
-          const promise = httpCallout(bootstrap.clusters.get(name), headers, Buffer.from(body), timeoutMs, abort.signal);
-          return { promise, cancel: () => abort.abort() };
-        },
+        callout: clusterCallout(bootstrap),
         grpc: (name, service, method, metadata, timeoutMs, handlers, message) => {
           const c = bootstrap.clusters.get(name)!;
           if (!c.http2) {
@@ -119,7 +148,7 @@ export class Gateway {
         },
       },
     });
-    for (const w of bootstrap.warnings) runtime.log.warn(w);
+    if (!thread?.quietWarnings) for (const w of bootstrap.warnings) runtime.log.warn(w);
     const plugins = new Map<WasmFilterConfig, WasmPlugin>();
     let upstreamPlugins: Map<string, WasmPlugin[]>;
     try {
@@ -147,11 +176,30 @@ export class Gateway {
     return p;
   }
 
+  /**
+   * Opens the listeners on their addresses (port 0 with `ephemeralPorts`, and for internal
+   * listeners), or on the sockets another worker thread listens on (`adopt`: fds and ports by
+   * listener name).
+   */
+  async listen(opts: { ephemeralPorts?: boolean; adopt?: { fds: Map<string, number>; ports: Map<string, number> } }): Promise<void> {
+    for (const m of this.managers) {
+      const name = m.listener.name;
+      const fd = opts.adopt?.fds.get(name);
+      const port = await m.listen(opts.ephemeralPorts || m.listener.internal ? 0 : undefined, fd);
+      this.ports.set(name, opts.adopt?.ports.get(name) ?? port);
+    }
+    connectInternalListeners(this.bootstrap, this.ports);
+  }
+
+  /** Each listener's socket, for the other worker threads to accept from. */
+  listenerFds(): Map<string, number> {
+    return new Map(this.managers.map((m) => [m.listener.name, m.fd]));
+  }
+
   static async start(bootstrap: Bootstrap, opts: GatewayOptions = {}): Promise<Gateway> {
     const gw = await Gateway.load(bootstrap, opts);
     try {
-      for (const m of gw.managers) gw.ports.set(m.listener.name, await m.listen(opts.ephemeralPorts || m.listener.internal ? 0 : undefined));
-      connectInternalListeners(bootstrap, gw.ports);
+      await gw.listen(opts);
       if (bootstrap.admin) {
         const addr = opts.ephemeralPorts ? { ...bootstrap.admin.address, port: 0 } : bootstrap.admin.address;
         const admin = await startAdmin(addr, { stats: gw.stats, isReady: () => true });

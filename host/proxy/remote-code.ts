@@ -12,7 +12,7 @@ import type { CodeSource } from "../envoy/bootstrap-types.ts";
 import { HeaderMap } from "../http/header-map.ts";
 import type { CalloutResult } from "./vm-services.ts";
 
-type Remote = Extract<CodeSource, { kind: "remote" }>;
+export type Remote = Extract<CodeSource, { kind: "remote" }>;
 type Callout = (cluster: string, headers: HeaderMap, body: Uint8Array, timeoutMs: number) => { promise: Promise<CalloutResult> };
 
 /** Http::Utility::prepareHeaders: :authority and :path from the URI, GET. */
@@ -54,4 +54,13 @@ export async function fetchRemoteCode(remote: Remote, callout: Callout, errors: 
     errors.push(`fetch remote data [uri = ${remote.uri}]: ${got.error}`);
   }
   return null;
+}
+
+/** fetchRemoteCode with Envoy's log lines: each failed attempt, then the load failure. */
+export async function fetchRemoteCodeLogged(remote: Remote, callout: Callout, logError: (message: string) => void): Promise<Uint8Array | null> {
+  const errors: string[] = [];
+  const bytes = await fetchRemoteCode(remote, callout, errors);
+  for (const e of errors) logError(e);
+  if (!bytes) logError(`Failed to load Wasm code (fetch failed) from ${remote.uri}`);
+  return bytes;
 }

@@ -8,12 +8,12 @@ import { WasmResult, LogLevel, LOG_LEVEL_NAMES } from "../abi/enums.ts";
 import type { FailurePolicy, WasmPluginConfig } from "../envoy/bootstrap-types.ts";
 import type { DecoderFilterCallbacks } from "../http/filter-manager.ts";
 import { HeadersStatus } from "../abi/enums.ts";
-import { fetchRemoteCode } from "./remote-code.ts";
+import { fetchRemoteCodeLogged } from "./remote-code.ts";
 import type { HeaderMap } from "../http/header-map.ts";
 import { RootContext, type ContextBase } from "./context.ts";
 import { HttpContext } from "./http-context.ts";
-import { SharedData } from "./shared-data.ts";
-import { SharedQueues } from "./shared-queue.ts";
+import { SharedData, type SharedDataApi } from "./shared-data.ts";
+import { SharedQueues, type SharedQueueApi } from "./shared-queue.ts";
 import { checkModule, WasmLoadError, WasmVm } from "./wasm-vm.ts";
 import { systemClock, type CalloutResult, type Clock, type GrpcCallHandlers, type GrpcStreamHandle, type MetricsStore, type PluginLog, type VmServices } from "./vm-services.ts";
 
@@ -35,6 +35,15 @@ export interface RuntimeOptions {
     grpc?(cluster: string, service: string, method: string, metadata: [string, string][], timeoutMs: number, handlers: GrpcCallHandlers, unaryMessage: Uint8Array | null): GrpcStreamHandle;
   };
   clock?: Clock;
+  /** The worker number of this runtime's first VM: a worker thread's own index (default 0). */
+  firstWorker?: number;
+  /** Shared data and queues owned elsewhere (another thread); default: this runtime's own. */
+  shared?: {
+    data: SharedDataApi;
+    queues: (onReady: (vm: WasmVm, contextId: number, token: number) => void) => SharedQueueApi;
+  };
+  /** Remote code the main thread fetched, by sha256 (null: the fetch failed): fetched once, as Envoy's main thread does. */
+  remoteCode?: ReadonlyMap<string, Uint8Array | null>;
   /** Envoy's log level for proxy_get_log_level and for what reaches `onLog` (default info). */
   logLevel?: number;
   onLog?: (line: LogLine) => void;
@@ -123,8 +132,8 @@ function pluginKey(c: WasmPluginConfig): string {
 }
 
 export class ProxyWasmRuntime implements VmServices {
-  readonly sharedData = new SharedData();
-  readonly queues: SharedQueues;
+  readonly sharedData: SharedDataApi;
+  readonly queues: SharedQueueApi;
   readonly stats: MetricsStore;
   readonly clock: Clock;
   readonly log: PluginLog;
@@ -154,10 +163,12 @@ export class ProxyWasmRuntime implements VmServices {
       error: (message) => sink({ level: LogLevel.Error, vmId: "", worker: -1, plugin: "", message }),
       warn: (message) => sink({ level: LogLevel.Warn, vmId: "", worker: -1, plugin: "", message }),
     };
-    this.queues = new SharedQueues((vm, contextId, token) => {
+    const onQueueReady = (vm: WasmVm, contextId: number, token: number) => {
       const ctx = vm.contexts.get(contextId);
       if (ctx && !vm.failed && vm.hasExport("proxy_on_queue_ready")) vm.callAndFinish("proxy_on_queue_ready", ctx, contextId, token);
-    });
+    };
+    this.sharedData = opts.shared?.data ?? new SharedData();
+    this.queues = opts.shared ? opts.shared.queues(onQueueReady) : new SharedQueues(onQueueReady);
   }
 
   get concurrency(): number {
@@ -229,14 +240,11 @@ export class ProxyWasmRuntime implements VmServices {
         throw new PluginLoadError(`cannot read Wasm file ${code.path}: ${(e as Error).message}`);
       }
     }
+    const fetched = this.opts.remoteCode?.get(code.sha256);
+    if (fetched !== undefined) return fetched;
     let fetch = this.remoteCode.get(code.sha256); // Envoy's code cache, keyed by sha256
     if (!fetch) {
-      const errors: string[] = [];
-      fetch = fetchRemoteCode(code, (c, h, b, t) => this.callout(c, h, b, t), errors).then((bytes) => {
-        for (const e of errors) this.log.error(e);
-        if (!bytes) this.log.error(`Failed to load Wasm code (fetch failed) from ${code.uri}`);
-        return bytes;
-      });
+      fetch = fetchRemoteCodeLogged(code, (c, h, b, t) => this.callout(c, h, b, t), (e) => this.log.error(e));
       this.remoteCode.set(code.sha256, fetch);
     }
     return fetch;
@@ -258,7 +266,8 @@ export class ProxyWasmRuntime implements VmServices {
     let vms = this.vmPools.get(vmKey);
     if (!vms) {
       vms = [];
-      for (let w = 0; w < this.opts.concurrency; w++) vms.push(await this.createVm(config, module, w));
+      const first = this.opts.firstWorker ?? 0;
+      for (let w = 0; w < this.opts.concurrency; w++) vms.push(await this.createVm(config, module, first + w));
       this.vmPools.set(vmKey, vms);
     }
     const roots: RootContext[] = [];
@@ -314,7 +323,7 @@ export class ProxyWasmRuntime implements VmServices {
   private reloadRoot(config: WasmPluginConfig, module: WebAssembly.Module, pool: WasmVm[], worker: number): RootContext | null {
     let vm = pool[worker]!;
     if (vm.failState === "runtime_error") {
-      vm = new WasmVm(config.vmId, worker, config.vmConfiguration, config.environment, this);
+      vm = new WasmVm(config.vmId, vm.worker, config.vmConfiguration, config.environment, this);
       try {
         vm.loadSync(module);
       } catch (e) {

@@ -4,8 +4,8 @@
 import type { HeaderMap } from "../http/header-map.ts";
 import type { WasmResult } from "../abi/enums.ts";
 import type { ContextBase, RootContext } from "./context.ts";
-import type { SharedData } from "./shared-data.ts";
-import type { SharedQueues } from "./shared-queue.ts";
+import type { SharedDataApi } from "./shared-data.ts";
+import type { SharedQueueApi } from "./shared-queue.ts";
 import type { WasmVm } from "./wasm-vm.ts";
 
 /** What the gRPC transport reports for one call or stream (host/gateway/grpc-client.ts). */
@@ -60,8 +60,8 @@ export interface VmServices {
   readonly log: PluginLog;
   readonly stats: MetricsStore;
   readonly clock: Clock;
-  readonly sharedData: SharedData;
-  readonly queues: SharedQueues;
+  readonly sharedData: SharedDataApi;
+  readonly queues: SharedQueueApi;
   hasCluster(name: string): boolean;
   /** The async client behind proxy_http_call; Envoy's router semantics (503/504 as responses). */
   callout(cluster: string, headers: HeaderMap, body: Uint8Array, timeoutMs: number): { promise: Promise<CalloutResult>; cancel(): void };

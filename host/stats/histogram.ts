@@ -76,6 +76,12 @@ function binFor(value: bigint): { val: number; exp: number } | null {
   return { val: Number(sign * v), exp: scale };
 }
 
+/** A histogram's bins as they cross threads: [val, exp, count] each, and whether anything was recorded. */
+export interface HistogramSnapshot {
+  recorded: boolean;
+  bins: [number, number, bigint][];
+}
+
 export class HistogramData {
   private readonly bins = new Map<number, Bin>();
   private recorded = false;
@@ -90,6 +96,26 @@ export class HistogramData {
     const bin = this.bins.get(key);
     if (bin) bin.count = bin.count + 1n > U64_MAX ? U64_MAX : bin.count + 1n;
     else this.bins.set(key, { ...b, count: 1n });
+  }
+
+  snapshot(): HistogramSnapshot {
+    return { recorded: this.recorded, bins: [...this.bins.values()].map((b) => [b.val, b.exp, b.count]) };
+  }
+
+  /** Adds another thread's bins (hist_accumulate), counts saturating as in record(). */
+  merge(s: HistogramSnapshot): void {
+    this.recorded ||= s.recorded;
+    for (const [val, exp, count] of s.bins) {
+      const key = val * 256 + exp;
+      const bin = this.bins.get(key);
+      if (bin) bin.count = bin.count + count > U64_MAX ? U64_MAX : bin.count + count;
+      else this.bins.set(key, { val, exp, count });
+    }
+  }
+
+  reset(): void {
+    this.bins.clear();
+    this.recorded = false;
   }
 
   /** Whether anything was ever recorded (Envoy's `used()`). */

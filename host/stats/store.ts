@@ -7,7 +7,7 @@
 // and the admin page then shows 18446744073709551615). `value` is a JS number for
 // convenience; `bigValue` is exact.
 
-import { DEFAULT_HISTOGRAM_BUCKETS, HistogramData } from "./histogram.ts";
+import { DEFAULT_HISTOGRAM_BUCKETS, HistogramData, type HistogramSnapshot } from "./histogram.ts";
 import { TagProducer, type Tag, type TagSpec } from "./tag-extractor.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import { renderJson, renderText } from "./text.ts";
@@ -33,9 +33,23 @@ export interface StatBase {
   readonly used: boolean;
 }
 
+/**
+ * Counter and gauge values in shared memory: with worker threads every thread adds to the same
+ * uint64, as Envoy's counters and gauges are process-wide atomics that every worker's TLS cache
+ * points at (source/common/stats/allocator_impl.cc CounterImpl/GaugeImpl). Histograms stay
+ * per thread and are merged for the admin endpoint, as Envoy's ThreadLocalHistogramImpl are
+ * merged into their ParentHistogramImpl (source/common/stats/thread_local_store.cc).
+ */
+export interface StatCells {
+  readonly values: BigUint64Array;
+  readonly used: Int32Array;
+  /** The cell of a counter ("c") or gauge ("g") name: the same cell in every thread. */
+  index(kind: "c" | "g", name: string): number;
+}
+
 export class Counter implements StatBase {
   private v = 0n;
-  used = false;
+  private isUsed = false;
   constructor(
     readonly name: string,
     readonly tagExtractedName: string,
@@ -44,22 +58,70 @@ export class Counter implements StatBase {
   add(n: number | bigint = 1): void {
     this.v = (this.v + toBig(n)) % U64;
     if (this.v < 0n) this.v += U64;
-    this.used = true;
+    this.isUsed = true;
   }
   inc(): void {
     this.add(1n);
   }
+  /** Envoy's used(): set on the first write. */
+  get used(): boolean {
+    return this.isUsed;
+  }
   get value(): number {
-    return Number(this.v);
+    return Number(this.bigValue);
   }
   get bigValue(): bigint {
     return this.v;
   }
 }
 
+/** One counter's or gauge's cell. Atomics on a BigUint64Array wrap at 2^64 as uint64 does. */
+class SharedCell {
+  /** The shared used flag is written once per stat and thread, not on every write. */
+  private marked = false;
+  constructor(
+    private readonly cells: StatCells,
+    private readonly i: number,
+  ) {}
+  add(n: bigint): void {
+    Atomics.add(this.cells.values, this.i, n);
+    this.mark();
+  }
+  store(n: bigint): void {
+    Atomics.store(this.cells.values, this.i, n);
+    this.mark();
+  }
+  get value(): bigint {
+    return Atomics.load(this.cells.values, this.i);
+  }
+  get used(): boolean {
+    return this.marked || Atomics.load(this.cells.used, this.i) === 1;
+  }
+  private mark(): void {
+    if (this.marked) return;
+    this.marked = true;
+    Atomics.store(this.cells.used, this.i, 1);
+  }
+}
+
+class SharedCounter extends Counter {
+  constructor(name: string, tagExtractedName: string, tags: readonly Tag[], private readonly cell: SharedCell) {
+    super(name, tagExtractedName, tags);
+  }
+  override add(n: number | bigint = 1): void {
+    this.cell.add(toBig(n));
+  }
+  override get used(): boolean {
+    return this.cell.used;
+  }
+  override get bigValue(): bigint {
+    return this.cell.value;
+  }
+}
+
 export class Gauge implements StatBase {
   private v = 0n;
-  used = false;
+  private isUsed = false;
   constructor(
     readonly name: string,
     readonly tagExtractedName: string,
@@ -74,13 +136,37 @@ export class Gauge implements StatBase {
   }
   set(n: number | bigint): void {
     this.v = BigInt.asUintN(64, toBig(n));
-    this.used = true;
+    this.isUsed = true;
+  }
+  get used(): boolean {
+    return this.isUsed;
   }
   get value(): number {
-    return Number(this.v);
+    return Number(this.bigValue);
   }
   get bigValue(): bigint {
     return this.v;
+  }
+}
+
+class SharedGauge extends Gauge {
+  constructor(name: string, tagExtractedName: string, tags: readonly Tag[], private readonly cell: SharedCell) {
+    super(name, tagExtractedName, tags);
+  }
+  override add(n: number | bigint): void {
+    this.cell.add(toBig(n));
+  }
+  override sub(n: number | bigint): void {
+    this.cell.add(-toBig(n));
+  }
+  override set(n: number | bigint): void {
+    this.cell.store(BigInt.asUintN(64, toBig(n)));
+  }
+  override get used(): boolean {
+    return this.cell.used;
+  }
+  override get bigValue(): bigint {
+    return this.cell.value;
   }
 }
 
@@ -110,6 +196,8 @@ export interface StatsStoreOptions {
   histogramBuckets?: readonly number[] | null;
   /** Stat namespaces stripped in Prometheus output without the envoy_ prefix. */
   customNamespaces?: readonly string[];
+  /** Counters and gauges in cells shared with other threads (worker threads); default: this store's own. */
+  cells?: StatCells;
 }
 
 export class StatsStore {
@@ -119,8 +207,10 @@ export class StatsStore {
   readonly customNamespaces: ReadonlySet<string>;
   private readonly tagProducer: TagProducer;
   private readonly bucketRules: readonly HistogramBucketSetting[];
+  private readonly cells: StatCells | null;
 
   constructor(options: StatsStoreOptions = {}) {
+    this.cells = options.cells ?? null;
     this.tagProducer = new TagProducer({
       tagSpecifiers: options.tagSpecifiers ?? [],
       useAllDefaultTags: options.useAllDefaultTags ?? true,
@@ -133,11 +223,12 @@ export class StatsStore {
   }
 
   /** A store configured from the bootstrap's stats_config. */
-  static fromConfig(config: StatsConfig): StatsStore {
+  static fromConfig(config: StatsConfig, cells?: StatCells): StatsStore {
     return new StatsStore({
       tagSpecifiers: config.tagSpecifiers,
       useAllDefaultTags: config.useAllDefaultTags,
       histogramBucketSettings: config.histogramBucketSettings,
+      cells,
     });
   }
 
@@ -145,7 +236,7 @@ export class StatsStore {
     let c = this.counters.get(name);
     if (!c) {
       const t = this.tagProducer.produceTags(name);
-      c = new Counter(name, t.tagExtractedName, t.tags);
+      c = this.cells ? new SharedCounter(name, t.tagExtractedName, t.tags, new SharedCell(this.cells, this.cells.index("c", name))) : new Counter(name, t.tagExtractedName, t.tags);
       this.counters.set(name, c);
     }
     return c;
@@ -155,7 +246,7 @@ export class StatsStore {
     let g = this.gauges.get(name);
     if (!g) {
       const t = this.tagProducer.produceTags(name);
-      g = new Gauge(name, t.tagExtractedName, t.tags);
+      g = this.cells ? new SharedGauge(name, t.tagExtractedName, t.tags, new SharedCell(this.cells, this.cells.index("g", name))) : new Gauge(name, t.tagExtractedName, t.tags);
       this.gauges.set(name, g);
     }
     return g;
@@ -170,6 +261,17 @@ export class StatsStore {
       this.histograms.set(name, h);
     }
     return h;
+  }
+
+  /** This thread's histograms, for merging into the admin thread's view. */
+  histogramSnapshots(): [string, HistogramSnapshot][] {
+    return [...this.histograms.values()].map((h) => [h.name, h.data.snapshot()]);
+  }
+
+  /** Replaces every histogram's data with the merge of the threads' snapshots (Envoy's merge of TLS histograms). */
+  mergeHistograms(perThread: [string, HistogramSnapshot][][]): void {
+    for (const h of this.histograms.values()) h.data.reset();
+    for (const list of perThread) for (const [name, snap] of list) this.histogram(name).data.merge(snap);
   }
 
   /** Envoy's /stats/prometheus body. */

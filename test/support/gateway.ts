@@ -3,7 +3,9 @@ import { existsSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseBootstrap } from "../../host/envoy/bootstrap.ts";
-import { Gateway } from "../../host/gateway/gateway.ts";
+import { Gateway, type GatewayOptions } from "../../host/gateway/gateway.ts";
+import { WorkerGateway } from "../../host/gateway/workers.ts";
+import type { Bootstrap } from "../../host/envoy/bootstrap-types.ts";
 import type { LogLine } from "../../host/proxy/runtime.ts";
 
 export const BUILD = resolve(import.meta.dirname, "../../build");
@@ -154,8 +156,8 @@ static_resources:
 ${spec.extra ?? ""}`;
 }
 
-export interface RunningGateway {
-  gw: Gateway;
+export interface RunningGateway<G = Gateway> {
+  gw: G;
   url: string;
   admin: string;
   logs: LogLine[];
@@ -166,7 +168,13 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(spec: BootstrapSpec | string, opts: { concurrency?: number } = {}): Promise<RunningGateway> {
+interface Started {
+  ports: Map<string, number>;
+  adminPort: number | null;
+  close(): Promise<void>;
+}
+
+async function start<G extends Started>(spec: BootstrapSpec | string, run: (b: Bootstrap, opts: GatewayOptions) => Promise<G>, opts: { concurrency?: number }): Promise<RunningGateway<G>> {
   const yaml = typeof spec === "string" ? spec : bootstrapYaml(spec);
   const dir = mkdtempSync(join(tmpdir(), "aigw-gw-"));
   const file = join(dir, "envoy.yaml");
@@ -176,7 +184,7 @@ export async function startGateway(spec: BootstrapSpec | string, opts: { concurr
   // Access logs to the process streams would print into vitest's output: a file instead.
   const accessLogFile = join(dir, "access.log");
   for (const l of bootstrap.listeners) for (const a of l.hcm.accessLogs) if (a.path === "/dev/stdout" || a.path === "/dev/stderr") a.path = accessLogFile;
-  const gw = await Gateway.start(bootstrap, { ephemeralPorts: true, concurrency: opts.concurrency ?? 1, logLevel: 0, onLog: (l) => logs.push(l) });
+  const gw = await run(bootstrap, { ephemeralPorts: true, concurrency: opts.concurrency ?? 1, logLevel: 0, onLog: (l) => logs.push(l) });
   return {
     gw,
     url: `http://127.0.0.1:${gw.ports.get("main") ?? [...gw.ports.values()][0]}`,
@@ -186,4 +194,13 @@ export async function startGateway(spec: BootstrapSpec | string, opts: { concurr
     probe: () => logs.filter((l) => l.message.startsWith("probe ")).map((l) => l.message.slice(6)),
     close: () => gw.close(),
   };
+}
+
+export function startGateway(spec: BootstrapSpec | string, opts: { concurrency?: number } = {}): Promise<RunningGateway> {
+  return start(spec, (b, o) => Gateway.start(b, o), opts);
+}
+
+/** The gateway on worker threads (as `aigw run` serves), one per --concurrency. */
+export function startWorkerGateway(spec: BootstrapSpec | string, opts: { concurrency?: number } = {}): Promise<RunningGateway<WorkerGateway>> {
+  return start(spec, (b, o) => WorkerGateway.start(b, o), { concurrency: opts.concurrency ?? 2 });
 }

@@ -12,7 +12,7 @@ export interface ProbeLine {
   raw: string;
 }
 
-export function probeLines(g: RunningGateway): ProbeLine[] {
+export function probeLines(g: RunningGateway<unknown>): ProbeLine[] {
   return g.logs
     .filter((l) => l.message.startsWith("probe "))
     .map((l) => {
@@ -28,14 +28,14 @@ export function probeLines(g: RunningGateway): ProbeLine[] {
 }
 
 /** The first result of `op` in `cb`; throws with the probe's log when missing. */
-export function result(g: RunningGateway, cb: string, op: string, nth = 0): ProbeLine {
+export function result(g: RunningGateway<unknown>, cb: string, op: string, nth = 0): ProbeLine {
   const hits = probeLines(g).filter((l) => l.cb === cb && l.op === op);
   const hit = hits[nth];
   if (!hit) throw new Error(`no probe line for ${cb} ${op} #${nth}; probe log:\n${probeLines(g).map((l) => l.raw).join("\n")}`);
   return hit;
 }
 
-export function enters(g: RunningGateway, cb?: string): ProbeLine[] {
+export function enters(g: RunningGateway<unknown>, cb?: string): ProbeLine[] {
   return probeLines(g).filter((l) => l.op === "enter" && (cb === undefined || l.cb === cb));
 }
 
