@@ -19,6 +19,21 @@ const OBJ: i32 = 1;
 const ARR: i32 = 0;
 /** Ints per open container in ambiguousMember's stack. */
 const FRAME: i32 = 5;
+/** Ints per member name in ambiguousMember's key list: start, end, 1 if it holds a backslash. */
+const KEY: i32 = 3;
+
+// Scratch kept across calls (a VM runs one callback at a time): a walk allocates nothing
+// unless a document nests or names more than these hold.
+let stackScratch = new StaticArray<i32>(FRAME * 16);
+let keyScratch = new StaticArray<i32>(KEY * 64);
+
+function grown(a: StaticArray<i32>, need: i32): StaticArray<i32> {
+  let size = a.length;
+  while (size < need) size *= 2;
+  const b = new StaticArray<i32>(size);
+  memory.copy(changetype<usize>(b), changetype<usize>(a), <usize>a.length << 2);
+  return b;
+}
 
 @inline function at(p: usize, i: i32): u8 {
   return load<u8>(p + <usize>i);
@@ -74,14 +89,8 @@ function decodeKey(p: usize, s: i32, e: i32): string {
   return out;
 }
 
-function hasBackslash(p: usize, s: i32, e: i32): bool {
-  for (let i = s; i < e; i++) if (at(p, i) == 0x5c) return true;
-  return false;
-}
-
-/** The raw keys p[s1, e1) and p[s2, e2) name the same member. */
-function sameName(p: usize, s1: i32, e1: i32, s2: i32, e2: i32): bool {
-  const esc = hasBackslash(p, s1, e1) || hasBackslash(p, s2, e2);
+/** The raw keys p[s1, e1) and p[s2, e2) name the same member; `esc`: either holds a backslash. */
+function sameName(p: usize, s1: i32, e1: i32, s2: i32, e2: i32, esc: bool): bool {
   if (!esc) {
     if (e1 - s1 != e2 - s2) return false;
     return memory.compare(p + <usize>s1, p + <usize>s2, <usize>(e1 - s1)) == 0;
@@ -105,26 +114,23 @@ export function ambiguousMember(b: Uint8Array): string | null {
   const n = b.length;
   // Per open container, FRAME ints: its kind, the array index, the current key's span (for the
   // path), and where its keys begin in `keys`. Grown when a document nests deeper.
-  let stack = new StaticArray<i32>(FRAME * 16);
+  let stack = stackScratch;
   let d = -1;
-  // Keys of the open objects (start, end pairs).
-  const keys = new Array<i32>();
+  // Keys of the open objects (KEY ints each), keyScratch[0, kn).
+  let keys = keyScratch;
+  let kn = 0;
   let i = skipSpaceAt(p, 0, n);
   while (i < n) {
     const c = at(p, i);
     if (c == 0x7b || c == 0x5b) {
       d++;
-      if ((d + 1) * FRAME > stack.length) {
-        const grown = new StaticArray<i32>(stack.length * 2);
-        memory.copy(changetype<usize>(grown), changetype<usize>(stack), <usize>stack.length << 2);
-        stack = grown;
-      }
+      if ((d + 1) * FRAME > stack.length) stackScratch = stack = grown(stack, (d + 1) * FRAME);
       const f = d * FRAME;
       unchecked((stack[f] = c == 0x7b ? OBJ : ARR));
       unchecked((stack[f + 1] = 0));
       unchecked((stack[f + 2] = 0));
       unchecked((stack[f + 3] = 0));
-      unchecked((stack[f + 4] = keys.length));
+      unchecked((stack[f + 4] = kn));
       i = skipSpaceAt(p, i + 1, n);
       continue;
     }
@@ -132,10 +138,10 @@ export function ambiguousMember(b: Uint8Array): string | null {
       if (d < 0) break;
       const base = unchecked(stack[d * FRAME + 4]);
       if (c == 0x7d) {
-        const err = duplicateIn(p, keys, base);
+        const err = duplicateIn(p, keys, base, kn);
         if (err != null) return "duplicate member '" + err + "' in " + pathOf(p, stack, d);
       }
-      keys.length = base;
+      kn = base;
       d--;
       i = skipSpaceAt(p, i + 1, n);
       continue;
@@ -153,15 +159,20 @@ export function ambiguousMember(b: Uint8Array): string | null {
         // A member name.
         const s = i + 1;
         const ke = e - 1;
+        let esc = 0;
         for (let k = s; k < ke; k++) {
           if (at(p, k) != 0x5c) continue;
+          esc = 1;
           if (needlessEscape(p, k, ke)) {
             return "member name '" + String.UTF8.decodeUnsafe(p + <usize>s, <usize>(ke - s)) + "' in " + pathOf(p, stack, d) + " is written with a needless escape; send it as '" + shown(p, s, ke) + "'";
           }
           k++;
         }
-        keys.push(s);
-        keys.push(ke);
+        if (kn + KEY > keys.length) keyScratch = keys = grown(keys, kn + KEY);
+        unchecked((keys[kn] = s));
+        unchecked((keys[kn + 1] = ke));
+        unchecked((keys[kn + 2] = esc));
+        kn += KEY;
         unchecked((stack[d * FRAME + 2] = s));
         unchecked((stack[d * FRAME + 3] = ke));
         i = skipSpaceAt(p, j + 1, n);
@@ -181,23 +192,24 @@ export function ambiguousMember(b: Uint8Array): string | null {
   return null;
 }
 
-/** The name of a duplicate among the keys from `from` (start, end pairs), or null. */
-function duplicateIn(p: usize, keys: Array<i32>, from: i32): string | null {
-  const count = (keys.length - from) >> 1;
+/** The name of a duplicate among the keys in keys[from, to) (KEY ints each), or null. */
+function duplicateIn(p: usize, keys: StaticArray<i32>, from: i32, to: i32): string | null {
+  const count = (to - from) / KEY;
   if (count < 2) return null;
   if (count <= 16) {
-    for (let a = 0; a < count; a++) {
-      const s1 = keys[from + 2 * a];
-      const e1 = keys[from + 2 * a + 1];
-      for (let c = a + 1; c < count; c++) {
-        if (sameName(p, s1, e1, keys[from + 2 * c], keys[from + 2 * c + 1])) return shown(p, s1, e1);
+    for (let a = from; a < to; a += KEY) {
+      const s1 = unchecked(keys[a]);
+      const e1 = unchecked(keys[a + 1]);
+      const esc1 = unchecked(keys[a + 2]);
+      for (let c = a + KEY; c < to; c += KEY) {
+        if (sameName(p, s1, e1, unchecked(keys[c]), unchecked(keys[c + 1]), (esc1 | unchecked(keys[c + 2])) != 0)) return shown(p, s1, e1);
       }
     }
     return null;
   }
   const seen = new Set<string>();
-  for (let a = 0; a < count; a++) {
-    const k = decodeKey(p, keys[from + 2 * a], keys[from + 2 * a + 1]);
+  for (let a = from; a < to; a += KEY) {
+    const k = decodeKey(p, unchecked(keys[a]), unchecked(keys[a + 1]));
     if (seen.has(k)) return k.length > 64 ? k.substring(0, 64) + "…" : k;
     seen.add(k);
   }
