@@ -1,7 +1,7 @@
 // Benchmarked servers run in their own processes, so the load generator does not share their
 // event loop: the echo upstream and the local gateway (`aigw run`).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -16,7 +16,19 @@ export const HARNESS_NODE_FLAGS = ["--no-allocation-site-pretenuring"];
 
 export interface Proc {
   port: number;
+  /** The server's process id (to read its RSS), when it runs in a process of its own. */
+  pid?: number;
   stop(): Promise<void>;
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or null when it cannot be read. */
+export function rssOf(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 function waitFor(child: ChildProcess, pattern: RegExp, stream: "stdout" | "stderr"): Promise<number> {
@@ -48,14 +60,39 @@ export async function startEchoProcess(): Promise<Proc> {
   return { port, stop: stopper(child) };
 }
 
-export async function startGatewayProcess(yaml: string, concurrency = 1): Promise<Proc> {
+export interface GatewayProcessOptions {
+  /** Extra environment (e.g. the keys a shipped config reads through host_env_keys). */
+  env?: Record<string, string>;
+  /** Extra node flags before the script (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+}
+
+/** CPU time (user + system, every thread) a process has used, in µs (Linux /proc), or null. */
+export function cpuUsOf(pid: number): number | null {
+  try {
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime is the 12th, stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** `aigw run` on `yaml`, with `--concurrency N`, or without the flag ("default": aigw's own default). */
+export async function startGatewayProcess(yaml: string, concurrency: number | "default" = 1, opts: GatewayProcessOptions = {}): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
   const file = join(dir, "envoy.yaml");
   writeFileSync(file, yaml);
-  const child = spawn(process.execPath, [join(ROOT, "bin/aigw.mjs"), "run", "--config", file, "--concurrency", String(concurrency), "--log-level", "error"], {
+  const args = ["run", "--config", file, ...(concurrency === "default" ? [] : ["--concurrency", String(concurrency)]), "--log-level", "error"];
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), join(ROOT, "bin/aigw.mjs"), ...args], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...opts.env },
   });
   const port = await waitFor(child, /bench on :(\d+)/, "stderr");
-  return { port, stop: stopper(child) };
+  return { port, pid: child.pid, stop: stopper(child) };
 }
