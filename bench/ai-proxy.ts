@@ -267,11 +267,13 @@ async function throughput(durationMs: number): Promise<ThroughputResult> {
   const targets: Target[] = [{ label: DIRECT, port: sim.port, pid: sim.pid, headers: { authorization: `Bearer ${SIM_KEY}` }, stop: async () => {} }];
   const served = new Map<string, number>();
   const memory = new Map<string, MemorySample[]>();
+  let servedInAll = 0;
   const sampleMemory = (t: Target) => {
     const rss = t.pid === undefined ? null : rssOf(t.pid);
     if (rss === null) return;
     const curve = memory.get(t.label) ?? [];
-    curve.push({ requests: served.get(t.label) ?? 0, rssMb: rss / 2 ** 20 });
+    // The simulator answers every target's requests.
+    curve.push({ requests: t.label === DIRECT ? servedInAll : (served.get(t.label) ?? 0), rssMb: rss / 2 ** 20 });
     memory.set(t.label, curve);
   };
   try {
@@ -285,7 +287,7 @@ async function throughput(durationMs: number): Promise<ThroughputResult> {
     targets.push({ label: PORTKEY, port: pk.port, pid: pk.pid, headers: { authorization: `Bearer ${SIM_KEY}`, "x-portkey-provider": "openai", "x-portkey-custom-host": `http://127.0.0.1:${sim.port}/v1` }, stop: pk.stop });
     for (const t of targets) sampleMemory(t);
     const load = async (t: Target, connections: number, ms: number): Promise<Run> => {
-      const cpu0 = t.pid === undefined ? null : cpuUsOf(t.pid);
+      let cpu0: number | null = null;
       const r = await runLoad({
         origin: `http://127.0.0.1:${t.port}`,
         path: "/v1/chat/completions",
@@ -296,14 +298,14 @@ async function throughput(durationMs: number): Promise<ThroughputResult> {
         durationMs: ms,
         warmupRequests: 100,
         expectStatus: 200,
+        onMeasureStart: () => void (cpu0 = t.pid === undefined ? null : cpuUsOf(t.pid)),
       });
       const cpu1 = t.pid === undefined ? null : cpuUsOf(t.pid);
-      // The warm-up requests and wrk's discarded second are served too; count what the process did.
+      // Requests counted in the runs (wrk's discarded warm-up second is not).
       served.set(t.label, (served.get(t.label) ?? 0) + r.requests);
+      servedInAll += r.requests;
       sampleMemory(t);
       if (t.label !== DIRECT) sampleMemory(targets[0]!);
-      // CPU per measured request: the process also served the discarded warm-up second, so this
-      // overstates a little, the same for every target.
       const cpuUsPerRequest = cpu0 !== null && cpu1 !== null && r.requests > 0 ? (cpu1 - cpu0) / r.requests : NaN;
       return { ...r, cpuUsPerRequest };
     };
@@ -384,11 +386,11 @@ async function throughput(durationMs: number): Promise<ThroughputResult> {
     const peak = Math.max(...curve.map((c) => c.rssMb));
     memoryRows.push({
       process: label === DIRECT ? "simulator (serves every target)" : label,
-      "requests served": last.requests,
+      "requests counted": last.requests,
       "RSS MB at start": first.rssMb.toFixed(0),
       "RSS MB at end": last.rssMb.toFixed(0),
       "peak MB": peak.toFixed(0),
-      "RSS MB after each run (requests served so far)": thin(curve).map((c) => `${c.rssMb.toFixed(0)} (${Math.round(c.requests / 1000)}k)`).join(" "),
+      "RSS MB after each run (requests counted so far)": thin(curve).map((c) => `${c.rssMb.toFixed(0)} (${Math.round(c.requests / 1000)}k)`).join(" "),
     });
   }
   return { rows, summary, memory: memoryRows };
@@ -412,7 +414,7 @@ export async function benchAiProxy(durationMs: number): Promise<void> {
     rows,
   );
   printTable("gateway vs Portkey (median of the per-round ratios)", summary);
-  printTable("memory: RSS of each process over the bench's requests", memory);
+  printTable("memory: RSS of each process over the bench's requests (counted: the runs' requests, without wrk's discarded warm-up seconds)", memory);
   printTable("ai-proxy: wasm time per request (in-process, after warm-up)", await wasmTimes(2000));
 }
 
