@@ -67,16 +67,29 @@ export interface GatewayProcessOptions {
   nodeFlags?: string[];
 }
 
-/** CPU time (user + system, every thread) a process has used, in µs (Linux /proc), or null. */
-export function cpuUsOf(pid: number): number | null {
+/** A process's CPU time so far (every thread, µs) and how often the kernel preempted it (Linux /proc). */
+export interface ProcUsage {
+  userUs: number;
+  systemUs: number;
+  involuntarySwitches: number;
+}
+
+export function usageOf(pid: number): ProcUsage | null {
   try {
     // Fields after the command name (which may hold spaces, hence the last ')'): utime is the 12th, stime the 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+    const cs = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return { userUs: (Number(f[11]) * 1e6) / CLOCK_TICKS, systemUs: (Number(f[12]) * 1e6) / CLOCK_TICKS, involuntarySwitches: Number(cs?.[1] ?? 0) };
   } catch {
     return null;
   }
+}
+
+/** CPU time (user + system, every thread) a process has used, in µs, or null. */
+export function cpuUsOf(pid: number): number | null {
+  const u = usageOf(pid);
+  return u === null ? null : u.userUs + u.systemUs;
 }
 
 /** USER_HZ: 100 on every Linux architecture Node runs on. */

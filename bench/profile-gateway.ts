@@ -11,7 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SHIPPED_ENV, SIM_KEY, chatBody, gatewayYaml, shippedAiProxyFilterYaml, startSimulatorProcess } from "./ai-proxy.ts";
-import { ROOT, startGatewayProcess } from "./processes.ts";
+import { ROOT, startGatewayProcess, usageOf, type ProcUsage } from "./processes.ts";
 import { runWrk } from "./wrk.ts";
 
 interface ProfileNode {
@@ -43,25 +43,18 @@ const run = (s: number) =>
     seconds: s,
     timeoutSeconds: 10,
   });
-/** The gateway's user and system CPU µs and involuntary context switches so far (Linux /proc). */
-const usage = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cs = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return { user: Number(f[11]) * 1e4, system: Number(f[12]) * 1e4, preempted: Number(cs?.[1] ?? 0) };
-};
 await run(3); // warm-up (JIT)
-const u0 = usage(gw.pid!);
+const u0 = usageOf(gw.pid!)!;
 const r = await run(seconds);
-const u1 = usage(gw.pid!);
+const u1 = usageOf(gw.pid!)!;
 await gw.stop();
 await sim.stop();
-const per = (k: "user" | "system" | "preempted") => (u1[k] - u0[k]) / r.requests;
+const per = (k: keyof ProcUsage) => (u1[k] - u0[k]) / r.requests;
 console.log(`${connections} connections, ${seconds} s: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ${r.errors} errors`);
 // The profiler samples wall time: a thread descheduled inside a syscall (a write that woke the
 // peer, which then took the core) is sampled in that syscall. The kernel's own accounting says
 // how much of it was CPU.
-console.log(`gateway process per request: ${per("user").toFixed(0)} µs user CPU, ${per("system").toFixed(0)} µs system CPU (all syscalls), ${per("preempted").toFixed(2)} involuntary context switches`);
+console.log(`gateway process per request: ${per("userUs").toFixed(0)} µs user CPU, ${per("systemUs").toFixed(0)} µs system CPU (all syscalls), ${per("involuntarySwitches").toFixed(2)} involuntary context switches`);
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nodes: ProfileNode[] };
