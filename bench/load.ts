@@ -32,6 +32,8 @@ export interface LoadOptions {
   warmupMs?: number;
   /** A response with another status counts as an error. Default: any 2xx is fine. (wrk: any 2xx or 3xx.) */
   expectStatus?: number;
+  /** Called when the warm-ups are over and the measured run starts (e.g. to read the target's CPU time). */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
@@ -87,6 +89,7 @@ async function runLoadWrk(opts: LoadOptions): Promise<LoadResult> {
   if ((opts.warmupMs ?? 0) > 0) await run(8, opts.warmupMs!);
   // wrk has no request count: warm-up requests become one discarded second.
   if ((opts.warmupRequests ?? 0) > 0) await run(opts.connections, 1000);
+  opts.onMeasureStart?.();
   const r = await run(opts.connections, Math.min(opts.durationMs ?? 10_000, HARD_CAP_MS));
   return { requests: r.requests, rps: r.durationUs > 0 ? r.requests / (r.durationUs / 1e6) : 0, p50Ms: r.p50Us / 1000, p99Ms: r.p99Us / 1000, errors: r.errors };
 }
@@ -118,6 +121,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
   try {
     for (let i = 0; i < (opts.warmupRequests ?? 0); i++) await once();
+    opts.onMeasureStart?.();
 
     let latencies = new Float64Array(1024);
     let done = 0;

@@ -44,6 +44,7 @@ export async function startPortkeyProcess(): Promise<Proc> {
   });
   return {
     port,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((res) => {
         if (child.exitCode !== null) return res();

@@ -16,16 +16,19 @@ export const HARNESS_NODE_FLAGS = ["--no-allocation-site-pretenuring"];
 
 export interface Proc {
   port: number;
-  stop(): Promise<void>;
-  /** The process id (CPU accounting: cpuSeconds). */
+  /** The server's process id (to read its RSS), when it runs in a process of its own. */
   pid?: number;
+  stop(): Promise<void>;
 }
 
-/** CPU time (user + system, every thread) a process has used so far, from /proc (Linux). */
-export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** Resident set size of a process in bytes (Linux /proc), or null when it cannot be read. */
+export function rssOf(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 function waitFor(child: ChildProcess, pattern: RegExp, stream: "stdout" | "stderr"): Promise<number> {
@@ -64,15 +67,57 @@ export async function startSimulatorProcess(): Promise<Proc> {
   return { port, stop: stopper(child) };
 }
 
-/** `aigw run` on `yaml` with --concurrency worker threads; the listener must be named "bench". */
-export async function startGatewayProcess(yaml: string, concurrency = 1): Promise<Proc> {
+export interface GatewayProcessOptions {
+  /** Extra environment (e.g. the keys a shipped config reads through host_env_keys). */
+  env?: Record<string, string>;
+  /** Extra node flags before the script (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+}
+
+/** A process's CPU time so far (every thread, µs) and how often the kernel preempted it (Linux /proc). */
+export interface ProcUsage {
+  userUs: number;
+  systemUs: number;
+  involuntarySwitches: number;
+}
+
+export function usageOf(pid: number): ProcUsage | null {
+  try {
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime is the 12th, stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cs = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return { userUs: (Number(f[11]) * 1e6) / CLOCK_TICKS, systemUs: (Number(f[12]) * 1e6) / CLOCK_TICKS, involuntarySwitches: Number(cs?.[1] ?? 0) };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time (user + system, every thread) a process has used, in µs, or null. */
+export function cpuUsOf(pid: number): number | null {
+  const u = usageOf(pid);
+  return u === null ? null : u.userUs + u.systemUs;
+}
+
+/** CPU time (user + system, every thread) a process has used so far, in seconds. */
+export function cpuSeconds(pid: number): number {
+  return (cpuUsOf(pid) ?? 0) / 1e6;
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** `aigw run` on `yaml`, with `--concurrency N`, or without the flag ("default": aigw's own default). */
+export async function startGatewayProcess(yaml: string, concurrency: number | "default" = 1, opts: GatewayProcessOptions = {}): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
   const file = join(dir, "envoy.yaml");
   writeFileSync(file, yaml);
-  const child = spawn(process.execPath, [join(ROOT, "bin/aigw.mjs"), "run", "--config", file, "--concurrency", String(concurrency), "--log-level", "error"], {
+  const args = ["run", "--config", file, ...(concurrency === "default" ? [] : ["--concurrency", String(concurrency)]), "--log-level", "error"];
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), join(ROOT, "bin/aigw.mjs"), ...args], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...opts.env },
   });
   const port = await waitFor(child, /bench on :(\d+)/, "stderr");
-  return { port, stop: stopper(child), pid: child.pid };
+  return { port, pid: child.pid, stop: stopper(child) };
 }

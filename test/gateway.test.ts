@@ -153,6 +153,57 @@ describe("streaming", () => {
     // The first event arrives while the upstream is still holding the second one.
     expect(first).toBe("data: one\n\n");
   });
+
+  it("answers concurrent streams on keep-alive connections byte for byte as a lone stream (responses then flush with the loop iteration's writes)", async () => {
+    // Content-length, chunked and bodiless answers from the upstream, and a direct response.
+    const up = await upstream((r, res) => {
+      const n = r.path.slice(-1);
+      if (n === "0") res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ path: r.path.replace(/\d+\/(\d)$/, "$1"), échos: "é" }));
+      else if (n === "1") (res.writeHead(200, { "content-type": "text/event-stream" }).write("data: a\n\n"), res.end("data: b\n\n"));
+      else res.writeHead(204).end();
+    });
+    gw = await startGateway({
+      filters: [{ name: "stamp", code: STAMP }],
+      routes: [{ prefix: "/direct", direct: { status: 200, body: "hi" } }, { prefix: "/", cluster: "upstream" }],
+      clusters: { upstream: { port: up.port } },
+    });
+    const port = Number(new URL(gw.url).port);
+    /** Sends the paths one after another on one connection; each raw response, with its clock-dependent headers cut. */
+    const conversation = async (paths: string[]): Promise<string[]> => {
+      const s = (await import("node:net")).connect(port, "127.0.0.1");
+      let buf = "";
+      s.on("data", (d: Buffer) => (buf += d.toString("latin1")));
+      const out: string[] = [];
+      for (const p of paths) {
+        s.write(`GET ${p} HTTP/1.1\r\nhost: gw\r\n\r\n`);
+        for (;;) {
+          const head = buf.indexOf("\r\n\r\n");
+          if (head >= 0) {
+            const len = /\r\ncontent-length: (\d+)\r\n/i.exec(buf.slice(0, head))?.[1];
+            const end = len !== undefined ? head + 4 + Number(len) : /\r\n204 |^HTTP\/1\.1 204/.test(buf.slice(0, head)) ? head + 4 : buf.indexOf("\r\n0\r\n\r\n", head) + 7;
+            if (end > head && buf.length >= end) {
+              out.push(buf.slice(0, end).replace(/\r\n(date|x-envoy-upstream-service-time): [^\r]*/gi, ""));
+              buf = buf.slice(end);
+              break;
+            }
+          }
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+      s.destroy();
+      return out;
+    };
+    const paths = (c: number) => Array.from({ length: 6 }, (_, i) => (i === 5 ? "/direct" : `/c${c}/${i % 3}`));
+    // Alone: one stream in flight at a time, each response written as it ends.
+    const alone = await conversation(paths(0));
+    // Eight connections at once: streams overlap, and responses wait for the iteration's flush.
+    const together = await Promise.all(Array.from({ length: 8 }, (_, c) => conversation(paths(c))));
+    for (const got of together) expect(got).toEqual(alone);
+    expect(alone[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*x-wat: 1\r\n[\s\S]*\r\n\r\n[0-9a-f]+\r\n\{"path":"\/c0","Ã©chos":"Ã©"\}\r\n0\r\n\r\n$/);
+    expect(alone[1]).toMatch(/transfer-encoding: chunked\r\n\r\n9\r\ndata: a\n\n\r\n9\r\ndata: b\n\n\r\n0\r\n\r\n$/i);
+    expect(alone[2]).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+    expect(alone[5]).toMatch(/\r\n\r\nhi$/);
+  });
 });
 
 describe("access log", () => {

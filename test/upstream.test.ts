@@ -330,6 +330,59 @@ describe("write coalescing", () => {
     expect(c.writableLength).toBe(0);
   });
 
+  it("holds a response's end() to the iteration's flush (endHeld), with the same bytes as an end() that flushes at once", async () => {
+    const flushes = new WeakMap<net.Socket, ReturnType<typeof flushWritesOncePerLoop>>();
+    const seen: { held: boolean; pendingAfterEnd: number; corkedAfterFlush: number }[] = [];
+    const server = http.createServer((req, res) => {
+      const held = req.url === "/held";
+      const socket = req.socket;
+      res.sendDate = false;
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("hello, ");
+      // Node's end() uncorks the socket fully and writes at once; held, it waits for the flush.
+      if (held) flushes.get(socket)!.endHeld(() => res.end("world"));
+      else res.end("world");
+      const pendingAfterEnd = socket.writableLength;
+      setImmediate(() => seen.push({ held, pendingAfterEnd, corkedAfterFlush: socket.writableCorked }));
+    });
+    server.on("connection", (s: net.Socket) => flushes.set(s, flushWritesOncePerLoop(s)));
+    const port = await listen(server);
+    const raw = async (path: string): Promise<string> => {
+      const c = net.connect(port, "127.0.0.1");
+      sockets.push(c);
+      let got = "";
+      c.on("data", (d: Buffer) => (got += d.toString("latin1")));
+      c.write(`GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`);
+      while (!got.endsWith("0\r\n\r\n")) await new Promise((r) => setTimeout(r, 5));
+      return got;
+    };
+    const plain = await raw("/plain");
+    const held = await raw("/held");
+    expect(held).toBe(plain);
+    expect(held).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n7\r\nhello, \r\n5\r\nworld\r\n0\r\n\r\n$/);
+    expect(seen).toEqual([
+      { held: false, pendingAfterEnd: 0, corkedAfterFlush: 0 },
+      { held: true, pendingAfterEnd: held.length, corkedAfterFlush: 0 },
+    ]);
+  });
+
+  it("a held end() that writes nothing leaves the socket uncorked", async () => {
+    const c = net.connect(await listen(net.createServer(() => {})), "127.0.0.1");
+    sockets.push(c);
+    await once(c, "connect");
+    const flush = flushWritesOncePerLoop(c);
+    // What ServerResponse.end() does when the body went out earlier: force corked = 1, uncork.
+    flush.endHeld(() => {
+      c.cork();
+      c.uncork();
+    });
+    expect(c.writableCorked).toBe(0);
+    c.write("x");
+    expect(c.writableLength).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(c.writableLength).toBe(0);
+  });
+
   it("sends a body released in one iteration chunked, with headers, chunk and terminator read together", async () => {
     const reads: string[] = [];
     const port = await listen(

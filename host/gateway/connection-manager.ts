@@ -15,7 +15,7 @@ import type { AccessLogConfig, Cluster, Listener, Route, WasmFilterConfig } from
 import { matchRoute, selectVirtualHost } from "../envoy/routes.ts";
 import { RouterFilter, type RouteSource } from "./router.ts";
 import type { GatewayStats } from "./gateway-stats.ts";
-import { flushWritesOncePerLoop } from "./write-flush.ts";
+import { flushWritesOncePerLoop, type LoopFlush } from "./write-flush.ts";
 import { createAccessLogSink, formatAccessLog, type AccessLogRecord, type AccessLogSink } from "./access-log.ts";
 
 // Envoy's HTTP/1 limits (HttpConnectionManager max_request_headers_kb default 60,
@@ -50,6 +50,15 @@ export function protocolErrorResponse(status: 400 | 431): string {
 // Headers Node's server manages itself or that must not be repeated downstream.
 const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "date"]);
 
+/**
+ * Streams in flight on this thread (every listener shares its event loop). A response that
+ * ends while others are in flight is flushed with the loop iteration's other writes
+ * (LoopFlush.endHeld): under load the iteration's responses leave together at its end. A lone
+ * stream's response leaves at once, ahead of the stream's logging and teardown: nothing else
+ * could share its write, and holding it would only add that work to its latency.
+ */
+let streamsInFlight = 0;
+
 export interface ListenerDeps {
   plugins: Map<WasmFilterConfig, WasmPlugin>; // by http_filters entry
   /** Each cluster's upstream Wasm filters (HttpProtocolOptions.http_filters), by cluster name. */
@@ -62,7 +71,7 @@ export interface ListenerDeps {
 export class ConnectionManager {
   private server: http.Server | null = null;
   private nextConnectionId = 1;
-  private readonly workerOf = new WeakMap<Socket, { worker: number; id: number }>();
+  private readonly workerOf = new WeakMap<Socket, { worker: number; id: number; flush: LoopFlush }>();
   private readonly logSinks: { cfg: AccessLogConfig; write: AccessLogSink }[];
   private readonly routeSource: RouteSource;
 
@@ -92,8 +101,7 @@ export class ConnectionManager {
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     server.on("connection", (socket: Socket) => {
       const id = this.nextConnectionId++;
-      this.workerOf.set(socket, { worker: (id - 1) % this.deps.concurrency, id });
-      flushWritesOncePerLoop(socket);
+      this.workerOf.set(socket, { worker: (id - 1) % this.deps.concurrency, id, flush: flushWritesOncePerLoop(socket) });
     });
     this.server = server;
     const { address, port } = this.listener.address;
@@ -170,7 +178,7 @@ export class ConnectionManager {
       return;
     }
     const hcm = this.listener.hcm;
-    const conn = this.workerOf.get(req.socket) ?? { worker: 0, id: 0 };
+    const conn = this.workerOf.get(req.socket) ?? { worker: 0, id: 0, flush: null };
     const info = new StreamInfo(
       conn.id,
       { address: req.socket.remoteAddress ?? "", port: req.socket.remotePort ?? 0 },
@@ -195,8 +203,11 @@ export class ConnectionManager {
     headers.set("x-forwarded-proto", "http");
     const endStream = !req.headers["transfer-encoding"] && (req.headers["content-length"] === undefined || req.headers["content-length"] === "0");
 
-    const sink = this.sinkFor(req, res, info);
+    const sink = this.sinkFor(req, res, info, conn.flush);
     const fm = new FilterManager(info, sink, hcm.bufferLimitBytes);
+    // Access logs run once, when the stream is destroyed (FilterManager.destroy): the stream is over.
+    streamsInFlight++;
+    fm.addAccessLog(() => void streamsInFlight--);
     for (const { cfg, write } of this.logSinks) fm.addAccessLog(() => write(formatAccessLog(cfg, this.record(info, req.socket))));
     fm.addAccessLog(() => this.deps.stats.downstreamResponse(hcm.statPrefix, info.responseCode ?? 0));
 
@@ -239,9 +250,13 @@ export class ConnectionManager {
     return perRoute ? !perRoute.disabled : !disabledByDefault;
   }
 
-  private sinkFor(req: http.IncomingMessage, res: http.ServerResponse, info: StreamInfo): DownstreamSink {
+  private sinkFor(req: http.IncomingMessage, res: http.ServerResponse, info: StreamInfo, flush: LoopFlush | null): DownstreamSink {
+    const end = (): void => {
+      if (flush !== null && streamsInFlight > 1) flush.endHeld(() => res.end());
+      else res.end();
+    };
     return {
-      encodeHeaders: (h, end) => {
+      encodeHeaders: (h, endStream) => {
         const status = Number(h.get(":status") ?? 200);
         const flat: string[] = [];
         for (const [k, v] of h.entries()) {
@@ -252,22 +267,22 @@ export class ConnectionManager {
         info.responseCode = status;
         try {
           res.writeHead(status, flat);
-          if (end) res.end();
+          if (endStream) end();
         } catch {
           req.socket.destroy();
         }
       },
-      encodeData: (data, end) => {
+      encodeData: (data, endStream) => {
         try {
           if (data.length > 0) res.write(data);
-          if (end) res.end();
+          if (endStream) end();
         } catch {
           req.socket.destroy();
         }
       },
       encodeTrailers: (t) => {
         res.addTrailers(Object.fromEntries(t.entries()));
-        res.end();
+        end();
       },
       reset: () => {
         req.socket.destroy();
