@@ -102,6 +102,18 @@ export class ByteClasses {
 }
 
 /**
+ * The next generation number for a closure walk's `mark` array (a pc is visited in this walk
+ * when its mark equals the generation): before the counter could overflow, every mark is reset.
+ */
+export function nextGeneration(mark: StaticArray<i32>, gen: i32): i32 {
+  if (gen >= 0x3ffffff0) {
+    for (let i = 0; i < mark.length; i++) unchecked((mark[i] = -1));
+    gen = 0;
+  }
+  return gen + 1;
+}
+
+/**
  * Appends to `list` (from `count`) every consuming instruction and every MATCH reached from pc0
  * without consuming, under the assertion truths `flags`; each pc once per `gen` (in `mark`).
  * Returns the new count. ENTER and CHECK are passed: whether an empty iteration is allowed

@@ -6,7 +6,7 @@
 // The cache has a fixed budget; when it fills up too quickly the search finishes on the
 // Pike VM instead (as RE2 does), so the time stays O(program × input) in the worst case.
 
-import { ByteClasses, closureInto, CTX_START } from "./classes";
+import { ByteClasses, closureInto, CTX_START, nextGeneration } from "./classes";
 import { OP_MATCH, Program } from "./program";
 
 const UNKNOWN: i32 = -1;
@@ -75,11 +75,7 @@ export class LazyDfa {
   }
 
   private nextGen(): void {
-    if (this.gen >= 0x3ffffff0) {
-      for (let i = 0; i < this.mark.length; i++) unchecked((this.mark[i] = -1));
-      this.gen = 0;
-    }
-    this.gen++;
+    this.gen = nextGeneration(this.mark, this.gen);
   }
 
   private flush(): void {

@@ -13,7 +13,7 @@
 // whose union does not fit the table budget are split into several sets (RegexSet), each one
 // pass; a pattern that only the bit-parallel NFA bounds keeps its own pass.
 
-import { ByteClasses, closureInto, CTX_START } from "./classes";
+import { ByteClasses, closureInto, CTX_START, nextGeneration } from "./classes";
 import { TABLE_BUDGET } from "./dfa";
 import { ByteSet } from "./byteset";
 import { OP_BYTE, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, Program } from "./program";
@@ -215,11 +215,7 @@ export class SetDfa {
   }
 
   private nextGen(): void {
-    if (this.gen >= 0x3ffffff0) {
-      for (let i = 0; i < this.mark.length; i++) unchecked((this.mark[i] = -1));
-      this.gen = 0;
-    }
-    this.gen++;
+    this.gen = nextGeneration(this.mark, this.gen);
   }
 
   /** The id of the state, made if new; -1 when there are already `limit` states. */
