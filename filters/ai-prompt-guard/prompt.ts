@@ -23,6 +23,7 @@
 
 import { validateJsonMembers } from "../../lib/json/validate";
 import { ambiguousMember } from "../../lib/json/names";
+import { MessageJudge, ScanResult, scanRequest } from "../../lib/llm/route/request-scan";
 import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals, skipSpaceAt, skipStringAt, skipValueAt, swarHasZero } from "../../lib/json/raw";
 
 /** Nesting limit for request bodies (deeper bodies are refused before parsing). */
@@ -400,13 +401,29 @@ function topKeyIs(p: usize, ks: i32, ke: i32, name: string): bool {
 /** Top-level member spans from the validation pass (four offsets each). */
 const members = new Array<i32>();
 
+/** The guard reads the messages itself: from ai-proxy's one-walk scan it takes only the JSON checks. */
+class NoMessageRules extends MessageJudge {
+  message(b: Uint8Array, role: i64, content: i64, toolCallId: i64): bool {
+    return true;
+  }
+  part(b: Uint8Array, type: i64, text: i64): bool {
+    return true;
+  }
+}
+const NO_MESSAGE_RULES = new NoMessageRules();
+const SCAN = new ScanResult();
+
 export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
-  const err = validateJsonMembers(body, MAX_BODY_DEPTH, members);
-  if (err != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + err);
-  const root = rawStart(body);
-  if (root >= body.length || unchecked(body[root]) != 0x7b) return bad(PromptStatus.BadJson, "request body is not valid JSON: expected a JSON object");
-  const ambiguous = ambiguousMember(body);
-  if (ambiguous != null) return bad(PromptStatus.BadJson, "request body is ambiguous: " + ambiguous);
+  // One walk for the common body (valid JSON, an object, plain unique member names: the same
+  // top-level spans); anything it is unsure of takes the walks below, which find the exact error.
+  if (!scanRequest(body, MAX_BODY_DEPTH, members, NO_MESSAGE_RULES, SCAN)) {
+    const err = validateJsonMembers(body, MAX_BODY_DEPTH, members);
+    if (err != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + err);
+    const root = rawStart(body);
+    if (root >= body.length || unchecked(body[root]) != 0x7b) return bad(PromptStatus.BadJson, "request body is not valid JSON: expected a JSON object");
+    const ambiguous = ambiguousMember(body);
+    if (ambiguous != null) return bad(PromptStatus.BadJson, "request body is ambiguous: " + ambiguous);
+  }
   const p = body.dataStart;
   len = 0;
   pending = false;
