@@ -335,5 +335,26 @@ describe("analytics and metrics", () => {
     expect(tokens.find((s) => s.includes("token_type=.=prompt_tokens"))).toMatch(new RegExp(`: ${promptTokens}$`));
     expect(tokens.find((s) => s.includes("token_type=.=completion_tokens"))).toMatch(new RegExp(`: ${completion}$`));
   });
+
+  it("an LLM that answers with its key as the model name: the key reaches no log record, access log or stat", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aigw-rt-"));
+    const path = join(dir, "access.log");
+    const g = await start(
+      { prompt: TO_JSON, llm: openaiLlm(rig.openai.port) },
+      {
+        after: [{ name: "ai-metrics", code: filter("ai-metrics"), config: {} }],
+        accessLog: { path, json: { ai: "%FILTER_STATE(wasm.ai.ai-request-transformer.log:PLAIN)%", model: "%FILTER_STATE(wasm.ai.ai-request-transformer.response_model:PLAIN)%" } },
+      },
+    );
+    rig.openai.misbehaveNext({ echo: "model" });
+    const r = await post(g, "two large pizzas");
+    expect(r.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 50));
+    const line = readFileSync(path, "utf8").trim().split("\n").at(-1)!;
+    expect(JSON.parse(line).model).toBe("*".repeat(OPENAI_DEFAULT_KEY.length));
+    expect(line).not.toContain(OPENAI_DEFAULT_KEY);
+    expect(await (await fetch(`${g.admin}/stats`)).text()).not.toContain(OPENAI_DEFAULT_KEY);
+    expectNoKeys(g, r);
+  });
 });
 

@@ -107,7 +107,8 @@ export abstract class TransformerStream extends HttpContext {
     a.keys = this.keys;
     a.provider = cfg.llm.model.provider;
     a.requestModel = call.req.model;
-    a.responseModel = r.model;
+    // The model name comes from the LLM's answer: masked like its text (ai-proxy does the same).
+    a.responseModel = cfg.llm.auth.secrets.maskString(r.model);
     a.usage = r.usage;
     a.latencyMs = latencyMs;
     a.status = status;
