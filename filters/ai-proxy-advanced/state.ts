@@ -4,7 +4,7 @@
 // of the parsed targets (config.ts stateKey), so the listener's filter and the cluster's
 // upstream filter share one state however their JSON is laid out, and other target lists don't.
 
-import { getSharedData, setSharedData } from "../../lib/abi/shared-data";
+import { casAfterRead, getSharedData, setSharedData } from "../../lib/abi/shared-data";
 import { WasmResult } from "../../lib/abi/enums";
 
 const CAS_TRIES = 16;
@@ -47,7 +47,7 @@ function updatePair(key: string, f: (p: Pair, now: f64) => Pair, now: f64): void
     const cur = v != null ? parsePair(String.UTF8.decode(v.value)) : new Pair(0, 0);
     const n = f(cur, now);
     const s = String.UTF8.encode(n.a.toString() + "," + n.b.toString());
-    if (setSharedData(key, s, v != null ? v.cas : 0) != WasmResult.CasMismatch) return;
+    if (setSharedData(key, s, casAfterRead(v)) != WasmResult.CasMismatch) return;
   }
 }
 

@@ -30,6 +30,17 @@ export function getSharedData(key: string): SharedValue | null {
   return new SharedValue(v, cas);
 }
 
+/**
+ * The cas to write with after reading `v` (null: the key was absent). Never 0 for an absent
+ * key: cas 0 overwrites whatever another worker created between the read and the write
+ * (proxy-wasm-cpp-host src/shared_data.cc: a cas is only compared when non-zero), which lost a
+ * concurrent reservation. 0xffffffff creates an absent key like any cas and fails with
+ * CAS_MISMATCH on a key created meanwhile, unless the store's cas counter stands exactly there.
+ */
+export function casAfterRead(v: SharedValue | null): u32 {
+  return v != null ? v.cas : 0xffffffff;
+}
+
 /** Sets a key. Returns the host status (CAS_MISMATCH when another writer got there first). */
 export function setSharedData(key: string, value: ArrayBuffer, cas: u32): i32 {
   const k = String.UTF8.encode(key);

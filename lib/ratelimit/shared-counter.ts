@@ -5,7 +5,7 @@
 // current and the previous window are both readable for the sliding rate and the store
 // never grows with time: a slot holding an older start reads as an empty window.
 
-import { getSharedData, setSharedData } from "../abi/shared-data";
+import { casAfterRead, getSharedData, setSharedData } from "../abi/shared-data";
 import { WasmResult } from "../abi/enums";
 
 /** CAS retries before giving up on one update (each retry means another worker wrote the key). */
@@ -36,9 +36,7 @@ export function addCount(base: string, start: i64, size: i64, delta: f64, onlyIf
   for (let i = 0; i < MAX_CAS_RETRIES; i++) {
     const v = getSharedData(key);
     let base: f64 = 0;
-    let cas: u32 = 0;
     if (v != null) {
-      cas = v.cas;
       if (v.value.byteLength == 16 && load<i64>(changetype<usize>(v.value)) == start) base = load<f64>(changetype<usize>(v.value), 8);
       else if (onlyIfCurrent) return 0;
     } else if (onlyIfCurrent) return 0;
@@ -47,8 +45,7 @@ export function addCount(base: string, start: i64, size: i64, delta: f64, onlyIf
     if (!(next > 0)) next = 0;
     store<i64>(bp, start);
     store<f64>(bp, next, 8);
-    // A missing key is created whatever the cas (proxy-wasm-cpp-host src/shared_data.cc).
-    const s = setSharedData(key, buf, cas);
+    const s = setSharedData(key, buf, casAfterRead(v));
     if (s == WasmResult.Ok) return next;
     if (s != WasmResult.CasMismatch) return -1;
   }
@@ -69,9 +66,7 @@ export function admitAndReserve(base: string, start: i64, size: i64, previous: f
   for (let i = 0; i < MAX_CAS_RETRIES; i++) {
     const v = getSharedData(key);
     let count: f64 = 0;
-    let cas: u32 = 0;
     if (v != null) {
-      cas = v.cas;
       if (v.value.byteLength == 16 && load<i64>(changetype<usize>(v.value)) == start) count = load<f64>(changetype<usize>(v.value), 8);
     }
     const rate = count + previous;
@@ -80,7 +75,7 @@ export function admitAndReserve(base: string, start: i64, size: i64, previous: f
     if (!isFinite(next)) next = count;
     store<i64>(bp, start);
     store<f64>(bp, next, 8);
-    const s = setSharedData(key, buf, cas);
+    const s = setSharedData(key, buf, casAfterRead(v));
     if (s == WasmResult.Ok) return rate;
     if (s != WasmResult.CasMismatch) return -1;
   }
