@@ -280,9 +280,14 @@ describe("after N plain and N streamed requests", () => {
 
 describe("failed requests", () => {
   /** Waits for the access-log line of the request just answered (it is written after the response). */
-  async function nextLogLine(before: number): Promise<Obj> {
-    for (let i = 0; i < 200 && accessLog().length <= before; i++) await new Promise((r) => setTimeout(r, 10));
-    return accessLog()[before]!;
+  /**
+   * The first access-log line after index `before` with this status: an earlier test's line can
+   * still be on its way when `before` is read (the log is written when a stream ends).
+   */
+  async function nextLogLine(before: number, status: number, model?: string): Promise<Obj | undefined> {
+    const find = () => accessLog().slice(before).find((l) => l.status === status && (model === undefined || String(l.ai).includes(`"${model}"`)));
+    for (let i = 0; i < 200 && find() === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    return find();
   }
 
   it("are counted with their status class, from the provider or from the gateway", async () => {
@@ -315,10 +320,10 @@ describe("failed requests", () => {
     let n = accessLog().length;
     openai.failNext(500);
     expect((await chat("openai", { model: "gpt-4o-logged", messages: [{ role: "user", content: "hi" }] })).status).toBe(500);
-    const upstreamFailure = await nextLogLine(n);
+    const upstreamFailure = (await nextLogLine(n, 500, "gpt-4o-logged"))!;
     n = accessLog().length;
     expect((await chat("openai", { model: "gpt-4o-logged", messages: 5 })).status).toBe(400);
-    const refusal = await nextLogLine(n);
+    const refusal = (await nextLogLine(n, 400))!;
     expect(upstreamFailure).toMatchObject({ status: 500 });
     expect(refusal).toMatchObject({ status: 400 });
     const meta = (l: Obj) => (JSON.parse(l.ai as string) as { proxy: { meta: Obj } }).proxy.meta;
