@@ -16,7 +16,7 @@ export function headerFunctions(vm: WasmVm): HostFns {
   /** add and replace: both need the map held (getMap) and clear the route cache via onHeadersModified. */
   const setValue = (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number, apply: (m: HeaderMap, k: string, v: string) => void): number => {
     if (bad(type)) return WasmResult.BadArgument;
-    const key = m.readString(kPtr, kLen);
+    const key = m.readKey(kPtr, kLen);
     const value = m.readString(vPtr, vLen);
     if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
     const ctx = vm.context();
@@ -29,7 +29,7 @@ export function headerFunctions(vm: WasmVm): HostFns {
   return {
     proxy_get_header_map_value(type: number, kPtr: number, kLen: number, vPtrPtr: number, vLenPtr: number): number {
       if (bad(type)) return WasmResult.BadArgument;
-      const key = m.readString(kPtr, kLen);
+      const key = m.readKey(kPtr, kLen);
       if (key === null) return WasmResult.InvalidMemoryAccess;
       const ctx = vm.context();
       const map = ctx.getConstMap(type);
@@ -46,7 +46,7 @@ export function headerFunctions(vm: WasmVm): HostFns {
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kLen: number): number {
       if (bad(type)) return WasmResult.BadArgument;
-      const key = m.readString(kPtr, kLen);
+      const key = m.readKey(kPtr, kLen);
       if (key === null) return WasmResult.InvalidMemoryAccess;
       const ctx = vm.context();
       const map = ctx.getMap(type);

@@ -4,9 +4,14 @@
 
 /** Buffer's native UTF-8 decoder, which toString("utf8", start, end) reaches after its dispatch. */
 type Utf8Sliceable = Buffer & { utf8Slice(start: number, end: number): string };
+type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** Copies up to this size are made with slice(): V8 keeps such small arrays on its heap. */
 const SMALL_COPY = 64;
+
+/** Longest key readKey interns, and the size of its table (a power of two). */
+const KEY_MAX = 64;
+const KEY_SLOTS = 512;
 
 export class GuestMemory {
   private memory: WebAssembly.Memory = new WebAssembly.Memory({ initial: 0 });
@@ -15,6 +20,9 @@ export class GuestMemory {
   private u8: Uint8Array = new Uint8Array(0);
   private buf: Buffer = Buffer.alloc(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
+  // readKey's table: the bytes of each interned key and its string, by hash slot.
+  private readonly keyBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(KEY_SLOTS).fill(null);
+  private readonly keyStrings: string[] = new Array<string>(KEY_SLOTS).fill("");
 
   /** Bound once the instance exists; host functions hold this object from before. */
   bind(memory: WebAssembly.Memory, malloc: (size: number) => number): void {
@@ -64,6 +72,39 @@ export class GuestMemory {
     // Decoded straight from guest memory: no intermediate copy, no Buffer object per call, and
     // not through toString()'s encoding dispatch (as undici does for its bodies).
     return (this.buf as Utf8Sliceable).utf8Slice(ptr, ptr + len);
+  }
+
+  /**
+   * readString for the short strings a module sends again and again (header names, property
+   * paths, filter-state keys): an ASCII key seen before is found by a hash and a compare of
+   * its bytes, and the same string is returned, whose hash V8 has kept for the Map lookups
+   * that follow. Anything else (longer, or with a byte >= 0x80) goes through readString, so
+   * the result is always the string readString gives.
+   */
+  readKey(ptr: number, len: number): string | null {
+    ptr >>>= 0;
+    len >>>= 0;
+    if (len > KEY_MAX) return this.readString(ptr, len);
+    if (!this.inBounds(ptr, len)) return null;
+    const u8 = this.u8;
+    let h = len;
+    for (let i = 0; i < len; i++) {
+      const c = u8[ptr + i]!;
+      if (c >= 0x80) return this.readString(ptr, len);
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const slot = (h ^ (h >>> 16)) & (KEY_SLOTS - 1);
+    const known = this.keyBytes[slot];
+    if (known && known.length === len) {
+      let i = 0;
+      while (i < len && known[i] === u8[ptr + i]) i++;
+      if (i === len) return this.keyStrings[slot]!;
+    }
+    // ASCII: Latin-1 decoding gives the same string as UTF-8.
+    const s = len === 0 ? "" : (this.buf as Latin1Sliceable).latin1Slice(ptr, ptr + len);
+    this.keyBytes[slot] = u8.slice(ptr, ptr + len);
+    this.keyStrings[slot] = s;
+    return s;
   }
 
   write(ptr: number, data: Uint8Array): boolean {

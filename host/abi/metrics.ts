@@ -52,10 +52,15 @@ export function metricFunctions(vm: WasmVm): HostFns {
       const type = (id & 3) as MetricType;
       const e = lookup(id, type);
       if (!e) return WasmResult.NotFound;
+      // A histogram reads the value as int64 (circllhist), which `value` already is: no
+      // round trip through uint64.
+      if (type === MetricType.Histogram) {
+        (e.stat as HistogramHandle).record(value);
+        return WasmResult.Ok;
+      }
       const v = BigInt.asUintN(64, value);
       if (type === MetricType.Counter) (e.stat as CounterHandle).add(v);
-      else if (type === MetricType.Gauge) (e.stat as GaugeHandle).set(v);
-      else (e.stat as HistogramHandle).record(v);
+      else (e.stat as GaugeHandle).set(v);
       return WasmResult.Ok;
     },
     proxy_get_metric(id: number, retPtr: number): number {
