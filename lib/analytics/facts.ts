@@ -56,9 +56,29 @@ export const R_STATUS = 40;
 export const R_LABELS = 48;
 /**
  * The label fields, in order: provider, request model, response model, request mode, route
- * type, cache status, vector db, embeddings provider, embeddings model, error type.
+ * type, cache status, vector db, embeddings provider, embeddings model, error type, operation.
+ * The operation is gen_ai.operation.name as operationOfPath gives it for the :path the writer
+ * sent upstream (empty when the writer does not know it: ai-metrics then reads :path itself).
  */
-export const LABEL_FIELDS = 10;
+export const LABEL_FIELDS = 11;
+export const L_ROUTE_TYPE = 4;
+export const L_ERROR_TYPE = 9;
+export const L_OPERATION = 10;
+
+/**
+ * gen_ai.operation.name from a request path (client or provider path): embeddings,
+ * text_completion or chat. ai-metrics derives it from :path when no route type names it; a
+ * producer that sets :path records the same answer in its record (L_OPERATION), so that
+ * ai-metrics need not read :path.
+ */
+export function operationOfPath(path: string): string {
+  const q = path.indexOf("?");
+  const p = (q >= 0 ? path.substring(0, q) : path).toLowerCase();
+  if (p.includes("embed")) return "embeddings";
+  if (p.endsWith("/chat/completions") || p.endsWith("/chat") || p.endsWith("/messages")) return "chat";
+  if (p.endsWith("/completions") || p.endsWith("/generate") || p.endsWith("/complete")) return "text_completion";
+  return "chat";
+}
 
 /**
  * A count as ai-metrics reads it from a key's decimal text: non-negative and at most 18
