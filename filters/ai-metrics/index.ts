@@ -7,7 +7,9 @@
 
 // Only the callbacks this filter uses: Envoy (proxy-wasm cpp-host, ContextBase::onRequestHeaders
 // and the rest) calls no export a module lacks, so a request costs no header or body callbacks.
-export { malloc, proxy_abi_version_0_2_1, proxy_on_context_create, proxy_on_vm_start, proxy_on_configure, proxy_on_log, proxy_on_done, proxy_on_delete } from "../../lib/runtime/exports";
+// Nor proxy_on_done: no context here overrides onDone, and without the export cpp-host's
+// ContextBase::onDone answers true, as the SDK's default would.
+export { malloc, proxy_abi_version_0_2_1, proxy_on_context_create, proxy_on_vm_start, proxy_on_configure, proxy_on_log, proxy_on_delete } from "../../lib/runtime/exports";
 import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
 import { AiMetricsConfig, parseConfig } from "./config";
 import { AiRecord, countsFromFacts, readRecord, RECORDS } from "./record";
