@@ -28,8 +28,7 @@ const reader = new FactsReader();
 /** A reader over `ai.facts` when present and well-formed, else null (then the individual keys are read). */
 function readFacts(): FactsReader | null {
   const v = property(FACTS);
-  if (v == null || !reader.reset(v).valid()) return null;
-  return reader.reset(v);
+  return v != null && reader.reset(v).valid() ? reader : null;
 }
 
 class AiMetricsRoot extends RootContext {

@@ -76,8 +76,6 @@ export function binFor(value: bigint): { val: number; exp: number } | null {
   return { val: Number(sign * v), exp: scale };
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
 // safeBin's answer, in module variables rather than an object per value.
 let binVal = 0;
 let binExp = 0;
@@ -116,7 +114,8 @@ export class HistogramData {
   record(value: number | bigint): void {
     // A value within ±2^53 (every latency and token count) is binned in doubles, exactly as
     // binFor bins it in BigInts (one BigInt division per digit was most of a record).
-    const n = typeof value === "bigint" ? (value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : NaN) : Math.trunc(value);
+    // Number() of a BigInt beyond ±(2^53 - 1) is never a safe integer: no BigInt compare needed.
+    const n = typeof value === "bigint" ? Number(value) : Math.trunc(value);
     if (Number.isSafeInteger(n)) {
       this.recorded = true;
       safeBin(n);
