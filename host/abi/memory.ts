@@ -20,8 +20,9 @@ export class GuestMemory {
   private u8: Uint8Array = new Uint8Array(0);
   private buf: Buffer = Buffer.alloc(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
-  // readKey's table: the bytes of each interned key and its string, by hash slot.
-  private readonly keyBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(KEY_SLOTS).fill(null);
+  // readKey's table, by hash slot: each interned key's bytes (as words, then the tail), length and string.
+  private readonly keyWords: (Int32Array | null)[] = new Array<Int32Array | null>(KEY_SLOTS).fill(null);
+  private readonly keyLengths = new Int32Array(KEY_SLOTS);
   private readonly keyStrings: string[] = new Array<string>(KEY_SLOTS).fill("");
 
   /** Bound once the instance exists; host functions hold this object from before. */
@@ -77,32 +78,44 @@ export class GuestMemory {
   /**
    * readString for the short strings a module sends again and again (header names, property
    * paths, filter-state keys): an ASCII key seen before is found by a hash and a compare of
-   * its bytes, and the same string is returned, whose hash V8 has kept for the Map lookups
-   * that follow. Anything else (longer, or with a byte >= 0x80) goes through readString, so
-   * the result is always the string readString gives.
+   * its bytes, four at a time, and the same string is returned, whose hash V8 has kept for the
+   * Map lookups that follow. Anything else (longer, or with a byte >= 0x80) goes through
+   * readString, so the result is always the string readString gives.
    */
   readKey(ptr: number, len: number): string | null {
     ptr >>>= 0;
     len >>>= 0;
     if (len > KEY_MAX) return this.readString(ptr, len);
     if (!this.inBounds(ptr, len)) return null;
-    const u8 = this.u8;
+    const dv = this.dv;
+    const words = len >>> 2;
     let h = len;
-    for (let i = 0; i < len; i++) {
-      const c = u8[ptr + i]!;
-      if (c >= 0x80) return this.readString(ptr, len);
-      h = Math.imul(h ^ c, 0x01000193);
+    let high = 0; // every byte's top bit, OR-ed
+    for (let i = 0; i < words; i++) {
+      const w = dv.getInt32(ptr + 4 * i, true);
+      high |= w;
+      h = Math.imul(h ^ w, 0x01000193);
     }
+    const u8 = this.u8;
+    let tail = 0; // the last len % 4 bytes
+    for (let i = words * 4; i < len; i++) tail = (tail << 8) | u8[ptr + i]!;
+    high |= tail;
+    if ((high & 0x80808080) !== 0) return this.readString(ptr, len);
+    h = Math.imul(h ^ tail, 0x01000193);
     const slot = (h ^ (h >>> 16)) & (KEY_SLOTS - 1);
-    const known = this.keyBytes[slot];
-    if (known && known.length === len) {
+    const known = this.keyWords[slot];
+    if (known && this.keyLengths[slot] === len) {
       let i = 0;
-      while (i < len && known[i] === u8[ptr + i]) i++;
-      if (i === len) return this.keyStrings[slot]!;
+      while (i < words && known[i] === dv.getInt32(ptr + 4 * i, true)) i++;
+      if (i === words && known[words] === tail) return this.keyStrings[slot]!;
     }
     // ASCII: Latin-1 decoding gives the same string as UTF-8.
     const s = len === 0 ? "" : (this.buf as Latin1Sliceable).latin1Slice(ptr, ptr + len);
-    this.keyBytes[slot] = u8.slice(ptr, ptr + len);
+    const copy = new Int32Array(words + 1);
+    for (let i = 0; i < words; i++) copy[i] = dv.getInt32(ptr + 4 * i, true);
+    copy[words] = tail;
+    this.keyWords[slot] = copy;
+    this.keyLengths[slot] = len;
     this.keyStrings[slot] = s;
     return s;
   }
