@@ -56,6 +56,29 @@ describe("GuestMemory.readKey", () => {
   });
 });
 
+describe("GuestMemory.read", () => {
+  it("gives copies that later writes to guest memory and later reads never change, pooled or not", () => {
+    const { mem, u8 } = guest();
+    const sizes = [0, 1, 64, 65, 100, 1000, 4095, 4096, 4097, 9000, 3000, 3000, 3000, 70];
+    const got: { at: number; want: Buffer; copy: Uint8Array }[] = [];
+    sizes.forEach((n, k) => {
+      const at = 100 + k * 7;
+      const want = Buffer.alloc(n, k + 1);
+      for (let i = 0; i < n; i++) want[i] = (i * 31 + k) & 0xff;
+      u8().set(want, at);
+      const copy = mem.read(at, n)!;
+      expect(Buffer.from(copy)).toEqual(want);
+      got.push({ at, want, copy });
+      u8().fill(0xee, at, at + n); // the guest reuses its memory
+    });
+    for (const { want, copy } of got) {
+      expect(Buffer.from(copy)).toEqual(want);
+      expect(copy.slice(0, 3)).not.toBe(copy); // Uint8Array semantics: slice copies
+    }
+    expect(mem.read(65530, 10)).toBeNull();
+  });
+});
+
 describe("int64 properties", () => {
   function ctxWith(code: number | null): ContextBase {
     const info = new StreamInfo(7, { address: "1.2.3.4", port: 5 }, { address: "5.6.7.8", port: 9 });

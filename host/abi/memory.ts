@@ -9,6 +9,16 @@ type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): strin
 /** Copies up to this size are made with slice(): V8 keeps such small arrays on its heap. */
 const SMALL_COPY = 64;
 
+/**
+ * read()'s pool, shared by every VM of the thread: copies up to POOLED bytes are carved from a
+ * POOL_SIZE chunk (Node's Buffer.poolSize and its half, so a live copy keeps no more memory
+ * alive than a pooled Buffer does).
+ */
+const POOL_SIZE = 8 * 1024;
+const POOLED = POOL_SIZE / 2;
+let pool = new Uint8Array(POOL_SIZE);
+let poolUsed = 0;
+
 /** Longest key readKey interns, and the size of its table (a power of two). */
 const KEY_MAX = 64;
 const KEY_SLOTS = 512;
@@ -57,9 +67,20 @@ export class GuestMemory {
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
     if (len <= SMALL_COPY) return this.u8.slice(ptr, ptr + len);
-    // Larger: a slice() would get its own off-heap backing store (microseconds each);
-    // Node's pooled allocation plus a copy is an order of magnitude cheaper. A plain
-    // Uint8Array view is returned so callers keep Uint8Array semantics (slice copies).
+    // Larger: a slice() would get its own off-heap backing store (microseconds each). Up to
+    // POOLED bytes the copy goes into a shared chunk, as Node's Buffer pool does, as a plain
+    // Uint8Array view (callers keep Uint8Array semantics: slice copies); beyond, Node's
+    // allocation plus a copy.
+    if (len <= POOLED) {
+      let at = poolUsed;
+      if (at + len > POOL_SIZE) {
+        pool = new Uint8Array(POOL_SIZE);
+        at = 0;
+      }
+      poolUsed = (at + len + 7) & ~7; // the next copy starts 8-aligned
+      pool.set(this.u8.subarray(ptr, ptr + len), at);
+      return new Uint8Array(pool.buffer, at, len);
+    }
     const b = Buffer.allocUnsafe(len);
     b.set(this.u8.subarray(ptr, ptr + len));
     return new Uint8Array(b.buffer, b.byteOffset, len);
