@@ -4,6 +4,7 @@
 // paths resolved from a shared, frozen segment list.
 import { describe, expect, it } from "vitest";
 import { GuestMemory } from "../host/abi/memory.ts";
+import { encodePairs, pairsSize, writePairs } from "../host/abi/pairs.ts";
 import { binFor, HistogramData } from "../host/stats/histogram.ts";
 import { Counter } from "../host/stats/store.ts";
 import { resolveProperty } from "../host/proxy/properties.ts";
@@ -76,6 +77,28 @@ describe("GuestMemory.read", () => {
       expect(copy.slice(0, 3)).not.toBe(copy); // Uint8Array semantics: slice copies
     }
     expect(mem.read(65530, 10)).toBeNull();
+  });
+});
+
+describe("header pairs written into guest memory", () => {
+  it("are the bytes encodePairs gives, for ASCII, unicode, empty and NUL-bearing pairs", () => {
+    const maps: [string, string][][] = [
+      [[":path", "/v1/chat/completions"]],
+      [["a", ""], ["", "b"], ["x-ü", "värde ✓ 😀"], ["k", "v\u0000w"], [":authority", "gw"]],
+      Array.from({ length: 50 }, (_, i) => [`h${i}`, "v".repeat(i * 3)] as [string, string]),
+    ];
+    for (const pairs of maps) {
+      const wasm = new WebAssembly.Memory({ initial: 1 });
+      const mem = new GuestMemory();
+      mem.bind(wasm, () => 1000);
+      const lens: number[] = [];
+      const size = pairsSize(pairs, lens);
+      expect(mem.copyOutWith(size, (out, at) => writePairs(out, at, pairs, lens), 0, 4)).toBe(true);
+      const dv = new DataView(wasm.buffer);
+      expect(dv.getUint32(0, true)).toBe(1000);
+      expect(dv.getUint32(4, true)).toBe(size);
+      expect(Buffer.from(wasm.buffer, 1000, size)).toEqual(Buffer.from(encodePairs(pairs)));
+    }
   });
 });
 

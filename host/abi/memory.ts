@@ -182,6 +182,20 @@ export class GuestMemory {
   }
 
   /**
+   * copyOut of `size` bytes that `fill` writes straight into the guest's allocation (at `at` of
+   * a Buffer over guest memory; it must write every byte): no intermediate buffer.
+   */
+  copyOutWith(size: number, fill: (out: Buffer, at: number) => void, ptrPtr: number, sizePtr: number): boolean {
+    let ptr = 0;
+    if (size > 0) {
+      ptr = this.malloc(size) >>> 0;
+      if (ptr === 0 || !this.inBounds(ptr, size)) return false;
+      fill(this.buf, ptr);
+    }
+    return this.writeU32(ptrPtr, ptr) && this.writeU32(sizePtr, size);
+  }
+
+  /**
    * cpp-host's copyToPointerSize: allocate with the module's malloc, copy, then write the
    * pointer and size. An empty value writes (0, 0) without calling malloc.
    */

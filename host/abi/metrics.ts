@@ -11,7 +11,7 @@ export function metricFunctions(vm: WasmVm): HostFns {
   const m = vm.memory;
   const stats = vm.services.stats;
   const lookup = (id: number, type: MetricType) => {
-    const e = vm.metrics.get(id);
+    const e = vm.metrics[id];
     return e && e.type === type ? e : null;
   };
   return {
@@ -24,7 +24,7 @@ export function metricFunctions(vm: WasmVm): HostFns {
       // increment then costs no lookup by name.
       const stat = type === MetricType.Counter ? stats.counter(full) : type === MetricType.Gauge ? stats.gauge(full) : stats.histogram(full);
       const id = vm.nextMetricId(type);
-      vm.metrics.set(id, { type, name: full, stat });
+      vm.metrics[id] = { type, name: full, stat };
       return m.writeU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_increment_metric(id: number, offset: bigint): number {
