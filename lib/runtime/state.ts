@@ -105,6 +105,10 @@ export function contextById(id: u32): Context | null {
 export function removeContext(id: u32): void {
   if (!streams.delete(id)) roots.delete(id);
 }
+/** Forgets the stream context `id` (no root): for a module whose last stream callback is on_log. */
+export function removeStream(id: u32): void {
+  streams.delete(id);
+}
 
 /** The context whose callback is running (null between callbacks). */
 export function currentContext(): Context | null {
