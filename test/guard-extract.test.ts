@@ -37,11 +37,16 @@ function agree(body: string | Uint8Array): { status: number; out: string }[] {
     const want = x.extractTree(putInput(x, reference), roles, latest);
     const n = putInput(x, bytes);
     const wantOut = Buffer.from(output(x));
+    // The filter's slow path (no one-walk scan, messages walked on their own) gives the same.
+    const slowStatus = x.extractSlow(n, roles, latest);
+    const slowOut = Buffer.from(output(x));
     const status = x.extract(n, roles, latest);
     const out = Buffer.from(output(x));
     const ctx = `${Buffer.from(bytes).toString("latin1")} (match_all_roles ${roles}, latest only ${latest})`;
     expect(status, ctx).toBe(want);
     expect(out.toString("hex"), ctx).toBe(wantOut.toString("hex"));
+    expect(slowStatus, ctx).toBe(status);
+    expect(slowOut.toString("hex"), ctx).toBe(out.toString("hex"));
     got.push({ status, out: out.toString("utf8") });
   }
   return got;
