@@ -2,7 +2,8 @@
 // messages, as Kong's ai-prompt-decorator does: the new array is the prepend messages, then
 // the client's messages (its own system message included) unchanged, then the append messages.
 
-export * from "../../lib/runtime/exports";
+// Request callbacks only (lib/prompt/exports.ts says why).
+export * from "../../lib/prompt/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, registerRootContext } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
 import { decodeString, Kind, kindAt, lastMember, Member, skipWs } from "../../lib/prompt/scan";

@@ -5,7 +5,8 @@
 // one automaton for both lists, so a prompt is read once whatever the number of patterns.
 // The body is buffered with the runtime's helper; headers are never held or changed.
 
-export * from "../../lib/runtime/exports";
+// Request callbacks only (lib/prompt/exports.ts says why).
+export * from "../../lib/prompt/exports";
 import { Action, HttpContext, RootContext, logDebug, logError, registerRootContext } from "../../lib/runtime";
 import { ALLOW, DENY, GuardConfig, parseConfig } from "./config";
 import { extractPrompt, PromptStatus } from "./prompt";

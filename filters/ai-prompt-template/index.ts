@@ -2,7 +2,8 @@
 // for completions) is replaced by the configured template NAME with its {{placeholders}} filled
 // from the string properties, as Kong's ai-prompt-template does (see README.md).
 
-export * from "../../lib/runtime/exports";
+// Request callbacks only (lib/prompt/exports.ts says why).
+export * from "../../lib/prompt/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, logWarn, registerRootContext, setProperty } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
 import { arrayElements, decodeString, Kind, kindAt, lastMember, Member, objectMembers, Span } from "../../lib/prompt/scan";
