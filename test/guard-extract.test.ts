@@ -79,6 +79,14 @@ describe("the byte-level extraction gives what the json-as reading gave", () => 
       agree(`{"prompt":"${s}","suffix":"${s}"}`);
     }
     expect(agree(`{"messages":[{"role":"user","content":"x\\ud83d\\ude00"}]}`)[0]!.out).toBe("x😀 ");
+    // Escapes at every offset of the word-at-a-time copy, in runs of every length around 8.
+    for (let at = 0; at < 18; at++) {
+      for (const esc of ["\\\\", "\\\"", "\\u00e9", "\\n"]) {
+        const s = "abcdefghijklmnopqrstuvwxyz".slice(0, at) + esc + "0123456789ABCDEFGHIJ".slice(0, (at * 7) % 19);
+        agree(`{"prompt":"${s}"}`);
+        agree(`{"prompt":"${s}${esc}${s}"}`);
+      }
+    }
     // What the provider reads for \/ (json-as read a NUL character there).
     expect(agree(String.raw`{"prompt":"https:\/\/evil.example"}`)[0]!.out).toBe("https://evil.example");
   });

@@ -187,7 +187,7 @@ function recordKey(spans: Array<i32>, ks: i32, vs: i32): void {
 let keyEndAt: i32 = 0;
 
 /** An object key and its colon at p[i]; returns the offset of the value, or -1. */
-function key(p: usize, i: i32, n: i32): i32 {
+@inline function key(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return unexpected(p, i, n);
   if (at(p, i) != 0x22) return fail("expected a string key at byte " + i.toString() + ", found " + describe(at(p, i)));
   i = scanString(p, i, n);
