@@ -383,7 +383,8 @@ function isHex(c: u8): bool {
  * exactly as validateJson checks it. Returns the offset just past it, or -1; the reason is
  * dropped (such a reader falls back to validateJson for the message).
  */
-export function scanJsonScalarAt(p: usize, i: i32, n: i32): i32 {
+// @ts-ignore: decorator
+@inline export function scanJsonScalarAt(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return -1;
   const c = at(p, i);
   let e: i32 = -1;
