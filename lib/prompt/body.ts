@@ -105,13 +105,19 @@ export class JsonBodyStream extends HttpContext {
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (endOfStream) return this.onNoBody();
     // Read as bytes: no string is made for a number.
-    const cl = this.maxBodySize > 0 ? getHeaderBytes(MapType.HttpRequestHeaders, "content-length") : null;
-    if (cl != null) {
-      const n = parseDecimal(cl);
-      if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
+    if (this.maxBodySize > 0) {
+      const cl = getHeaderBytes(MapType.HttpRequestHeaders, "content-length");
+      if (cl != null) {
+        const n = parseDecimal(cl);
+        if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
+        // The body is about to change size; Envoy would forward a stale content-length.
+        this.removeRequestHeader("content-length");
+      }
+      // Absent (an earlier filter of the chain removed it, or the request is chunked): there is
+      // nothing to remove, and a host call saved.
+    } else {
+      this.removeRequestHeader("content-length");
     }
-    // The body is about to change size; Envoy would forward a stale content-length.
-    this.removeRequestHeader("content-length");
     this.bufferRequestBody = true;
     return Action.Continue;
   }
