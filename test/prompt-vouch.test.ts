@@ -13,6 +13,7 @@ import { StreamInfo } from "../host/proxy/stream-info.ts";
 import { ProxyWasmRuntime, type WasmPlugin } from "../host/proxy/runtime.ts";
 import { StatsStore } from "../host/stats/store.ts";
 import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
+import { pluginConfig } from "./support/plugin-config.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const RECORD = "ai.prompt.validated_body";
@@ -79,18 +80,7 @@ let template: WasmPlugin;
 let decorator: WasmPlugin;
 
 function plugin(name: string, config: unknown) {
-  return runtime.loadPlugin({
-    name,
-    rootId: name,
-    vmId: name,
-    runtime: "envoy.wasm.runtime.v8",
-    configuration: Buffer.from(JSON.stringify(config)),
-    vmConfiguration: new Uint8Array(0),
-    codeFile: join(ROOT, "build", `${name}.wasm`),
-    environment: {},
-    failOpen: false,
-    allowOnHeadersStopIteration: false,
-  });
+  return runtime.loadPlugin(pluginConfig(join(ROOT, "build", `${name}.wasm`), { name, rootId: name, vmId: name, config: JSON.stringify(config) }));
 }
 
 /** One request through `chain` (Wasm plugins, or a rewrite to run there) in front of the recording upstream. */
