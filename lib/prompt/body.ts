@@ -12,6 +12,7 @@ import { DEFAULT_MAX_DEPTH } from "../json/read";
 import { Kind, kindAt, Member, skipWs } from "./scan";
 import { replyError } from "./errors";
 import { vouched } from "./vouch";
+import { parseDecimal } from "./decimal";
 
 /** Kong 3.12+'s default max_request_body_size; 0 means no limit of the filter's own. */
 export const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 1048576;
@@ -78,20 +79,6 @@ export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH,
     }
   }
   return doc;
-}
-
-/** A decimal header value (raw bytes), or -1 when it is not one. */
-function parseDecimal(b: ArrayBuffer): i64 {
-  const n = b.byteLength;
-  if (n == 0 || n > 18) return -1;
-  const p = changetype<usize>(b);
-  let v: i64 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = <i32>load<u8>(p + <usize>i);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + (c - 0x30);
-  }
-  return v;
 }
 
 /**

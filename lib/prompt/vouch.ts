@@ -18,13 +18,15 @@
 //   never take this shortcut. A body that fails validation never matches a recorded hash, so
 //   Kong's messages for invalid bodies are unchanged.
 
-import { getProperty, setProperty } from "../abi/properties";
+import { getPropertyAt, serializePath, setProperty } from "../abi/properties";
 import { Member } from "./scan";
 
 /** Bodies shorter than this are validated by every filter (validation costs less than the calls). */
 export const VOUCH_MIN_BYTES: i32 = 8192;
 
 const KEY: string[] = ["ai.prompt.validated_body"];
+// @ts-ignore: decorator
+@lazy const KEY_PATH: ArrayBuffer = serializePath(KEY);
 
 const M: u64 = 0xff51afd7ed558ccd;
 
@@ -99,7 +101,7 @@ export function vouch(body: Uint8Array, members: Member[]): void {
 export function vouched(body: Uint8Array, members: Member[], pool: Member[]): bool {
   const n = body.length;
   if (n < VOUCH_MIN_BYTES) return false;
-  const rec = getProperty(KEY);
+  const rec = getPropertyAt(KEY_PATH);
   if (rec == null || rec.byteLength < 24) return false;
   const r = changetype<usize>(rec);
   const m = <i32>load<u32>(r, 20);
