@@ -132,7 +132,7 @@ export class LlmProxyStream extends HttpContext {
     this.startNs = monotonicNanos();
     this.created = <i64>(currentTimeNanos() / 1000000000);
     const cfg = this.cfg;
-    // Few reads here: direct host calls (headers.ts), each read only where its answer matters.
+    // Read once: the reads need no host call, and removals of absent headers are skipped (headers.ts).
     const h = HeaderView.request(this);
     if (cfg.route != RouteType.Preserve && isModelsList(h)) return this.listModels();
     if (cfg.auth.missingEnv.length > 0) {
@@ -316,7 +316,7 @@ export class LlmProxyStream extends HttpContext {
   // ---------------------------------------------------------------- response
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
-    // Read once (the values are masked below anyway): the reads need no host call (headers.ts).
+    // Read once: the reads need no host call (headers.ts).
     const h = HeaderView.response(this);
     const st = h.get(":status");
     this.status = st != null ? <u32>I32.parseInt(st) : 0;
@@ -403,19 +403,7 @@ export class LlmProxyStream extends HttpContext {
 
   /** Masks the credentials in every response header (an upstream may echo the key in any of them). */
   private redactHeaders(h: HeaderView): void {
-    const sec = this.secrets();
-    if (sec.empty) return;
-    const hs = h.pairs!;
-    let changed = false;
-    for (let i = 0; i < hs.length; i++) {
-      const h = unchecked(hs[i]);
-      const v = sec.maskString(h.value);
-      if (v != h.value) {
-        h.value = v;
-        changed = true;
-      }
-    }
-    if (changed) this.setResponseHeaders(hs);
+    h.redact(this.secrets());
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): i32 {
