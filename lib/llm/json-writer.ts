@@ -28,7 +28,10 @@ export class ByteBuilder {
 
   /** Appends all of `src`. */
   bytes(src: Uint8Array): void {
-    this.range(src, 0, src.length);
+    const n = src.length;
+    this.ensure(n);
+    memory.copy(this.buf.dataStart + <usize>this.len, src.dataStart, <usize>n);
+    this.len += n;
   }
 
   /** Appends src[start, end); out-of-range bounds are clamped. */

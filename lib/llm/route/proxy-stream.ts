@@ -362,7 +362,7 @@ export class LlmProxyStream extends HttpContext {
         h.replace("content-type", JSON_CT);
       }
       h.remove("set-cookie");
-      if (status == 200 && this.cfg.modelNameHeader) h.replace(MODEL_HEADER, this.provider.name + "/" + req.model);
+      if (status == 200 && this.cfg.modelNameHeader) h.replace(MODEL_HEADER, modelHeaderValue(this.provider.name, req.model));
     }
     if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !this.secrets().empty) this.redactor = new StreamRedactor(this.secrets());
     if (endOfStream) this.finish();
@@ -553,6 +553,21 @@ export class LlmProxyStream extends HttpContext {
     // A stream that ended early (reset, client gone) still records what is known.
     this.record();
   }
+}
+
+// The last MODEL_HEADER value: a route serves one provider and (nearly always) one model, so
+// the value is made once rather than concatenated per response.
+let mhProvider = "";
+let mhModel = "";
+let mhValue = "";
+
+function modelHeaderValue(provider: string, model: string): string {
+  if (provider != mhProvider || model != mhModel || mhValue.length == 0) {
+    mhProvider = provider;
+    mhModel = model;
+    mhValue = provider + "/" + model;
+  }
+  return mhValue;
 }
 
 /** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
