@@ -118,6 +118,8 @@ export class LlmProxyStream extends HttpContext {
   redactor: StreamRedactor | null = null;
   /** Preserve route: the JSON body is read only to drop a client `api_key`. */
   stripBodyKey: bool = false;
+  /** The request buffer's size when the body was read (processRequest), -1 before. */
+  requestBodySize: i64 = -1;
 
   constructor(id: u32, root: RootContext, cfg: AiProxyConfig, provider: Provider, target: UpstreamTarget | null) {
     super(id, root);
@@ -231,7 +233,7 @@ export class LlmProxyStream extends HttpContext {
     if (!needsBody) return Action.Continue;
     if (cfg.maxRequestBodySize > 0 && <i64>bodySize > cfg.maxRequestBodySize) return this.tooLarge();
     if (!endOfStream) return Action.Pause; // Envoy keeps buffering; bodySize is the whole body so far
-    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, bodySize));
+    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, bodySize), bodySize);
   }
 
   onRequestTrailers(numTrailers: u32): i32 {
@@ -239,17 +241,19 @@ export class LlmProxyStream extends HttpContext {
     if (this.requestDone || this.localReply) return Action.Continue;
     const size = getBufferSize(BufferType.HttpRequestBody);
     if (size <= 0 && this.cfg.route != RouteType.Preserve) return this.reject(400, "request body doesn't contain valid prompts: the request has no body");
-    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, <u32>max<i64>(size, 0)));
+    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, <u32>max<i64>(size, 0)), size);
   }
 
-  private processRequest(body: Uint8Array): i32 {
+  /** `size`: the request buffer's size now, as the callback or get_buffer_status told it (-1: unknown). */
+  private processRequest(body: Uint8Array, size: i64): i32 {
     this.requestDone = true;
+    this.requestBodySize = size;
     const cfg = this.cfg;
     if (cfg.logPayloads) this.requestPayload = this.secrets().maskString(String.UTF8.decodeUnsafe(body.dataStart, <usize>body.length));
     if (cfg.route == RouteType.Preserve) {
       const out = this.stripBodyKey ? withoutMember(body, CLIENT_KEY_MEMBER) : body;
       if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
-      else if (out !== body) this.replaceRequestBody(out);
+      else if (out !== body) this.putRequestBody(out);
       return Action.Continue;
     }
     const v = validateRequest(body, cfg, this.created, "", this.upstreamQuery);
@@ -267,7 +271,7 @@ export class LlmProxyStream extends HttpContext {
     // The client's own key never reaches the provider (OpenAI-format bodies are copied member by member).
     const out = cfg.auth.allowOverride || tr.noClientKey ? tr.body! : withoutMember(tr.body!, CLIENT_KEY_MEMBER);
     if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
-    else this.replaceRequestBody(out);
+    else this.putRequestBody(out);
     return Action.Continue;
   }
 
@@ -277,7 +281,18 @@ export class LlmProxyStream extends HttpContext {
 
   /** auth.param_location=body: the credential as a top-level JSON member. */
   private injectBodyParam(body: Uint8Array): void {
-    this.replaceRequestBody(withBodyCredential(body, this.cfg.auth));
+    this.putRequestBody(withBodyCredential(body, this.cfg.auth));
+  }
+
+  /**
+   * Replaces the whole request body with `out`. The buffer's size is known from the callback
+   * (the body was just read whole), so no get_buffer_status call is made for it, as
+   * replaceRequestBody would.
+   */
+  private putRequestBody(out: Uint8Array): void {
+    const size = this.requestBodySize;
+    if (size >= 0) setBufferBytesFrom(BufferType.HttpRequestBody, 0, <u32>size, out);
+    else this.replaceRequestBody(out);
   }
 
   protected readBuffer(type: i32, size: u32): Uint8Array {
