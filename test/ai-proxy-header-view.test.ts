@@ -18,7 +18,7 @@ import { testFilter } from "./support/gateway.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-type Op = { op: "get" | "remove"; name: string } | { op: "replace"; name: string; value: string } | { op: "redact" };
+type Op = { op: "get" | "remove"; name: string } | { op: "replace" | "is"; name: string; value: string } | { op: "redact" };
 
 /** Answers with `headers` once the request has ended. */
 class Upstream implements HttpFilter {
@@ -154,6 +154,24 @@ describe("the header snapshot answers and changes as direct host calls do", () =
     const ops: Op[] = [{ op: "redact" }, { op: "get", name: "x-echo" }, { op: "remove", name: "content-length" }, { op: "replace", name: "content-type", value: "application/json" }, { op: "get", name: "content-type" }];
     const r = await check([[":method", "GET"], [":path", "/"]], response, { response: ops }, ["sk-secret-1"]);
     expect(r.response).toBe("[sk-secre][application/json] | :status: 502\nx-echo: sk-secre\ncontent-type: application/json");
+  });
+
+  it("is: compares the first value, before and after a change", async () => {
+    const ops: Op[] = [
+      { op: "is", name: ":Method", value: "POST" },
+      { op: "is", name: ":method", value: "GET" },
+      { op: "is", name: ":method", value: "POS" },
+      { op: "is", name: "x-dup", value: "two" },
+      { op: "is", name: "x-dup", value: "one" },
+      { op: "is", name: "x-utf", value: "café ☕ 😀" },
+      { op: "is", name: "absent", value: "" },
+      { op: "replace", name: ":method", value: "GET" },
+      { op: "is", name: ":method", value: "GET" },
+      { op: "remove", name: "x-dup" },
+      { op: "is", name: "x-dup", value: "one" },
+    ];
+    const r = await check(REQUEST, [], { request: ops });
+    expect(r.request!.split(" | ")[0]).toBe("[yes][no][no][no][yes][yes][no][yes][no]");
   });
 
   it("an empty map", async () => {

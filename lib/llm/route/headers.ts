@@ -58,27 +58,30 @@ const touched = new Array<string>();
 
 /** Every entry of a header map as get_header_map_pairs serialised it. */
 class RawPairs {
-  private base: usize;
+  /** Kept alive while the view is in use: `base` points into it. */
+  private buf: ArrayBuffer = EMPTY;
+  private base: usize = 0;
   /** The first key's bytes (after the count and the size table). */
-  private data: usize;
+  private data: usize = 0;
+  private n: u32 = 0;
 
-  constructor(
-    /** Kept alive for the view's lifetime: `base` points into it. */
-    private buf: ArrayBuffer,
-    private n: u32,
-  ) {
+  /** Reads `buf` (one of each side is reused: a VM runs one callback at a time). */
+  reset(buf: ArrayBuffer, n: u32): RawPairs {
+    this.buf = buf;
+    this.n = n;
     this.base = changetype<usize>(buf);
     this.data = this.base + 4 + <usize>n * 8;
+    return this;
   }
 
-  /** The bytes parsed as cpp-host does, or null when malformed (then the view asks the host directly). */
-  static of(buf: ArrayBuffer): RawPairs | null {
+  /** The entry count of `buf` parsed as cpp-host does, or -1 when malformed (then the view asks the host directly). */
+  static count(buf: ArrayBuffer): i64 {
     const len = <usize>buf.byteLength;
-    if (len == 0 || (len == 1 && load<u8>(changetype<usize>(buf)) == 0)) return new RawPairs(buf, 0);
-    if (len < 4) return null;
+    if (len == 0 || (len == 1 && load<u8>(changetype<usize>(buf)) == 0)) return 0;
+    if (len < 4) return -1;
     const base = changetype<usize>(buf);
     const n = <usize>load<u32>(base);
-    if (n > (len - 4) / 8) return null;
+    if (n > (len - 4) / 8) return -1;
     let sizes = base + 4;
     let data = base + 4 + n * 8;
     const end = base + len;
@@ -86,12 +89,12 @@ class RawPairs {
       const kl = <usize>load<u32>(sizes);
       const vl = <usize>load<u32>(sizes + 4);
       sizes += 8;
-      if (kl >= end - data || load<u8>(data + kl) != 0) return null;
+      if (kl >= end - data || load<u8>(data + kl) != 0) return -1;
       data += kl + 1;
-      if (vl >= end - data || load<u8>(data + vl) != 0) return null;
+      if (vl >= end - data || load<u8>(data + vl) != 0) return -1;
       data += vl + 1;
     }
-    return data == end ? new RawPairs(buf, <u32>n) : null;
+    return data == end ? <i64>n : -1;
   }
 
   /** The value of entry `from` or a later one named `key` (lower-case): its pointer, or 0 when none. Its length goes to `foundLen`. */
@@ -130,7 +133,7 @@ class RawPairs {
   }
 
   pairs(): HeaderPair[] {
-    return deserializePairs(this.buf)!; // validated in of()
+    return deserializePairs(this.buf)!; // validated by count()
   }
 }
 
@@ -138,8 +141,14 @@ class RawPairs {
 let foundIndex: u32 = 0;
 let foundLen: usize = 0;
 
-/** A header map's pairs, read in place, or null when the call failed or the bytes are malformed. */
-function rawPairs(map: i32): RawPairs | null {
+const EMPTY = new ArrayBuffer(0);
+let requestView: HeaderView | null = null;
+let responseView: HeaderView | null = null;
+const REQUEST_RAW = new RawPairs();
+const RESPONSE_RAW = new RawPairs();
+
+/** A header map's pairs, read in place into `into`, or null when the call failed or the bytes are malformed. */
+function rawPairs(map: i32, into: RawPairs): RawPairs | null {
   clearSlots();
   const s = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
   setLastStatus(s);
@@ -147,7 +156,9 @@ function rawPairs(map: i32): RawPairs | null {
     releasePins();
     return null;
   }
-  return RawPairs.of(takeReturnedSlots());
+  const buf = takeReturnedSlots();
+  const n = RawPairs.count(buf);
+  return n >= 0 ? into.reset(buf, <u32>n) : null;
 }
 
 export class HeaderView {
@@ -164,11 +175,20 @@ export class HeaderView {
     this.raw = null;
   }
 
-  /** The request headers of `ctx` as they are now. */
+  /** Starts a view of `ctx`'s map (views are reused: one callback's at a time). */
+  private begin(ctx: HttpContext, raw: RawPairs | null): HeaderView {
+    touched.length = 0;
+    this.ctx = ctx;
+    this.pairs = null;
+    this.raw = raw;
+    return this;
+  }
+
+  /** The request headers of `ctx` as they are now (valid until the next view is made). */
   static request(ctx: HttpContext): HeaderView {
-    const v = new HeaderView(ctx, true, null);
-    v.raw = rawPairs(MapType.HttpRequestHeaders);
-    return v;
+    let v = requestView;
+    if (v == null) requestView = v = new HeaderView(ctx, true, null);
+    return v.begin(ctx, rawPairs(MapType.HttpRequestHeaders, REQUEST_RAW));
   }
 
   /** Each read and change its own host call (the reference the snapshot is tested against). */
@@ -181,11 +201,11 @@ export class HeaderView {
     return new HeaderView(ctx, request, request ? ctx.getRequestHeaders() : ctx.getResponseHeaders());
   }
 
-  /** The response headers of `ctx` as they are now. */
+  /** The response headers of `ctx` as they are now (valid until the next view is made). */
   static response(ctx: HttpContext): HeaderView {
-    const v = new HeaderView(ctx, false, null);
-    v.raw = rawPairs(MapType.HttpResponseHeaders);
-    return v;
+    let v = responseView;
+    if (v == null) responseView = v = new HeaderView(ctx, false, null);
+    return v.begin(ctx, rawPairs(MapType.HttpResponseHeaders, RESPONSE_RAW));
   }
 
   /**
@@ -248,6 +268,20 @@ export class HeaderView {
     if (ps == null) return this.request ? this.ctx.getRequestHeader(name) : this.ctx.getResponseHeader(name);
     const i = this.indexOf(ps, lowered(name));
     return i >= 0 ? unchecked(ps[i]).value : null;
+  }
+
+  /** Whether the first value of `name` is `value` (get(name) == value, without making the string). */
+  is(name: string, value: string): bool {
+    const raw = this.raw;
+    if (raw != null) {
+      const key = lowered(name);
+      if (!this.isTouched(key)) {
+        const v = raw.find(key);
+        return v != 0 && foundLen == utf8Length(value) && bytesAre(v, foundLen, value);
+      }
+    }
+    const v = this.get(name);
+    return v != null && v == value;
   }
 
   /** Replaces `name` (unless it already is exactly one entry with `value`). */

@@ -43,6 +43,8 @@ const CLIENT_KEY_PARAMS = ["key", "api-key"];
 const CLIENT_KEY_HEADERS = ["authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"];
 /** A body member that carries a client's own key; dropped unless allow_override. */
 const CLIENT_KEY_MEMBER = "api_key";
+/** An empty upstream query, shared: upstreamQuery() adds to a list only when it has something to add. */
+const NO_QUERY = new Array<Header>();
 /** The longest model name written into MODEL_HEADER. */
 const MAX_MODEL_HEADER_BYTES = 256;
 
@@ -98,7 +100,7 @@ export class LlmProxyStream extends HttpContext {
   rootTarget: UpstreamTarget | null;
   startNs: u64 = 0;
   created: i64 = 0;
-  upstreamQuery: Header[] = [];
+  upstreamQuery: Header[] = NO_QUERY;
   req: LlmRequest | null = null;
   requestDone: bool = false;
   localReply: bool = false;
@@ -166,8 +168,9 @@ export class LlmProxyStream extends HttpContext {
     if (t == null) return this.reject(500, "ai-proxy has no upstream target"); // unreachable: configure sets one
 
     // Upstream path and authority.
-    let query = q >= 0 ? parseQuery(rawQuery) : new Array<Header>();
     const a = cfg.auth;
+    // Without a client query or anything to add to it, the one empty list (never written to).
+    let query = q >= 0 ? parseQuery(rawQuery) : t.query.length == 0 && a.paramLocation != "query" ? NO_QUERY : new Array<Header>();
     if (!a.allowOverride && query.length > 0) query = withoutParams(query, CLIENT_KEY_PARAMS);
     if (t.path.length > 0) path = t.path;
     query = upstreamQuery(t, query, a);
@@ -587,8 +590,7 @@ function modelHeaderValue(provider: string, model: string): string {
 
 /** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
 function isModelsList(h: HeaderView): bool {
-  const m = h.get(":method");
-  if (m == null || m != "GET") return false;
+  if (!h.is(":method", "GET")) return false;
   const p = h.get(":path");
   if (p == null) return false;
   const q = p.indexOf("?");

@@ -48,7 +48,7 @@ class Check extends HttpContext {
       if (op == "get") {
         const v = h.get(name!);
         out += "[" + (v != null ? v : "(null)") + "]";
-      } else if (op == "replace") h.replace(name!, value!);
+      } else if (op == "is") out += h.is(name!, value!) ? "[yes]" : "[no]"; else if (op == "replace") h.replace(name!, value!);
       else if (op == "remove") h.remove(name!);
       else if (op == "redact") h.redact(this.secrets);
     }
