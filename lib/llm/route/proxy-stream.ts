@@ -666,11 +666,22 @@ export function pluginName(): string {
  */
 const pluginNames = new Map<u32, string>();
 
+// The last root asked about: a VM serves one plugin (nearly always), so no map lookup per request.
+let lastRootId: u32 = 0;
+let lastRootName: string | null = null;
+
 function pluginNameOf(root: RootContext): string {
   const id = root.id;
-  if (pluginNames.has(id)) return pluginNames.get(id);
-  const n = pluginName();
-  pluginNames.set(id, n);
+  const last = lastRootName;
+  if (last != null && id == lastRootId) return last;
+  let n: string;
+  if (pluginNames.has(id)) n = pluginNames.get(id);
+  else {
+    n = pluginName();
+    pluginNames.set(id, n);
+  }
+  lastRootId = id;
+  lastRootName = n;
   return n;
 }
 
