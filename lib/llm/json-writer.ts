@@ -27,7 +27,7 @@ export class ByteBuilder {
   }
 
   /** Appends all of `src`. */
-  bytes(src: Uint8Array): void {
+  @inline bytes(src: Uint8Array): void {
     const n = src.length;
     this.ensure(n);
     memory.copy(this.buf.dataStart + <usize>this.len, src.dataStart, <usize>n);

@@ -33,6 +33,26 @@ function lowered(name: string): string {
   return name;
 }
 
+/**
+ * `name` lower-cased (itself when it has no upper-case letter: no copy), with its UTF-8 length
+ * in `keyLen`: one pass over a plain ASCII name for both.
+ */
+function keyOf(name: string): string {
+  const p = changetype<usize>(name);
+  const n = name.length;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u16>(p + (<usize>i << 1));
+    if (c - 0x41 < 26 || c >= 0x80) {
+      const k = name.toLowerCase();
+      keyLen = <usize>String.UTF8.byteLength(k);
+      return k;
+    }
+  }
+  keyLen = <usize>n;
+  return name;
+}
+let keyLen: usize = 0;
+
 /** UTF-8 length of `s`: its length when ASCII (header names, nearly every value). */
 function utf8Length(s: string): usize {
   const p = changetype<usize>(s);
@@ -97,9 +117,8 @@ class RawPairs {
     return data == end ? <i64>n : -1;
   }
 
-  /** The value of entry `from` or a later one named `key` (lower-case): its pointer, or 0 when none. Its length goes to `foundLen`. */
-  find(key: string, from: u32 = 0): usize {
-    const kn = utf8Length(key);
+  /** The value of entry `from` or a later one named `key` (lower-case, `kn` UTF-8 bytes): its pointer, or 0 when none. Its length goes to `foundLen`. */
+  find(key: string, kn: usize, from: u32 = 0): usize {
     let sizes = this.base + 4;
     let data = this.data;
     for (let i: u32 = 0; i < this.n; i++) {
@@ -246,7 +265,14 @@ export class HeaderView {
   }
 
   private isTouched(key: string): bool {
-    for (let i = 0, n = touched.length; i < n; i++) if (unchecked(touched[i]) == key) return true;
+    const n = touched.length;
+    if (n == 0) return false;
+    const base = touched.dataStart;
+    const kp = changetype<usize>(key);
+    for (let i = 0; i < n; i++) {
+      const t = load<usize>(base + (<usize>i << alignof<usize>()));
+      if (t == kp || changetype<string>(t) == key) return true;
+    }
     return false;
   }
 
@@ -258,9 +284,9 @@ export class HeaderView {
   get(name: string): string | null {
     const raw = this.raw;
     if (raw != null) {
-      const key = lowered(name);
+      const key = keyOf(name);
       if (!this.isTouched(key)) {
-        const v = raw.find(key);
+        const v = raw.find(key, keyLen);
         return v != 0 ? String.UTF8.decodeUnsafe(v, foundLen) : null;
       }
     }
@@ -274,9 +300,9 @@ export class HeaderView {
   is(name: string, value: string): bool {
     const raw = this.raw;
     if (raw != null) {
-      const key = lowered(name);
+      const key = keyOf(name);
       if (!this.isTouched(key)) {
-        const v = raw.find(key);
+        const v = raw.find(key, keyLen);
         return v != 0 && foundLen == utf8Length(value) && bytesAre(v, foundLen, value);
       }
     }
@@ -291,10 +317,11 @@ export class HeaderView {
     let i = -1;
     let key = name;
     if (raw != null) {
-      key = lowered(name);
+      key = keyOf(name);
+      const kn = keyLen;
       if (!this.isTouched(key)) {
-        const v = raw.find(key);
-        if (v != 0 && foundLen == utf8Length(value) && bytesAre(v, foundLen, value) && raw.find(key, foundIndex + 1) == 0) return;
+        const v = raw.find(key, kn);
+        if (v != 0 && foundLen == utf8Length(value) && bytesAre(v, foundLen, value) && raw.find(key, kn, foundIndex + 1) == 0) return;
       }
       this.touch(key);
     } else if (ps != null) {
@@ -319,8 +346,8 @@ export class HeaderView {
     const raw = this.raw;
     let key = name;
     if (raw != null) {
-      key = lowered(name);
-      if (!this.isTouched(key) && raw.find(key) == 0) return;
+      key = keyOf(name);
+      if (!this.isTouched(key) && raw.find(key, keyLen) == 0) return;
       this.touch(key);
     } else if (ps != null) {
       key = lowered(name);
