@@ -16,11 +16,9 @@
 // first entry and drops the others (or appends), a removal drops every entry.
 
 import { HttpContext } from "../../runtime";
-import { HeaderPair, deserializePairs } from "../../abi/pairs";
-import { MapType, WasmResult } from "../../abi/enums";
-import { proxy_get_header_map_pairs } from "../../abi/imports";
-import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../abi/memory";
-import { setLastStatus } from "../../abi/status";
+import { HeaderPair, deserializePairs, pairsCount } from "../../abi/pairs";
+import { MapType } from "../../abi/enums";
+import { getHeaderPairsBytes } from "../../abi/headers";
 import { Secrets } from "../redact";
 
 /** `name` lower-cased; itself when it has no upper-case letter (the usual case: no copy). */
@@ -76,83 +74,73 @@ function bytesAre(p: usize, n: usize, s: string): bool {
 /** Names changed through the view being used (one callback's view at a time: reused). */
 const touched = new Array<string>();
 
-/** Every entry of a header map as get_header_map_pairs serialised it. */
+/** Every entry of a header map as get_header_map_pairs serialised it (lib/abi/pairs.ts). */
 class RawPairs {
   /** Kept alive while the view is in use: `base` points into it. */
   private buf: ArrayBuffer = EMPTY;
   private base: usize = 0;
-  /** The first key's bytes (after the count and the size table). */
-  private data: usize = 0;
   private n: u32 = 0;
+  // The cursor (first()/next()): the entry's index, key and value.
+  private i: u32 = 0;
+  private sizes: usize = 0;
+  private data: usize = 0;
+  keyAt: usize = 0;
+  keyLen: usize = 0;
+  valueAt: usize = 0;
+  valueLen: usize = 0;
 
-  /** Reads `buf` (one of each side is reused: a VM runs one callback at a time). */
+  /** Reads `buf`, of `n` well-formed entries (one of each side is reused: a VM runs one callback at a time). */
   reset(buf: ArrayBuffer, n: u32): RawPairs {
     this.buf = buf;
     this.n = n;
     this.base = changetype<usize>(buf);
-    this.data = this.base + 4 + <usize>n * 8;
     return this;
   }
 
-  /** The entry count of `buf` parsed as cpp-host does, or -1 when malformed (then the view asks the host directly). */
-  static count(buf: ArrayBuffer): i64 {
-    const len = <usize>buf.byteLength;
-    if (len == 0 || (len == 1 && load<u8>(changetype<usize>(buf)) == 0)) return 0;
-    if (len < 4) return -1;
-    const base = changetype<usize>(buf);
-    const n = <usize>load<u32>(base);
-    if (n > (len - 4) / 8) return -1;
-    let sizes = base + 4;
-    let data = base + 4 + n * 8;
-    const end = base + len;
-    for (let i: usize = 0; i < n; i++) {
-      const kl = <usize>load<u32>(sizes);
-      const vl = <usize>load<u32>(sizes + 4);
-      sizes += 8;
-      if (kl >= end - data || load<u8>(data + kl) != 0) return -1;
-      data += kl + 1;
-      if (vl >= end - data || load<u8>(data + vl) != 0) return -1;
-      data += vl + 1;
-    }
-    return data == end ? <i64>n : -1;
+  /** Moves the cursor to entry `from`; false when there is none. */
+  first(from: u32 = 0): bool {
+    this.i = 0;
+    this.sizes = this.base + 4;
+    this.data = this.base + 4 + <usize>this.n * 8;
+    for (let k: u32 = 0; k < from; k++) if (!this.next()) return false;
+    return this.next();
+  }
+
+  /** Moves the cursor to the next entry; false past the last. */
+  next(): bool {
+    if (this.i >= this.n) return false;
+    const kl = <usize>load<u32>(this.sizes);
+    const vl = <usize>load<u32>(this.sizes + 4);
+    this.sizes += 8;
+    this.keyAt = this.data;
+    this.keyLen = kl;
+    this.valueAt = this.data + kl + 1;
+    this.valueLen = vl;
+    this.data = this.valueAt + vl + 1;
+    this.i++;
+    return true;
   }
 
   /** The value of entry `from` or a later one named `key` (lower-case, `kn` UTF-8 bytes): its pointer, or 0 when none. Its length goes to `foundLen`. */
   find(key: string, kn: usize, from: u32 = 0): usize {
-    let sizes = this.base + 4;
-    let data = this.data;
-    for (let i: u32 = 0; i < this.n; i++) {
-      const kl = <usize>load<u32>(sizes);
-      const vl = <usize>load<u32>(sizes + 4);
-      sizes += 8;
-      const v = data + kl + 1;
-      if (kl == kn && i >= from && bytesAre(data, kl, key)) {
-        foundIndex = i;
-        foundLen = vl;
-        return v;
+    for (let ok = this.first(from); ok; ok = this.next()) {
+      if (this.keyLen == kn && bytesAre(this.keyAt, kn, key)) {
+        foundIndex = this.i - 1;
+        foundLen = this.valueLen;
+        return this.valueAt;
       }
-      data = v + vl + 1;
     }
     return 0;
   }
 
   /** Whether any value holds one of `sec`'s secrets (each value on its own, as a header value is masked). */
   holdsSecret(sec: Secrets): bool {
-    let sizes = this.base + 4;
-    let data = this.data;
-    for (let i: u32 = 0; i < this.n; i++) {
-      const kl = <usize>load<u32>(sizes);
-      const vl = <usize>load<u32>(sizes + 4);
-      sizes += 8;
-      const v = data + kl + 1;
-      if (sec.found(v, <i32>vl)) return true;
-      data = v + vl + 1;
-    }
+    for (let ok = this.first(); ok; ok = this.next()) if (sec.found(this.valueAt, <i32>this.valueLen)) return true;
     return false;
   }
 
   pairs(): HeaderPair[] {
-    return deserializePairs(this.buf)!; // validated by count()
+    return deserializePairs(this.buf)!; // well-formed (pairsCount)
   }
 }
 
@@ -168,15 +156,9 @@ const RESPONSE_RAW = new RawPairs();
 
 /** A header map's pairs, read in place into `into`, or null when the call failed or the bytes are malformed. */
 function rawPairs(map: i32, into: RawPairs): RawPairs | null {
-  clearSlots();
-  const s = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
-  setLastStatus(s);
-  if (s != WasmResult.Ok) {
-    releasePins();
-    return null;
-  }
-  const buf = takeReturnedSlots();
-  const n = RawPairs.count(buf);
+  const buf = getHeaderPairsBytes(map);
+  if (buf == null) return null;
+  const n = pairsCount(buf);
   return n >= 0 ? into.reset(buf, <u32>n) : null;
 }
 
