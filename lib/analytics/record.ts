@@ -217,25 +217,25 @@ export class Analytics {
   }
 }
 
-// Each key is set from one reused buffer, the key's bytes then the value's (the host copies
-// both): no string per number, no encoding of the key, no buffer per value. The values are
-// the bytes setPropertyString wrote (AssemblyScript's UTF-8 encoder, toString()'s digits).
+// Each value is written into one reused buffer and set under its key's bytes, made once (the
+// host copies both): no string per number, no encoding of the key, no buffer per value. The
+// values are the bytes setPropertyString wrote (AssemblyScript's UTF-8 encoder, toString()'s
+// digits).
 let kv = new ByteBuilder(1024);
-let kvKey: i32 = 0;
+let kvKey: Uint8Array = new Uint8Array(0);
 /** Past this a payload-sized buffer is dropped after use rather than kept for the VM's life. */
 const KV_KEEP = 64 << 10;
 
 function begin(key: Uint8Array): ByteBuilder {
   const b = kv;
   b.reset();
-  b.bytes(key);
-  kvKey = b.len;
+  kvKey = key;
   return b;
 }
 
 function send(b: ByteBuilder): void {
-  const p = b.buf.dataStart;
-  proxy_set_property(p, <usize>kvKey, p + <usize>kvKey, <usize>(b.len - kvKey));
+  const k = kvKey;
+  proxy_set_property(k.dataStart, <usize>k.length, b.buf.dataStart, <usize>b.len);
   if (b.buf.length > KV_KEEP) kv = new ByteBuilder(1024);
 }
 
