@@ -349,7 +349,9 @@ export class LlmProxyStream extends HttpContext {
     this.redactHeaders(h);
     const req = this.req;
     const status = this.status;
-    const broken = this.brokenUpstream(h, status, endOfStream);
+    // An LLM answer's content type, read once for both uses below.
+    const ct = req != null && status >= 200 && status < 300 && status != 204 ? h.get("content-type") : null;
+    const broken = this.brokenUpstream(h, status, endOfStream, ct);
     if (broken != null) return this.badGateway(broken);
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
@@ -360,7 +362,6 @@ export class LlmProxyStream extends HttpContext {
       this.mode = Mode.Pass; // preserve route
     } else {
       const enc = h.get("content-encoding");
-      const ct = h.get("content-type");
       if (enc != null && enc.toLowerCase() != "identity") {
         logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
@@ -393,14 +394,13 @@ export class LlmProxyStream extends HttpContext {
    * elsewhere), and on LLM routes a 204, an empty 200, or a stream answering a request that
    * did not ask for one (from a provider that streams only when asked).
    */
-  private brokenUpstream(h: HeaderView, status: u32, endOfStream: bool): string | null {
+  private brokenUpstream(h: HeaderView, status: u32, endOfStream: bool, ct: string | null): string | null {
     if (status >= 300 && status < 400) return "upstream answered with a redirect (status " + status.toString() + ")";
     const req = this.req;
     if (req == null || status < 200 || status >= 300) return null;
     if (status == 204) return "upstream answered with no content (status 204)";
     const cl = h.get("content-length");
     if (endOfStream || (cl != null && cl.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
-    const ct = h.get("content-type");
     if (ct != null && isStreamType(ct) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
       return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(ct) + ")";
     }
