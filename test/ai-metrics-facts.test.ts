@@ -73,6 +73,8 @@ const SCENARIOS: { name: string; s: Scenario; paths: string[] }[] = [
         rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "", latency_ms: 10, completion_tokens: 3, request_payload: '{"messages":[{"content":"a\\"b\n"}]}', response_payload: "x\u007f\udc00y", log_statistics: true, log_payloads: true }),
         transformer("ai-request-transformer", { target: "targets[1] \"b\"", tries: 2, azure_instance: "inst", azure_deployment: "dép", azure_api_version: "2024-10-21", time_to_first_token: 0, cost: 0.1 + 0.2, log_statistics: true }),
         transformer("ai-response-transformer", { latency_ms: -1, completion_tokens: 7, cost: 1e21, time_to_first_token: 12 }),
+        // Numbers at the edges of the digit writer (write() and toJson no longer call toString()).
+        rec({ latency_ms: -1234567890123, prompt_tokens: 9007199254740991, completion_tokens: 1000000000000000000, total_tokens: 10, cost: 0.00037, status: 4294967295, time_to_first_token: 9, log_statistics: true }),
       ],
     },
     paths: ["/v1/chat/completions"],

@@ -2,7 +2,24 @@
 // Llama. See README.md for the configuration and behaviour. The stream logic is
 // lib/llm/route/proxy-stream.ts (shared with ai-proxy-advanced, which runs it per try).
 
-export * from "../../lib/runtime/exports";
+// The callbacks it uses, and no others: Envoy (proxy-wasm-cpp-host) makes no call for an export
+// a module lacks, and without proxy_on_done a context is done at once, which is what the
+// default onDone answers (neither this root nor its streams override it).
+export {
+  malloc,
+  proxy_abi_version_0_2_1,
+  proxy_on_context_create,
+  proxy_on_vm_start,
+  proxy_on_configure,
+  proxy_on_request_headers,
+  proxy_on_request_body,
+  proxy_on_request_trailers,
+  proxy_on_response_headers,
+  proxy_on_response_body,
+  proxy_on_response_trailers,
+  proxy_on_log,
+  proxy_on_delete,
+} from "../../lib/runtime/exports";
 import { HttpContext, RootContext, logError, logWarn, registerRootContext } from "../../lib/runtime";
 import { Provider, UpstreamTarget } from "../../lib/llm/provider";
 import { AiProxyConfig, parseConfig } from "../../lib/llm/route/config";

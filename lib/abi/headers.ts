@@ -60,6 +60,15 @@ export function removeHeader(map: i32, key: string): i32 {
 
 /** Every entry in order, pseudo-headers included; null when the call fails or the bytes are malformed. */
 export function getHeaderPairs(map: i32): HeaderPair[] | null {
+  const b = getHeaderPairsBytes(map);
+  if (b == null) return null;
+  const pairs = deserializePairs(b);
+  if (pairs == null) setLastStatus(WasmResult.SerializationFailure);
+  return pairs;
+}
+
+/** The map as the host serialised it (pairs.ts reads it), or null when the call fails. */
+export function getHeaderPairsBytes(map: i32): ArrayBuffer | null {
   clearSlots();
   const s = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
   setLastStatus(s);
@@ -67,9 +76,7 @@ export function getHeaderPairs(map: i32): HeaderPair[] | null {
     releasePins();
     return null;
   }
-  const pairs = deserializePairs(takeReturnedSlots());
-  if (pairs == null) setLastStatus(WasmResult.SerializationFailure);
-  return pairs;
+  return takeReturnedSlots();
 }
 
 /** Replaces the whole map. Returns the host status. */

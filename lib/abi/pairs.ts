@@ -49,13 +49,36 @@ export function serializePairs(pairs: HeaderPair[]): ArrayBuffer {
  * missing NUL), as cpp-host's parser would; an empty buffer is an empty map.
  */
 export function deserializePairs(buf: ArrayBuffer): HeaderPair[] | null {
-  const len = <usize>buf.byteLength;
+  const n = pairsCount(buf);
+  if (n < 0) return null;
   const out = new Array<HeaderPair>();
-  if (len == 0 || (len == 1 && load<u8>(changetype<usize>(buf)) == 0)) return out;
-  if (len < 4) return null;
+  const base = changetype<usize>(buf);
+  let sizes = base + 4;
+  let data = base + 4 + <usize>n * 8;
+  for (let i: i64 = 0; i < n; i++) {
+    const kl = <usize>load<u32>(sizes);
+    const vl = <usize>load<u32>(sizes + 4);
+    sizes += 8;
+    const key = String.UTF8.decodeUnsafe(data, kl);
+    data += kl + 1;
+    const value = String.UTF8.decodeUnsafe(data, vl);
+    data += vl + 1;
+    out.push(new HeaderPair(key, value));
+  }
+  return out;
+}
+
+/**
+ * The entry count of a serialized map, or -1 when the bytes are malformed (wrong sizes or a
+ * missing NUL), as cpp-host's parser would see it; an empty buffer is an empty map.
+ */
+export function pairsCount(buf: ArrayBuffer): i64 {
+  const len = <usize>buf.byteLength;
+  if (len == 0 || (len == 1 && load<u8>(changetype<usize>(buf)) == 0)) return 0;
+  if (len < 4) return -1;
   const base = changetype<usize>(buf);
   const n = <usize>load<u32>(base);
-  if (n > (len - 4) / 8) return null;
+  if (n > (len - 4) / 8) return -1;
   let sizes = base + 4;
   let data = base + 4 + n * 8;
   const end = base + len;
@@ -64,15 +87,12 @@ export function deserializePairs(buf: ArrayBuffer): HeaderPair[] | null {
     const vl = <usize>load<u32>(sizes + 4);
     sizes += 8;
     // Each of key and value must fit, followed by its NUL.
-    if (kl >= end - data || load<u8>(data + kl) != 0) return null;
-    const key = String.UTF8.decodeUnsafe(data, kl);
+    if (kl >= end - data || load<u8>(data + kl) != 0) return -1;
     data += kl + 1;
-    if (vl >= end - data || load<u8>(data + vl) != 0) return null;
-    const value = String.UTF8.decodeUnsafe(data, vl);
+    if (vl >= end - data || load<u8>(data + vl) != 0) return -1;
     data += vl + 1;
-    out.push(new HeaderPair(key, value));
   }
-  return data == end ? out : null;
+  return data == end ? <i64>n : -1;
 }
 
 /** The first value of `key` (ASCII case-insensitive), or null. */

@@ -17,52 +17,56 @@
 //   ai.ai-request-transformer.log = {"ai-request-transformer":{…}}, ai.ai-request-transformer.prompt_tokens, …
 
 import { HttpContext } from "../runtime";
+import { proxy_set_property } from "../abi/imports";
 import { ByteBuilder, writeJsonNumber, writeJsonString } from "../llm/json-writer";
 import { Usage } from "../llm/provider";
 import { count, FACT_RECORD, parseCostNano, putFact, RecordPayload } from "./facts";
 
 /**
- * The filter-state keys one writer uses, as property paths made once (an array literal in
- * write() would be allocated per request). ai-proxy writes under "ai." with the log record
- * named "proxy"; the transformers under "ai.<plugin>." (Kong's `ai.ai-request-transformer`).
+ * The filter-state keys one writer uses, as UTF-8 made once (per writer, not per request).
+ * ai-proxy writes under "ai." with the log record named "proxy"; the transformers under
+ * "ai.<plugin>." (Kong's `ai.ai-request-transformer`).
  */
+function key(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
 // ai-proxy-advanced's: the target that served and the tries it took.
-const K_TARGET: string[] = ["ai.target"];
-const K_TRIES: string[] = ["ai.tries"];
+const K_TARGET = key("ai.target");
+const K_TRIES = key("ai.tries");
 
 export class AnalyticsKeys {
-  providerName: string[];
-  requestModel: string[];
-  responseModel: string[];
-  requestMode: string[];
-  promptTokens: string[];
-  completionTokens: string[];
-  totalTokens: string[];
-  llmLatency: string[];
-  timePerToken: string[];
-  cost: string[];
-  status: string[];
-  errorType: string[];
-  log: string[];
+  providerName: Uint8Array;
+  requestModel: Uint8Array;
+  responseModel: Uint8Array;
+  requestMode: Uint8Array;
+  promptTokens: Uint8Array;
+  completionTokens: Uint8Array;
+  totalTokens: Uint8Array;
+  llmLatency: Uint8Array;
+  timePerToken: Uint8Array;
+  cost: Uint8Array;
+  status: Uint8Array;
+  errorType: Uint8Array;
+  log: Uint8Array;
 
   /** `prefix` ends with "."; `logName` is the record's top-level member in the `log` JSON. */
   constructor(
     public readonly prefix: string,
     public readonly logName: string,
   ) {
-    this.providerName = [prefix + "provider_name"];
-    this.requestModel = [prefix + "request_model"];
-    this.responseModel = [prefix + "response_model"];
-    this.requestMode = [prefix + "request_mode"];
-    this.promptTokens = [prefix + "prompt_tokens"];
-    this.completionTokens = [prefix + "completion_tokens"];
-    this.totalTokens = [prefix + "total_tokens"];
-    this.llmLatency = [prefix + "llm_latency"];
-    this.timePerToken = [prefix + "time_per_token"];
-    this.cost = [prefix + "cost"];
-    this.status = [prefix + "status"];
-    this.errorType = [prefix + "error_type"];
-    this.log = [prefix + "log"];
+    this.providerName = key(prefix + "provider_name");
+    this.requestModel = key(prefix + "request_model");
+    this.responseModel = key(prefix + "response_model");
+    this.requestMode = key(prefix + "request_mode");
+    this.promptTokens = key(prefix + "prompt_tokens");
+    this.completionTokens = key(prefix + "completion_tokens");
+    this.totalTokens = key(prefix + "total_tokens");
+    this.llmLatency = key(prefix + "llm_latency");
+    this.timePerToken = key(prefix + "time_per_token");
+    this.cost = key(prefix + "cost");
+    this.status = key(prefix + "status");
+    this.errorType = key(prefix + "error_type");
+    this.log = key(prefix + "log");
   }
 }
 
@@ -110,6 +114,12 @@ export class Analytics {
    */
   toJson(withPayload: bool): ArrayBuffer {
     const b = new ByteBuilder(512);
+    this.writeJson(b, withPayload);
+    return b.buf.buffer.slice(0, b.len);
+  }
+
+  /** toJson's bytes appended to `b`. */
+  private writeJson(b: ByteBuilder, withPayload: bool): void {
     b.byte(0x7b);
     writeJsonString(b, this.keys.logName);
     b.bytes(J_META);
@@ -121,14 +131,14 @@ export class Analytics {
     b.bytes(J_RESPONSE_MODEL);
     writeJsonString(b, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
     b.bytes(J_LATENCY);
-    b.str(this.latencyMs.toString());
+    b.int(this.latencyMs);
     b.bytes(J_MODE);
     writeJsonString(b, this.requestMode);
     if (this.tries > 0) {
       b.bytes(J_TARGET);
       writeJsonString(b, this.target);
       b.bytes(J_TRIES);
-      b.str(this.tries.toString());
+      b.int(this.tries);
     }
     if (this.azureInstance.length > 0) {
       b.bytes(J_AZURE_INSTANCE);
@@ -140,18 +150,18 @@ export class Analytics {
     }
     const u = this.usage;
     b.bytes(J_USAGE);
-    b.str(max<i64>(u.promptTokens, 0).toString());
+    b.int(max<i64>(u.promptTokens, 0));
     b.bytes(J_COMPLETION);
-    b.str(max<i64>(u.completionTokens, 0).toString());
+    b.int(max<i64>(u.completionTokens, 0));
     b.bytes(J_TOTAL);
-    b.str(max<i64>(u.totalTokens, 0).toString());
+    b.int(max<i64>(u.totalTokens, 0));
     b.bytes(J_TIME_PER_TOKEN);
     writeJsonNumber(b, this.timePerToken);
     b.bytes(J_COST);
     writeJsonNumber(b, this.cost);
     if (this.timeToFirstTokenMs >= 0) {
       b.bytes(J_TTFT);
-      b.str(this.timeToFirstTokenMs.toString());
+      b.int(this.timeToFirstTokenMs);
     }
     if (withPayload) {
       b.bytes(J_PAYLOAD);
@@ -160,7 +170,6 @@ export class Analytics {
       jsonStringOrNull(b, this.responsePayload);
     }
     b.bytes(J_END);
-    return b.buf.buffer.slice(0, b.len);
   }
 
   /** Writes the individual keys, and `ai.log` when `logStatistics`. */
@@ -172,18 +181,18 @@ export class Analytics {
     const completion = max<i64>(u.completionTokens, 0);
     const total = max<i64>(u.totalTokens, 0);
     const cost = numberText(this.cost);
-    ctx.setPropertyString(k.providerName, this.provider);
-    ctx.setPropertyString(k.requestModel, this.requestModel);
-    ctx.setPropertyString(k.responseModel, responseModel);
-    ctx.setPropertyString(k.requestMode, this.requestMode);
-    ctx.setPropertyString(k.promptTokens, prompt.toString());
-    ctx.setPropertyString(k.completionTokens, completion.toString());
-    ctx.setPropertyString(k.totalTokens, total.toString());
-    ctx.setPropertyString(k.llmLatency, this.latencyMs.toString());
-    ctx.setPropertyString(k.timePerToken, numberText(this.timePerToken));
-    ctx.setPropertyString(k.cost, cost);
-    ctx.setPropertyString(k.status, this.status.toString());
-    if (this.errorType.length > 0) ctx.setPropertyString(k.errorType, this.errorType);
+    putString(k.providerName, this.provider);
+    putString(k.requestModel, this.requestModel);
+    putString(k.responseModel, responseModel);
+    putString(k.requestMode, this.requestMode);
+    putInt(k.promptTokens, prompt);
+    putInt(k.completionTokens, completion);
+    putInt(k.totalTokens, total);
+    putInt(k.llmLatency, this.latencyMs);
+    putNumber(k.timePerToken, this.timePerToken);
+    putString(k.cost, cost);
+    putInt(k.status, <i64>this.status);
+    if (this.errorType.length > 0) putString(k.errorType, this.errorType);
     // The same facts for ai-metrics, valued exactly as it reads the keys above. The route
     // type and Kong's cache labels are not written by this gateway: empty.
     const facts = new RecordPayload(count(prompt), count(completion), count(total), count(this.latencyMs), parseCostNano(cost), <i64>this.status)
@@ -200,11 +209,55 @@ export class Analytics {
       .label(this.operation);
     putFact(ctx, FACT_RECORD, k.prefix, facts.toBuffer());
     if (this.tries > 0) {
-      ctx.setPropertyString(K_TARGET, this.target);
-      ctx.setPropertyString(K_TRIES, this.tries.toString());
+      putString(K_TARGET, this.target);
+      putInt(K_TRIES, <i64>this.tries);
     }
-    if (logStatistics) ctx.setProperty(k.log, this.toJson(logPayloads));
+    if (logStatistics) {
+      const b = begin(k.log);
+      this.writeJson(b, logPayloads);
+      send(b);
+    }
   }
+}
+
+// Each value is written into one reused buffer and set under its key's bytes, made once (the
+// host copies both): no string per number, no encoding of the key, no buffer per value. The
+// values are the bytes setPropertyString wrote (AssemblyScript's UTF-8 encoder, toString()'s
+// digits).
+let kv = new ByteBuilder(1024);
+let kvKey: Uint8Array = new Uint8Array(0);
+/** Past this a payload-sized buffer is dropped after use rather than kept for the VM's life. */
+const KV_KEEP = 64 << 10;
+
+function begin(key: Uint8Array): ByteBuilder {
+  const b = kv;
+  b.reset();
+  kvKey = key;
+  return b;
+}
+
+function send(b: ByteBuilder): void {
+  const k = kvKey;
+  proxy_set_property(k.dataStart, <usize>k.length, b.buf.dataStart, <usize>b.len);
+  if (b.buf.length > KV_KEEP) kv = new ByteBuilder(1024);
+}
+
+function putString(key: Uint8Array, v: string): void {
+  const b = begin(key);
+  b.utf8(v);
+  send(b);
+}
+
+function putInt(key: Uint8Array, v: i64): void {
+  const b = begin(key);
+  b.int(v);
+  send(b);
+}
+
+/** numberText's bytes. */
+function putNumber(key: Uint8Array, v: f64): void {
+  if (isFinite(v) && v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) putInt(key, <i64>v);
+  else putString(key, numberText(v));
 }
 
 /** toJson's constant parts, as UTF-8 made once per VM. */
@@ -238,6 +291,7 @@ function jsonStringOrNull(b: ByteBuilder, s: string | null): void {
 }
 
 function numberText(v: f64): string {
+  if (v == 0) return "0"; // what the integral branch gives 0 and -0, without a string per call
   if (!isFinite(v)) return "0";
   if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return (<i64>v).toString();
   return v.toString();

@@ -27,8 +27,11 @@ export class ByteBuilder {
   }
 
   /** Appends all of `src`. */
-  bytes(src: Uint8Array): void {
-    this.range(src, 0, src.length);
+  @inline bytes(src: Uint8Array): void {
+    const n = src.length;
+    this.ensure(n);
+    memory.copy(this.buf.dataStart + <usize>this.len, src.dataStart, <usize>n);
+    this.len += n;
   }
 
   /** Appends src[start, end); out-of-range bounds are clamped. */
@@ -62,6 +65,34 @@ export class ByteBuilder {
         i = this.utf8At(s, i, c);
       }
     }
+  }
+
+  /**
+   * Appends `s` as UTF-8 with AssemblyScript's own encoder (String.UTF8.encode's bytes: a lone
+   * surrogate is kept as WTF-8, unlike str()), as the property setters encode values.
+   */
+  utf8(s: string): void {
+    const n = s.length;
+    this.ensure(n * 3);
+    this.len += <i32>String.UTF8.encodeUnsafe(changetype<usize>(s), n, this.buf.dataStart + <usize>this.len);
+  }
+
+  /** Appends the decimal text of `v` (v.toString()'s bytes) without making the string. */
+  int(v: i64): void {
+    this.ensure(20);
+    let u: u64 = <u64>v;
+    if (v < 0) {
+      unchecked((this.buf[this.len++] = 0x2d));
+      u = <u64>0 - u;
+    }
+    let digits = 1;
+    for (let t = u; t >= 10; t /= 10) digits++;
+    let p = this.buf.dataStart + <usize>(this.len + digits);
+    do {
+      store<u8>(--p, <u8>(0x30 + <u32>(u % 10)));
+      u /= 10;
+    } while (u != 0);
+    this.len += digits;
   }
 
   /** Encodes the non-ASCII code unit at i (and its pair); returns the last index consumed. Capacity must be reserved. */
@@ -247,7 +278,7 @@ export function writeJsonNumber(out: ByteBuilder, v: f64): void {
     return;
   }
   if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) {
-    out.str((<i64>v).toString());
+    out.int(<i64>v);
     return;
   }
   out.str(v.toString());
@@ -359,7 +390,7 @@ export class JsonWriter {
   }
   int(v: i64): JsonWriter {
     this.sep();
-    this.out.str(v.toString());
+    this.out.int(v);
     return this;
   }
   number(v: f64): JsonWriter {

@@ -332,6 +332,8 @@ export abstract class StreamTranslator {
 // ---------------------------------------------------------------------------------------
 // Provider
 
+const NO_HEADERS = new Array<Header>();
+
 export abstract class Provider {
   constructor(public readonly config: ModelConfig) {}
 
@@ -387,7 +389,7 @@ export abstract class Provider {
 
   /** Headers to set on the upstream request besides auth (e.g. anthropic-version). Set while request headers are held. */
   requestHeaders(route: RouteType): Header[] {
-    return [];
+    return NO_HEADERS; // read only by the callers: one empty array, not one per request
   }
 
   /** Translates the validated OpenAI-format request into the provider's body. */

@@ -165,6 +165,11 @@ export class Secrets {
     return String.UTF8.decodeUnsafe(p, <usize>n);
   }
 
+  /** Whether p[0, n) holds a secret (what maskInPlace would mask). */
+  found(p: usize, n: i32): bool {
+    return this.scan(p, n, false);
+  }
+
   private contains(p: usize, n: i32): bool {
     return this.scan(p, n, false);
   }

@@ -44,6 +44,8 @@ const CLIENT_KEY_PARAMS = ["key", "api-key"];
 const CLIENT_KEY_HEADERS = ["authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"];
 /** A body member that carries a client's own key; dropped unless allow_override. */
 const CLIENT_KEY_MEMBER = "api_key";
+/** An empty upstream query, shared: upstreamQuery() adds to a list only when it has something to add. */
+const NO_QUERY = new Array<Header>();
 /** The longest model name written into MODEL_HEADER. */
 const MAX_MODEL_HEADER_BYTES = 256;
 
@@ -99,7 +101,7 @@ export class LlmProxyStream extends HttpContext {
   rootTarget: UpstreamTarget | null;
   startNs: u64 = 0;
   created: i64 = 0;
-  upstreamQuery: Header[] = [];
+  upstreamQuery: Header[] = NO_QUERY;
   req: LlmRequest | null = null;
   requestDone: bool = false;
   localReply: bool = false;
@@ -119,6 +121,8 @@ export class LlmProxyStream extends HttpContext {
   redactor: StreamRedactor | null = null;
   /** Preserve route: the JSON body is read only to drop a client `api_key`. */
   stripBodyKey: bool = false;
+  /** The request buffer's size when the body was read (processRequest), -1 before. */
+  requestBodySize: i64 = -1;
 
   constructor(id: u32, root: RootContext, cfg: AiProxyConfig, provider: Provider, target: UpstreamTarget | null) {
     super(id, root);
@@ -133,7 +137,7 @@ export class LlmProxyStream extends HttpContext {
     this.startNs = monotonicNanos();
     this.created = <i64>(currentTimeNanos() / 1000000000);
     const cfg = this.cfg;
-    // Few reads here: direct host calls (headers.ts), each read only where its answer matters.
+    // Read once: the reads need no host call, and removals of absent headers are skipped (headers.ts).
     const h = HeaderView.request(this);
     if (cfg.route != RouteType.Preserve && isModelsList(h)) return this.listModels();
     if (cfg.auth.missingEnv.length > 0) {
@@ -165,8 +169,9 @@ export class LlmProxyStream extends HttpContext {
     if (t == null) return this.reject(500, "ai-proxy has no upstream target"); // unreachable: configure sets one
 
     // Upstream path and authority.
-    let query = q >= 0 ? parseQuery(rawQuery) : new Array<Header>();
     const a = cfg.auth;
+    // Without a client query or anything to add to it, the one empty list (never written to).
+    let query = q >= 0 ? parseQuery(rawQuery) : t.query.length == 0 && a.paramLocation != "query" ? NO_QUERY : new Array<Header>();
     if (!a.allowOverride && query.length > 0) query = withoutParams(query, CLIENT_KEY_PARAMS);
     if (t.path.length > 0) path = t.path;
     query = upstreamQuery(t, query, a);
@@ -235,7 +240,7 @@ export class LlmProxyStream extends HttpContext {
     if (!needsBody) return Action.Continue;
     if (cfg.maxRequestBodySize > 0 && <i64>bodySize > cfg.maxRequestBodySize) return this.tooLarge();
     if (!endOfStream) return Action.Pause; // Envoy keeps buffering; bodySize is the whole body so far
-    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, bodySize));
+    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, bodySize), bodySize);
   }
 
   onRequestTrailers(numTrailers: u32): i32 {
@@ -243,17 +248,19 @@ export class LlmProxyStream extends HttpContext {
     if (this.requestDone || this.localReply) return Action.Continue;
     const size = getBufferSize(BufferType.HttpRequestBody);
     if (size <= 0 && this.cfg.route != RouteType.Preserve) return this.reject(400, "request body doesn't contain valid prompts: the request has no body");
-    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, <u32>max<i64>(size, 0)));
+    return this.processRequest(this.readBuffer(BufferType.HttpRequestBody, <u32>max<i64>(size, 0)), size);
   }
 
-  private processRequest(body: Uint8Array): i32 {
+  /** `size`: the request buffer's size now, as the callback or get_buffer_status told it (-1: unknown). */
+  private processRequest(body: Uint8Array, size: i64): i32 {
     this.requestDone = true;
+    this.requestBodySize = size;
     const cfg = this.cfg;
     if (cfg.logPayloads) this.requestPayload = this.secrets().maskString(String.UTF8.decodeUnsafe(body.dataStart, <usize>body.length));
     if (cfg.route == RouteType.Preserve) {
       const out = this.stripBodyKey ? withoutMember(body, CLIENT_KEY_MEMBER) : body;
       if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
-      else if (out !== body) this.replaceRequestBody(out);
+      else if (out !== body) this.putRequestBody(out);
       return Action.Continue;
     }
     const v = validateRequest(body, cfg, this.created, "", this.upstreamQuery);
@@ -271,7 +278,7 @@ export class LlmProxyStream extends HttpContext {
     // The client's own key never reaches the provider (OpenAI-format bodies are copied member by member).
     const out = cfg.auth.allowOverride || tr.noClientKey ? tr.body! : withoutMember(tr.body!, CLIENT_KEY_MEMBER);
     if (cfg.auth.paramLocation == "body") this.injectBodyParam(out);
-    else this.replaceRequestBody(out);
+    else this.putRequestBody(out);
     return Action.Continue;
   }
 
@@ -281,7 +288,18 @@ export class LlmProxyStream extends HttpContext {
 
   /** auth.param_location=body: the credential as a top-level JSON member. */
   private injectBodyParam(body: Uint8Array): void {
-    this.replaceRequestBody(withBodyCredential(body, this.cfg.auth));
+    this.putRequestBody(withBodyCredential(body, this.cfg.auth));
+  }
+
+  /**
+   * Replaces the whole request body with `out`. The buffer's size is known from the callback
+   * (the body was just read whole), so no get_buffer_status call is made for it, as
+   * replaceRequestBody would.
+   */
+  private putRequestBody(out: Uint8Array): void {
+    const size = this.requestBodySize;
+    if (size >= 0) setBufferBytesFrom(BufferType.HttpRequestBody, 0, <u32>size, out);
+    else this.replaceRequestBody(out);
   }
 
   protected readBuffer(type: i32, size: u32): Uint8Array {
@@ -320,7 +338,7 @@ export class LlmProxyStream extends HttpContext {
   // ---------------------------------------------------------------- response
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
-    // Read once (the values are masked below anyway): the reads need no host call (headers.ts).
+    // Read once: the reads need no host call (headers.ts).
     const h = HeaderView.response(this);
     const st = h.get(":status");
     this.status = st != null ? <u32>I32.parseInt(st) : 0;
@@ -335,7 +353,9 @@ export class LlmProxyStream extends HttpContext {
     this.redactHeaders(h);
     const req = this.req;
     const status = this.status;
-    const broken = this.brokenUpstream(h, status, endOfStream);
+    // An LLM answer's content type, read once for both uses below.
+    const ct = req != null && status >= 200 && status < 300 && status != 204 ? h.get("content-type") : null;
+    const broken = this.brokenUpstream(h, status, endOfStream, ct);
     if (broken != null) return this.badGateway(broken);
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
@@ -346,7 +366,6 @@ export class LlmProxyStream extends HttpContext {
       this.mode = Mode.Pass; // preserve route
     } else {
       const enc = h.get("content-encoding");
-      const ct = h.get("content-type");
       if (enc != null && enc.toLowerCase() != "identity") {
         logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
@@ -366,7 +385,7 @@ export class LlmProxyStream extends HttpContext {
         h.replace("content-type", JSON_CT);
       }
       h.remove("set-cookie");
-      if (status == 200 && this.cfg.modelNameHeader) h.replace(MODEL_HEADER, this.provider.name + "/" + req.model);
+      if (status == 200 && this.cfg.modelNameHeader) h.replace(MODEL_HEADER, modelHeaderValue(this.provider.name, req.model));
     }
     if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !this.secrets().empty) this.redactor = new StreamRedactor(this.secrets());
     if (endOfStream) this.finish();
@@ -379,14 +398,13 @@ export class LlmProxyStream extends HttpContext {
    * elsewhere), and on LLM routes a 204, an empty 200, or a stream answering a request that
    * did not ask for one (from a provider that streams only when asked).
    */
-  private brokenUpstream(h: HeaderView, status: u32, endOfStream: bool): string | null {
+  private brokenUpstream(h: HeaderView, status: u32, endOfStream: bool, ct: string | null): string | null {
     if (status >= 300 && status < 400) return "upstream answered with a redirect (status " + status.toString() + ")";
     const req = this.req;
     if (req == null || status < 200 || status >= 300) return null;
     if (status == 204) return "upstream answered with no content (status 204)";
     const cl = h.get("content-length");
     if (endOfStream || (cl != null && cl.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
-    const ct = h.get("content-type");
     if (ct != null && isStreamType(ct) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
       return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(ct) + ")";
     }
@@ -407,19 +425,7 @@ export class LlmProxyStream extends HttpContext {
 
   /** Masks the credentials in every response header (an upstream may echo the key in any of them). */
   private redactHeaders(h: HeaderView): void {
-    const sec = this.secrets();
-    if (sec.empty) return;
-    const hs = h.pairs!;
-    let changed = false;
-    for (let i = 0; i < hs.length; i++) {
-      const h = unchecked(hs[i]);
-      const v = sec.maskString(h.value);
-      if (v != h.value) {
-        h.value = v;
-        changed = true;
-      }
-    }
-    if (changed) this.setResponseHeaders(hs);
+    h.redact(this.secrets());
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): i32 {
@@ -571,10 +577,24 @@ export class LlmProxyStream extends HttpContext {
   }
 }
 
+// The last MODEL_HEADER value: a route serves one provider and (nearly always) one model, so
+// the value is made once rather than concatenated per response.
+let mhProvider = "";
+let mhModel = "";
+let mhValue = "";
+
+function modelHeaderValue(provider: string, model: string): string {
+  if (provider != mhProvider || model != mhModel || mhValue.length == 0) {
+    mhProvider = provider;
+    mhModel = model;
+    mhValue = provider + "/" + model;
+  }
+  return mhValue;
+}
+
 /** GET …/v1/models: OpenAI's models list, which SDKs (client.models.list()) call. */
 function isModelsList(h: HeaderView): bool {
-  const m = h.get(":method");
-  if (m == null || m != "GET") return false;
+  if (!h.is(":method", "GET")) return false;
   const p = h.get(":path");
   if (p == null) return false;
   const q = p.indexOf("?");
@@ -650,11 +670,22 @@ export function pluginName(): string {
  */
 const pluginNames = new Map<u32, string>();
 
+// The last root asked about: a VM serves one plugin (nearly always), so no map lookup per request.
+let lastRootId: u32 = 0;
+let lastRootName: string | null = null;
+
 function pluginNameOf(root: RootContext): string {
   const id = root.id;
-  if (pluginNames.has(id)) return pluginNames.get(id);
-  const n = pluginName();
-  pluginNames.set(id, n);
+  const last = lastRootName;
+  if (last != null && id == lastRootId) return last;
+  let n: string;
+  if (pluginNames.has(id)) n = pluginNames.get(id);
+  else {
+    n = pluginName();
+    pluginNames.set(id, n);
+  }
+  lastRootId = id;
+  lastRootName = n;
   return n;
 }
 

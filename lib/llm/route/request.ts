@@ -228,6 +228,10 @@ class Judge extends MessageJudge {
 }
 
 const JUDGE = new Judge();
+/** Four offsets per top-level member: room for 8 members. */
+const SPANS_CAPACITY = 32;
+/** The type errors of the optional members, reused (only the first becomes the reply). */
+const ERRORS = new Array<string>();
 /** Whether the last validateRequest took the one-walk path (for tests). */
 export let lastScanAccepted = false;
 const SCAN = new ScanResult();
@@ -270,7 +274,9 @@ function boolAt(b: Uint8Array, span: i64): i32 {
  */
 export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i64, requestId: string, query: Header[], fastScan: bool = true): RequestResult {
   if (body.length == 0) return fail(400, "request body doesn't contain valid prompts: the body is empty");
-  const spans = new Array<i32>();
+  // Room for a body's usual few members up front (push would regrow it several times).
+  const spans = new Array<i32>(SPANS_CAPACITY);
+  spans.length = 0;
   // One walk for the common body; any doubt and the three walks below find the exact error.
   const fast = fastScan && scanRequest(body, DEFAULT_MAX_DEPTH, spans, JUDGE, SCAN);
   lastScanAccepted = fast;
@@ -322,7 +328,8 @@ export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i
   }
 
   // model (Kong: the configured model wins; naming another one is refused)
-  const err = new Array<string>();
+  const err = ERRORS;
+  err.length = 0;
   let model = cfg.model.name;
   if (present(body, t.model)) {
     if (kindAt(body, t.model) != RawKind.String) return fail(400, "'model' must be a string");

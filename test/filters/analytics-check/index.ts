@@ -13,7 +13,7 @@
 //    "safety_input": "Hate,Violence", "safety_output": "", "rate_limited": "openai"}, …]}
 export * from "../../../lib/runtime/exports";
 import { JSON } from "json-as";
-import { Action, HttpContext, RootContext, logError, registerRootContext } from "../../../lib/runtime";
+import { Action, HttpContext, RootContext, getProperty, logError, registerRootContext } from "../../../lib/runtime";
 import { JsonWriter } from "../../../lib/llm/json-writer";
 import { Analytics, AnalyticsKeys } from "../../../lib/analytics/record";
 import { FACT_RATE_LIMITED, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, operationOfPath, putNamesFact } from "../../../lib/analytics/facts";
@@ -66,11 +66,11 @@ function referenceJson(a: Analytics, withPayload: bool): Uint8Array {
   w.fieldString("provider_name", a.provider.length > 0 ? a.provider : "UNSPECIFIED");
   w.fieldString("request_model", a.requestModel);
   w.fieldString("response_model", a.responseModel.length > 0 ? a.responseModel : a.requestModel);
-  w.fieldInt("llm_latency", a.latencyMs);
+  refInt(w, "llm_latency", a.latencyMs);
   w.fieldString("request_mode", a.requestMode);
   if (a.tries > 0) {
     w.fieldString("target", a.target);
-    w.fieldInt("tries", a.tries);
+    refInt(w, "tries", a.tries);
   }
   if (a.azureInstance.length > 0) {
     w.fieldString("azure_instance_id", a.azureInstance);
@@ -80,12 +80,12 @@ function referenceJson(a: Analytics, withPayload: bool): Uint8Array {
   w.endObject();
   const u = a.usage;
   w.key("usage").beginObject();
-  w.fieldInt("prompt_tokens", max<i64>(u.promptTokens, 0));
-  w.fieldInt("completion_tokens", max<i64>(u.completionTokens, 0));
-  w.fieldInt("total_tokens", max<i64>(u.totalTokens, 0));
+  refInt(w, "prompt_tokens", max<i64>(u.promptTokens, 0));
+  refInt(w, "completion_tokens", max<i64>(u.completionTokens, 0));
+  refInt(w, "total_tokens", max<i64>(u.totalTokens, 0));
   w.fieldNumber("time_per_token", a.timePerToken);
   w.fieldNumber("cost", a.cost);
-  if (a.timeToFirstTokenMs >= 0) w.fieldInt("time_to_first_token", a.timeToFirstTokenMs);
+  if (a.timeToFirstTokenMs >= 0) refInt(w, "time_to_first_token", a.timeToFirstTokenMs);
   w.endObject();
   if (withPayload) {
     w.key("payload").beginObject();
@@ -95,6 +95,46 @@ function referenceJson(a: Analytics, withPayload: bool): Uint8Array {
   }
   w.endObject().endObject();
   return w.toBytes();
+}
+
+/** An integer member through toString() (independent of ByteBuilder.int, which toJson uses). */
+function refInt(w: JsonWriter, k: string, v: i64): void {
+  w.key(k).rawString(v.toString());
+}
+
+/** numberText as write() had it: toString() of the integral value, else of the f64. */
+function refNumberText(v: f64): string {
+  if (!isFinite(v)) return "0";
+  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return (<i64>v).toString();
+  return v.toString();
+}
+
+/**
+ * Logs an error when a key write() set differs from the string setPropertyString wrote
+ * before write() encoded its values into one reused buffer.
+ */
+function checkKeys(a: Analytics): void {
+  const p = a.keys.prefix;
+  const u = a.usage;
+  const rm = a.responseModel.length > 0 ? a.responseModel : a.requestModel;
+  const want: string[] = [a.provider, a.requestModel, rm, a.requestMode, max<i64>(u.promptTokens, 0).toString(), max<i64>(u.completionTokens, 0).toString(), max<i64>(u.totalTokens, 0).toString(), a.latencyMs.toString(), refNumberText(a.timePerToken), refNumberText(a.cost), a.status.toString()];
+  const names: string[] = ["provider_name", "request_model", "response_model", "request_mode", "prompt_tokens", "completion_tokens", "total_tokens", "llm_latency", "time_per_token", "cost", "status"];
+  if (a.errorType.length > 0) {
+    want.push(a.errorType);
+    names.push("error_type");
+  }
+  for (let i = 0; i < names.length; i++) {
+    const got = getProperty([p + names[i]]);
+    const w = String.UTF8.encode(want[i]);
+    if (got != null && got.byteLength == w.byteLength && memory.compare(changetype<usize>(got), changetype<usize>(w), <usize>w.byteLength) == 0) continue;
+    logError("key " + p + names[i] + " differs: " + (got != null ? String.UTF8.decode(got) : "(absent)") + " vs " + want[i]);
+  }
+  if (a.tries > 0) {
+    const t = getProperty(["ai.tries"]);
+    if (t == null || String.UTF8.decode(t) != a.tries.toString()) logError("key ai.tries differs");
+    const g = getProperty(["ai.target"]);
+    if (g == null || String.UTF8.decode(g) != a.target) logError("key ai.target differs");
+  }
 }
 
 /** Logs an error when toJson and the reference differ. */
@@ -134,6 +174,7 @@ class Writer extends HttpContext {
         checkJson(a, false);
         checkJson(a, true);
         a.write(this, getBool(o, "log_statistics", false), getBool(o, "log_payloads", false));
+        checkKeys(a);
       }
     }
     this.names("ai.proxy.azure-content-safety.input_block_categories", FACT_SAFETY_INPUT, getString(c, "safety_input"));
