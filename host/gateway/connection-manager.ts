@@ -251,9 +251,11 @@ export class ConnectionManager {
   }
 
   private sinkFor(req: http.IncomingMessage, res: http.ServerResponse, info: StreamInfo, flush: LoopFlush | null): DownstreamSink {
-    const end = (): void => {
-      if (flush !== null && streamsInFlight > 1) flush.endHeld(() => res.end());
-      else res.end();
+    // The last data goes out with end(): one write and the terminator, where write() then end()
+    // also schedules an uncork on nextTick. The bytes are the same.
+    const end = (data?: Buffer): void => {
+      if (flush !== null && streamsInFlight > 1) flush.endHeld(() => res.end(data));
+      else res.end(data);
     };
     return {
       encodeHeaders: (h, endStream) => {
@@ -274,8 +276,8 @@ export class ConnectionManager {
       },
       encodeData: (data, endStream) => {
         try {
-          if (data.length > 0) res.write(data);
-          if (endStream) end();
+          if (endStream) end(data.length > 0 ? data : undefined);
+          else if (data.length > 0) res.write(data);
         } catch {
           req.socket.destroy();
         }
