@@ -242,6 +242,11 @@ export class ConnectionManager {
       if (trailers.length > 0) fm.decodeTrailers(null, new HeaderMap(trailers.map(([k, v]) => [k, String(v)])));
       else fm.decodeData(null, new BufferInstance(), true);
     });
+    // Start reading now (Readable.read(0) runs _read), so that the body the parser pushes after
+    // this handler returns is delivered as it is parsed, as every later chunk is, instead of
+    // being buffered until the stream's nextTick resume flows it: Envoy's codec hands body data
+    // to the filter chain during the same dispatch.
+    req.read(0);
   }
 
   /** http_filters[].disabled, overridden per route by typed_per_filter_config FilterConfig. */
