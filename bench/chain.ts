@@ -19,6 +19,7 @@ import type { WasmPluginConfig } from "../host/envoy/bootstrap-types.ts";
 import { CannedUpstream, COMPLETION, nullSink } from "./ai-proxy.ts";
 import { printTable, type Row } from "./table.ts";
 import { ROOT } from "./processes.ts";
+import { clockOverheadNs, wasmNs } from "./timing.ts";
 
 /** The `configuration` string of the wasm filter `name` in an example's envoy.yaml. */
 function exampleConfig(example: string, name: string): string {
@@ -107,25 +108,28 @@ export async function benchChain(): Promise<void> {
   const warmEnd = Date.now() + 1000;
   for (let i = 0; i < 400 || Date.now() < warmEnd; i++) for (const c of cases) (runOnce(chain, c.body), runOnce([noop], c.body));
 
+  const clockNs = clockOverheadNs();
+  let timedCalls = 0;
   // Per case: samples of each filter's µs, the noop's, and the JSON floor's, one per round.
   const samples = cases.map(() => ({ filters: specs.map(() => [] as number[]), total: [] as number[], noop: [] as number[], floor: [] as number[] }));
   for (let round = 0; round < ROUNDS; round++) {
     cases.forEach((c, ci) => {
       const s = samples[ci]!;
-      for (const vm of vms) (vm.profile = true), (vm.profileNs = 0n);
+      for (const vm of vms) (vm.profile = true), (vm.profileNs = 0n), (vm.profileCalls = 0);
       for (let i = 0; i < c.iterations; i++) runOnce(chain, c.body);
       let total = 0;
       vms.forEach((vm, k) => {
-        const us = Number(vm.profileNs) / c.iterations / 1000;
+        const us = wasmNs(vm, clockNs) / c.iterations / 1000;
+        if (ci === 0 && round === 0) timedCalls += vm.profileCalls / c.iterations;
         s.filters[k]!.push(us);
         total += us;
         vm.profile = false;
       });
       s.total.push(total);
       const nvm = noop.vm(0);
-      (nvm.profile = true), (nvm.profileNs = 0n);
+      (nvm.profile = true), (nvm.profileNs = 0n), (nvm.profileCalls = 0);
       for (let i = 0; i < c.iterations; i++) runOnce([noop], c.body);
-      s.noop.push(Number(nvm.profileNs) / c.iterations / 1000);
+      s.noop.push(wasmNs(nvm, clockNs) / c.iterations / 1000);
       nvm.profile = false;
       const text = c.body.toString();
       const f0 = process.hrtime.bigint();
@@ -153,6 +157,7 @@ export async function benchChain(): Promise<void> {
     });
   }
   printTable(`AI chain: Wasm µs per request per filter (in-process, ${ROUNDS} interleaved rounds; the examples' configs, guard with ${guardPatternCount(specs[2]!.config)} patterns)`, rows);
+  console.log(`  Each timed module call carries the bench's clock reads (${clockNs.toFixed(0)} ns, calibrated in this run), which Envoy doesn't pay: taken off every figure above. The chain makes ${timedCalls.toFixed(0)} timed calls per request, ${((timedCalls * clockNs) / 1000).toFixed(1)} µs of clock.`);
   const metrics = median(samples[0]!.filters[4]!);
   const metricsBest = Math.min(...samples[0]!.filters[4]!);
   printTable("ai-metrics: Wasm µs per request, label set already seen (goal ≤ 3 µs)", [{ "median µs/req": metrics.toFixed(2), "best round µs/req": metricsBest.toFixed(2), goal: metrics <= 3 ? "met" : metricsBest <= 3 ? "met in the best round" : "NOT met" }]);

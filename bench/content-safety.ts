@@ -22,6 +22,7 @@ import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts"
 import type { WasmPluginConfig } from "../host/envoy/bootstrap-types.ts";
 import { printTable, type Row } from "./table.ts";
 import { ROOT } from "./processes.ts";
+import { clockOverheadNs, wasmNs } from "./timing.ts";
 
 const WASM = process.env.CS_WASM ?? join(ROOT, "build/ai-azure-content-safety.wasm");
 const AZURE_ANSWER = Buffer.from(JSON.stringify({ blocklistsMatch: [], categoriesAnalysis: [{ category: "Hate", severity: 0 }, { category: "Violence", severity: 0 }] }));
@@ -153,8 +154,9 @@ export async function benchContentSafety(): Promise<void> {
       calls = 0;
       vm.profile = true;
       vm.profileNs = 0n;
+      vm.profileCalls = 0;
       withR.push(await measure(true, n));
-      wasmR.push(Number(vm.profileNs) / n / 1000);
+      wasmR.push(wasmNs(vm, clockOverheadNs()) / n / 1000);
       vm.profile = false;
       callsPer = calls / n;
       withoutR.push(await measure(false, n));

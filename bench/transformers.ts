@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { printTable, type Row } from "./table.ts";
 import { ROOT } from "./processes.ts";
 import { CannedUpstream, nullSink } from "./ai-proxy.ts";
+import { clockOverheadNs, wasmNs } from "./timing.ts";
 
 /** A JSON document of about `bytes` bytes (an API's ordinary body). */
 function apiBody(bytes: number): string {
@@ -88,8 +89,9 @@ async function wasmTimes(iterations: number): Promise<Row[]> {
       for (let i = 0; i < 200 || Date.now() < warmEnd; i++) await run();
       vm.profile = true;
       vm.profileNs = 0n;
+      vm.profileCalls = 0;
       for (let i = 0; i < iterations; i++) await run();
-      const wasm = Number(vm.profileNs) / iterations / 1000;
+      const wasm = wasmNs(vm, clockOverheadNs()) / iterations / 1000;
       vm.profile = false;
       rows.push({ filter: name, "body bytes": body.length, "LLM answer bytes": answer.length, "wasm µs per transformed request": wasm.toFixed(1) });
     }

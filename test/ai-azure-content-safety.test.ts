@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { filter, startGateway, type RunningGateway, type WasmFilterSpec } from "./support/gateway.ts";
 import { openaiClient, send } from "./support/client.ts";
 import { startContentSafety, startEntraId, startOpenAI, CONTENT_SAFETY_DEFAULT_KEY, type ContentSafetySimulator, type Simulator } from "./simulators/index.ts";
+import { accessLogLines } from "./support/access-log.ts";
 
 const KEY = CONTENT_SAFETY_DEFAULT_KEY;
 const HOST = "contentsafety.test";
@@ -204,8 +205,7 @@ describe("configuration choices", () => {
   it("reveal_failure_reason false answers the bare message; without log_blocked_content the text is not recorded", async () => {
     const g = await gateway({ reveal_failure_reason: false }, { accessLog: { faulty: "%FILTER_STATE(wasm.ai.proxy.azure-content-safety.input_faulty_prompt:PLAIN)%", hate: "%FILTER_STATE(wasm.ai.audit.azure_content_safety.Hate:PLAIN)%" } });
     const r = await post(g, chat([user("I despise them")]));
-    await new Promise((res) => setTimeout(res, 50));
-    expect(JSON.parse(readFileSync(g.logFile!, "utf8").trim())).toEqual({ faulty: null, hate: "2" });
+    expect((await accessLogLines(g.logFile!)).map((l) => JSON.parse(l) as unknown)).toEqual([{ faulty: null, hate: "2" }]);
     expect(g.logs.map((l) => l.message).join("\n")).not.toContain("I despise them");
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body)).toEqual({ error: { message: "request failed content safety check", type: "invalid_request_error", code: null } });
@@ -462,8 +462,7 @@ describe("OUTPUT, streamed", () => {
     // Released as checks passed: the client got content in several separate reads.
     expect(s.chunks.filter((c) => c.includes('"content"')).length).toBeGreaterThan(2);
     // Never the whole answer held back at once.
-    await new Promise((r) => setTimeout(r, 50));
-    const held = Number((JSON.parse(readFileSync((g as { logFile?: string }).logFile!, "utf8").trim()) as { held: string }).held);
+    const held = Number((JSON.parse((await accessLogLines((g as { logFile?: string }).logFile!))[0]!) as { held: string }).held);
     expect(held).toBeGreaterThanOrEqual(40);
     expect(held).toBeLessThan(Buffer.byteLength("echo: " + words.join(" ")));
   });
@@ -572,8 +571,7 @@ describe("analytics", () => {
     );
     await post(g, chat([user("kill bigots")]));
     await post(g, chat([user("I despise them")]));
-    await new Promise((r) => setTimeout(r, 50));
-    const lines = readFileSync(g.logFile!, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    const lines = (await accessLogLines(g.logFile!, 2)).map((l) => JSON.parse(l) as Record<string, string>);
     expect(lines[0]).toMatchObject({ hate: "2", violence: "4", mode: "BOTH", faulty: "kill bigots\n\n", reason: "request failed content safety check: breached category [Hate] at level 2; breached category [Violence] at level 4" });
     expect(Number(lines[0]!.latency)).toBeGreaterThanOrEqual(0);
     const prom = await (await fetch(`${g.admin}/stats/prometheus`)).text();
@@ -588,8 +586,7 @@ describe("analytics", () => {
       { hold: true, metrics: true, accessLog: { reason: "%FILTER_STATE(wasm.ai.proxy.azure-content-safety.output_block_reason:PLAIN)%", violence: "%FILTER_STATE(wasm.ai.audit.azure_content_safety.Violence:PLAIN)%", latency: "%FILTER_STATE(wasm.ai.proxy.azure-content-safety.output_processing_latency:PLAIN)%" } },
     );
     expect((await post(g, chat([user("we kill")]))).status).toBe(400);
-    await new Promise((r) => setTimeout(r, 50));
-    const line = JSON.parse(readFileSync(g.logFile!, "utf8").trim().split("\n")[0]!) as Record<string, string>;
+    const line = JSON.parse((await accessLogLines(g.logFile!))[0]!) as Record<string, string>;
     expect(line).toMatchObject({ violence: "4", reason: "response failed content safety check: breached category [Violence] at level 4" });
     expect(Number(line.latency)).toBeGreaterThanOrEqual(0);
     const prom = await (await fetch(`${g.admin}/stats/prometheus`)).text();

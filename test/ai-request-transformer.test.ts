@@ -18,13 +18,14 @@
 import { describe, expect, it } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { readFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { countWords, OPENAI_DEFAULT_KEY, ANTHROPIC_DEFAULT_KEY } from "./simulators/index.ts";
 import { send, type Reply } from "./support/client.ts";
 import { filter, type RunningGateway } from "./support/gateway.ts";
 import { anthropicLlm, openaiLlm, TransformerRig, type TransformerGatewaySpec } from "./support/transformer.ts";
+import { accessLogLines } from "./support/access-log.ts";
 
 const NAME = "ai-request-transformer";
 const TO_JSON = 'Turn the user\'s text into a JSON object {"text": …}.\nsim-reply: {"text": {input_json}}';
@@ -320,8 +321,7 @@ describe("analytics and metrics", () => {
     );
     const r = await post(g, "two large pizzas");
     expect(r.status).toBe(200);
-    await new Promise((res) => setTimeout(res, 50));
-    const line = JSON.parse(readFileSync(path, "utf8").trim().split("\n").at(-1)!) as { ai: string; prompt: string; proxy: string | null };
+    const line = JSON.parse((await accessLogLines(path)).at(-1)!) as { ai: string; prompt: string; proxy: string | null };
     const rec = JSON.parse(line.ai) as { [k: string]: { meta: Record<string, unknown>; usage: Record<string, number> } };
     const promptTokens = countWords(TO_JSON) + countWords("two large pizzas");
     const completion = countWords('{"text": "two large pizzas"}');
@@ -349,8 +349,7 @@ describe("analytics and metrics", () => {
     rig.openai.misbehaveNext({ echo: "model" });
     const r = await post(g, "two large pizzas");
     expect(r.status).toBe(200);
-    await new Promise((res) => setTimeout(res, 50));
-    const line = readFileSync(path, "utf8").trim().split("\n").at(-1)!;
+    const line = (await accessLogLines(path)).at(-1)!;
     expect(JSON.parse(line).model).toBe("*".repeat(OPENAI_DEFAULT_KEY.length));
     expect(line).not.toContain(OPENAI_DEFAULT_KEY);
     expect(await (await fetch(`${g.admin}/stats`)).text()).not.toContain(OPENAI_DEFAULT_KEY);

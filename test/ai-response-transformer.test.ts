@@ -19,7 +19,7 @@
 //   500 saying why when instructions need it.
 import { describe, expect, it } from "vitest";
 import { gzipSync, brotliCompressSync } from "node:zlib";
-import { readFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { countWords, OPENAI_DEFAULT_KEY, ANTHROPIC_DEFAULT_KEY, type Simulator } from "./simulators/index.ts";
@@ -28,6 +28,7 @@ import { send, type Reply } from "./support/client.ts";
 import { filter, type RunningGateway } from "./support/gateway.ts";
 import { anthropicLlm, openaiLlm, TransformerRig, type TransformerGatewaySpec } from "./support/transformer.ts";
 import type http from "node:http";
+import { accessLogLines } from "./support/access-log.ts";
 
 const NAME = "ai-response-transformer";
 const WEATHER = '{"city":"Paris","temp_c":21,"sky":"clear"}';
@@ -314,8 +315,7 @@ describe("analytics and metrics", () => {
     );
     const r = await get(g);
     expect(r.status).toBe(200);
-    await new Promise((res) => setTimeout(res, 50));
-    const line = JSON.parse(readFileSync(path, "utf8").trim().split("\n").at(-1)!) as { ai: string };
+    const line = JSON.parse((await accessLogLines(path)).at(-1)!) as { ai: string };
     const rec = JSON.parse(line.ai) as Record<string, { meta: Record<string, unknown>; usage: Record<string, number> }>;
     const prompt = countWords(TRANSLATE) + countWords(WEATHER);
     const completion = countWords(`FR ${WEATHER}`);

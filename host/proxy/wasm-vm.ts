@@ -84,6 +84,8 @@ export class WasmVm {
   /** Benchmarks set this to add up the time spent inside top-level module calls. */
   profile = false;
   profileNs = 0n;
+  /** Timed top-level calls since profileNs was reset: each carries one clock read's overhead. */
+  profileCalls = 0;
 
   constructor(
     readonly vmId: string,
@@ -200,7 +202,7 @@ export class WasmVm {
       this.fail("runtime_error", `Function: ${name} failed: ${msg}`);
       return null;
     } finally {
-      if (t0 !== 0n) this.profileNs += process.hrtime.bigint() - t0;
+      if (t0 !== 0n) (this.profileNs += process.hrtime.bigint() - t0), this.profileCalls++;
       this.depth--;
       this.current = savedCurrent;
       this.effectiveId = savedEffective;
