@@ -306,6 +306,29 @@ describe("streaming", () => {
   });
 });
 
+/**
+ * An upstream that answers "ok" to each request whose body "hello" (content-length or chunked)
+ * has arrived; `reads` has each read as it came, `requests` each request's bytes.
+ */
+async function helloServer(): Promise<{ port: number; reads: string[]; requests: string[] }> {
+  const reads: string[] = [];
+  const requests: string[] = [];
+  const port = await listen(
+    net.createServer((s) => {
+      let all = "";
+      s.on("data", (d: Buffer) => {
+        reads.push(d.toString());
+        all += d.toString();
+        if (!all.endsWith("0\r\n\r\n") && !all.endsWith("\r\n\r\nhello")) return;
+        requests.push(all);
+        all = "";
+        s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+      });
+    }),
+  );
+  return { port, reads, requests };
+}
+
 describe("write coalescing", () => {
   it("holds a connection's writes of one loop iteration and sends them together at its end, as Envoy's write buffer does", async () => {
     const received: Buffer[] = [];
@@ -384,19 +407,7 @@ describe("write coalescing", () => {
   });
 
   it("sends a body released in one iteration chunked, with headers, chunk and terminator read together", async () => {
-    const reads: string[] = [];
-    const port = await listen(
-      net.createServer((s) => {
-        let all = "";
-        s.on("data", (d: Buffer) => {
-          reads.push(d.toString());
-          all += d.toString();
-          if (!all.endsWith("0\r\n\r\n") && !all.endsWith("\r\n\r\nhello")) return;
-          all = "";
-          s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-        });
-      }),
-    );
+    const { port, reads } = await helloServer();
     const c = collector();
     const up = startUpstream(cluster([port]), reqHeaders("POST", "/chunked"), { timeoutMs: 0 }, c.handler);
     // As the router does when a filter releases a held body: data and end in the same
@@ -412,19 +423,7 @@ describe("write coalescing", () => {
   it("frames a body by the request headers alone, however much of it has arrived when the request starts", async () => {
     // Envoy's HTTP/1 codec (http1/codec_impl.cc, StreamEncoderImpl::encodeHeadersBase) sends
     // content-length when the headers carry it and chunked otherwise, whatever the body.
-    const reads: string[] = [];
-    const port = await listen(
-      net.createServer((s) => {
-        let all = "";
-        s.on("data", (d: Buffer) => {
-          all += d.toString();
-          if (!all.endsWith("0\r\n\r\n") && !all.endsWith("\r\n\r\nhello")) return;
-          reads.push(all);
-          all = "";
-          s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-        });
-      }),
-    );
+    const { port, requests: reads } = await helloServer();
     const cases: { headers: [string, string][]; early: boolean; framing: RegExp }[] = [
       { headers: [["content-length", "5"]], early: true, framing: /content-length: 5\r\n\r\nhello$/ },
       { headers: [["content-length", "5"]], early: false, framing: /content-length: 5\r\n\r\nhello$/ },
