@@ -244,8 +244,9 @@ export class ConnectionManager {
     });
     // Start reading now (Readable.read(0) runs _read), so that the body the parser pushes after
     // this handler returns is delivered as it is parsed, as every later chunk is, instead of
-    // being buffered until the stream's nextTick resume flows it: Envoy's codec hands body data
-    // to the filter chain during the same dispatch.
+    // being buffered until the stream's nextTick resume flows it. Envoy's codec hands the body to
+    // the filter chain within the read that parsed it (http1/codec_impl.cc: innerDispatch and
+    // onMessageCompleteBase call dispatchBufferedBody).
     req.read(0);
   }
 
