@@ -37,11 +37,16 @@ function agree(body: string | Uint8Array): { status: number; out: string }[] {
     const want = x.extractTree(putInput(x, reference), roles, latest);
     const n = putInput(x, bytes);
     const wantOut = Buffer.from(output(x));
+    // The filter's slow path (no one-walk scan, messages walked on their own) gives the same.
+    const slowStatus = x.extractSlow(n, roles, latest);
+    const slowOut = Buffer.from(output(x));
     const status = x.extract(n, roles, latest);
     const out = Buffer.from(output(x));
     const ctx = `${Buffer.from(bytes).toString("latin1")} (match_all_roles ${roles}, latest only ${latest})`;
     expect(status, ctx).toBe(want);
     expect(out.toString("hex"), ctx).toBe(wantOut.toString("hex"));
+    expect(slowStatus, ctx).toBe(status);
+    expect(slowOut.toString("hex"), ctx).toBe(out.toString("hex"));
     got.push({ status, out: out.toString("utf8") });
   }
   return got;
@@ -74,6 +79,14 @@ describe("the byte-level extraction gives what the json-as reading gave", () => 
       agree(`{"prompt":"${s}","suffix":"${s}"}`);
     }
     expect(agree(`{"messages":[{"role":"user","content":"x\\ud83d\\ude00"}]}`)[0]!.out).toBe("x😀 ");
+    // Escapes at every offset of the word-at-a-time copy, in runs of every length around 8.
+    for (let at = 0; at < 18; at++) {
+      for (const esc of ["\\\\", "\\\"", "\\u00e9", "\\n"]) {
+        const s = "abcdefghijklmnopqrstuvwxyz".slice(0, at) + esc + "0123456789ABCDEFGHIJ".slice(0, (at * 7) % 19);
+        agree(`{"prompt":"${s}"}`);
+        agree(`{"prompt":"${s}${esc}${s}"}`);
+      }
+    }
     // What the provider reads for \/ (json-as read a NUL character there).
     expect(agree(String.raw`{"prompt":"https:\/\/evil.example"}`)[0]!.out).toBe("https://evil.example");
   });

@@ -2,9 +2,11 @@
 // messages, as Kong's ai-prompt-decorator does: the new array is the prepend messages, then
 // the client's messages (its own system message included) unchanged, then the append messages.
 
-export * from "../../lib/runtime/exports";
+// Request callbacks only (lib/prompt/exports.ts says why).
+export * from "../../lib/prompt/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, registerRootContext } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
+import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
 import { decodeString, Kind, kindAt, lastMember, Member, skipWs } from "../../lib/prompt/scan";
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { DecoratorConfig, parseConfig } from "./config";
@@ -45,7 +47,8 @@ class DecoratorStream extends JsonBodyStream {
   }
 
   onBody(body: Uint8Array): i32 {
-    const doc = readJsonDoc(body);
+    // The template before us may have vouched for these bytes (lib/prompt/vouch.ts).
+    const doc = readJsonDoc(body, DEFAULT_MAX_DEPTH, true);
     if (doc.error != null) {
       logInfo("request body is not valid JSON: " + doc.error!);
       return this.reject(400, NOT_JSON);

@@ -5,11 +5,15 @@
 // one automaton for both lists, so a prompt is read once whatever the number of patterns.
 // The body is buffered with the runtime's helper; headers are never held or changed.
 
-export * from "../../lib/runtime/exports";
+// Request callbacks only (lib/prompt/exports.ts says why).
+export * from "../../lib/prompt/exports";
 import { Action, HttpContext, RootContext, logDebug, logError, registerRootContext } from "../../lib/runtime";
 import { ALLOW, DENY, GuardConfig, parseConfig } from "./config";
 import { extractPrompt, PromptStatus } from "./prompt";
 import { replyError } from "./reply";
+import { parseDecimal } from "../../lib/prompt/decimal";
+import { getHeaderBytes } from "../../lib/abi/headers";
+import { MapType } from "../../lib/abi/enums";
 
 /** Kong's answer for a denied prompt, an allow miss and a prompt it cannot read. */
 const BAD_REQUEST = "bad request";
@@ -33,18 +37,6 @@ class GuardRoot extends RootContext {
   createHttpContext(contextId: u32): HttpContext {
     return new GuardStream(contextId, this, this.config);
   }
-}
-
-/** A decimal content-length, or -1 when absent or not a plain number. */
-function contentLength(v: string | null): i64 {
-  if (v == null || v.length == 0 || v.length > 18) return -1;
-  let n: i64 = 0;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return -1;
-    n = n * 10 + (c - 0x30);
-  }
-  return n;
 }
 
 class GuardStream extends HttpContext {
@@ -84,7 +76,11 @@ class GuardStream extends HttpContext {
       return Action.Pause;
     }
     const limit = this.config.maxRequestBodySize;
-    if (limit > 0 && contentLength(this.getRequestHeader("content-length")) > <i64>limit) return this.tooLarge();
+    if (limit > 0) {
+      // Read as bytes: no string is made for a number.
+      const cl = getHeaderBytes(MapType.HttpRequestHeaders, "content-length");
+      if (cl != null && parseDecimal(cl) > <i64>limit) return this.tooLarge();
+    }
     this.bufferRequestBody = true;
     return Action.Continue;
   }

@@ -128,16 +128,25 @@ function appendUnescaped(p: usize, s: i32, e: i32): void {
   const o0 = o;
   let i = s;
   while (i < e) {
-    // The run up to the next backslash, copied whole.
-    let j = i;
-    while (j + 8 <= e && swarHasZero(load<u64>(p + <usize>j) ^ BACKSLASHES) == 0) j += 8;
-    while (j < e && at(p, j) != 0x5c) j++;
-    if (j > i) {
-      memory.copy(o, p + <usize>i, <usize>(j - i));
-      o += <usize>(j - i);
-      i = j;
-      if (i >= e) break;
+    // The run up to the next backslash, copied eight bytes at a time as it is searched (a
+    // memory.copy per run cost more than the copying: runs between escapes are short). A word
+    // stored whole may carry bytes past the backslash; they are overwritten next. It fits: the
+    // output never runs ahead of the input (o - o0 <= i - s), and i + 8 <= e.
+    while (i + 8 <= e) {
+      const w = load<u64>(p + <usize>i);
+      store<u64>(o, w);
+      const m = swarHasZero(w ^ BACKSLASHES);
+      if (m != 0) {
+        const k = <i32>(ctz(m) >> 3);
+        i += k;
+        o += <usize>k;
+        break;
+      }
+      i += 8;
+      o += 8;
     }
+    while (i < e && at(p, i) != 0x5c) store<u8>(o++, at(p, i++));
+    if (i >= e) break;
     const x = at(p, i + 1);
     if (x != 0x75) {
       let v: u8 = x; // \" \\ \/
@@ -363,12 +372,7 @@ function scanMessages(p: usize, start: i32, end: i32): i32 {
       i = skipValueAt(p, i, end);
       if (i < 0) return n;
     }
-    if ((n + 1) * MSG > messages.length) {
-      const grown = new StaticArray<i32>(messages.length * 2);
-      memory.copy(changetype<usize>(grown), changetype<usize>(messages), <usize>(n * MSG) << 2);
-      messages = grown;
-    }
-    const f = changetype<usize>(messages) + (<usize>(n * MSG) << 2);
+    const f = messageSlot(n);
     store<i32>(f, s);
     store<i32>(f, i, 4);
     store<i32>(f, rs, 8);
@@ -401,22 +405,68 @@ function topKeyIs(p: usize, ks: i32, ke: i32, name: string): bool {
 /** Top-level member spans from the validation pass (four offsets each). */
 const members = new Array<i32>();
 
-/** The guard reads the messages itself: from ai-proxy's one-walk scan it takes only the JSON checks. */
-class NoMessageRules extends MessageJudge {
+/** Grows `messages` to hold message n (0-based) and answers where its fields go. */
+function messageSlot(n: i32): usize {
+  if ((n + 1) * MSG > messages.length) {
+    const grown = new StaticArray<i32>(messages.length * 2);
+    memory.copy(changetype<usize>(grown), changetype<usize>(messages), <usize>(n * MSG) << 2);
+    messages = grown;
+  }
+  return changetype<usize>(messages) + (<usize>(n * MSG) << 2);
+}
+
+/**
+ * From ai-proxy's one-walk scan the guard takes the JSON checks and, as the walk closes each
+ * message, the spans scanMessages would find: the messages are then not walked a second time.
+ * It judges nothing (the guard's own rules run on the spans).
+ */
+class MessageRecorder extends MessageJudge {
+  count: i32 = 0;
+  open: i32 = 0;
+  close: i32 = 0;
+  others: i32 = 0;
+  constructor() {
+    super();
+    this.wantsExtent = true;
+  }
+  extent(open: i32, close: i32, members: i32): void {
+    this.open = open;
+    this.close = close;
+    this.others = members;
+  }
   message(b: Uint8Array, role: i64, content: i64, toolCallId: i64): bool {
+    const f = messageSlot(this.count++);
+    // scanMessages' fields: span (end past the `}`), role, content (-1 when absent), and
+    // whether a member other than role and content is present (names are plain and unique here).
+    const others = this.others - (role >= 0 ? 1 : 0) - (content >= 0 ? 1 : 0);
+    store<i32>(f, this.open);
+    store<i32>(f, this.close + 1, 4);
+    store<i32>(f, role >= 0 ? <i32>(role >> 32) : -1, 8);
+    store<i32>(f, role >= 0 ? <i32>role : -1, 12);
+    store<i32>(f, content >= 0 ? <i32>(content >> 32) : -1, 16);
+    store<i32>(f, content >= 0 ? <i32>content : -1, 20);
+    store<i32>(f, others > 0 ? 1 : 0, 24);
     return true;
   }
   part(b: Uint8Array, type: i64, text: i64): bool {
     return true;
   }
 }
-const NO_MESSAGE_RULES = new NoMessageRules();
+const RECORDER = new MessageRecorder();
 const SCAN = new ScanResult();
+
+/** For tests: false makes extractPrompt take the slow path (validate, check names, walk the messages). */
+export let fastScan = true;
+export function setFastScan(on: bool): void {
+  fastScan = on;
+}
 
 export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
   // One walk for the common body (valid JSON, an object, plain unique member names: the same
   // top-level spans); anything it is unsure of takes the walks below, which find the exact error.
-  if (!scanRequest(body, MAX_BODY_DEPTH, members, NO_MESSAGE_RULES, SCAN)) {
+  RECORDER.count = 0;
+  const fast = fastScan && scanRequest(body, MAX_BODY_DEPTH, members, RECORDER, SCAN);
+  if (!fast) {
     const err = validateJsonMembers(body, MAX_BODY_DEPTH, members);
     if (err != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + err);
     const root = rawStart(body);
@@ -450,7 +500,9 @@ export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly:
   }
   if (ms >= 0 && at(p, ms) != 0x6e /* null */) {
     if (at(p, ms) != 0x5b) return bad(PromptStatus.BadFormat, "'messages' is not an array");
-    const count = scanMessages(p, ms, me);
+    // The one walk recorded the messages (it accepts `messages` only as an array of objects);
+    // after the slow path they are found here.
+    const count = fast ? RECORDER.count : scanMessages(p, ms, me);
     const list = messages;
     for (let i = count - 1; i >= 0; i--) {
       const f = i * MSG;

@@ -2,9 +2,11 @@
 // for completions) is replaced by the configured template NAME with its {{placeholders}} filled
 // from the string properties, as Kong's ai-prompt-template does (see README.md).
 
-export * from "../../lib/runtime/exports";
+// Request callbacks only (lib/prompt/exports.ts says why).
+export * from "../../lib/prompt/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, logWarn, registerRootContext, setProperty } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
+import { vouch } from "../../lib/prompt/vouch";
 import { arrayElements, decodeString, Kind, kindAt, lastMember, Member, objectMembers, Span } from "../../lib/prompt/scan";
 import { validateJson } from "../../lib/json/validate";
 import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
@@ -85,7 +87,11 @@ class TemplateStream extends JsonBodyStream {
 
     const name = this.templateName(body, ref);
     if (name == null) {
-      if (c.allowUntemplated) return Action.Continue;
+      if (c.allowUntemplated) {
+        // Forwarded as it came: the decorator after us need not validate it again.
+        vouch(body, members);
+        return Action.Continue;
+      }
       return this.reject(400, "this LLM route only supports templated requests");
     }
     const template = c.find(name);

@@ -187,7 +187,7 @@ function recordKey(spans: Array<i32>, ks: i32, vs: i32): void {
 let keyEndAt: i32 = 0;
 
 /** An object key and its colon at p[i]; returns the offset of the value, or -1. */
-function key(p: usize, i: i32, n: i32): i32 {
+@inline function key(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return unexpected(p, i, n);
   if (at(p, i) != 0x22) return fail("expected a string key at byte " + i.toString() + ", found " + describe(at(p, i)));
   i = scanString(p, i, n);
@@ -383,7 +383,8 @@ function isHex(c: u8): bool {
  * exactly as validateJson checks it. Returns the offset just past it, or -1; the reason is
  * dropped (such a reader falls back to validateJson for the message).
  */
-export function scanJsonScalarAt(p: usize, i: i32, n: i32): i32 {
+// @ts-ignore: decorator
+@inline export function scanJsonScalarAt(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return -1;
   const c = at(p, i);
   let e: i32 = -1;

@@ -11,6 +11,8 @@ import { validateJsonMembers } from "../json/validate";
 import { DEFAULT_MAX_DEPTH } from "../json/read";
 import { Kind, kindAt, Member, skipWs } from "./scan";
 import { replyError } from "./errors";
+import { vouched } from "./vouch";
+import { parseDecimal } from "./decimal";
 
 /** Kong 3.12+'s default max_request_body_size; 0 means no limit of the filter's own. */
 export const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 1048576;
@@ -39,9 +41,16 @@ const memberPool = new Array<Member>();
  * one pass: the validator records them as it goes (a second walk with objectMembers went
  * through every string of the body again). The result is valid until the next call.
  */
-export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonDoc {
-  const err = validateJsonMembers(body, maxDepth, spans);
+export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH, takeVouch: bool = false): JsonDoc {
   const members = doc.members;
+  // With takeVouch, a body an earlier prompt filter validated (at the default depth) and vouched
+  // for (lib/prompt/vouch.ts says why that can be trusted): its spans, without a second validation.
+  if (takeVouch && maxDepth == DEFAULT_MAX_DEPTH && vouched(body, members, memberPool)) {
+    doc.error = null;
+    doc.kind = Kind.Object;
+    return doc;
+  }
+  const err = validateJsonMembers(body, maxDepth, spans);
   members.length = 0;
   doc.error = err;
   doc.kind = Kind.None;
@@ -72,20 +81,6 @@ export function readJsonDoc(body: Uint8Array, maxDepth: i32 = DEFAULT_MAX_DEPTH)
   return doc;
 }
 
-/** A decimal header value (raw bytes), or -1 when it is not one. */
-function parseDecimal(b: ArrayBuffer): i64 {
-  const n = b.byteLength;
-  if (n == 0 || n > 18) return -1;
-  const p = changetype<usize>(b);
-  let v: i64 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = <i32>load<u8>(p + <usize>i);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + (c - 0x30);
-  }
-  return v;
-}
-
 /**
  * A stream whose whole request body is handed to `onBody` once. Subclasses override `onBody`
  * (and `onNoBody` for a request that has none) and reply with `reject`.
@@ -105,13 +100,19 @@ export class JsonBodyStream extends HttpContext {
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (endOfStream) return this.onNoBody();
     // Read as bytes: no string is made for a number.
-    const cl = this.maxBodySize > 0 ? getHeaderBytes(MapType.HttpRequestHeaders, "content-length") : null;
-    if (cl != null) {
-      const n = parseDecimal(cl);
-      if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
+    if (this.maxBodySize > 0) {
+      const cl = getHeaderBytes(MapType.HttpRequestHeaders, "content-length");
+      if (cl != null) {
+        const n = parseDecimal(cl);
+        if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
+        // The body is about to change size; Envoy would forward a stale content-length.
+        this.removeRequestHeader("content-length");
+      }
+      // Absent (an earlier filter of the chain removed it, or the request is chunked): there is
+      // nothing to remove, and a host call saved.
+    } else {
+      this.removeRequestHeader("content-length");
     }
-    // The body is about to change size; Envoy would forward a stale content-length.
-    this.removeRequestHeader("content-length");
     this.bufferRequestBody = true;
     return Action.Continue;
   }

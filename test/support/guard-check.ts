@@ -15,6 +15,7 @@ export interface GuardCheck {
   outputPtr(): number;
   outputLen(): number;
   extract(len: number, matchAllRoles: number, latestOnly: number): number;
+  extractSlow(len: number, matchAllRoles: number, latestOnly: number): number;
   extractTree(len: number, matchAllRoles: number, latestOnly: number): number;
   configure(len: number): number;
   search(len: number): number;

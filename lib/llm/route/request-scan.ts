@@ -62,6 +62,14 @@ export abstract class MessageJudge {
   abstract message(b: Uint8Array, role: i64, content: i64, toolCallId: i64): bool;
   /** Whether a content part with these member spans is acceptable. */
   abstract part(b: Uint8Array, type: i64, text: i64): bool;
+  /**
+   * Set by a judge that also wants each message's extent (the guard, which reads the messages
+   * from what this walk found instead of walking them again): `extent` is then called before
+   * `message`. A flag, not a default method, so judges without it pay no call per message.
+   */
+  wantsExtent: bool = false;
+  /** The message object b[open, close] (`close` is its `}`) with `members` member names. */
+  extent(open: i32, close: i32, members: i32): void {}
 }
 
 /** What the walk found besides the spans. */
@@ -257,6 +265,7 @@ export function scanRequest(b: Uint8Array, maxDepth: i32, spans: Array<i32>, jud
       if (x != (kind == OBJ ? 0x7d : 0x5d)) return false;
       // Frame d closes at i.
       if (tag == T_MSG) {
+        if (judge.wantsExtent) judge.extent(fr(d, F_OPEN), i, (nk - fr(d, F_KEYS)) >> 1);
         if (!judge.message(b, slotSpan(d, K_ROLE), slotSpan(d, K_CONTENT), slotSpan(d, K_TOOL_CALL_ID))) return false;
       } else if (tag == T_PART) {
         if (!judge.part(b, slotSpan(d, K_TYPE), slotSpan(d, K_TEXT))) return false;

@@ -1,0 +1,15 @@
+// A content-length read as the host returns it (bytes), for the prompt filters' early 413.
+
+/** A decimal header value (raw bytes, e.g. content-length), or -1 when it is not one. */
+export function parseDecimal(b: ArrayBuffer): i64 {
+  const n = b.byteLength;
+  if (n == 0 || n > 18) return -1;
+  const p = changetype<usize>(b);
+  let v: i64 = 0;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<u8>(p + <usize>i);
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
