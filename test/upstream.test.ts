@@ -306,6 +306,29 @@ describe("streaming", () => {
   });
 });
 
+/**
+ * An upstream that answers "ok" to each request whose body "hello" (content-length or chunked)
+ * has arrived; `reads` has each read as it came, `requests` each request's bytes.
+ */
+async function helloServer(): Promise<{ port: number; reads: string[]; requests: string[] }> {
+  const reads: string[] = [];
+  const requests: string[] = [];
+  const port = await listen(
+    net.createServer((s) => {
+      let all = "";
+      s.on("data", (d: Buffer) => {
+        reads.push(d.toString());
+        all += d.toString();
+        if (!all.endsWith("0\r\n\r\n") && !all.endsWith("\r\n\r\nhello")) return;
+        requests.push(all);
+        all = "";
+        s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+      });
+    }),
+  );
+  return { port, reads, requests };
+}
+
 describe("write coalescing", () => {
   it("holds a connection's writes of one loop iteration and sends them together at its end, as Envoy's write buffer does", async () => {
     const received: Buffer[] = [];
@@ -384,19 +407,7 @@ describe("write coalescing", () => {
   });
 
   it("sends a body released in one iteration chunked, with headers, chunk and terminator read together", async () => {
-    const reads: string[] = [];
-    const port = await listen(
-      net.createServer((s) => {
-        let all = "";
-        s.on("data", (d: Buffer) => {
-          reads.push(d.toString());
-          all += d.toString();
-          if (!all.endsWith("0\r\n\r\n") && !all.endsWith("\r\n\r\nhello")) return;
-          all = "";
-          s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-        });
-      }),
-    );
+    const { port, reads } = await helloServer();
     const c = collector();
     const up = startUpstream(cluster([port]), reqHeaders("POST", "/chunked"), { timeoutMs: 0 }, c.handler);
     // As the router does when a filter releases a held body: data and end in the same
@@ -407,6 +418,30 @@ describe("write coalescing", () => {
     expect(c.body()).toBe("ok");
     expect(reads, JSON.stringify(reads)).toHaveLength(1);
     expect(reads[0]).toMatch(/^POST \/chunked HTTP\/1\.1\r\n[\s\S]*transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n$/);
+  });
+
+  it("frames a body by the request headers alone, however much of it has arrived when the request starts", async () => {
+    // Envoy's HTTP/1 codec (http1/codec_impl.cc, StreamEncoderImpl::encodeHeadersBase) sends
+    // content-length when the headers carry it and chunked otherwise, whatever the body.
+    const { port, requests: reads } = await helloServer();
+    const cases: { headers: [string, string][]; early: boolean; framing: RegExp }[] = [
+      { headers: [["content-length", "5"]], early: true, framing: /content-length: 5\r\n\r\nhello$/ },
+      { headers: [["content-length", "5"]], early: false, framing: /content-length: 5\r\n\r\nhello$/ },
+      { headers: [], early: false, framing: /transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n$/ },
+    ];
+    for (const { headers, early, framing } of cases) {
+      const c = collector();
+      const up = startUpstream(cluster([port]), reqHeaders("POST", "/framing", headers), { timeoutMs: 0 }, c.handler);
+      // Early: the whole body before the request starts; else after its headers went out.
+      if (!early) await new Promise((r) => setTimeout(r, 20));
+      up.write(Buffer.from("hello"));
+      up.end();
+      await c.done;
+      expect(c.body()).toBe("ok");
+      expect(c.failure).toBeNull();
+      expect(reads.at(-1)).toMatch(framing);
+    }
+    expect(reads).toHaveLength(3);
   });
 });
 

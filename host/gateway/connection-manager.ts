@@ -242,6 +242,12 @@ export class ConnectionManager {
       if (trailers.length > 0) fm.decodeTrailers(null, new HeaderMap(trailers.map(([k, v]) => [k, String(v)])));
       else fm.decodeData(null, new BufferInstance(), true);
     });
+    // Start reading now (Readable.read(0) runs _read), so that the body the parser pushes after
+    // this handler returns is delivered as it is parsed, as every later chunk is, instead of
+    // being buffered until the stream's nextTick resume flows it. Envoy's codec hands the body to
+    // the filter chain within the read that parsed it (http1/codec_impl.cc: innerDispatch and
+    // onMessageCompleteBase call dispatchBufferedBody).
+    req.read(0);
   }
 
   /** http_filters[].disabled, overridden per route by typed_per_filter_config FilterConfig. */
@@ -251,9 +257,11 @@ export class ConnectionManager {
   }
 
   private sinkFor(req: http.IncomingMessage, res: http.ServerResponse, info: StreamInfo, flush: LoopFlush | null): DownstreamSink {
-    const end = (): void => {
-      if (flush !== null && streamsInFlight > 1) flush.endHeld(() => res.end());
-      else res.end();
+    // The last data goes out with end(): one write and the terminator, where write() then end()
+    // also schedules an uncork on nextTick. The bytes are the same.
+    const end = (data?: Buffer): void => {
+      if (flush !== null && streamsInFlight > 1) flush.endHeld(() => res.end(data));
+      else res.end(data);
     };
     return {
       encodeHeaders: (h, endStream) => {
@@ -274,8 +282,8 @@ export class ConnectionManager {
       },
       encodeData: (data, endStream) => {
         try {
-          if (data.length > 0) res.write(data);
-          if (endStream) end();
+          if (endStream) end(data.length > 0 ? data : undefined);
+          else if (data.length > 0) res.write(data);
         } catch {
           req.socket.destroy();
         }

@@ -15,13 +15,13 @@
 // - Bodiless responses (HEAD, 204, 304, content-length: 0) arrive as headers with end_stream.
 // - No undici headers/body timeouts: Envoy has none by default beyond the route timeout.
 
-import { PassThrough } from "node:stream";
 import { isIP } from "node:net";
 import { Pool, buildConnector, type Dispatcher } from "undici";
 import type { Cluster, SocketAddress } from "../envoy/bootstrap-types.ts";
 import { HeaderMap } from "../http/header-map.ts";
 import { flushWritesOncePerLoop } from "./write-flush.ts";
 import { dropInformationalResponses } from "./informational.ts";
+import { RequestBody } from "./request-body.ts";
 
 export interface UpstreamHandler {
   onHeaders(headers: HeaderMap /* includes ":status" */, endStream: boolean): void;
@@ -346,7 +346,7 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
   readonly upstreamHost: string | null = null;
   private readonly pool: Pool | null = null;
   private controller: Controller | null = null;
-  private body: PassThrough | null = null;
+  private body: RequestBody | null = null;
   private pending: Buffer[] = [];
   private dispatched = false;
   private requestEnded = false;
@@ -379,7 +379,7 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
 
   write(chunk: Buffer): void {
     if (this.finished || this.requestEnded || chunk.length === 0) return;
-    if (this.body) this.body.write(chunk);
+    if (this.body) this.body.push(chunk);
     else this.pending.push(chunk);
   }
 
@@ -387,10 +387,7 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
     if (this.requestEnded) return;
     this.requestEnded = true;
     if (this.finished) return;
-    // Ended only once undici has started the request: a body stream already ended when undici
-    // writes the headers is sent with content-length, where Envoy's codec uses chunked framing
-    // for a request whose headers carry none (content-length is the request headers' to decide).
-    if (this.requestStarted) this.body?.end();
+    this.body?.end();
     // Filter::onRequestComplete arms the global timeout once the downstream request is complete.
     if (this.opts.timeoutMs > 0) this.timer = setTimeout(() => this.onRouteTimeout(), this.opts.timeoutMs);
   }
@@ -418,11 +415,10 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
       this.fail({ kind: "connect_failure", reason: "no healthy upstream", detail: "", responseStarted: false });
       return;
     }
-    let body: PassThrough | null = null;
+    let body: RequestBody | null = null;
     if (!this.requestEnded || this.pending.length > 0) {
-      body = new PassThrough();
-      body.on("error", () => {}); // undici reports request-side failures through onResponseError
-      for (const c of this.pending) body.write(c);
+      body = new RequestBody(this.pending);
+      if (this.requestEnded) body.end();
       this.body = body;
     }
     this.pending = [];
@@ -431,7 +427,9 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
       path: h.get(":path") ?? "/",
       method: (h.get(":method") ?? "GET") as Dispatcher.HttpMethod,
       headers: requestHeaderList(h),
-      body,
+      // undici's documented body types include AsyncIterable (docs/api/Dispatcher.md); its
+      // typings leave it out.
+      body: body as unknown as Dispatcher.DispatchOptions["body"],
       idempotent: false, // never replay a request on another connection: Envoy has no retry policy by default
     };
     if (this.servername !== undefined) options.servername = this.servername;
@@ -451,7 +449,6 @@ class UpstreamCall implements UpstreamRequest, Dispatcher.DispatchHandler {
       return;
     }
     this.requestStarted = true;
-    if (this.requestEnded) this.body?.end();
   }
 
   onResponseStart(controller: Controller, statusCode: number): void {
