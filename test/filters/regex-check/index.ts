@@ -103,6 +103,13 @@ export function testBits(id: i32, len: i32): i32 {
   return r.testBits(Uint8Array.wrap(input, 0, len)) ? 1 : 0;
 }
 
+/** Yes/no through the bit-parallel NFA with chunk tables only (the previous step, kept as the reference). */
+export function testBitsChunks(id: i32, len: i32): i32 {
+  const r = get(id);
+  if (r == null || !BitNfa.fits(r.program)) return -1;
+  return new BitNfa(r.program, true).test(changetype<usize>(input), len) ? 1 : 0;
+}
+
 export function dfaFlushes(id: i32): i32 {
   const r = get(id);
   return r == null ? -1 : r.dfaFlushes;
