@@ -129,6 +129,12 @@ export class BitNfa {
     return p;
   }
 
+  /** The item counts of the plan for assertion truths `flags`: left shifts, right shifts, groups, chunks (for tests). */
+  planShape(flags: i32): string {
+    const p = this.plan(flags);
+    return p[0].toString() + "," + p[1].toString() + "," + p[2].toString() + "," + p[3].toString();
+  }
+
   /** Whether the pattern matches somewhere in `len` bytes at `base`. */
   test(base: usize, len: i32): bool {
     const prog = this.prog;
@@ -181,9 +187,72 @@ export class BitNfa {
         const s = one;
         let p = plan + 40;
         if (s != 0) {
-        for (let k = 0; k < nLeft; k++, p += 16) live |= (s & load<u64>(p)) << load<u64>(p, 8);
-        for (let k = 0; k < nRight; k++, p += 16) live |= (s & load<u64>(p)) >> load<u64>(p, 8);
-        for (let k = 0; k < nGroups; k++, p += 16) live |= select<u64>(load<u64>(p, 8), 0, (s & load<u64>(p)) != 0);
+          // Straight-line items (a jump into the run, as Duff's device): no loop per item.
+          switch (nLeft) {
+            case 8:
+              live |= (s & load<u64>(p, 112)) << load<u64>(p, 120);
+            case 7:
+              live |= (s & load<u64>(p, 96)) << load<u64>(p, 104);
+            case 6:
+              live |= (s & load<u64>(p, 80)) << load<u64>(p, 88);
+            case 5:
+              live |= (s & load<u64>(p, 64)) << load<u64>(p, 72);
+            case 4:
+              live |= (s & load<u64>(p, 48)) << load<u64>(p, 56);
+            case 3:
+              live |= (s & load<u64>(p, 32)) << load<u64>(p, 40);
+            case 2:
+              live |= (s & load<u64>(p, 16)) << load<u64>(p, 24);
+            case 1:
+              live |= (s & load<u64>(p, 0)) << load<u64>(p, 8);
+          }
+          p += <usize>nLeft << 4;
+          switch (nRight) {
+            case 8:
+              live |= (s & load<u64>(p, 112)) >> load<u64>(p, 120);
+            case 7:
+              live |= (s & load<u64>(p, 96)) >> load<u64>(p, 104);
+            case 6:
+              live |= (s & load<u64>(p, 80)) >> load<u64>(p, 88);
+            case 5:
+              live |= (s & load<u64>(p, 64)) >> load<u64>(p, 72);
+            case 4:
+              live |= (s & load<u64>(p, 48)) >> load<u64>(p, 56);
+            case 3:
+              live |= (s & load<u64>(p, 32)) >> load<u64>(p, 40);
+            case 2:
+              live |= (s & load<u64>(p, 16)) >> load<u64>(p, 24);
+            case 1:
+              live |= (s & load<u64>(p, 0)) >> load<u64>(p, 8);
+          }
+          p += <usize>nRight << 4;
+          switch (nGroups) {
+            case 12:
+              live |= select<u64>(load<u64>(p, 184), 0, (s & load<u64>(p, 176)) != 0);
+            case 11:
+              live |= select<u64>(load<u64>(p, 168), 0, (s & load<u64>(p, 160)) != 0);
+            case 10:
+              live |= select<u64>(load<u64>(p, 152), 0, (s & load<u64>(p, 144)) != 0);
+            case 9:
+              live |= select<u64>(load<u64>(p, 136), 0, (s & load<u64>(p, 128)) != 0);
+            case 8:
+              live |= select<u64>(load<u64>(p, 120), 0, (s & load<u64>(p, 112)) != 0);
+            case 7:
+              live |= select<u64>(load<u64>(p, 104), 0, (s & load<u64>(p, 96)) != 0);
+            case 6:
+              live |= select<u64>(load<u64>(p, 88), 0, (s & load<u64>(p, 80)) != 0);
+            case 5:
+              live |= select<u64>(load<u64>(p, 72), 0, (s & load<u64>(p, 64)) != 0);
+            case 4:
+              live |= select<u64>(load<u64>(p, 56), 0, (s & load<u64>(p, 48)) != 0);
+            case 3:
+              live |= select<u64>(load<u64>(p, 40), 0, (s & load<u64>(p, 32)) != 0);
+            case 2:
+              live |= select<u64>(load<u64>(p, 24), 0, (s & load<u64>(p, 16)) != 0);
+            case 1:
+              live |= select<u64>(load<u64>(p, 8), 0, (s & load<u64>(p, 0)) != 0);
+          }
+          p += <usize>nGroups << 4;
         for (let k = 0; k < nChunks; k++, p += 8 + (256 << 3)) {
           const v = (s >> load<u64>(p)) & 0xff;
           if (v != 0) live |= load<u64>(p + 8 + (<usize>v << 3));
@@ -201,26 +270,72 @@ export class BitNfa {
         const s1 = two;
         let p = plan + 48;
         if ((s0 | s1) != 0) {
-        for (let k = 0; k < nLeft; k++, p += 24) {
-          const m0 = s0 & load<u64>(p);
-          const m1 = s1 & load<u64>(p, 8);
-          const d = load<u64>(p, 16);
-          l0 |= m0 << d;
           // (m0 >> 1) >> (63 - d) is m0 >> (64 - d), and 0 when d is 0 (wasm shifts are mod 64).
-          l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d));
-        }
-        for (let k = 0; k < nRight; k++, p += 24) {
-          const m0 = s0 & load<u64>(p);
-          const m1 = s1 & load<u64>(p, 8);
-          const d = load<u64>(p, 16);
-          l0 |= (m0 >> d) | ((m1 << 1) << (63 - d));
-          l1 |= m1 >> d;
-        }
-        for (let k = 0; k < nGroups; k++, p += 32) {
-          const hit = ((s0 & load<u64>(p)) | (s1 & load<u64>(p, 8))) != 0;
-          l0 |= select<u64>(load<u64>(p, 16), 0, hit);
-          l1 |= select<u64>(load<u64>(p, 24), 0, hit);
-        }
+          switch (nLeft) {
+            case 8:
+              { const m0 = s0 & load<u64>(p, 168); const m1 = s1 & load<u64>(p, 176); const d = load<u64>(p, 184); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+            case 7:
+              { const m0 = s0 & load<u64>(p, 144); const m1 = s1 & load<u64>(p, 152); const d = load<u64>(p, 160); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+            case 6:
+              { const m0 = s0 & load<u64>(p, 120); const m1 = s1 & load<u64>(p, 128); const d = load<u64>(p, 136); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+            case 5:
+              { const m0 = s0 & load<u64>(p, 96); const m1 = s1 & load<u64>(p, 104); const d = load<u64>(p, 112); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+            case 4:
+              { const m0 = s0 & load<u64>(p, 72); const m1 = s1 & load<u64>(p, 80); const d = load<u64>(p, 88); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+            case 3:
+              { const m0 = s0 & load<u64>(p, 48); const m1 = s1 & load<u64>(p, 56); const d = load<u64>(p, 64); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+            case 2:
+              { const m0 = s0 & load<u64>(p, 24); const m1 = s1 & load<u64>(p, 32); const d = load<u64>(p, 40); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+            case 1:
+              { const m0 = s0 & load<u64>(p, 0); const m1 = s1 & load<u64>(p, 8); const d = load<u64>(p, 16); l0 |= m0 << d; l1 |= (m1 << d) | ((m0 >> 1) >> (63 - d)); }
+          }
+          p += <usize>nLeft * 24;
+          switch (nRight) {
+            case 8:
+              { const m0 = s0 & load<u64>(p, 168); const m1 = s1 & load<u64>(p, 176); const d = load<u64>(p, 184); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+            case 7:
+              { const m0 = s0 & load<u64>(p, 144); const m1 = s1 & load<u64>(p, 152); const d = load<u64>(p, 160); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+            case 6:
+              { const m0 = s0 & load<u64>(p, 120); const m1 = s1 & load<u64>(p, 128); const d = load<u64>(p, 136); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+            case 5:
+              { const m0 = s0 & load<u64>(p, 96); const m1 = s1 & load<u64>(p, 104); const d = load<u64>(p, 112); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+            case 4:
+              { const m0 = s0 & load<u64>(p, 72); const m1 = s1 & load<u64>(p, 80); const d = load<u64>(p, 88); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+            case 3:
+              { const m0 = s0 & load<u64>(p, 48); const m1 = s1 & load<u64>(p, 56); const d = load<u64>(p, 64); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+            case 2:
+              { const m0 = s0 & load<u64>(p, 24); const m1 = s1 & load<u64>(p, 32); const d = load<u64>(p, 40); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+            case 1:
+              { const m0 = s0 & load<u64>(p, 0); const m1 = s1 & load<u64>(p, 8); const d = load<u64>(p, 16); l0 |= (m0 >> d) | ((m1 << 1) << (63 - d)); l1 |= m1 >> d; }
+          }
+          p += <usize>nRight * 24;
+          switch (nGroups) {
+            case 12:
+              { const hit = ((s0 & load<u64>(p, 352)) | (s1 & load<u64>(p, 360))) != 0; l0 |= select<u64>(load<u64>(p, 368), 0, hit); l1 |= select<u64>(load<u64>(p, 376), 0, hit); }
+            case 11:
+              { const hit = ((s0 & load<u64>(p, 320)) | (s1 & load<u64>(p, 328))) != 0; l0 |= select<u64>(load<u64>(p, 336), 0, hit); l1 |= select<u64>(load<u64>(p, 344), 0, hit); }
+            case 10:
+              { const hit = ((s0 & load<u64>(p, 288)) | (s1 & load<u64>(p, 296))) != 0; l0 |= select<u64>(load<u64>(p, 304), 0, hit); l1 |= select<u64>(load<u64>(p, 312), 0, hit); }
+            case 9:
+              { const hit = ((s0 & load<u64>(p, 256)) | (s1 & load<u64>(p, 264))) != 0; l0 |= select<u64>(load<u64>(p, 272), 0, hit); l1 |= select<u64>(load<u64>(p, 280), 0, hit); }
+            case 8:
+              { const hit = ((s0 & load<u64>(p, 224)) | (s1 & load<u64>(p, 232))) != 0; l0 |= select<u64>(load<u64>(p, 240), 0, hit); l1 |= select<u64>(load<u64>(p, 248), 0, hit); }
+            case 7:
+              { const hit = ((s0 & load<u64>(p, 192)) | (s1 & load<u64>(p, 200))) != 0; l0 |= select<u64>(load<u64>(p, 208), 0, hit); l1 |= select<u64>(load<u64>(p, 216), 0, hit); }
+            case 6:
+              { const hit = ((s0 & load<u64>(p, 160)) | (s1 & load<u64>(p, 168))) != 0; l0 |= select<u64>(load<u64>(p, 176), 0, hit); l1 |= select<u64>(load<u64>(p, 184), 0, hit); }
+            case 5:
+              { const hit = ((s0 & load<u64>(p, 128)) | (s1 & load<u64>(p, 136))) != 0; l0 |= select<u64>(load<u64>(p, 144), 0, hit); l1 |= select<u64>(load<u64>(p, 152), 0, hit); }
+            case 4:
+              { const hit = ((s0 & load<u64>(p, 96)) | (s1 & load<u64>(p, 104))) != 0; l0 |= select<u64>(load<u64>(p, 112), 0, hit); l1 |= select<u64>(load<u64>(p, 120), 0, hit); }
+            case 3:
+              { const hit = ((s0 & load<u64>(p, 64)) | (s1 & load<u64>(p, 72))) != 0; l0 |= select<u64>(load<u64>(p, 80), 0, hit); l1 |= select<u64>(load<u64>(p, 88), 0, hit); }
+            case 2:
+              { const hit = ((s0 & load<u64>(p, 32)) | (s1 & load<u64>(p, 40))) != 0; l0 |= select<u64>(load<u64>(p, 48), 0, hit); l1 |= select<u64>(load<u64>(p, 56), 0, hit); }
+            case 1:
+              { const hit = ((s0 & load<u64>(p, 0)) | (s1 & load<u64>(p, 8))) != 0; l0 |= select<u64>(load<u64>(p, 16), 0, hit); l1 |= select<u64>(load<u64>(p, 24), 0, hit); }
+          }
+          p += <usize>nGroups << 5;
         for (let k = 0; k < nChunks; k++, p += 8 + (256 << 4)) {
           const at = load<u64>(p);
           const v = ((at < 64 ? s0 : s1) >> (at & 63)) & 0xff;

@@ -128,22 +128,32 @@ class Split {
 export function makePlan(m: i32, w: i32, follow: StaticArray<u64>, start: StaticArray<u64>, chunksOnly: bool): StaticArray<u64> {
   let split = new Split(m, w, follow, new Array<i32>(), !chunksOnly);
   if (!chunksOnly) {
-    // Candidate distances, most edges first; each is kept if it lowers the cost.
+    // Candidate distances, most edges first. One distance alone may not pay (`(a|b){12}` needs
+    // 1, 2 and 3 together), so every prefix of that order is tried, then each kept distance is
+    // dropped again if that is cheaper.
     const count = new StaticArray<i32>(127);
     for (let j = 0; j < m; j++) {
       for (let t = max(0, j - 63); t <= min(m, j + 63); t++) {
         if (has(follow, j * w, t)) unchecked((count[t - j + 63] += 1));
       }
     }
-    for (let n = 0; n < 127 && split.deltas.length < MAX_SHIFTS; n++) {
+    const order = new Array<i32>();
+    while (order.length < MAX_SHIFTS) {
       let best = -1;
       for (let i = 0; i < 127; i++) if (unchecked(count[i]) > 0 && (best < 0 || unchecked(count[i]) > unchecked(count[best]))) best = i;
       if (best < 0) break;
       unchecked((count[best] = 0));
-      const deltas = split.deltas.slice(0);
-      deltas.push(best - 63);
-      const next = new Split(m, w, follow, deltas, true);
+      order.push(best - 63);
+    }
+    for (let n = 1; n <= order.length; n++) {
+      const next = new Split(m, w, follow, order.slice(0, n), true);
       if (next.cost < split.cost) split = next;
+    }
+    for (let i = split.deltas.length - 1; i >= 0; i--) {
+      const fewer = split.deltas.slice(0);
+      fewer.splice(i, 1);
+      const next = new Split(m, w, follow, fewer, true);
+      if (next.cost <= split.cost) split = next;
     }
   }
   const deltas = split.deltas;

@@ -24,6 +24,7 @@ export interface RegexCheck {
   bound(id: number): number;
   testBits(id: number, len: number): number;
   testBitsChunks(id: number, len: number): number;
+  bitsPlan(id: number): number;
   dump(id: number): number;
   reset(): void;
   setAdd(id: number, group: number): number;

@@ -110,6 +110,14 @@ export function testBitsChunks(id: i32, len: i32): i32 {
   return new BitNfa(r.program, true).test(changetype<usize>(input), len) ? 1 : 0;
 }
 
+/** The bit-parallel NFA's plan shape without assertions (left,right,groups,chunks) in the output; -1 when it does not fit. */
+export function bitsPlan(id: i32): i32 {
+  const r = get(id);
+  if (r == null || !BitNfa.fits(r.program)) return -1;
+  output = String.UTF8.encode(new BitNfa(r.program).planShape(0));
+  return 0;
+}
+
 export function dfaFlushes(id: i32): i32 {
   const r = get(id);
   return r == null ? -1 : r.dfaFlushes;
