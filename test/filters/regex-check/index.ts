@@ -13,6 +13,8 @@ const pendingIds = new Array<i32>();
 const pendingGroups = new Array<i32>();
 const sets = new Array<RegexSet>();
 let lastEnd: i32 = -1;
+/** Per compiled id: the reference bit-parallel NFA (chunk tables only), made on first use. */
+const chunkNfas = new Map<i32, BitNfa>();
 
 /** Makes room for `len` input bytes and returns where to write them. */
 export function inputBuffer(len: i32): usize {
@@ -42,6 +44,7 @@ export function compile(len: i32): i32 {
 /** Drops every compiled pattern (ids start over at 0). */
 export function reset(): void {
   regexes.length = 0;
+  chunkNfas.clear();
   sets.length = 0;
   pendingIds.length = 0;
   pendingGroups.length = 0;
@@ -107,7 +110,8 @@ export function testBits(id: i32, len: i32): i32 {
 export function testBitsChunks(id: i32, len: i32): i32 {
   const r = get(id);
   if (r == null || !BitNfa.fits(r.program)) return -1;
-  return new BitNfa(r.program, true).test(changetype<usize>(input), len) ? 1 : 0;
+  if (!chunkNfas.has(id)) chunkNfas.set(id, new BitNfa(r.program, true));
+  return chunkNfas.get(id).test(changetype<usize>(input), len) ? 1 : 0;
 }
 
 /** The bit-parallel NFA's plan shape without assertions (left,right,groups,chunks) in the output; -1 when it does not fit. */
