@@ -591,6 +591,8 @@ describe("the bit-parallel NFA's step (masked shifts, groups, chunk tables) agre
     ["(a|b)*a(a|b){12}c", "abc", [3, 0, 2, 0], "ba" + "ab".repeat(6) + "c"],
     ["(?:a(?:bc)+){6}d", "abcd", [1, 1, 0, 0], "abcbc".repeat(6) + "d"],
     ["(?:a(?:bcd)+){5}[ab]{45}e", "abcde", [1, 1, 0, 0], "abcd".repeat(5) + "b".repeat(45) + "e"],
+    // Back edges across the two words of state (positions 58 to 78).
+    ["[ab]{58}(?:a(?:bcd)+){5}e", "abcde", [1, 1, 0, 0], "b".repeat(58) + "abcdbcd".repeat(5) + "e"],
     ["\\b(?:x(?:yz)+\\b ?){4}$", "xyz \n", [1, 1, 0, 0], " xyz xyzyz xyz xyz\n"],
     ["(?m)^(?:a(?:bc)+){4}$", "abc\n", [1, 1, 0, 0], "\nabcabcbcabcabc\n"],
     ["(?:a?b?c?d?e?f?g?h?){4}z", "abcdefghz", [1, 0, 12, 3], "aceghbdfz"],
