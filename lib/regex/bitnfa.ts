@@ -11,7 +11,7 @@
 
 import { Assert } from "./ast";
 import { isWordByte } from "./byteset";
-import { makePlan } from "./bitplan";
+import { makePlan, PLAN_HEADER } from "./bitplan";
 import { OP_ASSERT, OP_BYTE, OP_CHECK, OP_ENTER, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, Program } from "./program";
 
 /**
@@ -132,7 +132,8 @@ export class BitNfa {
   /** The item counts of the plan for assertion truths `flags`: left shifts, right shifts, groups, chunks (for tests). */
   planShape(flags: i32): string {
     const p = this.plan(flags);
-    return p[0].toString() + "," + p[1].toString() + "," + p[2].toString() + "," + p[3].toString();
+    const ones = p[PLAN_HEADER + this.w] | (this.w > 1 ? p[PLAN_HEADER + 3] : 0);
+    return (p[0] + (ones != 0 ? 1 : 0)).toString() + "," + p[1].toString() + "," + p[2].toString() + "," + p[3].toString();
   }
 
   /** Whether the pattern matches somewhere in `len` bytes at `base`. */
@@ -185,8 +186,9 @@ export class BitNfa {
         // One word of state (up to 63 positions): kept in a local, no stores.
         let live: u64 = withStart ? load<u64>(plan, 32) : 0;
         const s = one;
-        let p = plan + 40;
+        let p = plan + 48;
         if (s != 0) {
+          live |= (s & load<u64>(plan, 40)) << 1;
           // Straight-line items (a jump into the run, as Duff's device): no loop per item.
           switch (nLeft) {
             case 8:
@@ -268,8 +270,12 @@ export class BitNfa {
         let l1: u64 = withStart ? load<u64>(plan, 40) : 0;
         const s0 = one;
         const s1 = two;
-        let p = plan + 48;
+        let p = plan + 64;
         if ((s0 | s1) != 0) {
+          const o0 = s0 & load<u64>(plan, 48);
+          const o1 = s1 & load<u64>(plan, 56);
+          l0 |= o0 << 1;
+          l1 |= (o1 << 1) | (o0 >> 63);
           // (m0 >> 1) >> (63 - d) is m0 >> (64 - d), and 0 when d is 0 (wasm shifts are mod 64).
           switch (nLeft) {
             case 8:

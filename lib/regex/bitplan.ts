@@ -13,7 +13,8 @@
 //
 // Layout of a plan (u64 words; w = words per state):
 //   [0] left shifts  [1] right shifts  [2] groups  [3] chunks  [4, 4 + w) start closure
-//   left shift:  w mask words, distance (0..63)      → (state & mask) << d
+//   [4 + w, 4 + 2w) the shift by one's mask (always applied; zero when unused)
+//   left shift:  w mask words, distance (0, 2..63)   → (state & mask) << d
 //   right shift: w mask words, distance (1..63)      → (state & mask) >> d
 //   group:       w source words, w successor words   → successors if (state & sources) != 0
 //   chunk:       bit offset, 256 × w successor words → table[(state >> offset) & 0xff]
@@ -158,22 +159,32 @@ export function makePlan(m: i32, w: i32, follow: StaticArray<u64>, start: Static
   }
   const deltas = split.deltas;
   let left = 0;
-  for (let x = 0; x < deltas.length; x++) if (unchecked(deltas[x]) >= 0) left++;
-  const right = deltas.length - left;
+  let right = 0;
+  for (let x = 0; x < deltas.length; x++) {
+    const d = unchecked(deltas[x]);
+    if (d < 0) right++;
+    else if (d != 1) left++;
+  }
   const groups = split.groups.length;
   const chunks = split.chunks.length;
-  const plan = new StaticArray<u64>(PLAN_HEADER + w + (left + right) * (w + 1) + groups * 2 * w + chunks * (1 + 256 * w));
+  const plan = new StaticArray<u64>(PLAN_HEADER + 2 * w + (left + right) * (w + 1) + groups * 2 * w + chunks * (1 + 256 * w));
   plan[0] = <u64>left;
   plan[1] = <u64>right;
   plan[2] = <u64>groups;
   plan[3] = <u64>chunks;
   let at = PLAN_HEADER;
   for (let x = 0; x < w; x++) plan[at++] = start[x];
-  // Left shifts (and d = 0, self-loops) first, then right shifts, as the step reads them.
+  // The shift by one has its own slot (zero when unused): a constant shift is cheaper than one
+  // by a distance loaded from memory, and counted repetitions make it the busiest.
+  for (let i = 0; i < deltas.length; i++) {
+    if (unchecked(deltas[i]) == 1) for (let x = 0; x < w; x++) plan[at + x] = split.masks[i * w + x];
+  }
+  at += w;
+  // Other left shifts (and d = 0, self-loops) first, then right shifts, as the step reads them.
   for (let pass = 0; pass < 2; pass++) {
     for (let i = 0; i < deltas.length; i++) {
       const d = unchecked(deltas[i]);
-      if ((d >= 0) != (pass == 0)) continue;
+      if (d == 1 || (d >= 0) != (pass == 0)) continue;
       for (let x = 0; x < w; x++) plan[at++] = split.masks[i * w + x];
       plan[at++] = <u64>(d >= 0 ? d : -d);
     }
