@@ -43,6 +43,14 @@ const transformer = (name: string, o: Rec): Rec => rec({ prefix: `ai.${name}.`, 
 const SCENARIOS: { name: string; s: Scenario; paths: string[] }[] = [
   { name: "a plain record", s: { records: [rec({})] }, paths: ["/v1/chat/completions", "/v1/chat/completions"] },
   { name: "paths that alternate", s: { records: [rec({})] }, paths: ["/v1/embeddings", "/v1/chat/completions", "/v1/embeddings", "/api/generate?x=embed"] },
+  // The producer records the operation of the :path it sends (as ai-proxy does): ai-metrics
+  // then reads no :path, and must count exactly what it counts from :path.
+  {
+    name: "an operation recorded from the path, on paths of every kind",
+    s: { records: [rec({ operation_from_path: true }), transformer("ai-request-transformer", { provider: "mistral" })] },
+    paths: ["/v1/embeddings", "/v1/chat/completions", "/v1/completions", "/API/Generate?x=1", "/v1/messages", "/x/EMBED/y", "/v1beta/models/g:generateContent", "/", "/v1/completions?embed=1"],
+  },
+  { name: "a recorded operation that is not one of the three", s: { records: [rec({ operation: "bogus" }), rec({ prefix: "ai.ai-response-transformer.", log_name: "ai-response-transformer", operation: "Chat" })] }, paths: ["/v1/completions", "/v1/embeddings"] },
   { name: "';', newlines, control characters and NUL in labels", s: { records: [rec({ request_model: "a;.;ai_provider=.=evil\nx", response_model: "r\u0000\u0001\u007f;", provider: "open;ai" })] }, paths: ["/v1/chat/completions"] },
   { name: "unicode and a lone surrogate", s: { records: [rec({ request_model: "modèle-😀-日本", response_model: "x\ud800y", provider: "prövider\udfff" })] }, paths: ["/v1/chat/completions"] },
   { name: "labels over 256 characters", s: { records: [rec({ request_model: "m".repeat(300), response_model: "é".repeat(255) + "😀" + "z".repeat(10) })] }, paths: ["/v1/chat/completions"] },

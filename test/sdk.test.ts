@@ -39,6 +39,33 @@ describe("lib/runtime through the host", () => {
     expect(r.body).toBe("ABCDEF!");
   });
 
+  it("keeps each stream's context when a long-lived stream's id shares a table slot with a later one", async () => {
+    // lib/runtime/state.ts keeps contexts in a 1024-slot table by id, with a Map for an id whose
+    // slot is taken: the first stream stays open while over 1024 later streams come and go, so
+    // one of them (and the first stream's own later callbacks) meets the taken slot.
+    const { up, g } = await setup();
+    // The first request's body is held open (chunked) until the later requests are done.
+    const req = http.request(`${g.url}/upper`, { method: "POST", agent: false });
+    const first = new Promise<string>((resolve, reject) => {
+      req.on("response", (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve(body));
+      });
+      req.on("error", reject);
+    });
+    req.write("abc");
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 1100; i++) {
+      const r = await send(g.url, { path: "/upper", body: `x${i}` });
+      expect(r.body).toBe(`X${i}!`);
+    }
+    expect(up.received).toHaveLength(1100);
+    req.end("def");
+    expect(await first).toBe("ABCDEF!");
+  }, 60_000);
+
   it("makes an http callout from the body phase and resumes the stream with its answer", async () => {
     const { up, callout, g } = await setup();
     const r = await send(g.url, { path: "/callout", body: "q" });

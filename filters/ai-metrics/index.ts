@@ -7,7 +7,12 @@
 
 // Only the callbacks this filter uses: Envoy (proxy-wasm cpp-host, ContextBase::onRequestHeaders
 // and the rest) calls no export a module lacks, so a request costs no header or body callbacks.
-export { malloc, proxy_abi_version_0_2_1, proxy_on_context_create, proxy_on_vm_start, proxy_on_configure, proxy_on_log, proxy_on_done, proxy_on_delete } from "../../lib/runtime/exports";
+// Nor proxy_on_done (no context here overrides onDone, and without the export cpp-host's
+// ContextBase::onDone answers true, as the SDK's default would), nor proxy_on_delete: see
+// proxy_on_log below.
+export { malloc, proxy_abi_version_0_2_1, proxy_on_context_create, proxy_on_vm_start, proxy_on_configure } from "../../lib/runtime/exports";
+import { proxy_on_log as onLogOf } from "../../lib/runtime/exports";
+import { removeStream } from "../../lib/runtime/state";
 import { HttpContext, RootContext, logError, registerRootContext } from "../../lib/runtime";
 import { AiMetricsConfig, parseConfig } from "./config";
 import { AiRecord, countsFromFacts, readRecord, RECORDS } from "./record";
@@ -26,8 +31,7 @@ const reader = new FactsReader();
 /** A reader over `ai.facts` when present and well-formed, else null (then the individual keys are read). */
 function readFacts(): FactsReader | null {
   const v = property(FACTS);
-  if (v == null || !reader.reset(v).valid()) return null;
-  return reader.reset(v);
+  return v != null && reader.reset(v).valid() ? reader : null;
 }
 
 class AiMetricsRoot extends RootContext {
@@ -99,6 +103,17 @@ class AiMetricsStream extends HttpContext {
       if (cfg.genaiMetrics) series.emitGenai(r);
     }
   }
+}
+
+/**
+ * on_log, then the stream's context is dropped: it is the last callback this module gets for a
+ * stream. Envoy's Context::log runs onLog once, when the request is complete (earlier,
+ * mid-request access-log calls return before reaching the module), and only onDone and
+ * onDelete follow, which this module does not export.
+ */
+export function proxy_on_log(contextId: u32): void {
+  onLogOf(contextId);
+  removeStream(contextId);
 }
 
 registerRootContext("", (id: u32): RootContext => new AiMetricsRoot(id));

@@ -5,7 +5,7 @@
 // parsed strictly and a bad one reads as absent. Label values stay raw bytes: they only become
 // strings the first time their label set is seen (see series.ts, SeriesCache).
 
-import { labelAt, LABEL_FIELDS, parseCostNano, R_COMPLETION, R_COST, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
+import { L_ERROR_TYPE, L_OPERATION, labelAt, parseCostNano, R_COMPLETION, R_COST, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
 import { countOf, path, property, responseCode } from "./facts";
 
 const EMPTY = new ArrayBuffer(0);
@@ -34,6 +34,8 @@ export class AiRecord {
   status: i64 = 0;
   /** ai-proxy's `ai.error_type`: a 2xx whose answer failed on the way (a broken stream or body); empty otherwise. */
   errorType: ArrayBuffer = EMPTY;
+  /** The operation the producer derived from the :path it sent (`ai.facts` only); empty when unknown. */
+  operation: ArrayBuffer = EMPTY;
 }
 
 /**
@@ -142,7 +144,7 @@ export function countsFromFacts(r: AiRecord, at: usize, code: i64): void {
   r.totalTokens = load<i64>(at + R_TOTAL);
   r.latencyMs = load<i64>(at + R_LATENCY);
   r.costNano = load<u64>(at + R_COST);
-  const broken = load<u32>(labelAt(at, LABEL_FIELDS - 1)) > 0; // the error type
+  const broken = load<u32>(labelAt(at, L_ERROR_TYPE)) > 0;
   r.status = countedStatus(code >= 0 ? code : load<i64>(at + R_STATUS), broken);
 }
 
@@ -164,5 +166,6 @@ export function labelsFromFacts(r: AiRecord, at: usize): void {
   r.vectorDb = bytesAt(labelAt(at, 6));
   r.embeddingsProvider = bytesAt(labelAt(at, 7));
   r.embeddingsModel = bytesAt(labelAt(at, 8));
-  r.errorType = bytesAt(labelAt(at, 9));
+  r.errorType = bytesAt(labelAt(at, L_ERROR_TYPE));
+  r.operation = bytesAt(labelAt(at, L_OPERATION));
 }

@@ -3,7 +3,7 @@
 // no stat-name building and no name hashing (the issue's "≤ 3 µs per request" goal).
 
 import { HttpContext } from "../../lib/runtime";
-import { labelAt, R_LABELS } from "../../lib/analytics/facts";
+import { L_OPERATION, L_ROUTE_TYPE, labelAt, R_LABELS } from "../../lib/analytics/facts";
 import { requestPath } from "./facts";
 import { AiRecord, labelsFromFacts } from "./record";
 import { Labels, SeriesSet } from "./series";
@@ -12,15 +12,25 @@ import { Labels, SeriesSet } from "./series";
 export const MAX_LABEL_SETS = 4096;
 
 const ROUTE_TYPES = [String.UTF8.encode("llm/v1/chat"), String.UTF8.encode("llm/v1/completions"), String.UTF8.encode("llm/v1/embeddings")];
+const OPERATIONS = [String.UTF8.encode("chat"), String.UTF8.encode("text_completion"), String.UTF8.encode("embeddings")];
 
-/** Whether the route type (`n` bytes at `p`) alone names the GenAI operation (else the path does). */
-function knownRouteAt(p: usize, n: u32): bool {
-  if (n == 0) return false; // ai-proxy writes none
-  for (let i = 0; i < ROUTE_TYPES.length; i++) {
-    const t = unchecked(ROUTE_TYPES[i]);
+/** Whether the `n` bytes at `p` are one of `list`. */
+function oneOf(p: usize, n: u32, list: ArrayBuffer[]): bool {
+  for (let i = 0; i < list.length; i++) {
+    const t = unchecked(list[i]);
     if (<u32>t.byteLength == n && memory.compare(p, changetype<usize>(t), n) == 0) return true;
   }
   return false;
+}
+
+/** Whether the route type (`n` bytes at `p`) alone names the GenAI operation (else the path does). */
+function knownRouteAt(p: usize, n: u32): bool {
+  return n > 0 && oneOf(p, n, ROUTE_TYPES); // n == 0: ai-proxy writes none
+}
+
+/** Whether the recorded operation (`n` bytes at `p`) is one genaiOperation takes as it is. */
+function knownOperationAt(p: usize, n: u32): bool {
+  return oneOf(p, n, OPERATIONS);
 }
 
 function knownRoute(routeType: ArrayBuffer): bool {
@@ -121,6 +131,7 @@ export function seriesFor(r: AiRecord, workspace: string, stream: HttpContext): 
   field(r.embeddingsProvider);
   field(r.embeddingsModel);
   field(r.errorType);
+  field(r.operation);
   endKey(p != null ? String.UTF8.encode(p) : null, r.status);
   const hit = cached();
   return hit != null ? hit : remember(Labels.of(r, workspace, p != null ? p : ""));
@@ -132,9 +143,12 @@ export function seriesFor(r: AiRecord, workspace: string, stream: HttpContext): 
  * a label set not seen before.
  */
 export function seriesForFacts(at: usize, len: u32, r: AiRecord, workspace: string): SeriesSet {
-  const rt = labelAt(at, 4);
+  const rt = labelAt(at, L_ROUTE_TYPE);
+  const op = labelAt(at, L_OPERATION);
   let path: ArrayBuffer | null = null;
-  if (!knownRouteAt(rt + 4, load<u32>(rt))) {
+  // The route type, else the operation the producer recorded, names the operation: then :path
+  // is not read (its label-set key is the label fields alone).
+  if (!knownRouteAt(rt + 4, load<u32>(rt)) && !knownOperationAt(op + 4, load<u32>(op))) {
     const h = requestPath();
     path = h != null ? h : new ArrayBuffer(0);
   }

@@ -5,6 +5,7 @@
 
 import { counter, Counter, histogram, Histogram, taggedName } from "../../lib/runtime";
 import { AiRecord } from "./record";
+import { operationOfPath } from "../../lib/analytics/facts";
 
 // ---- names (Envoy prefixes `wasmcustom.`, which its Prometheus output strips) ----
 export const REQUESTS = "ai_llm_requests_total";
@@ -67,19 +68,16 @@ export function genaiProvider(kong: string): string {
 }
 
 /**
- * gen_ai.operation.name: from ai-proxy's route type when it gives one, else from the path
+ * gen_ai.operation.name: from ai-proxy's route type when it gives one, else the operation the
+ * producer recorded for the :path it sent (when it is one of the three), else from the path
  * (client or provider path, whichever this filter sees): embeddings, text_completion or chat.
  */
-export function genaiOperation(routeType: string, path: string): string {
+export function genaiOperation(routeType: string, operation: string, path: string): string {
   if (routeType == "llm/v1/chat") return "chat";
   if (routeType == "llm/v1/completions") return "text_completion";
   if (routeType == "llm/v1/embeddings") return "embeddings";
-  const q = path.indexOf("?");
-  const p = (q >= 0 ? path.substring(0, q) : path).toLowerCase();
-  if (p.includes("embed")) return "embeddings";
-  if (p.endsWith("/chat/completions") || p.endsWith("/chat") || p.endsWith("/messages")) return "chat";
-  if (p.endsWith("/completions") || p.endsWith("/generate") || p.endsWith("/complete")) return "text_completion";
-  return "chat";
+  if (operation == "chat" || operation == "text_completion" || operation == "embeddings") return operation;
+  return operationOfPath(path);
 }
 
 /** Values shared by every series of one label set, already made label-safe. */
@@ -112,7 +110,7 @@ export class Labels {
     l.workspace = workspace;
     l.requestMode = labelValue(text(r.requestMode));
     l.statusClass = statusClass(r.status);
-    l.operation = genaiOperation(text(r.routeType), path);
+    l.operation = genaiOperation(text(r.routeType), text(r.operation), path);
     l.genaiProvider = labelValue(genaiProvider(provider));
     l.requestModel = l.model;
     l.responseModel = labelValue(text(r.responseModel));

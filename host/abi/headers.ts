@@ -1,10 +1,12 @@
 // Header-map calls (cpp-host exports.cc + Envoy Context::*HeaderMap*). Mutations need the map to
 // be held (getMap); reads use the const view (getConstMap).
 import { MapType, WasmResult } from "./enums.ts";
-import { decodePairs, encodePairs } from "./pairs.ts";
+import { decodePairs, pairsSize, writePairs } from "./pairs.ts";
 import type { HostFns } from "./host-fn.ts";
 import type { HeaderMap } from "../http/header-map.ts";
 import type { WasmVm } from "../proxy/wasm-vm.ts";
+
+const EMPTY = new Uint8Array(0);
 
 // add and replace as values, made once rather than as a closure per call.
 const addValue = (map: HeaderMap, k: string, v: string): void => map.add(k, v);
@@ -16,7 +18,7 @@ export function headerFunctions(vm: WasmVm): HostFns {
   /** add and replace: both need the map held (getMap) and clear the route cache via onHeadersModified. */
   const setValue = (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number, apply: (m: HeaderMap, k: string, v: string) => void): number => {
     if (bad(type)) return WasmResult.BadArgument;
-    const key = m.readString(kPtr, kLen);
+    const key = m.readKey(kPtr, kLen);
     const value = m.readString(vPtr, vLen);
     if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
     const ctx = vm.context();
@@ -29,7 +31,7 @@ export function headerFunctions(vm: WasmVm): HostFns {
   return {
     proxy_get_header_map_value(type: number, kPtr: number, kLen: number, vPtrPtr: number, vLenPtr: number): number {
       if (bad(type)) return WasmResult.BadArgument;
-      const key = m.readString(kPtr, kLen);
+      const key = m.readKey(kPtr, kLen);
       if (key === null) return WasmResult.InvalidMemoryAccess;
       const ctx = vm.context();
       const map = ctx.getConstMap(type);
@@ -46,7 +48,7 @@ export function headerFunctions(vm: WasmVm): HostFns {
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kLen: number): number {
       if (bad(type)) return WasmResult.BadArgument;
-      const key = m.readString(kPtr, kLen);
+      const key = m.readKey(kPtr, kLen);
       if (key === null) return WasmResult.InvalidMemoryAccess;
       const ctx = vm.context();
       const map = ctx.getMap(type);
@@ -60,8 +62,11 @@ export function headerFunctions(vm: WasmVm): HostFns {
       // Envoy answers OK with an empty map when the map is not available.
       const map = vm.context().getConstMap(type);
       const pairs = map ? map.entries() : [];
-      const bytes = pairs.length === 0 ? new Uint8Array(0) : encodePairs(pairs);
-      return m.copyOut(bytes, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      if (pairs.length === 0) return m.copyOut(EMPTY, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      // Serialized straight into the module's allocation.
+      const lens = new Array<number>(pairs.length * 2);
+      const size = pairsSize(pairs, lens);
+      return m.copyOutWith(size, (out, at) => writePairs(out, at, pairs, lens), ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_header_map_pairs(type: number, ptr: number, size: number): number {
       if (bad(type)) return WasmResult.BadArgument;

@@ -11,7 +11,7 @@ export function metricFunctions(vm: WasmVm): HostFns {
   const m = vm.memory;
   const stats = vm.services.stats;
   const lookup = (id: number, type: MetricType) => {
-    const e = vm.metrics.get(id);
+    const e = vm.metrics[id];
     return e && e.type === type ? e : null;
   };
   return {
@@ -24,7 +24,7 @@ export function metricFunctions(vm: WasmVm): HostFns {
       // increment then costs no lookup by name.
       const stat = type === MetricType.Counter ? stats.counter(full) : type === MetricType.Gauge ? stats.gauge(full) : stats.histogram(full);
       const id = vm.nextMetricId(type);
-      vm.metrics.set(id, { type, name: full, stat });
+      vm.metrics[id] = { type, name: full, stat };
       return m.writeU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_increment_metric(id: number, offset: bigint): number {
@@ -52,10 +52,15 @@ export function metricFunctions(vm: WasmVm): HostFns {
       const type = (id & 3) as MetricType;
       const e = lookup(id, type);
       if (!e) return WasmResult.NotFound;
+      // A histogram reads the value as int64 (circllhist), which `value` already is: no
+      // round trip through uint64.
+      if (type === MetricType.Histogram) {
+        (e.stat as HistogramHandle).record(value);
+        return WasmResult.Ok;
+      }
       const v = BigInt.asUintN(64, value);
       if (type === MetricType.Counter) (e.stat as CounterHandle).add(v);
-      else if (type === MetricType.Gauge) (e.stat as GaugeHandle).set(v);
-      else (e.stat as HistogramHandle).record(v);
+      else (e.stat as GaugeHandle).set(v);
       return WasmResult.Ok;
     },
     proxy_get_metric(id: number, retPtr: number): number {

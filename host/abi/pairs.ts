@@ -60,10 +60,14 @@ function writeUtf8(out: Buffer, at: number, s: string, len: number): void {
   }
 }
 
-export function encodePairs(pairs: readonly (readonly [string, string])[]): Uint8Array {
-  // Sized first, then written in place: no Buffer per key and value.
+type Pairs = readonly (readonly [string, string])[];
+
+/**
+ * The serialized size of `pairs`, with each key's and value's UTF-8 length put in `lens`
+ * (2 per pair) for writePairs.
+ */
+export function pairsSize(pairs: Pairs, lens: number[]): number {
   const n = pairs.length;
-  const lens = new Array<number>(n * 2);
   let size = 4 + n * 8;
   for (let i = 0; i < n; i++) {
     const [k, v] = pairs[i]!;
@@ -73,16 +77,20 @@ export function encodePairs(pairs: readonly (readonly [string, string])[]): Uint
     lens[2 * i + 1] = vl;
     size += kl + vl + 2;
   }
-  // Every byte is written below (counts, lengths, bytes, the NUL after each): Node's pool serves it.
-  const out = Buffer.allocUnsafe(size);
-  out.writeUInt32LE(n, 0);
-  let s = 4 + n * 8;
+  return size;
+}
+
+/** Writes `pairs` (sized by pairsSize into `lens`) at `at` of `out`: every byte of the span. */
+export function writePairs(out: Buffer, at: number, pairs: Pairs, lens: readonly number[]): void {
+  const n = pairs.length;
+  out.writeUInt32LE(n, at);
+  let s = at + 4 + n * 8;
   for (let i = 0; i < n; i++) {
     const [k, v] = pairs[i]!;
     const kl = lens[2 * i]!;
     const vl = lens[2 * i + 1]!;
-    out.writeUInt32LE(kl, 4 + i * 8);
-    out.writeUInt32LE(vl, 8 + i * 8);
+    out.writeUInt32LE(kl, at + 4 + i * 8);
+    out.writeUInt32LE(vl, at + 8 + i * 8);
     writeUtf8(out, s, k, kl);
     out[s + kl] = 0;
     s += kl + 1;
@@ -90,5 +98,14 @@ export function encodePairs(pairs: readonly (readonly [string, string])[]): Uint
     out[s + vl] = 0;
     s += vl + 1;
   }
+}
+
+export function encodePairs(pairs: Pairs): Uint8Array {
+  // Sized first, then written in place: no Buffer per key and value.
+  const lens = new Array<number>(pairs.length * 2);
+  const size = pairsSize(pairs, lens);
+  // Every byte is written (counts, lengths, bytes, the NUL after each): Node's pool serves it.
+  const out = Buffer.allocUnsafe(size);
+  writePairs(out, 0, pairs, lens);
   return new Uint8Array(out.buffer, out.byteOffset, size);
 }

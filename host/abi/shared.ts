@@ -9,7 +9,7 @@ export function sharedFunctions(vm: WasmVm): HostFns {
   const { sharedData, queues } = vm.services;
   return {
     proxy_get_shared_data(kPtr: number, kLen: number, vPtrPtr: number, vLenPtr: number, casPtr: number): number {
-      const key = m.readString(kPtr, kLen);
+      const key = m.readKey(kPtr, kLen);
       if (key === null) return WasmResult.InvalidMemoryAccess;
       const e = sharedData.get(vm.vmId, key);
       if (!e) return WasmResult.NotFound;
@@ -17,7 +17,7 @@ export function sharedFunctions(vm: WasmVm): HostFns {
       return m.writeU32(casPtr, e.cas) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_shared_data(kPtr: number, kLen: number, vPtr: number, vLen: number, cas: number): number {
-      const key = m.readString(kPtr, kLen);
+      const key = m.readKey(kPtr, kLen);
       const value = m.read(vPtr, vLen);
       if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
       return sharedData.set(vm.vmId, key, value, cas >>> 0);

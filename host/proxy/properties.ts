@@ -14,8 +14,26 @@ import type { ContextBase } from "./context.ts";
 type Value = Uint8Array | Map<string, Value> | null;
 
 const str = (s: string | null | undefined): Value => (s === null || s === undefined ? null : Buffer.from(s));
+const TWO_32 = 2 ** 32;
 const int64 = (n: number | bigint | null | undefined): Value => {
   if (n === null || n === undefined) return null;
+  if (typeof n === "number" && Number.isSafeInteger(n)) {
+    // Two's complement in two words, without a BigInt and a Buffer per value (response.code
+    // is read on every request): ToUint32 of n and of floor(n / 2^32) are its low and high words.
+    // Byte by byte: a DataView would need b.buffer, which moves the small array off V8's heap.
+    const b = new Uint8Array(8);
+    const lo = n >>> 0;
+    const hi = Math.floor(n / TWO_32) >>> 0;
+    b[0] = lo;
+    b[1] = lo >>> 8;
+    b[2] = lo >>> 16;
+    b[3] = lo >>> 24;
+    b[4] = hi;
+    b[5] = hi >>> 8;
+    b[6] = hi >>> 16;
+    b[7] = hi >>> 24;
+    return b;
+  }
   const b = Buffer.alloc(8);
   b.writeBigInt64LE(BigInt(n));
   return b;
@@ -93,57 +111,75 @@ function responseAttr(ctx: ContextBase, key: string): Value {
   }
 }
 
-/**
- * The next segment's value under `f`. A module-level function, not a closure made per call:
- * tsx names every `const f = () => …` it creates (Object.defineProperty), which made each
- * get_property pay for it (V8 profile of the bench's chain: most of ai-metrics' time).
- */
-function sub(rest: string[], f: (k: string) => Value): Value | undefined {
-  return rest.length === 0 ? undefined : f(rest.shift()!);
-}
+/** The top-level names whose value is the next segment's, looked up in an attribute group. */
+const GROUPS = new Set(["request", "response", "source", "destination", "connection", "upstream", "xds"]);
 
-function topLevel(ctx: ContextBase, name: string, rest: string[]): Value | undefined {
+/**
+ * The value of `name`'s group member `k`. A module-level function with the group as a switch,
+ * not a closure made per call (tsx names every `const f = () => …` it creates, which made each
+ * get_property pay for it: V8 profile of the bench's chain).
+ */
+function groupMember(ctx: ContextBase, name: string, k: string): Value {
   const info = ctx.streamInfo();
   switch (name) {
     case "request":
-      return info ? sub(rest, (k) => requestAttr(ctx, k)) : undefined;
+      return requestAttr(ctx, k);
     case "response":
-      return info ? sub(rest, (k) => responseAttr(ctx, k)) : undefined;
+      return responseAttr(ctx, k);
     case "source":
-      return info ? sub(rest, (k) => (k === "address" ? str(`${info.downstreamRemote.address}:${info.downstreamRemote.port}`) : k === "port" ? int64(info.downstreamRemote.port) : null)) : undefined;
+      return k === "address" ? str(`${info!.downstreamRemote.address}:${info!.downstreamRemote.port}`) : k === "port" ? int64(info!.downstreamRemote.port) : null;
     case "destination":
-      return info ? sub(rest, (k) => (k === "address" ? str(`${info.downstreamLocal.address}:${info.downstreamLocal.port}`) : k === "port" ? int64(info.downstreamLocal.port) : null)) : undefined;
+      return k === "address" ? str(`${info!.downstreamLocal.address}:${info!.downstreamLocal.port}`) : k === "port" ? int64(info!.downstreamLocal.port) : null;
     case "connection":
-      return info ? sub(rest, (k) => (k === "id" ? int64(info.connectionId) : k === "mtls" ? bool(false) : null)) : undefined;
+      return k === "id" ? int64(info!.connectionId) : k === "mtls" ? bool(false) : null;
     case "upstream":
       // upstream.* (source/extensions/filters/common/expr/context.cc, UpstreamWrapper)
-      return info ? sub(rest, (k) => (k === "address" ? str(info.upstreamHost) : k === "port" ? int64(info.upstreamHost ? Number(info.upstreamHost.split(":").pop()) : null) : k === "request_attempt_count" ? int64(info.attemptCount) : null)) : undefined;
-    case "xds":
-      return sub(rest, (k) => (k === "route_name" ? str(info?.routeName) : k === "cluster_name" ? str(info?.clusterName) : null));
+      return k === "address" ? str(info!.upstreamHost) : k === "port" ? int64(info!.upstreamHost ? Number(info!.upstreamHost.split(":").pop()) : null) : k === "request_attempt_count" ? int64(info!.attemptCount) : null;
+    default: // xds
+      return k === "route_name" ? str(info?.routeName) : k === "cluster_name" ? str(info?.clusterName) : null;
+  }
+}
+
+/** The value of a top-level name that is not a group. */
+function topLevel(ctx: ContextBase, name: string): Value | undefined {
+  switch (name) {
     case "plugin_name":
       return str(ctx.plugin.name);
     case "plugin_root_id":
       return str(ctx.plugin.rootId);
     case "plugin_vm_id":
       return str(ctx.vm.vmId);
-    case "connection_id":
+    case "connection_id": {
+      const info = ctx.streamInfo();
       return info ? int64(info.connectionId) : undefined;
-    default: {
-      const state = info?.filterState.getWasm(name);
-      return state === undefined ? undefined : state;
     }
+    default:
+      return ctx.streamInfo()?.filterState.getWasm(name);
   }
 }
 
-export function resolveProperty(ctx: ContextBase, path: string[]): Uint8Array | WasmResult {
+/**
+ * A path's value, serialized, or NOT_FOUND. `path` is read, never changed (the ABI layer
+ * hands the same segment list for every read of one path).
+ */
+export function resolveProperty(ctx: ContextBase, path: readonly string[]): Uint8Array | WasmResult {
   if (path.length === 0 || path[0] === "") return WasmResult.NotFound;
-  const rest = path.slice(1);
-  let v = topLevel(ctx, path[0]!, rest);
+  const name = path[0]!;
+  let v: Value | undefined;
+  let i = 1;
+  if (GROUPS.has(name)) {
+    // Every group but xds needs a stream; a group without its member is NOT_FOUND.
+    if ((name !== "xds" && !ctx.streamInfo()) || path.length < 2) return WasmResult.NotFound;
+    v = groupMember(ctx, name, path[1]!);
+    i = 2;
+  } else {
+    v = topLevel(ctx, name);
+  }
   if (v === undefined || v === null) return WasmResult.NotFound;
   // Remaining segments index into maps (e.g. request.headers.<name>).
-  while (rest.length > 0) {
+  for (; i < path.length; i++) {
     if (!(v instanceof Map)) return WasmResult.NotFound;
-    const next: Value | undefined = v.get(rest.shift()!);
+    const next: Value | undefined = v.get(path[i]!);
     if (next === undefined || next === null) return WasmResult.NotFound;
     v = next;
   }

@@ -4,7 +4,10 @@ import type { HeaderMap } from "../http/header-map.ts";
 import { FilterState } from "./filter-state.ts";
 
 export class StreamInfo {
-  readonly startTime = new Date();
+  // The start as epoch ms; its Date is made only when something reads startTime (the access
+  // log, request.time), not for every stream.
+  private readonly startMs = Date.now();
+  private startDate: Date | null = null;
   readonly startNs = process.hrtime.bigint();
   /** Filter state. Wasm `set_property(path)` writes key `wasm.<path>`. */
   readonly filterState = new FilterState();
@@ -30,6 +33,10 @@ export class StreamInfo {
     readonly downstreamLocal: { address: string; port: number },
     readonly protocol = "HTTP/1.1",
   ) {}
+
+  get startTime(): Date {
+    return (this.startDate ??= new Date(this.startMs));
+  }
 
   setResponseCodeDetails(details: string): void {
     this.responseCodeDetails = details;

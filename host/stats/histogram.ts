@@ -55,7 +55,7 @@ function binLeft(b: Bin): number {
 }
 
 /** int_scale_to_hist_bucket(value, 0) for an int64 value. */
-function binFor(value: bigint): { val: number; exp: number } | null {
+export function binFor(value: bigint): { val: number; exp: number } | null {
   if (value === 0n) return { val: 0, exp: 0 };
   let sign = 1n;
   let v = value;
@@ -76,6 +76,30 @@ function binFor(value: bigint): { val: number; exp: number } | null {
   return { val: Number(sign * v), exp: scale };
 }
 
+// safeBin's answer, in module variables rather than an object per value.
+let binVal = 0;
+let binExp = 0;
+
+/** binFor for a safe integer, in doubles (the same arithmetic), into binVal and binExp. */
+function safeBin(value: number): void {
+  if (value === 0) {
+    binVal = binExp = 0;
+    return;
+  }
+  let v = value < 0 ? -value : value;
+  let scale = 1;
+  if (v < 10) {
+    v *= 10;
+    scale -= 1;
+  }
+  while (v >= 100) {
+    v = (v - (v % 10)) / 10; // v /= 10n: exact for integers below 2^53
+    scale++;
+  }
+  binVal = value < 0 ? -v : v;
+  binExp = scale;
+}
+
 /** A histogram's bins as they cross threads: [val, exp, count] each, and whether anything was recorded. */
 export interface HistogramSnapshot {
   recorded: boolean;
@@ -88,14 +112,29 @@ export class HistogramData {
 
   /** Records one value; Envoy passes the uint64 to circllhist as int64. */
   record(value: number | bigint): void {
+    // A value within ±2^53 (every latency and token count) is binned in doubles, exactly as
+    // binFor bins it in BigInts (one BigInt division per digit was most of a record).
+    // Number() of a BigInt beyond ±(2^53 - 1) is never a safe integer: no BigInt compare needed.
+    const n = typeof value === "bigint" ? Number(value) : Math.trunc(value);
+    if (Number.isSafeInteger(n)) {
+      this.recorded = true;
+      safeBin(n);
+      this.add(binVal, binExp);
+      return;
+    }
     const v = BigInt.asIntN(64, typeof value === "bigint" ? value : BigInt(Math.trunc(value)));
     this.recorded = true;
     const b = binFor(v);
     if (!b) return;
-    const key = b.val * 256 + b.exp;
+    this.add(b.val, b.exp);
+  }
+
+  /** Counts one value in the bin (val, exp), saturating at 2^64 - 1. */
+  private add(val: number, exp: number): void {
+    const key = val * 256 + exp;
     const bin = this.bins.get(key);
-    if (bin) bin.count = bin.count + 1n > U64_MAX ? U64_MAX : bin.count + 1n;
-    else this.bins.set(key, { ...b, count: 1n });
+    if (!bin) this.bins.set(key, { val, exp, count: 1n });
+    else if (bin.count < U64_MAX) bin.count += 1n;
   }
 
   snapshot(): HistogramSnapshot {

@@ -56,8 +56,13 @@ export class Counter implements StatBase {
     readonly tags: readonly Tag[],
   ) {}
   add(n: number | bigint = 1): void {
-    this.v = (this.v + toBig(n)) % U64;
-    if (this.v < 0n) this.v += U64;
+    // Wrapped only when out of range: a BigInt remainder per increment cost more than the rest.
+    let v = this.v + toBig(n);
+    if (v >= U64 || v < 0n) {
+      v %= U64;
+      if (v < 0n) v += U64;
+    }
+    this.v = v;
     this.isUsed = true;
   }
   inc(): void {

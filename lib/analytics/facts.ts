@@ -56,9 +56,29 @@ export const R_STATUS = 40;
 export const R_LABELS = 48;
 /**
  * The label fields, in order: provider, request model, response model, request mode, route
- * type, cache status, vector db, embeddings provider, embeddings model, error type.
+ * type, cache status, vector db, embeddings provider, embeddings model, error type, operation.
+ * The operation is gen_ai.operation.name as operationOfPath gives it for the :path the writer
+ * sent upstream (empty when the writer does not know it: ai-metrics then reads :path itself).
  */
-export const LABEL_FIELDS = 10;
+export const LABEL_FIELDS = 11;
+export const L_ROUTE_TYPE = 4;
+export const L_ERROR_TYPE = 9;
+export const L_OPERATION = 10;
+
+/**
+ * gen_ai.operation.name from a request path (client or provider path): embeddings,
+ * text_completion or chat. ai-metrics derives it from :path when no route type names it; a
+ * producer that sets :path records the same answer in its record (L_OPERATION), so that
+ * ai-metrics need not read :path.
+ */
+export function operationOfPath(path: string): string {
+  const q = path.indexOf("?");
+  const p = (q >= 0 ? path.substring(0, q) : path).toLowerCase();
+  if (p.includes("embed")) return "embeddings";
+  if (p.endsWith("/chat/completions") || p.endsWith("/chat") || p.endsWith("/messages")) return "chat";
+  if (p.endsWith("/completions") || p.endsWith("/generate") || p.endsWith("/complete")) return "text_completion";
+  return "chat";
+}
 
 /**
  * A count as ai-metrics reads it from a key's decimal text: non-negative and at most 18
@@ -152,6 +172,9 @@ export class FactsReader {
     if (buf != null) this.reset(buf);
   }
 
+  // Set by valid(): every record has been checked, so next() need not check them again.
+  private checked: bool = false;
+
   /** Starts over on `buf` (one reader can serve every request). */
   reset(buf: ArrayBuffer): FactsReader {
     const p = changetype<usize>(buf);
@@ -159,13 +182,17 @@ export class FactsReader {
     this.end = p + <usize>buf.byteLength;
     this.ok = buf.byteLength >= 1 && load<u8>(p) == FACTS_VERSION;
     this.pos = p + 1;
+    this.checked = false;
     return this;
   }
 
-  /** Whether every entry of the value is well-formed (walks it; reset() to read it). */
+  /** Whether every entry of the value is well-formed (walks it, then stands before the first entry again). */
   valid(): bool {
     while (this.next()) {}
-    return this.ok;
+    if (!this.ok) return false;
+    this.pos = changetype<usize>(this.buf) + 1;
+    this.checked = true;
+    return true;
   }
 
   /** Moves to the next entry; false at the end (or when malformed: see ok). */
@@ -185,7 +212,7 @@ export class FactsReader {
     if (<u64>(end - p) < <u64>this.len) return this.fail();
     this.at = p;
     this.pos = p + <usize>this.len;
-    if (this.kind == FACT_RECORD && !validRecord(this.at, this.len)) return this.fail();
+    if (this.kind == FACT_RECORD && !this.checked && !validRecord(this.at, this.len)) return this.fail();
     return true;
   }
 

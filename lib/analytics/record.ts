@@ -86,6 +86,8 @@ export class Analytics {
   status: u32 = 0;
   /** Set when the client got no usable answer although the status says success (a broken stream or body). */
   errorType: string = "";
+  /** operationOfPath of the :path sent upstream, for ai-metrics (facts.ts L_OPERATION); "" when unknown. */
+  operation: string = "";
   /** ai-proxy-advanced: which target served (its description, else targets[N]) and after how many tries; 0 = not set. */
   target: string = "";
   tries: i32 = 0;
@@ -194,7 +196,8 @@ export class Analytics {
       .label("")
       .label("")
       .label("")
-      .label(this.errorType);
+      .label(this.errorType)
+      .label(this.operation);
     putFact(ctx, FACT_RECORD, k.prefix, facts.toBuffer());
     if (this.tries > 0) {
       ctx.setPropertyString(K_TARGET, this.target);

@@ -7,33 +7,57 @@ import { Context, HttpContext, RootContext } from "./context";
 /** Creates a plugin's root context for the given context id. */
 export type RootFactory = (contextId: u32) => RootContext;
 
+/** Slots of ById's direct table (a power of two): more than the streams one worker has open at once. */
+const SLOTS: u32 = 1024;
+
 /**
- * Contexts of one kind by id, answering a lookup of the last one found without two hash
- * probes (has, then get): a stream's callbacks come one after another, and every stream's
- * creation looks up the same root.
+ * Contexts of one kind by id. Envoy numbers contexts 1, 2, 3, … per VM, so the live ones
+ * almost always fall in different slots of a table indexed by the id's low bits: a lookup,
+ * an insert and a removal are a load and a compare, with no hashing. An id whose slot is taken
+ * goes to a Map. The last context found is kept too (a stream's callbacks come one after
+ * another, and every stream's creation looks up the same root).
  */
 class ById<T extends Context> {
-  private readonly map: Map<u32, T> = new Map<u32, T>();
+  private readonly slots: StaticArray<T | null> = new StaticArray<T | null>(SLOTS);
+  private readonly overflow: Map<u32, T> = new Map<u32, T>();
   private last: T | null = null;
 
   get(id: u32): T | null {
     const last = this.last;
     if (last != null && last.id == id) return last;
-    if (!this.map.has(id)) return null;
-    const ctx = this.map.get(id);
+    let ctx = unchecked(this.slots[id & (SLOTS - 1)]);
+    if (ctx == null || ctx.id != id) {
+      // AS Map.get aborts on a missing key: has() first.
+      if (this.overflow.size == 0 || !this.overflow.has(id)) return null;
+      ctx = this.overflow.get(id);
+    }
     this.last = ctx;
     return ctx;
   }
   set(ctx: T): void {
-    this.map.set(ctx.id, ctx);
+    const i = ctx.id & (SLOTS - 1);
+    const cur = unchecked(this.slots[i]);
+    if (cur == null || cur.id == ctx.id) {
+      unchecked((this.slots[i] = ctx));
+      // A context re-added under its id replaces any earlier one in the overflow too.
+      if (this.overflow.size > 0 && this.overflow.has(ctx.id)) this.overflow.delete(ctx.id);
+    } else {
+      this.overflow.set(ctx.id, ctx);
+    }
     this.last = ctx;
   }
   /** Removes `id`; false when there was none. */
   delete(id: u32): bool {
     const last = this.last;
     if (last != null && last.id == id) this.last = null;
-    if (!this.map.has(id)) return false;
-    this.map.delete(id);
+    const i = id & (SLOTS - 1);
+    const cur = unchecked(this.slots[i]);
+    if (cur != null && cur.id == id) {
+      unchecked((this.slots[i] = null));
+      return true;
+    }
+    if (this.overflow.size == 0 || !this.overflow.has(id)) return false;
+    this.overflow.delete(id);
     return true;
   }
 }
@@ -80,6 +104,10 @@ export function contextById(id: u32): Context | null {
 }
 export function removeContext(id: u32): void {
   if (!streams.delete(id)) roots.delete(id);
+}
+/** Forgets the stream context `id` (no root): for a module whose last stream callback is on_log. */
+export function removeStream(id: u32): void {
+  streams.delete(id);
 }
 
 /** The context whose callback is running (null between callbacks). */

@@ -30,6 +30,7 @@ import { joinPath, parseQuery, queryValue, withoutParams } from "./url";
 import { upstreamQuery, withBodyCredential } from "./upstream";
 import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
 import { Analytics } from "../../analytics/record";
+import { operationOfPath } from "../../analytics/facts";
 import { HeaderView } from "./headers";
 
 /** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
@@ -170,7 +171,10 @@ export class LlmProxyStream extends HttpContext {
     if (t.path.length > 0) path = t.path;
     query = upstreamQuery(t, query, a);
     this.upstreamQuery = query;
-    h.replace(":path", joinPath(path, query));
+    const upstreamPath = joinPath(path, query);
+    h.replace(":path", upstreamPath);
+    // ai-metrics' operation label, from the path it will see (so it need not read :path).
+    this.analytics.operation = operationOfPath(upstreamPath);
     h.replace(":authority", t.authority);
 
     // Credentials: the client's are dropped unless allow_override.

@@ -8,14 +8,15 @@
 // an error on a difference.
 //   {"keys_only": false, "scenarios": [{"records": [{"prefix": "ai.", "log_name": "proxy", "provider": "openai", "request_model": "m",
 //     "response_model": "", "request_mode": "oneshot", "prompt_tokens": 1, "completion_tokens": 2,
-//     "total_tokens": 3, "latency_ms": 5, "cost": 0.1, "status": 200, "error_type": ""}, …],
+//     "total_tokens": 3, "latency_ms": 5, "cost": 0.1, "status": 200, "error_type": "",
+//     "operation": "", "operation_from_path": false}, …],
 //    "safety_input": "Hate,Violence", "safety_output": "", "rate_limited": "openai"}, …]}
 export * from "../../../lib/runtime/exports";
 import { JSON } from "json-as";
 import { Action, HttpContext, RootContext, logError, registerRootContext } from "../../../lib/runtime";
 import { JsonWriter } from "../../../lib/llm/json-writer";
 import { Analytics, AnalyticsKeys } from "../../../lib/analytics/record";
-import { FACT_RATE_LIMITED, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, putNamesFact } from "../../../lib/analytics/facts";
+import { FACT_RATE_LIMITED, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, operationOfPath, putNamesFact } from "../../../lib/analytics/facts";
 import { arrAt, getArr, getBool, getNumber, getString, parseObject, valueObj } from "../../../lib/json/read";
 
 function str(o: JSON.Obj, key: string): string {
@@ -52,6 +53,7 @@ function analytics(o: JSON.Obj): Analytics {
   a.timeToFirstTokenMs = int(o, "time_to_first_token", -1);
   a.requestPayload = getString(o, "request_payload");
   a.responsePayload = getString(o, "response_payload");
+  a.operation = str(o, "operation");
   return a;
 }
 
@@ -124,6 +126,11 @@ class Writer extends HttpContext {
         const o = valueObj(arrAt(records, i));
         if (o == null) continue;
         const a = analytics(o);
+        // As ai-proxy records it: the operation of the :path the request goes on with.
+        if (getBool(o, "operation_from_path", false)) {
+          const p = this.getRequestHeader(":path");
+          a.operation = operationOfPath(p != null ? p : "");
+        }
         checkJson(a, false);
         checkJson(a, true);
         a.write(this, getBool(o, "log_statistics", false), getBool(o, "log_payloads", false));
