@@ -53,6 +53,9 @@ function run(id: number, input: string | Uint8Array | number[]): { found: Found;
   // The bit-parallel NFA (what bound() picks when the DFA is too big) must agree everywhere.
   const bits = x.testBits(id, b.length);
   if (bits >= 0 && (bits === 1) !== pike) throw new Error(`bit-parallel NFA says ${bits === 1} where the Pike VM says ${pike}`);
+  // Its step through chunk tables alone (the algorithm before shifts and groups) must too.
+  const chunks = x.testBitsChunks(id, b.length);
+  if (chunks !== bits) throw new Error(`bit-parallel NFA with chunk tables only says ${chunks} where shifts and groups say ${bits}`);
   return { found, dfa, pike };
 }
 
@@ -570,6 +573,64 @@ describe("the bit-parallel NFA agrees with the Pike VM at every state width", ()
     }
     put(enc.encode(match));
     expect(x.testBits(id, match.length)).toBe(1);
+  });
+});
+
+describe("the bit-parallel NFA's step (masked shifts, groups, chunk tables) agrees with chunk tables alone", () => {
+  /** The plan's items without assertions: [left shifts, right shifts, groups, chunk tables]. */
+  function shape(id: number): number[] {
+    expect(x.bitsPlan(id)).toBe(0);
+    return outputText(x).split(",").map(Number);
+  }
+
+  // Each row exercises an item kind, at 1 and 2 words of state, with and without assertions.
+  it.each([
+    ["a[ab]{20}c", "abc", [1, 0, 0, 0], "a" + "ab".repeat(10) + "c"],
+    ["(?i)x[a-z0-9 ]{0,72}y[a-z]{20}!", "xyab !", [1, 0, 1, 0], "x ab y" + "b".repeat(20) + "!"],
+    ["(?i)key.{0,40}[a-z0-9]{40}x", "keyab0x", [1, 0, 1, 0], "KEY" + "a0".repeat(22) + "x"],
+    ["(a|b)*a(a|b){12}c", "abc", [3, 0, 2, 0], "ba" + "ab".repeat(6) + "c"],
+    ["(?:a(?:bc)+){6}d", "abcd", [1, 1, 0, 0], "abcbc".repeat(6) + "d"],
+    ["(?:a(?:bcd)+){5}[ab]{45}e", "abcde", [1, 1, 0, 0], "abcd".repeat(5) + "b".repeat(45) + "e"],
+    // Back edges across the two words of state (positions 58 to 78).
+    ["[ab]{58}(?:a(?:bcd)+){5}e", "abcde", [1, 1, 0, 0], "b".repeat(58) + "abcdbcd".repeat(5) + "e"],
+    ["\\b(?:x(?:yz)+\\b ?){4}$", "xyz \n", [1, 1, 0, 0], " xyz xyzyz xyz xyz\n"],
+    ["(?m)^(?:a(?:bc)+){4}$", "abc\n", [1, 1, 0, 0], "\nabcabcbcabcabc\n"],
+    ["(?:a?b?c?d?e?f?g?h?){4}z", "abcdefghz", [1, 0, 12, 3], "aceghbdfz"],
+    ["(?:[ab]?c?){6}d(?:e|fg|hij)*k", "abcdefghijk", [0, 0, 12, 2], "acbcdefghijk"],
+    ["\\b(?:[ab]?c?){6}d(?:e|fg|hij)*k\\b [a-k]{50}", "abcdefghijk \n", null, " acdfgk " + "a".repeat(50)],
+    ["x(?:a{1,3}b{2,5}c{0,4}d?){3}[a-z]{0,20}y", "xabcdy", [4, 0, 7, 0], "xabbcdaabbbaaabbccccdqy"],
+  ])("%s", (pattern, alphabet, want, match) => {
+    const id = compiled(pattern as string);
+    if (want !== null) expect(shape(id)).toEqual(want);
+    const abc = alphabet as string;
+    put(enc.encode(match as string));
+    expect(x.testPike(id, (match as string).length), "the example matches").toBe(1);
+    let seed = 4242;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) >>> 16) / 32768;
+    let matches = 0;
+    for (let k = 0; k < 400; k++) {
+      const len = Math.floor(rnd() * 300);
+      // Skewed towards the first letters, so long runs keep many threads alive; half of them
+      // hold the example with up to two bytes changed (near misses and matches).
+      const noise = (n: number) => Array.from({ length: n }, () => abc[Math.floor(rnd() * rnd() * abc.length)]).join("");
+      const near = [...(match as string)];
+      for (let e = Math.floor(rnd() * 3); e > 0; e--) near[Math.floor(rnd() * near.length)] = abc[Math.floor(rnd() * abc.length)]!;
+      const s = rnd() < 0.5 ? noise(len) : noise(len >> 1) + near.join("") + noise(len >> 2);
+      const n = putInput(x, enc.encode(s));
+      const want = x.testPike(id, n);
+      expect(x.testBits(id, n), `${pattern} on ${JSON.stringify(s)}`).toBe(want);
+      expect(x.testBitsChunks(id, n), `${pattern} on ${JSON.stringify(s)} (chunk tables)`).toBe(want);
+      matches += want;
+    }
+    expect(matches).toBeGreaterThan(0);
+  });
+
+  it("the guard bench's adversarial patterns need no chunk tables: a byte costs the same whatever is alive", () => {
+    for (const p of ["a[ab]{20}c", "(?i)key.{0,40}[a-z0-9]{40}x", "(a|b)*a(a|b){12}c", "(?i)(secret|token)[^\\n]{0,20}[A-Za-z0-9]{32}!", "(?i)x[a-z0-9 ]{0,72}y[a-z]{20}!"]) {
+      const s = shape(compiled(p));
+      expect(s[3], p).toBe(0);
+      expect(s[0] + s[1] + s[2], p).toBeLessThanOrEqual(5);
+    }
   });
 });
 

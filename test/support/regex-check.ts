@@ -23,6 +23,8 @@ export interface RegexCheck {
   dfaFlushes(id: number): number;
   bound(id: number): number;
   testBits(id: number, len: number): number;
+  testBitsChunks(id: number, len: number): number;
+  bitsPlan(id: number): number;
   dump(id: number): number;
   reset(): void;
   setAdd(id: number, group: number): number;

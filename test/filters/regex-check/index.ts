@@ -13,6 +13,8 @@ const pendingIds = new Array<i32>();
 const pendingGroups = new Array<i32>();
 const sets = new Array<RegexSet>();
 let lastEnd: i32 = -1;
+/** Per compiled id: the reference bit-parallel NFA (chunk tables only), made on first use. */
+const chunkNfas = new Map<i32, BitNfa>();
 
 /** Makes room for `len` input bytes and returns where to write them. */
 export function inputBuffer(len: i32): usize {
@@ -42,6 +44,7 @@ export function compile(len: i32): i32 {
 /** Drops every compiled pattern (ids start over at 0). */
 export function reset(): void {
   regexes.length = 0;
+  chunkNfas.clear();
   sets.length = 0;
   pendingIds.length = 0;
   pendingGroups.length = 0;
@@ -101,6 +104,22 @@ export function testBits(id: i32, len: i32): i32 {
   const r = get(id);
   if (r == null || !BitNfa.fits(r.program)) return -1;
   return r.testBits(Uint8Array.wrap(input, 0, len)) ? 1 : 0;
+}
+
+/** Yes/no through the bit-parallel NFA with chunk tables only (the previous step, kept as the reference). */
+export function testBitsChunks(id: i32, len: i32): i32 {
+  const r = get(id);
+  if (r == null || !BitNfa.fits(r.program)) return -1;
+  if (!chunkNfas.has(id)) chunkNfas.set(id, new BitNfa(r.program, true));
+  return chunkNfas.get(id).test(changetype<usize>(input), len) ? 1 : 0;
+}
+
+/** The bit-parallel NFA's plan shape without assertions (left,right,groups,chunks) in the output; -1 when it does not fit. */
+export function bitsPlan(id: i32): i32 {
+  const r = get(id);
+  if (r == null || !BitNfa.fits(r.program)) return -1;
+  output = String.UTF8.encode(new BitNfa(r.program).planShape(0));
+  return 0;
 }
 
 export function dfaFlushes(id: i32): i32 {
