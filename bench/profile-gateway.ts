@@ -27,11 +27,32 @@ const dir = join(ROOT, "build", "names", "gateway-profile");
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
+// The VMs' own per-export timing (host/proxy/vm-profile.ts), in the gateway's threads.
+const vmDir = join(dir, "vm");
+mkdirSync(vmDir, { recursive: true });
+type Snap = Record<string, Record<string, { ns: number; calls: number }>>;
+const readVmProfile = async (): Promise<Map<string, { ns: number; calls: number }>> => {
+  await new Promise((r) => setTimeout(r, 700)); // the threads write every 500 ms
+  const sum = new Map<string, { ns: number; calls: number }>();
+  for (const f of readdirSync(vmDir)) {
+    const snap = JSON.parse(readFileSync(join(vmDir, f), "utf8")) as Snap;
+    for (const [vm, exps] of Object.entries(snap))
+      for (const [name, v] of Object.entries(exps)) {
+        const k = `${vm.split("#")[0]} ${name}`;
+        const e = sum.get(k) ?? { ns: 0, calls: 0 };
+        sum.set(k, { ns: e.ns + v.ns, calls: e.calls + v.calls });
+      }
+  }
+  return sum;
+};
+
 const sim = await startSimulatorProcess();
 const routerOnly = process.argv[4] === "router";
-const gw = await startGatewayProcess(gatewayYaml(sim.port, routerOnly ? "" : shippedAiProxyFilterYaml()), "default", {
-  env: SHIPPED_ENV,
-  nodeFlags: ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "200"],
+const gw = await startGatewayProcess(gatewayYaml(sim.port, routerOnly ? "" : shippedAiProxyFilterYaml()), process.env.PROFILE_CONCURRENCY ? Number(process.env.PROFILE_CONCURRENCY) : "default", {
+  env: { ...SHIPPED_ENV, AIGW_WASM_PROFILE: vmDir },
+  // PROFILE_CPU=0: the VM timing alone, without the sampling profiler's own cost.
+  // PROFILE_NODE_FLAGS: extra node/V8 flags for the gateway (space-separated).
+  nodeFlags: [...(process.env.PROFILE_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), ...(process.env.PROFILE_CPU === "0" ? [] : ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "200"])],
 });
 const run = (s: number) =>
   runWrk({
@@ -44,9 +65,11 @@ const run = (s: number) =>
     timeoutSeconds: 10,
   });
 await run(3); // warm-up (JIT)
+const vm0 = await readVmProfile();
 const u0 = usageOf(gw.pid!)!;
 const r = await run(seconds);
 const u1 = usageOf(gw.pid!)!;
+const vm1 = await readVmProfile();
 await gw.stop();
 await sim.stop();
 const per = (k: keyof ProcUsage) => (u1[k] - u0[k]) / r.requests;
@@ -55,6 +78,19 @@ console.log(`${connections} connections, ${seconds} s: ${Math.round(r.requests /
 // peer, which then took the core) is sampled in that syscall. The kernel's own accounting says
 // how much of it was CPU.
 console.log(`gateway process per request: ${per("userUs").toFixed(0)} µs user CPU, ${per("systemUs").toFixed(0)} µs system CPU (all syscalls), ${per("involuntarySwitches").toFixed(2)} involuntary context switches`);
+
+// Each timed call carries two hrtime reads (~0.1 µs); not taken off here.
+let vmTotal = 0;
+const vmRows: string[] = [];
+for (const [k, v] of vm1) {
+  const ns = v.ns - (vm0.get(k)?.ns ?? 0);
+  const calls = v.calls - (vm0.get(k)?.calls ?? 0);
+  if (calls === 0) continue;
+  vmTotal += ns;
+  vmRows.push(`${(ns / r.requests / 1000).toFixed(2).padStart(8)} µs/req  ${(calls / r.requests).toFixed(2)} calls/req  ${(ns / calls / 1000).toFixed(2)} µs/call  ${k}`);
+}
+console.log(`wasm VM calls: ${(vmTotal / r.requests / 1000).toFixed(1)} µs per request`);
+for (const row of vmRows.sort().reverse()) console.log(row);
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nodes: ProfileNode[] };

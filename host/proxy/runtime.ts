@@ -2,6 +2,7 @@
 // the same vm_id, VM configuration and code, as in Envoy), plugins with a root context in every
 // worker's VM, and the services VMs share (stats, shared data, queues, clusters, log).
 
+import { profileVm } from "./vm-profile.ts";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { WasmResult, LogLevel, LOG_LEVEL_NAMES } from "../abi/enums.ts";
@@ -283,6 +284,7 @@ export class ProxyWasmRuntime implements VmServices {
 
   private async createVm(config: WasmPluginConfig, module: WebAssembly.Module, worker: number): Promise<WasmVm> {
     const vm = new WasmVm(config.vmId, worker, config.vmConfiguration, config.environment, this);
+    profileVm(vm);
     try {
       await vm.load(module);
     } catch (e) {

@@ -87,6 +87,8 @@ export class WasmVm {
   profileNs = 0n;
   /** Timed top-level calls since profileNs was reset: each carries one clock read's overhead. */
   profileCalls = 0;
+  /** When set (AIGW_WASM_PROFILE), the timed calls are also added up per export. */
+  profileByExport: Map<string, { ns: bigint; calls: number }> | null = null;
 
   constructor(
     readonly vmId: string,
@@ -203,11 +205,20 @@ export class WasmVm {
       this.fail("runtime_error", `Function: ${name} failed: ${msg}`);
       return null;
     } finally {
-      if (t0 !== 0n) (this.profileNs += process.hrtime.bigint() - t0), this.profileCalls++;
+      if (t0 !== 0n) this.addProfile(name, process.hrtime.bigint() - t0);
       this.depth--;
       this.current = savedCurrent;
       this.effectiveId = savedEffective;
     }
+  }
+
+  private addProfile(name: string, ns: bigint): void {
+    this.profileNs += ns;
+    this.profileCalls++;
+    if (!this.profileByExport) return;
+    const e = this.profileByExport.get(name);
+    if (e) (e.ns += ns), e.calls++;
+    else this.profileByExport.set(name, { ns, calls: 1 });
   }
 
   /** DeferAfterCallActions: clear the stop flag, then run queued actions in order. */
