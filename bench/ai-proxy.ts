@@ -83,7 +83,7 @@ export class CannedUpstream implements HttpFilter {
 export const nullSink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTrailers() {}, reset() {}, readDisable() {} };
 
 /** ai-proxy with the config a user ships (log_statistics on), in `runtime`. */
-function loadAiProxy(runtime: ProxyWasmRuntime): Promise<WasmPlugin> {
+export function loadAiProxy(runtime: ProxyWasmRuntime): Promise<WasmPlugin> {
   const config: WasmPluginConfig = {
     name: "ai-proxy",
     rootId: "ai-proxy",
@@ -99,7 +99,7 @@ function loadAiProxy(runtime: ProxyWasmRuntime): Promise<WasmPlugin> {
   return runtime.loadPlugin(config);
 }
 
-function benchRuntime(): ProxyWasmRuntime {
+export function benchRuntime(): ProxyWasmRuntime {
   return new ProxyWasmRuntime({ concurrency: 1, stats: new StatsStore({}), logLevel: 4, onLog: () => {}, clusters: { has: () => false, callout: () => ({ promise: new Promise(() => {}), cancel() {} }) } });
 }
 
