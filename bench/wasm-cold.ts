@@ -42,7 +42,7 @@ const vm = plugin.vm(0);
 const run = (): void => {
   const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), nullSink, 1 << 30);
   fm.addFilter(plugin.createStreamContext(0));
-  fm.addFilter(new LaterUpstream({ headers: [["content-type", "application/json"]], chunks: [COMPLETION] }));
+  fm.addFilter(new LaterUpstream({ headers: [["content-type", "application/json"]], chunks: [COMPLETION, ""] })); // the data, then the end alone, as the gateway gets it from undici
   evict();
   fm.decodeHeaders(null, new HeaderMap([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], ["content-type", "application/json"], ["content-length", String(body.length)]]), false);
   fm.decodeData(null, new BufferInstance(Buffer.from(body)), false);
