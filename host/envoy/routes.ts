@@ -28,19 +28,38 @@ function portStart(host: string): number {
   return /^\d+$/.test(host.slice(colon + 1)) ? colon : -1;
 }
 
-export function selectVirtualHost(rc: RouteConfiguration, authority: string | null): VirtualHost | null {
-  let fallback: VirtualHost | null = null;
-  const exact = new Map<string, VirtualHost>();
-  const suffixes: [string, VirtualHost][] = [];
-  const prefixes: [string, VirtualHost][] = [];
+/** A route configuration's domains, indexed once (Envoy's RouteMatcher builds these at load). */
+interface VirtualHostIndex {
+  fallback: VirtualHost | null;
+  exact: Map<string, VirtualHost>;
+  /** Longest wildcard first; a stable sort keeps config order among equal lengths. */
+  suffixes: [string, VirtualHost][];
+  prefixes: [string, VirtualHost][];
+}
+
+const indexes = new WeakMap<RouteConfiguration, VirtualHostIndex>();
+
+function indexOf(rc: RouteConfiguration): VirtualHostIndex {
+  let ix = indexes.get(rc);
+  if (ix !== undefined) return ix;
+  ix = { fallback: null, exact: new Map(), suffixes: [], prefixes: [] };
   for (const vh of rc.virtualHosts) {
     for (const d of vh.domains.map(lower)) {
-      if (d === "*") fallback ??= vh;
-      else if (d.startsWith("*")) suffixes.push([d.slice(1), vh]);
-      else if (d.endsWith("*")) prefixes.push([d.slice(0, -1), vh]);
-      else if (!exact.has(d)) exact.set(d, vh);
+      if (d === "*") ix.fallback ??= vh;
+      else if (d.startsWith("*")) ix.suffixes.push([d.slice(1), vh]);
+      else if (d.endsWith("*")) ix.prefixes.push([d.slice(0, -1), vh]);
+      else if (!ix.exact.has(d)) ix.exact.set(d, vh);
     }
   }
+  ix.suffixes.sort((a, b) => b[0].length - a[0].length);
+  ix.prefixes.sort((a, b) => b[0].length - a[0].length);
+  indexes.set(rc, ix);
+  return ix;
+}
+
+/** RouteMatcher::findVirtualHost: exact domain, then the longest `*suffix`, then the longest `prefix*`, then `*`. */
+export function selectVirtualHost(rc: RouteConfiguration, authority: string | null): VirtualHost | null {
+  const { fallback, exact, suffixes, prefixes } = indexOf(rc);
   if (exact.size === 0 && suffixes.length === 0 && prefixes.length === 0) return fallback;
   if (authority === null) return null; // no authority: Envoy finds no virtual host
   let host = authority;
@@ -51,10 +70,8 @@ export function selectVirtualHost(rc: RouteConfiguration, authority: string | nu
   host = lower(host);
   const hit = exact.get(host);
   if (hit) return hit;
-  // Longest wildcard first; a stable sort keeps config order among equal lengths.
-  const bySize = (list: [string, VirtualHost][]) => [...list].sort((a, b) => b[0].length - a[0].length);
-  for (const [suffix, vh] of bySize(suffixes)) if (suffix.length < host.length && host.endsWith(suffix)) return vh;
-  for (const [prefix, vh] of bySize(prefixes)) if (prefix.length < host.length && host.startsWith(prefix)) return vh;
+  for (const [suffix, vh] of suffixes) if (suffix.length < host.length && host.endsWith(suffix)) return vh;
+  for (const [prefix, vh] of prefixes) if (prefix.length < host.length && host.startsWith(prefix)) return vh;
   return fallback;
 }
 
