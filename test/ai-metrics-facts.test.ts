@@ -71,6 +71,13 @@ const SCENARIOS: { name: string; s: Scenario; paths: string[] }[] = [
     s: {
       records: [
         rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "", latency_ms: 10, completion_tokens: 3, request_payload: '{"messages":[{"content":"a\\"b\n"}]}', response_payload: "x\u007f\udc00y", log_statistics: true, log_payloads: true }),
+        // The same names again (toJson copies the head it kept), then one name changed at a time (it writes a new one).
+        rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "", latency_ms: 11, log_statistics: true }),
+        rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "r\ud800", log_statistics: true }),
+        rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\udc00", response_model: "r\ud800", log_statistics: true }),
+        rec({ plugin_id: 'p"\\1', provider: "openai", request_model: "q\"\\\n\t\u0001é😀\udc00", response_model: "r\ud800", log_statistics: true }),
+        rec({ plugin_id: "p2", provider: "openai", request_model: "q\"\\\n\t\u0001é😀\udc00", response_model: "r\ud800", log_statistics: true }),
+        rec({ plugin_id: "p2", provider: "openai", request_model: "q\"\\\n\t\u0001é😀\udc00", response_model: "r\ud800", log_statistics: true }),
         transformer("ai-request-transformer", { target: "targets[1] \"b\"", tries: 2, azure_instance: "inst", azure_deployment: "dép", azure_api_version: "2024-10-21", time_to_first_token: 0, cost: 0.1 + 0.2, log_statistics: true }),
         transformer("ai-response-transformer", { latency_ms: -1, completion_tokens: 7, cost: 1e21, time_to_first_token: 12 }),
         // Numbers at the edges of the digit writer (write() and toJson no longer call toString()).

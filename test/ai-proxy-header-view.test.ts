@@ -174,6 +174,21 @@ describe("the header snapshot answers and changes as direct host calls do", () =
     expect(r.request!.split(" | ")[0]).toBe("[yes][no][no][no][yes][yes][no][yes][no]");
   });
 
+  it("names that share a length and first byte, or a first byte only, and a non-ASCII name", async () => {
+    const request: [string, string][] = [
+      [":method", "POST"],
+      ["x-ab", "1"],
+      ["x-aa", "2"],
+      ["x-a", "3"],
+      ["x-é", "4"],
+      ["x-aa", "5"],
+    ];
+    const ops: Op[] = ["x-aa", "x-ab", "x-a", "x-ac", "x-é", "X-É", "x-e", "x-"].map((name) => ({ op: "get", name }) as Op);
+    ops.push({ op: "replace", name: "x-aa", value: "2" }, { op: "remove", name: "x-ac" }, { op: "is", name: "x-é", value: "4" }, { op: "replace", name: "x-é", value: "4" });
+    const r = await check(request, [], { request: ops });
+    expect(r.request).toBe("[2][1][3][(null)][4][4][(null)][(null)][yes] | :method: POST\nx-ab: 1\nx-aa: 2\nx-a: 3\nx-é: 4");
+  });
+
   it("an empty map", async () => {
     const r = await check([[":method", "GET"]], [], { request: [{ op: "remove", name: ":method" }, { op: "get", name: ":method" }, { op: "remove", name: "x" }, { op: "replace", name: "x", value: "" }, { op: "get", name: "x" }] });
     expect(r.request).toBe("[(null)][] | x: ");

@@ -6,8 +6,13 @@ export class ByteBuilder {
   buf: Uint8Array;
   len: i32 = 0;
 
-  constructor(capacity: i32 = 256) {
-    this.buf = new Uint8Array(capacity > 16 ? capacity : 16);
+  /**
+   * `zeroed` false: the buffer is not cleared first (a body-sized builder whose bytes are only
+   * ever read through len: view(), toBytes(), toString()), which saves a memset of its size.
+   */
+  constructor(capacity: i32 = 256, zeroed: bool = true) {
+    const cap = capacity > 16 ? capacity : 16;
+    this.buf = zeroed ? new Uint8Array(cap) : Uint8Array.wrap(changetype<ArrayBuffer>(__new(<usize>cap, idof<ArrayBuffer>())));
   }
 
   /** Makes room for `extra` more bytes. */

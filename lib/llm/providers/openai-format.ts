@@ -49,8 +49,8 @@ export abstract class OpenAiFormatProvider extends Provider {
     const members = req.members();
     if (members == null) return TranslatedRequest.fail("request body is not a JSON object");
     const embeddings = req.route == RouteType.Embeddings;
-    // Room for the copy and the members added below: the buffer never grows.
-    const w = new JsonWriter(new ByteBuilder(src.length + 256));
+    // Room for the copy and the members added below: the buffer never grows. Not cleared: only its view() goes out.
+    const w = new JsonWriter(new ByteBuilder(src.length + 256, false));
     w.beginObject();
     // Whether a member named api_key goes up (the filter then drops it).
     let clientKey = false;
