@@ -18,6 +18,7 @@ import { filter, startGateway, type RunningGateway, type WasmFilterSpec } from "
 import { openaiClient, send } from "./support/client.ts";
 import { startContentSafety, startEntraId, startOpenAI, CONTENT_SAFETY_DEFAULT_KEY, type ContentSafetySimulator, type Simulator } from "./simulators/index.ts";
 import { accessLogLines } from "./support/access-log.ts";
+import { closedPort } from "./support/upstream.ts";
 
 const KEY = CONTENT_SAFETY_DEFAULT_KEY;
 const HOST = "contentsafety.test";
@@ -266,13 +267,6 @@ describe("configuration choices", () => {
 });
 
 describe("Azure down, slow, wrong or refusing the key", () => {
-  async function closedPort(): Promise<number> {
-    const s = await startContentSafety();
-    const p = s.port;
-    await s.close();
-    return p;
-  }
-
   it.each([true, false])("stop_on_error %s", async (stop) => {
     const down = await gateway({ stop_on_error: stop }, { csPort: await closedPort() });
     const g = await gateway({ stop_on_error: stop, http_timeout: 300 });

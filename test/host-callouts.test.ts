@@ -7,6 +7,7 @@ import { startGateway, testFilter, type RunningGateway } from "./support/gateway
 import { startUpstream, type TestUpstream } from "./support/upstream.ts";
 import { send } from "./support/client.ts";
 import { enters, result, until } from "./support/probe.ts";
+import { closedPort } from "./support/upstream.ts";
 
 const PROBE = testFilter("probe");
 let gw: RunningGateway | null = null;
@@ -39,14 +40,6 @@ async function calloutServer(handler: http.RequestListener): Promise<number> {
     await new Promise<void>((r) => s.close(() => r()));
   });
   return (s.address() as AddressInfo).port;
-}
-
-async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe("http_call", () => {

@@ -1,6 +1,7 @@
 // A real HTTP upstream on loopback that records what it receives and answers as told.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
+import { existsSync, readFileSync } from "node:fs";
 
 export interface Received {
   method: string;
@@ -54,10 +55,28 @@ export async function startUpstream(handler?: Handler): Promise<TestUpstream> {
 }
 
 /** A loopback port nothing listens on (connections to it are refused). */
+/**
+ * A loopback port nothing listens on, so a connect is refused. Drawn below the kernel's
+ * ephemeral range: listen(0), which every other server in the tests uses, takes ports from that
+ * range, so none of them can bind this port meanwhile (a port freed by closing a listen(0) server
+ * could be handed to the next test's server, and the "dead" upstream then answered).
+ */
 export async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  const range = existsSync(EPHEMERAL) ? readFileSync(EPHEMERAL, "utf8").trim().split(/\s+/).map(Number) : [32768];
+  const low = range[0]! > 2048 ? range[0]! : 32768;
+  for (let i = 0; i < 100; i++) {
+    const port = 1024 + Math.floor(Math.random() * (low - 1024));
+    if (await refused(port)) return port;
+  }
+  throw new Error("no closed port found below the ephemeral range");
+}
+
+const EPHEMERAL = "/proc/sys/net/ipv4/ip_local_port_range";
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    sock.once("connect", () => (sock.destroy(), resolve(false)));
+    sock.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
+  });
 }
