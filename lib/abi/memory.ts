@@ -25,8 +25,9 @@ const pinned = new Array<usize>();
 /** The allocator the host calls (cpp-host looks up `malloc` before `proxy_on_memory_allocate`). */
 export function malloc(size: usize): usize {
   if (size > MAX_ALLOC) return 0;
-  // Not `new ArrayBuffer`, which zero-fills: the host overwrites what it asked for, and
-  // takeReturned never hands out more than the host reported writing.
+  // An ArrayBuffer the GC owns, pinned until takeReturned or releasePins. __new zero-fills it
+  // (the incremental collector may visit an object before it is initialised), so the bytes are
+  // never stale; takeReturned hands out no more than the host reported writing.
   const ptr = __new(size, idof<ArrayBuffer>());
   __pin(ptr);
   pinned.push(ptr);
