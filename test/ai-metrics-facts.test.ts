@@ -71,7 +71,7 @@ const SCENARIOS: { name: string; s: Scenario; paths: string[] }[] = [
     s: {
       records: [
         rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "", latency_ms: 10, completion_tokens: 3, request_payload: '{"messages":[{"content":"a\\"b\n"}]}', response_payload: "x\u007f\udc00y", log_statistics: true, log_payloads: true }),
-        // The same names again (toJson copies the head it kept), then one name changed at a time (it writes a new one).
+        // The same names again, then one name changed at a time.
         rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "", latency_ms: 11, log_statistics: true }),
         rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\ud800", response_model: "r\ud800", log_statistics: true }),
         rec({ plugin_id: 'p"\\1', provider: "", request_model: "q\"\\\n\t\u0001é😀\udc00", response_model: "r\ud800", log_statistics: true }),

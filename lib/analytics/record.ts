@@ -120,33 +120,16 @@ export class Analytics {
 
   /** toJson's bytes appended to `b`. */
   private writeJson(b: ByteBuilder, withPayload: bool): void {
-    const logName = this.keys.logName;
-    const provider = this.provider.length > 0 ? this.provider : "UNSPECIFIED";
-    const responseModel = this.responseModel.length > 0 ? this.responseModel : this.requestModel;
-    const h = head;
-    if (h != null && headLogName == logName && headPlugin == this.pluginId && headProvider == provider && headRequestModel == this.requestModel && headResponseModel == responseModel) {
-      b.bytes(h);
-    } else {
-      const start = b.len;
-      b.byte(0x7b);
-      writeJsonString(b, logName);
-      b.bytes(J_META);
-      writeJsonString(b, this.pluginId);
-      b.bytes(J_PROVIDER);
-      writeJsonString(b, provider);
-      b.bytes(J_REQUEST_MODEL);
-      writeJsonString(b, this.requestModel);
-      b.bytes(J_RESPONSE_MODEL);
-      writeJsonString(b, responseModel);
-      if (b.len - start <= HEAD_KEEP) {
-        head = b.buf.slice(start, b.len);
-        headLogName = logName;
-        headPlugin = this.pluginId;
-        headProvider = provider;
-        headRequestModel = this.requestModel;
-        headResponseModel = responseModel;
-      }
-    }
+    b.byte(0x7b);
+    writeJsonString(b, this.keys.logName);
+    b.bytes(J_META);
+    writeJsonString(b, this.pluginId);
+    b.bytes(J_PROVIDER);
+    writeJsonString(b, this.provider.length > 0 ? this.provider : "UNSPECIFIED");
+    b.bytes(J_REQUEST_MODEL);
+    writeJsonString(b, this.requestModel);
+    b.bytes(J_RESPONSE_MODEL);
+    writeJsonString(b, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
     b.bytes(J_LATENCY);
     b.int(this.latencyMs);
     b.bytes(J_MODE);
@@ -276,19 +259,6 @@ function putNumber(key: Uint8Array, v: f64): void {
   if (isFinite(v) && v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) putInt(key, <i64>v);
   else putString(key, numberText(v));
 }
-
-// The record's head up to llm_latency as last written, with the names it was written from: a
-// route serves one plugin, provider and model (nearly always), so on a request with the same
-// names (compared as strings: equal text, equal bytes) the head is copied instead of escaped
-// again. The analytics-check test filter compares toJson with a JsonWriter rendering, hits and misses.
-let head: Uint8Array | null = null;
-let headLogName = "";
-let headPlugin = "";
-let headProvider = "";
-let headRequestModel = "";
-let headResponseModel = "";
-/** A longer head (very long model names) is written each time rather than kept. */
-const HEAD_KEEP = 1024;
 
 /** toJson's constant parts, as UTF-8 made once per VM. */
 function fragment(s: string): Uint8Array {

@@ -21,16 +21,6 @@ import { MapType } from "../../abi/enums";
 import { getHeaderPairsBytes } from "../../abi/headers";
 import { Secrets } from "../redact";
 
-/** `name` lower-cased; itself when it has no upper-case letter (the usual case: no copy). */
-function lowered(name: string): string {
-  const p = changetype<usize>(name);
-  for (let i = 0, n = name.length; i < n; i++) {
-    const c = <u32>load<u16>(p + (<usize>i << 1));
-    if (c - 0x41 < 26 || c >= 0x80) return name.toLowerCase();
-  }
-  return name;
-}
-
 /**
  * `name` lower-cased (itself when it has no upper-case letter: no copy), with its UTF-8 length
  * in `keyLen`: one pass over a plain ASCII name for both.
@@ -285,7 +275,7 @@ export class HeaderView {
     }
     const ps = this.pairs;
     if (ps == null) return this.request ? this.ctx.getRequestHeader(name) : this.ctx.getResponseHeader(name);
-    const i = this.indexOf(ps, lowered(name));
+    const i = this.indexOf(ps, keyOf(name));
     return i >= 0 ? unchecked(ps[i]).value : null;
   }
 
@@ -318,7 +308,7 @@ export class HeaderView {
       }
       this.touch(key);
     } else if (ps != null) {
-      key = lowered(name);
+      key = keyOf(name);
       i = this.indexOf(ps, key);
       if (i >= 0 && unchecked(ps[i]).value == value && this.indexOf(ps, key, i + 1) < 0) return;
     }
@@ -343,7 +333,7 @@ export class HeaderView {
       if (!this.isTouched(key) && raw.find(key, keyLen) == 0) return;
       this.touch(key);
     } else if (ps != null) {
-      key = lowered(name);
+      key = keyOf(name);
       if (this.indexOf(ps, key) < 0) return;
     }
     if (this.request) this.ctx.removeRequestHeader(name);
