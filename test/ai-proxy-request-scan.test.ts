@@ -20,6 +20,11 @@ function configure(c: Record<string, unknown>): void {
 function both(body: Uint8Array | string): { accepted: boolean; fast: string; slow: string } {
   const fast = lab.checkRequest(body, true);
   const slow = lab.checkRequest(body, false);
+  // Wherever a body was translated, the span path gave the member path's bytes.
+  for (const t of [fast.text, slow.text]) {
+    const o = JSON.parse(t) as { translate_agrees?: boolean };
+    if (o.translate_agrees !== undefined) expect(o.translate_agrees, t).toBe(true);
+  }
   return { accepted: fast.accepted, fast: fast.text, slow: slow.text };
 }
 
@@ -188,5 +193,63 @@ describe("validateRequest: the one walk and the slow path agree", () => {
     }
     // Many corruptions stay valid (a changed letter in a string): the walk took those.
     expect(acceptedCount).toBeGreaterThan(100);
+  });
+});
+
+// OpenAI-format translation (openai-format.ts): translateSpans reads the validator's spans and
+// must write what translateMembers (decoded members through a JsonWriter) writes, byte for byte.
+// both() checks translate_agrees on every body; these bodies aim at what the span path decides
+// on the raw bytes: names, duplicates it must not see, renames, stream_options, defaults.
+describe("translateRequest: the span path and the member path agree", () => {
+  const bodies = [
+    plain(),
+    ' \n{ "model" : "m" ,\t"messages" : [ { "role" : "user" , "content" : "x" } ] , "top_k" : 3 , "seed" : 1 }\r\n',
+    plain({ stream: true }),
+    plain({ stream: true, stream_options: { include_usage: false, x: 1 } }),
+    plain({ stream: true, stream_options: { x: { include_usage: 1 }, "incl\u0075de_usage": 2 } }),
+    plain({ stream: true, stream_options: {} }),
+    plain({ stream: false, stream_options: { include_usage: true } }),
+    '{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":null}',
+    plain({ max_completion_tokens: 5, seed: 3, random_seed: 4, store: true, top_k: 2, temperature: 0, top_p: 1 }),
+    plain({ max_completion_tokens: 5, max_tokens: 6 }),
+    plain({ api_key: "sk-client", x: "api_key" }),
+    plain({ "api_key ": 1, apikey: 2 }),
+    // Names with escapes: the member path (decoded names); the span path must decline them.
+    '{"model":"m","messages":[{"role":"user","content":"x"}],"api\\u005fkey":"sk","str\\u0065am":true}',
+    '{"mod\\u0065l":"m","messages":[{"role":"user","content":"x"}]}',
+    // Non-ASCII names and values, and the model from the body with escapes.
+    JSON.stringify({ messages: [msg("user", "ünï 😀")], "café": "é", "日本": [1, { "k": "v" }] }),
+    '{"model":"m\\"\\u00e9\\ud83d\\ude00","messages":[{"role":"user","content":"x"}]}',
+    JSON.stringify({ messages: [msg("user", "x")] }),
+    JSON.stringify({ messages: [msg("user", "x")], model: "m", n: 1.50, big: 1e400 }).replace("1.5", "1.50"),
+  ];
+  const configs: [string, Record<string, unknown>][] = [
+    ["openai, the model from the body", chat],
+    ["openai, a configured model", { ...chat, model: { provider: "openai", name: "gpt-4o-mini" } }],
+    ["openai, options that fill absent fields", { ...chat, model: { provider: "openai", name: "", options: { max_tokens: 7, temperature: 0.25, top_p: 0.5, top_k: 4 } } }],
+    ["openai, streaming always", { ...chat, response_streaming: "always" }],
+    ["mistral (renames, more dropped, no stream_options)", { ...chat, model: { provider: "mistral", name: "", options: { mistral_format: "openai", max_tokens: 9 } } }],
+    ["azure", { ...chat, model: { provider: "azure", name: "", options: { azure_instance: "i", azure_deployment_id: "d", azure_api_version: "2024-10-21" } } }],
+    ["openai embeddings", { ...chat, route_type: "llm/v1/embeddings" }],
+    ["openai completions", { ...chat, route_type: "llm/v1/completions" }],
+  ];
+  it.each(configs)("%s", (_name, c) => {
+    configure(c);
+    let translated = 0;
+    const route = (c as { route_type: string }).route_type;
+    for (const chatBody of bodies) {
+      let body = chatBody;
+      if (route !== "llm/v1/chat") {
+        const o = JSON.parse(chatBody.replace(/\\u005f|\\u0065/g, "")) as Record<string, unknown>;
+        delete o.messages;
+        o[route === "llm/v1/embeddings" ? "input" : "prompt"] = "x";
+        body = JSON.stringify(o);
+      }
+      const r = both(body);
+      expect(r.fast, body).toBe(r.slow);
+      if (JSON.parse(r.fast).translate_agrees !== undefined) translated++;
+    }
+    configure(chat);
+    expect(translated).toBeGreaterThan(bodies.length / 2);
   });
 });

@@ -160,6 +160,14 @@ export class LlmRequest {
   }
 
   /**
+   * The top-level member spans the validator recorded (4 offsets a member: raw key literal,
+   * value), or null when `raw` was set without them. Read-only.
+   */
+  get validatedSpans(): Array<i32> | null {
+    return this.rawSpans;
+  }
+
+  /**
    * The parsed client body. Read it with lib/json's checked getters. Parsed from `raw` on
    * first use: providers that copy the raw bytes (OpenAI format) never pay for the tree.
    */

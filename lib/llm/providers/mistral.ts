@@ -24,12 +24,15 @@ export class MistralProvider extends OpenAiFormatProvider {
     return false;
   }
 
-  isDropped(key: string): bool {
-    return key == "top_k" || key == "stream_options" || key == "store";
+  droppedKeys(): string[] {
+    return MISTRAL_DROPPED;
   }
 
-  renamed(key: string): string {
-    if (key == "max_completion_tokens") return "max_tokens";
-    return key == "seed" ? "random_seed" : "";
+  renames(): string[] {
+    return MISTRAL_RENAMES;
   }
 }
+
+const MISTRAL_DROPPED = ["top_k", "stream_options", "store"];
+/** max_completion_tokens is max_tokens; OpenAI's seed is random_seed. */
+const MISTRAL_RENAMES = ["max_completion_tokens", "max_tokens", "seed", "random_seed"];

@@ -9,7 +9,7 @@ import { arrAt, getArr, getObj, getString, valueObj } from "../../json";
 import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
 import { validateJsonMembers } from "../../json/validate";
 import { bytesAre, RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
-import { ByteBuilder, JsonWriter } from "../json-writer";
+import { ByteBuilder, JsonWriter, writeJsonNumber, writeJsonString } from "../json-writer";
 import { findMember, Member, scanObject } from "../json-scan";
 import {
   LlmRequest,
@@ -35,16 +35,42 @@ export abstract class OpenAiFormatProvider extends Provider {
   }
 
   /** Request members the upstream refuses and the gateway drops (always includes top_k). */
-  isDropped(key: string): bool {
-    return key == "top_k";
+  droppedKeys(): string[] {
+    return DROPPED;
   }
 
-  /** A member name to send under another name (Mistral: max_completion_tokens → max_tokens); "" keeps it. */
+  /** Member names sent under another name, as pairs (Mistral: max_completion_tokens → max_tokens). */
+  renames(): string[] {
+    return NO_RENAMES;
+  }
+
+  /** Whether the upstream refuses the member `key` (droppedKeys). */
+  isDropped(key: string): bool {
+    const d = this.droppedKeys();
+    for (let i = 0; i < d.length; i++) if (unchecked(d[i]) == key) return true;
+    return false;
+  }
+
+  /** The name member `key` goes up under (renames), or "" to keep it. */
   renamed(key: string): string {
+    const r = this.renames();
+    for (let i = 0; i + 1 < r.length; i += 2) if (unchecked(r[i]) == key) return unchecked(r[i + 1]);
     return "";
   }
 
   translateRequest(req: LlmRequest): TranslatedRequest {
+    // The validator's spans, when every top-level name is written without an escape (its raw
+    // bytes are then its decoded name): read on the bytes, no member objects or key strings.
+    const spans = req.validatedSpans;
+    if (spans != null && plainNames(req.raw, spans)) return this.translateSpans(req, spans);
+    return this.translateMembers(req);
+  }
+
+  /**
+   * translateRequest on the decoded members (json-scan's view). The reference translateSpans is
+   * tested against (test/ai-proxy-request-scan.test.ts), and the path for names with escapes.
+   */
+  translateMembers(req: LlmRequest): TranslatedRequest {
     const src = req.raw;
     const members = req.members();
     if (members == null) return TranslatedRequest.fail("request body is not a JSON object");
@@ -86,7 +112,7 @@ export abstract class OpenAiFormatProvider extends Provider {
       const soObj = soSpan >= 0 && rawKind(src, spanStart(soSpan)) == RawKind.Object;
       if (req.stream && this.acceptsStreamOptions(req)) {
         w.key("stream_options").beginObject();
-        if (so != null && soObj) copyMembersExcept(w, src, so, "include_usage");
+        if (so != null && soObj) copyMembersExcept(w, src, so.valueStart, so.valueEnd, "include_usage");
         w.fieldBool("include_usage", true);
         w.endObject();
       } else if (req.stream && so != null && soObj && !this.isDropped("stream_options")) {
@@ -101,6 +127,101 @@ export abstract class OpenAiFormatProvider extends Provider {
     const r = TranslatedRequest.ok(w.out.view());
     r.noClientKey = !clientKey;
     return r;
+  }
+
+  /**
+   * translateMembers' output, byte for byte, read on the validator's spans (every top-level
+   * name plain: plainNames). The members written as JsonWriter writes them: `{`, kept members
+   * copied as `key:value` with commas, then the fields the gateway sets.
+   */
+  translateSpans(req: LlmRequest, spans: Array<i32>): TranslatedRequest {
+    const src = req.raw;
+    const p = src.dataStart;
+    const embeddings = req.route == RouteType.Embeddings;
+    const dropped = this.droppedKeys();
+    const renames = this.renames();
+    // Not cleared: only its view() goes out; it grows if the added fields need more than 256 bytes.
+    const b = new ByteBuilder(src.length + 256, false);
+    b.byte(0x7b);
+    let clientKey = false;
+    // Index in spans of the last stream_options member, or -1.
+    let so = -1;
+    let hasMaxTokens = false;
+    let hasTemperature = false;
+    let hasTopP = false;
+    let wrote = false;
+    for (let i = 0; i + 3 < spans.length; i += 4) {
+      const ks = unchecked(spans[i]);
+      const ke = unchecked(spans[i + 1]);
+      const vs = unchecked(spans[i + 2]);
+      const ve = unchecked(spans[i + 3]);
+      const s = ks + 1;
+      const n = ke - 1 - s;
+      const isSo = n == 14 && bytesAre(p, s, n, "stream_options");
+      if (isSo) so = i;
+      else if ((n == 10 && bytesAre(p, s, n, "max_tokens")) || (n == 21 && bytesAre(p, s, n, "max_completion_tokens"))) hasMaxTokens = true;
+      else if (n == 11 && bytesAre(p, s, n, "temperature")) hasTemperature = true;
+      else if (n == 5 && bytesAre(p, s, n, "top_p")) hasTopP = true;
+      if ((n == 5 && bytesAre(p, s, n, "model")) || nameIn(p, s, n, dropped, 1)) continue;
+      if (!embeddings && (isSo || (n == 6 && bytesAre(p, s, n, "stream")))) continue;
+      const r = renames.length > 0 ? nameAt(p, s, n, renames, 2) : -1;
+      if (r >= 0) {
+        const to = unchecked(renames[r + 1]);
+        if (hasName(p, spans, to)) continue; // the real name wins
+        if (wrote) b.byte(0x2c);
+        writeJsonString(b, to);
+        b.byte(0x3a);
+        b.range(src, vs, ve);
+        wrote = true;
+        if (to == CLIENT_KEY) clientKey = true;
+        continue;
+      }
+      if (wrote) b.byte(0x2c);
+      b.range(src, ks, ke);
+      b.byte(0x3a);
+      b.range(src, vs, ve);
+      wrote = true;
+      if (n == 7 && bytesAre(p, s, n, CLIENT_KEY)) clientKey = true;
+    }
+    b.bytes(wrote ? J_NEXT_MODEL : J_MODEL);
+    writeJsonString(b, req.model);
+    if (!embeddings) {
+      b.bytes(req.stream ? J_STREAM_TRUE : J_STREAM_FALSE);
+      // With plain names the last raw stream_options is the last decoded one (translateMembers' soSpan).
+      const soObj = so >= 0 && rawKind(src, unchecked(spans[so + 2])) == RawKind.Object;
+      if (req.stream && this.acceptsStreamOptions(req)) {
+        b.bytes(J_STREAM_OPTIONS);
+        // A writer inside the open object (no member yet: no comma before the first).
+        const w = new JsonWriter(b);
+        w.beginObject();
+        if (soObj) copyMembersExcept(w, src, unchecked(spans[so + 2]), unchecked(spans[so + 3]), "include_usage");
+        w.fieldBool("include_usage", true);
+        w.endObject();
+      } else if (req.stream && so >= 0 && soObj && !this.isDropped("stream_options")) {
+        b.byte(0x2c);
+        b.range(src, unchecked(spans[so]), unchecked(spans[so + 1]));
+        b.byte(0x3a);
+        b.range(src, unchecked(spans[so + 2]), unchecked(spans[so + 3]));
+      }
+      if (!hasMaxTokens && req.maxTokens != UNSET) {
+        b.byte(0x2c);
+        writeJsonString(b, this.maxTokensField());
+        b.byte(0x3a);
+        b.int(req.maxTokens);
+      }
+      if (!hasTemperature && !isNaN(req.temperature)) {
+        b.bytes(J_TEMPERATURE);
+        writeJsonNumber(b, req.temperature);
+      }
+      if (!hasTopP && !isNaN(req.topP)) {
+        b.bytes(J_TOP_P);
+        writeJsonNumber(b, req.topP);
+      }
+    }
+    b.byte(0x7d);
+    const out = TranslatedRequest.ok(b.view());
+    out.noClientKey = !clientKey;
+    return out;
   }
 
   /** The field that carries configured max_tokens. */
@@ -194,9 +315,9 @@ function isEmptyArray(b: Uint8Array, start: i32, end: i32): bool {
   return !it.next();
 }
 
-/** Copies the members of the object value `m` (in src) except `skip`, into the open object of w. */
-function copyMembersExcept(w: JsonWriter, src: Uint8Array, m: Member, skip: string): void {
-  const inner = src.subarray(m.valueStart, m.valueEnd);
+/** Copies the members of the object value src[vs, ve) except `skip`, into the open object of w. */
+function copyMembersExcept(w: JsonWriter, src: Uint8Array, vs: i32, ve: i32, skip: string): void {
+  const inner = src.subarray(vs, ve);
   const ms = scanObject(inner);
   if (ms == null) return;
   for (let i = 0; i < ms.length; i++) {
@@ -205,6 +326,50 @@ function copyMembersExcept(w: JsonWriter, src: Uint8Array, m: Member, skip: stri
     w.rawMember(inner, x.keyStart, x.keyEnd, x.valueStart, x.valueEnd);
   }
 }
+
+/** Whether no top-level name (raw key literal in spans) holds a backslash: its bytes are then its decoded name. */
+function plainNames(src: Uint8Array, spans: Array<i32>): bool {
+  const p = src.dataStart;
+  for (let i = 0; i + 3 < spans.length; i += 4) {
+    for (let k = unchecked(spans[i]) + 1, e = unchecked(spans[i + 1]) - 1; k < e; k++) if (load<u8>(p + <usize>k) == 0x5c) return false;
+  }
+  return true;
+}
+
+/** The index in `names` (every `step`-th entry) of the name whose bytes are p[s, s+n), or -1. */
+function nameAt(p: usize, s: i32, n: i32, names: string[], step: i32): i32 {
+  for (let i = 0; i < names.length; i += step) if (bytesAre(p, s, n, unchecked(names[i]))) return i;
+  return -1;
+}
+
+@inline function nameIn(p: usize, s: i32, n: i32, names: string[], step: i32): bool {
+  return nameAt(p, s, n, names, step) >= 0;
+}
+
+/** Whether a top-level member (plain names) is named `name`. */
+function hasName(p: usize, spans: Array<i32>, name: string): bool {
+  for (let i = 0; i + 3 < spans.length; i += 4) {
+    const s = unchecked(spans[i]) + 1;
+    if (bytesAre(p, s, unchecked(spans[i + 1]) - 1 - s, name)) return true;
+  }
+  return false;
+}
+
+/** The default dropped members, and no renames. */
+const DROPPED = ["top_k"];
+const NO_RENAMES = new Array<string>();
+
+// The fixed fragments translateSpans writes (as JsonWriter writes them).
+function utf8(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
+const J_MODEL = utf8('"model":');
+const J_NEXT_MODEL = utf8(',"model":');
+const J_STREAM_TRUE = utf8(',"stream":true');
+const J_STREAM_FALSE = utf8(',"stream":false');
+const J_STREAM_OPTIONS = utf8(',"stream_options":');
+const J_TEMPERATURE = utf8(',"temperature":');
+const J_TOP_P = utf8(',"top_p":');
 
 /**
  * OpenAI SSE passed through event by event: usage and model are read from each chunk,

@@ -13,6 +13,7 @@ import { Secrets, StreamRedactor } from "../../../lib/llm/redact";
 import { AiProxyConfig, parseConfig } from "../../../lib/llm/route/config";
 import { lastScanAccepted, validateRequest } from "../../../lib/llm/route/request";
 import { withoutMember } from "../../../lib/llm/json-scan";
+import { OpenAiFormatProvider } from "../../../lib/llm/providers/openai-format";
 
 let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
@@ -288,7 +289,7 @@ export function configureProxy(): i32 {
  * Input: a client body. Validates it (fast 1: the one walk first; 0: the slow path only) and,
  * when accepted, translates it as the filter does. Output: everything the filter takes from
  * it, as JSON: {"status","message"} or {"model","stream","include_usage","max_tokens",
- * "temperature","top_p","top_k","spans","body"}. Returns whether the one walk accepted it.
+ * "temperature","top_p","top_k","spans","translate_agrees","body"}. Returns whether the one walk accepted it.
  */
 export function checkRequest(fast: i32): i32 {
   const c = proxyCfg!;
@@ -307,6 +308,15 @@ export function checkRequest(fast: i32): i32 {
     if (ms != null) for (let i = 0; i < ms.length; i++) w.beginArray().string(ms[i].key).int(ms[i].keyStart).int(ms[i].keyEnd).int(ms[i].valueStart).int(ms[i].valueEnd).endArray();
     w.endArray();
     const tr = proxyProvider!.translateRequest(req);
+    // OpenAI-format providers: the span path (translateRequest) against the member path, byte for byte.
+    const pr = proxyProvider!;
+    if (pr instanceof OpenAiFormatProvider) {
+      const ref = (<OpenAiFormatProvider>pr).translateMembers(req);
+      const a = tr.body;
+      const b = ref.body;
+      const same = a != null && b != null ? a.length == b.length && memory.compare(a.dataStart, b.dataStart, <usize>a.length) == 0 : a == null && b == null && tr.error == ref.error;
+      w.fieldBool("translate_agrees", same && tr.noClientKey == ref.noClientKey);
+    }
     if (tr.body != null) {
       const out = c.auth.allowOverride || tr.noClientKey ? tr.body! : withoutMember(tr.body!, "api_key");
       // The shortcut must agree with the walk it saves.
