@@ -105,6 +105,7 @@ export class UpstreamTarget {
 
 /** The raw body of a request not yet given one (never written to: shared). */
 const NO_BYTES = new Uint8Array(0);
+const NO_QUERY = new Array<Header>();
 
 /**
  * The client's request after the filter validated it as the OpenAI format for its route
@@ -233,8 +234,12 @@ export class LlmRequest {
     this.idValue = null;
     this.idPrefix = prefix;
   }
-  /** The query parameters the upstream request carries (after the client's and defaultQuery's merge), e.g. Azure's api-version. */
-  upstreamQuery: Header[] = [];
+  /**
+   * The query parameters the upstream request carries (after the client's and defaultQuery's
+   * merge), e.g. Azure's api-version. Read only: the default is one shared empty list (the
+   * request sets its own), not one per request.
+   */
+  upstreamQuery: Header[] = NO_QUERY;
 
   /** The value of an upstream query parameter, or null. */
   queryParam(name: string): string | null {

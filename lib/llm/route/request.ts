@@ -220,6 +220,16 @@ function checkMessages(body: Uint8Array, messages: i64): string | null {
 /** The slow path's rules for the one-walk scan (request-scan.ts), as yes or no. */
 class Judge extends MessageJudge {
   message(b: Uint8Array, role: i64, content: i64, toolCallId: i64): bool {
+    // The common message first, on the bytes: a string role other than tool (no tool_call_id
+    // needed) with string content, which judgeMessage accepts. The scan's spans are in bounds.
+    if (role >= 0 && content >= 0) {
+      const p = b.dataStart;
+      const rs = spanStart(role);
+      if (load<u8>(p + <usize>rs) == 0x22 && load<u8>(p + <usize>spanStart(content)) == 0x22) {
+        const r = roleIndex(b, rs, spanEnd(role));
+        if (r >= 0 && r != ROLE_TOOL) return true;
+      }
+    }
     return judgeMessage(b, role, content, toolCallId, 0) == null;
   }
   part(b: Uint8Array, type: i64, text: i64): bool {
