@@ -10,7 +10,7 @@ import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
 import { validateJsonMembers } from "../../json/validate";
 import { bytesAre, RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
 import { ByteBuilder, JsonWriter, writeJsonNumber, writeJsonString } from "../json-writer";
-import { findMember, Member, scanObject } from "../json-scan";
+import { at32, findMember, Member, scanObject } from "../json-scan";
 import {
   LlmRequest,
   Provider,
@@ -137,6 +137,7 @@ export abstract class OpenAiFormatProvider extends Provider {
   translateSpans(req: LlmRequest, spans: Array<i32>): TranslatedRequest {
     const src = req.raw;
     const p = src.dataStart;
+    const sb = spans.dataStart;
     const embeddings = req.route == RouteType.Embeddings;
     const dropped = this.droppedKeys();
     const renames = this.renames();
@@ -151,10 +152,10 @@ export abstract class OpenAiFormatProvider extends Provider {
     let hasTopP = false;
     let wrote = false;
     for (let i = 0; i + 3 < spans.length; i += 4) {
-      const ks = unchecked(spans[i]);
-      const ke = unchecked(spans[i + 1]);
-      const vs = unchecked(spans[i + 2]);
-      const ve = unchecked(spans[i + 3]);
+      const ks = at32(sb, i);
+      const ke = at32(sb, i + 1);
+      const vs = at32(sb, i + 2);
+      const ve = at32(sb, i + 3);
       const s = ks + 1;
       const n = ke - 1 - s;
       const isSo = n == 14 && bytesAre(p, s, n, "stream_options");
@@ -188,20 +189,20 @@ export abstract class OpenAiFormatProvider extends Provider {
     if (!embeddings) {
       b.bytes(req.stream ? J_STREAM_TRUE : J_STREAM_FALSE);
       // With plain names the last raw stream_options is the last decoded one (translateMembers' soSpan).
-      const soObj = so >= 0 && rawKind(src, unchecked(spans[so + 2])) == RawKind.Object;
+      const soObj = so >= 0 && rawKind(src, at32(sb, so + 2)) == RawKind.Object;
       if (req.stream && this.acceptsStreamOptions(req)) {
         b.bytes(J_STREAM_OPTIONS);
         // A writer inside the open object (no member yet: no comma before the first).
         const w = new JsonWriter(b);
         w.beginObject();
-        if (soObj) copyMembersExcept(w, src, unchecked(spans[so + 2]), unchecked(spans[so + 3]), "include_usage");
+        if (soObj) copyMembersExcept(w, src, at32(sb, so + 2), at32(sb, so + 3), "include_usage");
         w.fieldBool("include_usage", true);
         w.endObject();
       } else if (req.stream && so >= 0 && soObj && !this.isDropped("stream_options")) {
         b.byte(0x2c);
-        b.range(src, unchecked(spans[so]), unchecked(spans[so + 1]));
+        b.range(src, at32(sb, so), at32(sb, so + 1));
         b.byte(0x3a);
-        b.range(src, unchecked(spans[so + 2]), unchecked(spans[so + 3]));
+        b.range(src, at32(sb, so + 2), at32(sb, so + 3));
       }
       if (!hasMaxTokens && req.maxTokens != UNSET) {
         b.byte(0x2c);
@@ -329,9 +330,10 @@ function copyMembersExcept(w: JsonWriter, src: Uint8Array, vs: i32, ve: i32, ski
 
 /** Whether no top-level name (raw key literal in spans) holds a backslash: its bytes are then its decoded name. */
 function plainNames(src: Uint8Array, spans: Array<i32>): bool {
+  const sb = spans.dataStart;
   const p = src.dataStart;
   for (let i = 0; i + 3 < spans.length; i += 4) {
-    for (let k = unchecked(spans[i]) + 1, e = unchecked(spans[i + 1]) - 1; k < e; k++) if (load<u8>(p + <usize>k) == 0x5c) return false;
+    for (let k = at32(sb, i) + 1, e = at32(sb, i + 1) - 1; k < e; k++) if (load<u8>(p + <usize>k) == 0x5c) return false;
   }
   return true;
 }
@@ -348,9 +350,10 @@ function nameAt(p: usize, s: i32, n: i32, names: string[], step: i32): i32 {
 
 /** Whether a top-level member (plain names) is named `name`. */
 function hasName(p: usize, spans: Array<i32>, name: string): bool {
+  const sb = spans.dataStart;
   for (let i = 0; i + 3 < spans.length; i += 4) {
-    const s = unchecked(spans[i]) + 1;
-    if (bytesAre(p, s, unchecked(spans[i + 1]) - 1 - s, name)) return true;
+    const s = at32(sb, i) + 1;
+    if (bytesAre(p, s, at32(sb, i + 1) - 1 - s, name)) return true;
   }
   return false;
 }

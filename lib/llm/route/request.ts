@@ -7,6 +7,7 @@ import { validateJsonMembers } from "../../json/validate";
 import { ambiguousMember } from "../../json/names";
 import { bytesAre, RawArrayIter, RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawSkipValue, rawStart, rawString, rawStringEquals, skipSpaceAt, spanEnd, spanStart, word8, wordAt } from "../../json/raw";
 import { MessageJudge, ScanResult, scanRequest } from "./request-scan";
+import { at32 } from "../json-scan";
 import { Header, LlmRequest, RouteType, routeTypeName, UNSET } from "../provider";
 import { AiProxyConfig, STREAMING_ALWAYS, STREAMING_DENY } from "./config";
 
@@ -50,11 +51,12 @@ function topMembers(b: Uint8Array, spans: Array<i32>): TopMembers {
   t.messages = t.prompt = t.input = t.model = t.stream = t.streamOptions = -1;
   t.maxTokens = t.maxCompletionTokens = t.temperature = t.topP = t.topK = -1;
   const p = b.dataStart;
+  const sb = spans.dataStart;
   for (let i = 0; i + 3 < spans.length; i += 4) {
     // The raw key bytes inside the quotes, as json-as matches keys.
-    const ks = unchecked(spans[i]) + 1;
-    const n = unchecked(spans[i + 1]) - 1 - ks;
-    const span = (<i64>unchecked(spans[i + 2]) << 32) | <i64>(<u32>unchecked(spans[i + 3]));
+    const ks = at32(sb, i) + 1;
+    const n = at32(sb, i + 1) - 1 - ks;
+    const span = (<i64>at32(sb, i + 2) << 32) | <i64>(<u32>at32(sb, i + 3));
     // Dispatch on length first: most keys are rejected without a byte compare.
     if (n == 8 && bytesAre(p, ks, n, "messages")) t.messages = span;
     else if (n == 6 && bytesAre(p, ks, n, "prompt")) t.prompt = span;
@@ -85,9 +87,10 @@ function roleIndex(b: Uint8Array, start: i32, end: i32): i32 {
   // The literal's bytes as they are (what clients send), by length then one word compare:
   // equal bytes decode equal.
   const n = end - start - 2;
-  if (start >= 0 && end <= b.length) {
+  const len = b.length;
+  if (start >= 0 && end <= len) {
     const p = b.dataStart;
-    const w = wordAt(p, start + 1, min(n, 8), b.length);
+    const w = wordAt(p, start + 1, min(n, 8), len);
     if (n == 4) {
       if (w == W_USER) return ROLE_USER;
       if (w == W_TOOL) return ROLE_TOOL;
