@@ -18,7 +18,7 @@ import { testFilter } from "./support/gateway.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-type Op = { op: "get" | "remove"; name: string } | { op: "replace" | "is"; name: string; value: string } | { op: "redact" };
+type Op = { op: "get" | "remove"; name: string } | { op: "replace" | "is" | "holds"; name: string; value: string } | { op: "redact" };
 
 /** Answers with `headers` once the request has ended. */
 class Upstream implements HttpFilter {
@@ -172,6 +172,25 @@ describe("the header snapshot answers and changes as direct host calls do", () =
     ];
     const r = await check(REQUEST, [], { request: ops });
     expect(r.request!.split(" | ")[0]).toBe("[yes][no][no][no][yes][yes][no][yes][no]");
+  });
+
+  it("holds: whether the first value has a character (the :path query test), before and after a change", async () => {
+    const ops: Op[] = [
+      { op: "holds", name: ":path", value: "?" },
+      { op: "holds", name: ":PATH", value: "=" },
+      { op: "holds", name: "x-dup", value: "w" }, // only the second entry has it
+      { op: "holds", name: "x-dup", value: "o" },
+      { op: "holds", name: "x-utf", value: "?" },
+      { op: "holds", name: "absent", value: "?" },
+      { op: "replace", name: ":path", value: "/v1/chat/completions" },
+      { op: "holds", name: ":path", value: "?" },
+      { op: "remove", name: "x-dup" },
+      { op: "holds", name: "x-dup", value: "o" },
+      { op: "replace", name: "x-new", value: "a?b" },
+      { op: "holds", name: "x-new", value: "?" },
+    ];
+    const r = await check(REQUEST, [], { request: ops });
+    expect(r.request!.split(" | ")[0]).toBe("[1][1][0][1][0][-1][0][-1][1]");
   });
 
   it("names that share a length and first byte, or a first byte only, and a non-ASCII name", async () => {

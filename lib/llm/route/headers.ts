@@ -279,6 +279,26 @@ export class HeaderView {
     return i >= 0 ? unchecked(ps[i]).value : null;
   }
 
+  /**
+   * Whether the first value of `name` holds the ASCII character `c`: 1 yes, 0 no, -1 when there
+   * is no such header (without making the value's string).
+   */
+  holds(name: string, c: u8): i32 {
+    const raw = this.raw;
+    if (raw != null) {
+      const key = keyOf(name);
+      if (!this.isTouched(key)) {
+        const v = raw.find(key, keyLen);
+        if (v == 0) return -1;
+        for (let i: usize = 0, n = foundLen; i < n; i++) if (load<u8>(v + i) == c) return 1;
+        return 0;
+      }
+    }
+    const s = this.get(name);
+    if (s == null) return -1;
+    return s.indexOf(String.fromCharCode(c)) >= 0 ? 1 : 0;
+  }
+
   /** Whether the first value of `name` is `value` (get(name) == value, without making the string). */
   is(name: string, value: string): bool {
     const raw = this.raw;

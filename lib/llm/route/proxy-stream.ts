@@ -153,11 +153,16 @@ export class LlmProxyStream extends HttpContext {
       }
     }
 
-    const clientPath = h.get(":path");
-    let path = clientPath != null ? clientPath : "/";
-    const q = path.indexOf("?");
-    const rawQuery = q >= 0 ? path.substring(q + 1) : "";
-    if (q >= 0) path = path.substring(0, q);
+    // The client's path is decoded only when it has a query or is sent on (no target path).
+    const hasQuery = h.holds(":path", 0x3f) > 0;
+    let path: string | null = null;
+    let rawQuery = "";
+    if (hasQuery) {
+      const p = h.get(":path")!;
+      const q = p.indexOf("?");
+      rawQuery = p.substring(q + 1);
+      path = p.substring(0, q);
+    }
 
     // Templates: this request's model, provider and (when they feed it) upstream target.
     let t = this.rootTarget;
@@ -171,15 +176,19 @@ export class LlmProxyStream extends HttpContext {
     // Upstream path and authority.
     const a = cfg.auth;
     // Without a client query or anything to add to it, the one empty list (never written to).
-    let query = q >= 0 ? parseQuery(rawQuery) : t.query.length == 0 && a.paramLocation != "query" ? NO_QUERY : new Array<Header>();
+    let query = hasQuery ? parseQuery(rawQuery) : t.query.length == 0 && a.paramLocation != "query" ? NO_QUERY : new Array<Header>();
     if (!a.allowOverride && query.length > 0) query = withoutParams(query, CLIENT_KEY_PARAMS);
     if (t.path.length > 0) path = t.path;
+    else if (path == null) {
+      const clientPath = h.get(":path");
+      path = clientPath != null ? clientPath : "/";
+    }
     query = upstreamQuery(t, query, a);
     this.upstreamQuery = query;
-    const upstreamPath = joinPath(path, query);
+    const upstreamPath = joinPath(path!, query);
     h.replace(":path", upstreamPath);
     // ai-metrics' operation label, from the path it will see (so it need not read :path).
-    this.analytics.operation = operationOfPath(upstreamPath);
+    this.analytics.operation = operationOf(upstreamPath);
     h.replace(":authority", t.authority);
 
     // Credentials: the client's are dropped unless allow_override.
@@ -599,6 +608,19 @@ function isModelsList(h: HeaderView): bool {
   if (p == null) return false;
   const q = p.indexOf("?");
   return (q < 0 ? p : p.substring(0, q)).endsWith("/v1/models");
+}
+
+// operationOf's last answer: the upstream path is nearly always the target's own string.
+let opPath: string | null = null;
+let opName: string = "";
+
+/** operationOfPath(path), remembered for the last path (compared by identity first, then content). */
+function operationOf(path: string): string {
+  if (path != opPath) {
+    opName = operationOfPath(path);
+    opPath = path;
+  }
+  return opName;
 }
 
 /** Template sources read from this stream's request headers and client query. */

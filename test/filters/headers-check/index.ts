@@ -5,7 +5,7 @@
 // an error when the reads or the resulting maps differ, and the snapshot's result as
 // "headers-check <side> <reads> | <map>" at INFO.
 //   {"secrets": ["sk-abc"], "request": [{"op": "get", "name": "X"}, {"op": "replace", "name": "x", "value": "v"},
-//    {"op": "remove", "name": "x"}, {"op": "redact"}], "response": [...]}
+//    {"op": "remove", "name": "x"}, {"op": "redact"}, {"op": "holds", "name": "x", "value": "?"}], "response": [...]}
 export * from "../../../lib/runtime/exports";
 import { JSON } from "json-as";
 import { Action, HttpContext, RootContext, logError, logInfo, registerRootContext } from "../../../lib/runtime";
@@ -48,7 +48,9 @@ class Check extends HttpContext {
       if (op == "get") {
         const v = h.get(name!);
         out += "[" + (v != null ? v : "(null)") + "]";
-      } else if (op == "is") out += h.is(name!, value!) ? "[yes]" : "[no]"; else if (op == "replace") h.replace(name!, value!);
+      } else if (op == "is") out += h.is(name!, value!) ? "[yes]" : "[no]";
+      else if (op == "holds") out += "[" + h.holds(name!, <u8>value!.charCodeAt(0)).toString() + "]";
+      else if (op == "replace") h.replace(name!, value!);
       else if (op == "remove") h.remove(name!);
       else if (op == "redact") h.redact(this.secrets);
     }
