@@ -23,22 +23,42 @@ import { Secrets } from "../redact";
 
 /**
  * `name` lower-cased (itself when it has no upper-case letter: no copy), with its UTF-8 length
- * in `keyLen`: one pass over a plain ASCII name for both.
+ * in `keyLen`: one pass over a plain ASCII name for both. A request looks a dozen names up:
+ * string literals found plain are remembered by address, and the last name that needed
+ * lower-casing (the configured credential header, "Authorization") with its result.
  */
 function keyOf(name: string): string {
   const p = changetype<usize>(name);
   const n = name.length;
+  const slot = (p >> 4) & (PLAIN_SLOTS - 1);
+  if (unchecked(plainNames[slot]) == p) {
+    keyLen = <usize>n;
+    return name;
+  }
   for (let i = 0; i < n; i++) {
     const c = <u32>load<u16>(p + (<usize>i << 1));
     if (c - 0x41 < 26 || c >= 0x80) {
-      const k = name.toLowerCase();
-      keyLen = <usize>String.UTF8.byteLength(k);
-      return k;
+      if (name != loweredFrom) {
+        lowered = name.toLowerCase();
+        loweredLen = <usize>String.UTF8.byteLength(lowered);
+        loweredFrom = name;
+      }
+      keyLen = loweredLen;
+      return lowered;
     }
   }
+  // A literal lives in static memory (below the heap) for the module's life: its address names it.
+  if (p < __heap_base) unchecked((plainNames[slot] = p));
   keyLen = <usize>n;
   return name;
 }
+const PLAIN_SLOTS = 32;
+/** Addresses of string literals known plain (lower-case ASCII), direct-mapped; 0: empty. */
+const plainNames = new StaticArray<usize>(PLAIN_SLOTS);
+// keyOf's last lower-casing: equal input, equal answer.
+let loweredFrom: string | null = null;
+let lowered: string = "";
+let loweredLen: usize = 0;
 let keyLen: usize = 0;
 
 /** UTF-8 length of `s`: its length when ASCII (header names, nearly every value). */
@@ -252,9 +272,11 @@ export class HeaderView {
     if (n == 0) return false;
     const base = touched.dataStart;
     const kp = changetype<usize>(key);
+    const kn = key.length;
     for (let i = 0; i < n; i++) {
       const t = load<usize>(base + (<usize>i << alignof<usize>()));
-      if (t == kp || changetype<string>(t) == key) return true;
+      // Same string, or same length and code units (no call for the names that differ in length).
+      if (t == kp || (changetype<string>(t).length == kn && memory.compare(t, kp, <usize>kn << 1) == 0)) return true;
     }
     return false;
   }
