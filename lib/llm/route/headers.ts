@@ -83,6 +83,8 @@ function bytesAre(p: usize, n: usize, s: string): bool {
 
 /** Names changed through the view being used (one callback's view at a time: reused). */
 const touched = new Array<string>();
+/** touched.length, kept beside it: isTouched runs on every lookup. */
+let touchedN: i32 = 0;
 
 /** Every entry of a header map as get_header_map_pairs serialised it (lib/abi/pairs.ts). */
 class RawPairs {
@@ -194,12 +196,14 @@ export class HeaderView {
     public pairs: HeaderPair[] | null,
   ) {
     touched.length = 0;
+    touchedN = 0;
     this.raw = null;
   }
 
   /** Starts a view of `ctx`'s map (views are reused: one callback's at a time). */
   private begin(ctx: HttpContext, raw: RawPairs | null): HeaderView {
     touched.length = 0;
+    touchedN = 0;
     this.ctx = ctx;
     this.pairs = null;
     this.raw = raw;
@@ -238,7 +242,7 @@ export class HeaderView {
     if (sec.empty) return;
     const raw = this.raw;
     let hs: HeaderPair[];
-    if (raw != null && touched.length == 0) {
+    if (raw != null && touchedN == 0) {
       if (!raw.holdsSecret(sec)) return;
       hs = raw.pairs();
     } else {
@@ -268,7 +272,7 @@ export class HeaderView {
   }
 
   private isTouched(key: string): bool {
-    const n = touched.length;
+    const n = touchedN;
     if (n == 0) return false;
     const base = touched.dataStart;
     const kp = changetype<usize>(key);
@@ -282,7 +286,7 @@ export class HeaderView {
   }
 
   private touch(key: string): void {
-    if (!this.isTouched(key)) touched.push(key);
+    if (!this.isTouched(key)) touchedN = touched.push(key);
   }
 
   /** The first value of `name`, or null (as get_header_map_value answers). */

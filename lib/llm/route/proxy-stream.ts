@@ -194,7 +194,8 @@ export class LlmProxyStream extends HttpContext {
     // Credentials: the client's are dropped unless allow_override.
     const clientHasAuthHeader = a.allowOverride && a.headerName.length > 0 && h.get(a.headerName) != null;
     if (!a.allowOverride) {
-      for (let i = 0, n = CLIENT_KEY_HEADERS.length; i < n; i++) h.remove(unchecked(CLIENT_KEY_HEADERS[i]));
+      const names = CLIENT_KEY_HEADERS.dataStart;
+      for (let i = 0, n = CLIENT_KEY_HEADERS.length; i < n; i++) h.remove(load<string>(names + (<usize>i << alignof<usize>())));
     }
     if (a.headerName.length > 0 && !(a.allowOverride && clientHasAuthHeader)) h.replace(a.headerName, a.headerValue);
 
