@@ -134,6 +134,29 @@ function hasBackslash(p: usize, s: i32, e: i32, end: i32): bool {
   return false;
 }
 
+/**
+ * The offset after the member name whose opening quote is p[i] when the first byte after it
+ * that is a quote, a backslash, a control byte or non-ASCII (lib/json/validate's string test)
+ * is its closing quote, eight bytes at a time while eight are readable; else -1 (the caller
+ * takes the general path, which gives the same end for such a name).
+ */
+function plainNameEnd(p: usize, i: i32, n: i32): i32 {
+  let k = i + 1;
+  while (k + 8 <= n) {
+    const x = load<u64>(p + <usize>k);
+    const q = x ^ (ONES * 0x22);
+    const b = x ^ (ONES * 0x5c);
+    const m = (((q - ONES) & ~q) | ((b - ONES) & ~b) | (x - ONES * 0x20) | x) & HIGHS;
+    if (m != 0) {
+      // The lowest flagged lane is exact (a borrow only flags lanes above a real one).
+      const j = k + <i32>(ctz(m) >> 3);
+      return at(p, j) == 0x22 ? j + 1 : -1;
+    }
+    k += 8;
+  }
+  return -1;
+}
+
 // SWAR: a lane per byte.
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
@@ -144,10 +167,10 @@ const HIGHS: u64 = 0x8080808080808080;
  * slot the member fills), or -1 when the name has an escape, is a duplicate, or the object has
  * too many members.
  */
-function addKey(p: usize, d: i32, tag: i32, ks: i32, ke: i32, nk: i32, end: i32): i32 {
+function addKey(p: usize, d: i32, tag: i32, ks: i32, ke: i32, nk: i32, end: i32, plain: bool): i32 {
   const s = ks + 1;
   const e = ke - 1;
-  if (hasBackslash(p, s, e, end)) return -1;
+  if (!plain && hasBackslash(p, s, e, end)) return -1;
   const base = fr(d, F_KEYS);
   if (((nk - base) >> 1) >= MAX_PLAIN_MEMBERS) return -1;
   const len = e - s;
@@ -299,9 +322,12 @@ let lastKey: i32 = K_NONE;
  */
 function memberName(p: usize, i: i32, n: i32, d: i32, tag: i32, nk: i32, spans: Array<i32>): i32 {
   if (i >= n || at(p, i) != 0x22) return -1;
-  const ke = scanJsonScalarAt(p, i, n);
+  // A name of printable ASCII without escapes (nearly all) ends at the first byte that needs a
+  // look; anything else goes through the validator's string scan and the backslash check.
+  const plain = plainNameEnd(p, i, n);
+  const ke = plain >= 0 ? plain : scanJsonScalarAt(p, i, n);
   if (ke < 0) return -1;
-  const k = addKey(p, d, tag, i, ke, nk, n);
+  const k = addKey(p, d, tag, i, ke, nk, n, plain >= 0);
   if (k < 0) return -1;
   lastNk = k;
   let j = skipSpaceAt(p, ke, n);
