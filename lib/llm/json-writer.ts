@@ -15,6 +15,44 @@ export class ByteBuilder {
     this.buf = zeroed ? new Uint8Array(cap) : Uint8Array.wrap(changetype<ArrayBuffer>(__new(<usize>cap, idof<ArrayBuffer>())));
   }
 
+  /**
+   * Starts over in a fresh buffer of `capacity` bytes, not cleared (as the constructor with
+   * `zeroed` false): a builder kept for reuse, whose earlier view() stays with its holder.
+   */
+  restart(capacity: i32): void {
+    const cap = capacity > 16 ? capacity : 16;
+    this.buf = Uint8Array.wrap(changetype<ArrayBuffer>(__new(<usize>cap, idof<ArrayBuffer>())));
+    this.len = 0;
+  }
+
+  /**
+   * Appends a member copied from validated bytes: `,` when `comma`, the raw key src[ks, ke),
+   * `:` and the raw value src[vs, ve), with one capacity check (JsonWriter.rawMember's bytes).
+   * Spans outside src go through range(), which clamps them.
+   */
+  member(src: Uint8Array, ks: i32, ke: i32, vs: i32, ve: i32, comma: bool): void {
+    const n = src.length;
+    if (ks < 0 || ke < ks || ke > n || vs < 0 || ve < vs || ve > n) {
+      if (comma) this.byte(0x2c);
+      this.range(src, ks, ke);
+      this.byte(0x3a);
+      this.range(src, vs, ve);
+      return;
+    }
+    const kn = ke - ks;
+    const vn = ve - vs;
+    this.ensure(kn + vn + 2);
+    const start = this.buf.dataStart + <usize>this.len;
+    let o = start;
+    if (comma) store<u8>(o++, 0x2c);
+    memory.copy(o, src.dataStart + <usize>ks, <usize>kn);
+    o += <usize>kn;
+    store<u8>(o++, 0x3a);
+    memory.copy(o, src.dataStart + <usize>vs, <usize>vn);
+    o += <usize>vn;
+    this.len += <i32>(o - start);
+  }
+
   /** Makes room for `extra` more bytes. */
   @inline ensure(extra: i32): void {
     const need = this.len + extra;
@@ -428,9 +466,7 @@ export class JsonWriter {
   /** Copies an object member from validated source bytes: raw key src[ks, ke) and raw value src[vs, ve). */
   rawMember(src: Uint8Array, ks: i32, ke: i32, vs: i32, ve: i32): JsonWriter {
     this.sep();
-    this.out.range(src, ks, ke);
-    this.out.byte(0x3a);
-    this.out.range(src, vs, ve);
+    this.out.member(src, ks, ke, vs, ve, false);
     return this;
   }
   /** Already-serialized JSON held in a string (e.g. json-as output). */

@@ -141,8 +141,10 @@ export abstract class OpenAiFormatProvider extends Provider {
     const embeddings = req.route == RouteType.Embeddings;
     const dropped = this.droppedKeys();
     const renames = this.renames();
-    // Not cleared: only its view() goes out; it grows if the added fields need more than 256 bytes.
-    const b = new ByteBuilder(src.length + 256, false);
+    // A fresh buffer in the one builder (its earlier view went out with the last request). Not
+    // cleared: only its view() goes out; it grows if the added fields need more than 256 bytes.
+    const b = SPANS_OUT;
+    b.restart(src.length + 256);
     b.byte(0x7b);
     let clientKey = false;
     // Index in spans of the last stream_options member, or -1.
@@ -177,10 +179,7 @@ export abstract class OpenAiFormatProvider extends Provider {
         if (to == CLIENT_KEY) clientKey = true;
         continue;
       }
-      if (wrote) b.byte(0x2c);
-      b.range(src, ks, ke);
-      b.byte(0x3a);
-      b.range(src, vs, ve);
+      b.member(src, ks, ke, vs, ve, wrote);
       wrote = true;
       if (n == 7 && bytesAre(p, s, n, CLIENT_KEY)) clientKey = true;
     }
@@ -199,10 +198,7 @@ export abstract class OpenAiFormatProvider extends Provider {
         w.fieldBool("include_usage", true);
         w.endObject();
       } else if (req.stream && so >= 0 && soObj && !this.isDropped("stream_options")) {
-        b.byte(0x2c);
-        b.range(src, at32(sb, so), at32(sb, so + 1));
-        b.byte(0x3a);
-        b.range(src, at32(sb, so + 2), at32(sb, so + 3));
+        b.member(src, at32(sb, so), at32(sb, so + 1), at32(sb, so + 2), at32(sb, so + 3), true);
       }
       if (!hasMaxTokens && req.maxTokens != UNSET) {
         b.byte(0x2c);
@@ -357,6 +353,9 @@ function hasName(p: usize, spans: Array<i32>, name: string): bool {
   }
   return false;
 }
+
+/** translateSpans' builder, restarted on a fresh buffer each time (one object fewer a request). */
+const SPANS_OUT = new ByteBuilder(16);
 
 /** The default dropped members, and no renames. */
 const DROPPED = ["top_k"];
