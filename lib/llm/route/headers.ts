@@ -101,11 +101,28 @@ class RawPairs {
   valueAt: usize = 0;
   valueLen: usize = 0;
 
+  /**
+   * One bit per (name length, first byte) class of the names present (nameBit): a lookup of a
+   * name whose bit is clear is answered "absent" without a walk (most lookups are of absent names).
+   */
+  private present: u64 = 0;
+
   /** Reads `buf`, of `n` well-formed entries (one of each side is reused: a VM runs one callback at a time). */
   reset(buf: ArrayBuffer, n: u32): RawPairs {
     this.buf = buf;
     this.n = n;
-    this.base = changetype<usize>(buf);
+    const base = changetype<usize>(buf);
+    this.base = base;
+    let bits: u64 = 0;
+    let sizes = base + 4;
+    let data = sizes + <usize>n * 8;
+    for (let i: u32 = 0; i < n; i++) {
+      const kl = <usize>load<u32>(sizes);
+      bits |= nameBit(kl, kl > 0 ? <u32>load<u8>(data) : 0);
+      data += kl + <usize>load<u32>(sizes + 4) + 2;
+      sizes += 8;
+    }
+    this.present = bits;
     return this;
   }
 
@@ -135,6 +152,10 @@ class RawPairs {
 
   /** The value of entry `from` or a later one named `key` (lower-case, `kn` UTF-8 bytes): its pointer, or 0 when none. Its length goes to `foundLen`. */
   find(key: string, kn: usize, from: u32 = 0): usize {
+    // No name of this length and first byte: absent (first byte: a name's UTF-8 starts with
+    // its first code unit's byte when ASCII; a non-ASCII first unit is class 0x80 both ways).
+    const f = kn > 0 ? <u32>load<u16>(changetype<usize>(key)) : 0;
+    if ((this.present & nameBit(kn, f < 0x80 ? f : 0x80)) == 0) return 0;
     // The cursor's walk in locals (the cursor is left alone): a request makes a dozen finds.
     const n = this.n;
     let sizes = this.base + 4;
@@ -165,6 +186,11 @@ class RawPairs {
   pairs(): HeaderPair[] {
     return deserializePairs(this.buf)!; // well-formed (pairsCount)
   }
+}
+
+/** The bloom bit of a name of `len` UTF-8 bytes whose first byte is `first` (non-ASCII bytes as 0x80). */
+@inline function nameBit(len: usize, first: u32): u64 {
+  return <u64>1 << ((<u64>len * 7 + <u64>(first < 0x80 ? first : 0x80)) & 63);
 }
 
 // find()'s second answers (a VM runs one callback at a time).
