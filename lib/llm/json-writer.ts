@@ -189,6 +189,11 @@ export class ByteBuilder {
   }
 }
 
+/** `s` as UTF-8 bytes, for fixed fragments made once per VM and appended with bytes(). */
+export function utf8Bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
+
 const HEX = "0123456789abcdef";
 
 /** Writes `s` as a JSON string literal (quotes included) in UTF-8. */

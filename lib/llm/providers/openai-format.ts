@@ -9,7 +9,7 @@ import { arrAt, getArr, getObj, getString, valueObj } from "../../json";
 import { DEFAULT_MAX_DEPTH, parseValidatedObject } from "../../json/read";
 import { validateJsonMembers } from "../../json/validate";
 import { bytesAre, RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawString, rawStringEquals, spanEnd, spanStart } from "../../json/raw";
-import { ByteBuilder, JsonWriter, writeJsonNumber, writeJsonString } from "../json-writer";
+import { ByteBuilder, JsonWriter, utf8Bytes, writeJsonNumber, writeJsonString } from "../json-writer";
 import { at32, findMember, Member, scanObject } from "../json-scan";
 import {
   LlmRequest,
@@ -362,16 +362,13 @@ const DROPPED = ["top_k"];
 const NO_RENAMES = new Array<string>();
 
 // The fixed fragments translateSpans writes (as JsonWriter writes them).
-function utf8(s: string): Uint8Array {
-  return Uint8Array.wrap(String.UTF8.encode(s));
-}
-const J_MODEL = utf8('"model":');
-const J_NEXT_MODEL = utf8(',"model":');
-const J_STREAM_TRUE = utf8(',"stream":true');
-const J_STREAM_FALSE = utf8(',"stream":false');
-const J_STREAM_OPTIONS = utf8(',"stream_options":');
-const J_TEMPERATURE = utf8(',"temperature":');
-const J_TOP_P = utf8(',"top_p":');
+const J_MODEL = utf8Bytes('"model":');
+const J_NEXT_MODEL = utf8Bytes(',"model":');
+const J_STREAM_TRUE = utf8Bytes(',"stream":true');
+const J_STREAM_FALSE = utf8Bytes(',"stream":false');
+const J_STREAM_OPTIONS = utf8Bytes(',"stream_options":');
+const J_TEMPERATURE = utf8Bytes(',"temperature":');
+const J_TOP_P = utf8Bytes(',"top_p":');
 
 /**
  * OpenAI SSE passed through event by event: usage and model are read from each chunk,

@@ -193,6 +193,9 @@ class RawPairs {
   return <u64>1 << ((<u64>len * 7 + <u64>(first < 0x80 ? first : 0x80)) & 63);
 }
 
+/** snapshotValue's "ask the host or the decoded pairs" (no address is this). */
+const NOT_IN_SNAPSHOT: usize = <usize>-1;
+
 // find()'s second answers (a VM runs one callback at a time).
 let foundIndex: u32 = 0;
 let foundLen: usize = 0;
@@ -315,16 +318,23 @@ export class HeaderView {
     if (!this.isTouched(key)) touchedN = touched.push(key);
   }
 
+  /**
+   * The first value of `name` in the snapshot: its address (its length in foundLen), 0 when
+   * absent, or NOT_IN_SNAPSHOT when the snapshot cannot tell (no raw bytes, or a name the filter
+   * changed).
+   */
+  private snapshotValue(name: string): usize {
+    const raw = this.raw;
+    if (raw == null) return NOT_IN_SNAPSHOT;
+    const key = keyOf(name);
+    if (this.isTouched(key)) return NOT_IN_SNAPSHOT;
+    return raw.find(key, keyLen);
+  }
+
   /** The first value of `name`, or null (as get_header_map_value answers). */
   get(name: string): string | null {
-    const raw = this.raw;
-    if (raw != null) {
-      const key = keyOf(name);
-      if (!this.isTouched(key)) {
-        const v = raw.find(key, keyLen);
-        return v != 0 ? String.UTF8.decodeUnsafe(v, foundLen) : null;
-      }
-    }
+    const v = this.snapshotValue(name);
+    if (v != NOT_IN_SNAPSHOT) return v != 0 ? String.UTF8.decodeUnsafe(v, foundLen) : null;
     const ps = this.pairs;
     if (ps == null) return this.request ? this.ctx.getRequestHeader(name) : this.ctx.getResponseHeader(name);
     const i = this.indexOf(ps, keyOf(name));
@@ -336,15 +346,11 @@ export class HeaderView {
    * is no such header (without making the value's string).
    */
   holds(name: string, c: u8): i32 {
-    const raw = this.raw;
-    if (raw != null) {
-      const key = keyOf(name);
-      if (!this.isTouched(key)) {
-        const v = raw.find(key, keyLen);
-        if (v == 0) return -1;
-        for (let i: usize = 0, n = foundLen; i < n; i++) if (load<u8>(v + i) == c) return 1;
-        return 0;
-      }
+    const v = this.snapshotValue(name);
+    if (v != NOT_IN_SNAPSHOT) {
+      if (v == 0) return -1;
+      for (let i: usize = 0, n = foundLen; i < n; i++) if (load<u8>(v + i) == c) return 1;
+      return 0;
     }
     const s = this.get(name);
     if (s == null) return -1;
@@ -353,14 +359,8 @@ export class HeaderView {
 
   /** Whether the first value of `name` is `value` (get(name) == value, without making the string). */
   is(name: string, value: string): bool {
-    const raw = this.raw;
-    if (raw != null) {
-      const key = keyOf(name);
-      if (!this.isTouched(key)) {
-        const v = raw.find(key, keyLen);
-        return v != 0 && foundLen == utf8Length(value) && bytesAre(v, foundLen, value);
-      }
-    }
+    const p = this.snapshotValue(name);
+    if (p != NOT_IN_SNAPSHOT) return p != 0 && foundLen == utf8Length(value) && bytesAre(p, foundLen, value);
     const v = this.get(name);
     return v != null && v == value;
   }
