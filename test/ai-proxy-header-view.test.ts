@@ -18,7 +18,7 @@ import { testFilter } from "./support/gateway.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-type Op = { op: "get" | "remove"; name: string } | { op: "replace" | "is" | "holds"; name: string; value: string } | { op: "redact" };
+type Op = { op: "get" | "remove"; name: string } | { op: "replace" | "is" | "holds"; name: string; value: string } | { op: "removeEach"; value: string } | { op: "redact" };
 
 /** Answers with `headers` once the request has ended. */
 class Upstream implements HttpFilter {
@@ -191,6 +191,21 @@ describe("the header snapshot answers and changes as direct host calls do", () =
     ];
     const r = await check(REQUEST, [], { request: ops });
     expect(r.request!.split(" | ")[0]).toBe("[1][1][0][1][0][-1][0][-1][1]");
+  });
+
+  it("removeEach: a set of absent names, one present, one the filter added, one of a present name's class", async () => {
+    const ops: Op[] = [
+      { op: "removeEach", value: "api-key,x-api-key,proxy-authorization" }, // all absent
+      { op: "replace", name: "x-api-key", value: "added" },
+      { op: "removeEach", value: "api-key,x-api-key" }, // one the filter added
+      { op: "get", name: "x-api-key" },
+      { op: "removeEach", value: "x-dun,x-duo" }, // the class of x-dup, but absent
+      { op: "get", name: "x-dup" },
+      { op: "removeEach", value: "x-api-key,authorization" }, // one present in the snapshot
+      { op: "get", name: "authorization" },
+    ];
+    const r = await check(REQUEST, [], { request: ops });
+    expect(r.request).toBe("[(null)][one][(null)] | :method: POST\n:path: /v1/chat/completions?api-key=x\n:authority: gw\ncontent-type: application/json\ncontent-length: 12\nx-dup: one\nx-dup: two\nx-utf: café ☕ 😀");
   });
 
   it("names that share a length and first byte, or a first byte only, and a non-ASCII name", async () => {

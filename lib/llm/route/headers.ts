@@ -105,7 +105,7 @@ class RawPairs {
    * One bit per (name length, first byte) class of the names present (nameBit): a lookup of a
    * name whose bit is clear is answered "absent" without a walk (most lookups are of absent names).
    */
-  private present: u64 = 0;
+  present: u64 = 0;
 
   /** Reads `buf`, of `n` well-formed entries (one of each side is reused: a VM runs one callback at a time). */
   reset(buf: ArrayBuffer, n: u32): RawPairs {
@@ -191,6 +191,16 @@ class RawPairs {
 /** The bloom bit of a name of `len` UTF-8 bytes whose first byte is `first` (non-ASCII bytes as 0x80). */
 @inline function nameBit(len: usize, first: u32): u64 {
   return <u64>1 << ((<u64>len * 7 + <u64>(first < 0x80 ? first : 0x80)) & 63);
+}
+
+/** The classes (nameBit) of lower-case ASCII `names`, for removeEach. */
+export function namesBits(names: string[]): u64 {
+  let bits: u64 = 0;
+  for (let i = 0; i < names.length; i++) {
+    const s = unchecked(names[i]);
+    bits |= nameBit(<usize>s.length, s.length > 0 ? <u32>s.charCodeAt(0) : 0);
+  }
+  return bits;
 }
 
 /** snapshotValue's "ask the host or the decoded pairs" (no address is this). */
@@ -393,6 +403,28 @@ export class HeaderView {
     }
     unchecked(ps[i]).value = value;
     drop(ps, key, i + 1);
+  }
+
+  /**
+   * remove() of each of `names`, lower-case ASCII names whose namesBits() are `bits`: when the
+   * snapshot holds no name of their classes and the filter changed none of those classes, there
+   * is nothing to remove, known without a lookup each.
+   */
+  removeEach(names: string[], bits: u64): void {
+    const raw = this.raw;
+    if (raw != null && (raw.present & bits) == 0 && !this.touchedIn(bits)) return;
+    for (let i = 0, n = names.length; i < n; i++) this.remove(unchecked(names[i]));
+  }
+
+  /** Whether a name the filter changed may be of one of the classes in `bits` (any non-ASCII name may). */
+  private touchedIn(bits: u64): bool {
+    const base = touched.dataStart;
+    for (let i = 0; i < touchedN; i++) {
+      const t = load<string>(base + (<usize>i << alignof<usize>()));
+      const n = t.length;
+      if (utf8Length(t) != <usize>n || (bits & nameBit(<usize>n, n > 0 ? <u32>t.charCodeAt(0) : 0)) != 0) return true;
+    }
+    return false;
   }
 
   /** Removes every entry of `name` (unless there is none). */

@@ -31,7 +31,7 @@ import { upstreamQuery, withBodyCredential } from "./upstream";
 import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./template";
 import { Analytics } from "../../analytics/record";
 import { operationOfPath } from "../../analytics/facts";
-import { HeaderView } from "./headers";
+import { HeaderView, namesBits } from "./headers";
 
 /** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
 export const MODEL_HEADER = "x-ai-gateway-llm-model";
@@ -42,6 +42,7 @@ const JSON_CT = "application/json";
 const CLIENT_KEY_PARAMS = ["key", "api-key"];
 /** Request headers that carry a client's own key; dropped unless allow_override. */
 const CLIENT_KEY_HEADERS = ["authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"];
+const CLIENT_KEY_BITS = namesBits(CLIENT_KEY_HEADERS);
 /** A body member that carries a client's own key; dropped unless allow_override. */
 const CLIENT_KEY_MEMBER = "api_key";
 /** An empty upstream query, shared: upstreamQuery() adds to a list only when it has something to add. */
@@ -194,8 +195,7 @@ export class LlmProxyStream extends HttpContext {
     // Credentials: the client's are dropped unless allow_override.
     const clientHasAuthHeader = a.allowOverride && a.headerName.length > 0 && h.get(a.headerName) != null;
     if (!a.allowOverride) {
-      const names = CLIENT_KEY_HEADERS.dataStart;
-      for (let i = 0, n = CLIENT_KEY_HEADERS.length; i < n; i++) h.remove(load<string>(names + (<usize>i << alignof<usize>())));
+      h.removeEach(CLIENT_KEY_HEADERS, CLIENT_KEY_BITS);
     }
     if (a.headerName.length > 0 && !(a.allowOverride && clientHasAuthHeader)) h.replace(a.headerName, a.headerValue);
 

@@ -5,12 +5,13 @@
 // an error when the reads or the resulting maps differ, and the snapshot's result as
 // "headers-check <side> <reads> | <map>" at INFO.
 //   {"secrets": ["sk-abc"], "request": [{"op": "get", "name": "X"}, {"op": "replace", "name": "x", "value": "v"},
-//    {"op": "remove", "name": "x"}, {"op": "redact"}, {"op": "holds", "name": "x", "value": "?"}], "response": [...]}
+//    {"op": "remove", "name": "x"}, {"op": "redact"}, {"op": "holds", "name": "x", "value": "?"},
+//    {"op": "removeEach", "value": "a,b"}], "response": [...]}
 export * from "../../../lib/runtime/exports";
 import { JSON } from "json-as";
 import { Action, HttpContext, RootContext, logError, logInfo, registerRootContext } from "../../../lib/runtime";
 import { HeaderPair } from "../../../lib/abi/pairs";
-import { HeaderView } from "../../../lib/llm/route/headers";
+import { HeaderView, namesBits } from "../../../lib/llm/route/headers";
 import { Secrets } from "../../../lib/llm/redact";
 import { arrAt, getArr, getString, parseObject, valueObj, valueString } from "../../../lib/json/read";
 
@@ -51,6 +52,11 @@ class Check extends HttpContext {
       } else if (op == "is") out += h.is(name!, value!) ? "[yes]" : "[no]";
       else if (op == "holds") out += "[" + h.holds(name!, <u8>value!.charCodeAt(0)).toString() + "]";
       else if (op == "replace") h.replace(name!, value!);
+      else if (op == "removeEach") {
+        // value: the lower-case names, comma-separated.
+        const names = value!.split(",");
+        h.removeEach(names, namesBits(names));
+      }
       else if (op == "remove") h.remove(name!);
       else if (op == "redact") h.redact(this.secrets);
     }
