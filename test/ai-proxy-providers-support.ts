@@ -30,6 +30,7 @@ interface Exports {
   redactWhole(): number;
   configureProxy(): number;
   checkRequest(fast: number): number;
+  withoutMemberCheck(): number;
 }
 
 let mod: WebAssembly.Module | null = null;
@@ -122,6 +123,13 @@ export class Lab {
     this.put(body);
     const accepted = this.x.checkRequest(fast ? 1 : 0) === 1;
     return { accepted, text: this.out() };
+  }
+
+  /** withoutMember(body, "api_key") and whether it agrees with the member list (test module's withoutMemberCheck). */
+  withoutMember(body: string | Uint8Array): { agrees: boolean; body: string } {
+    this.put(body);
+    this.x.withoutMemberCheck();
+    return JSON.parse(this.out()) as { agrees: boolean; body: string };
   }
 
   /** The upstream body for a client body (object, or raw text). */

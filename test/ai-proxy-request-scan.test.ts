@@ -253,3 +253,31 @@ describe("translateRequest: the span path and the member path agree", () => {
     expect(translated).toBeGreaterThan(bodies.length / 2);
   });
 });
+
+// withoutMember (json-scan.ts) first walks the body without member objects or key strings and
+// returns it untouched when no top-level name decodes to api_key; it must agree with the member
+// list it shortcuts, on names with escapes, duplicates, nesting and bodies that are not objects.
+describe("withoutMember: the one walk agrees with the member list", () => {
+  const bodies: [string, string, string][] = [
+    // [name, body, expected output]
+    ["no such member", '{"a":1,"b":{"api_key":2}}', '{"a":1,"b":{"api_key":2}}'],
+    ["the member", '{"a":1,"api_key":"sk","b":[1]}', '{"a":1,"b":[1]}'],
+    ["the member with whitespace", ' { "api_key" : "sk" , "a" : 1 } ', '{"a":1}'],
+    ["the name written with escapes", '{"api\\u005fkey":"sk","a":1}', '{"a":1}'],
+    ["an escape that decodes to another name", '{"api\\u005fkez":"sk","a":1}', '{"api\\u005fkez":"sk","a":1}'],
+    ["an escaped quote in a same-length name", '{"api_ke\\"":1}', '{"api_ke\\"":1}'],
+    ["a non-ASCII name of the same length", '{"api_kéy":1,"api_ké":2}', '{"api_kéy":1,"api_ké":2}'],
+    ["duplicates", '{"api_key":"a","x":1,"api_key":"b"}', '{"x":1}'],
+    ["a prefix and a longer name", '{"api_ke":1,"api_keys":2}', '{"api_ke":1,"api_keys":2}'],
+    ["malformed after the member (no colon)", '{"api_key":"sk","a"}', '{"api_key":"sk","a"}'],
+    ["unterminated after the member", '{"api_key":"sk","a":1', '{"api_key":"sk","a":1'],
+    ["not an object", '["api_key"]', '["api_key"]'],
+    ["empty object", "{}", "{}"],
+    ["empty", "", ""],
+  ];
+  it.each(bodies)("%s", (_name, body, expected) => {
+    const r = lab.withoutMember(body);
+    expect(r.agrees).toBe(true);
+    expect(r.body).toBe(expected);
+  });
+});

@@ -104,32 +104,58 @@ export function decodeJsonString(b: Uint8Array, start: i32, end: i32): string {
 
 /** The top-level members of the object in b (whole buffer), or null if it is not a well-formed object. */
 export function scanObject(b: Uint8Array): Member[] | null {
+  const out = new Array<Member>();
+  return walkObject(b, out, null) < 0 ? null : out;
+}
+
+/**
+ * Walks the object in b (whole buffer) member by member: pushes each member to `out` when
+ * given, and tells whether a top-level name decodes to `name` when given. Returns -1 when b is
+ * not a well-formed object (scanObject's null), else 1 when `name` was found, else 0.
+ */
+function walkObject(b: Uint8Array, out: Member[] | null, name: string | null): i32 {
   const end = b.length;
   let i = skipSpace(b, 0, end);
-  if (i >= end || unchecked(b[i]) != 0x7b) return null;
+  if (i >= end || unchecked(b[i]) != 0x7b) return -1;
   i = skipSpace(b, i + 1, end);
-  const out = new Array<Member>();
-  if (i < end && unchecked(b[i]) == 0x7d) return out;
+  let found = 0;
+  if (i < end && unchecked(b[i]) == 0x7d) return found;
   while (i < end) {
-    if (unchecked(b[i]) != 0x22) return null;
+    if (unchecked(b[i]) != 0x22) return -1;
     const ks = i;
     const ke = skipString(b, i, end);
-    if (ke < 0) return null;
+    if (ke < 0) return -1;
     i = skipSpace(b, ke, end);
-    if (i >= end || unchecked(b[i]) != 0x3a) return null;
+    if (i >= end || unchecked(b[i]) != 0x3a) return -1;
     i = skipSpace(b, i + 1, end);
     const vs = i;
     const ve = skipValue(b, i, end);
-    if (ve < 0) return null;
-    out.push(new Member(decodeJsonString(b, ks, ke), ks, ke, vs, ve));
+    if (ve < 0) return -1;
+    if (out != null) out.push(new Member(decodeJsonString(b, ks, ke), ks, ke, vs, ve));
+    if (name != null && found == 0 && nameIs(b, ks, ke, name)) found = 1;
     i = skipSpace(b, ve, end);
-    if (i >= end) return null;
+    if (i >= end) return -1;
     const c = unchecked(b[i]);
-    if (c == 0x7d) return out;
-    if (c != 0x2c) return null;
+    if (c == 0x7d) return found;
+    if (c != 0x2c) return -1;
     i = skipSpace(b, i + 1, end);
   }
-  return null;
+  return -1;
+}
+
+/** Whether the JSON string literal b[ks, ke) (quotes included) decodes to `name`: on the bytes when it has no escape and `name` is ASCII. */
+function nameIs(b: Uint8Array, ks: i32, ke: i32, name: string): bool {
+  const s = ks + 1;
+  const n = ke - 1 - s;
+  const p = b.dataStart;
+  let plain = n == name.length;
+  for (let k = 0; plain && k < n; k++) {
+    const c = <u32>name.charCodeAt(k);
+    const x = <u32>load<u8>(p + <usize>(s + k));
+    if (c >= 0x80 || x == 0x5c) plain = false;
+    else if (x != c) return false; // equal bytes so far, no escape: a different ASCII byte decodes differently
+  }
+  return plain ? true : decodeJsonString(b, ks, ke) == name;
 }
 
 /** The member named `key` (the last one, as JSON parsers keep), or null. */
@@ -171,6 +197,8 @@ export function withStringMember(src: Uint8Array, name: string, value: string, k
 
 /** `src` (a JSON object) without its top-level members named `name` (escapes decoded); `src` itself when it has none or is not an object. */
 export function withoutMember(src: Uint8Array, name: string): Uint8Array {
+  // Nearly every body has no such member: one walk without member objects or key strings says so.
+  if (walkObject(src, null, name) != 1) return src;
   const ms = scanObject(src);
   if (ms == null || findMember(ms, name) == null) return src;
   const w = copyExcept(src, ms, name);

@@ -12,7 +12,7 @@ import { providerFor } from "../../../lib/llm/providers/index";
 import { Secrets, StreamRedactor } from "../../../lib/llm/redact";
 import { AiProxyConfig, parseConfig } from "../../../lib/llm/route/config";
 import { lastScanAccepted, validateRequest } from "../../../lib/llm/route/request";
-import { withoutMember } from "../../../lib/llm/json-scan";
+import { findMember, scanObject, withoutMember } from "../../../lib/llm/json-scan";
 import { OpenAiFormatProvider } from "../../../lib/llm/providers/openai-format";
 
 let input = new ArrayBuffer(0);
@@ -329,4 +329,20 @@ export function checkRequest(fast: i32): i32 {
   w.endObject();
   setOutputBytes(w.toBytes());
   return lastScanAccepted ? 1 : 0;
+}
+
+/**
+ * Input: a body. withoutMember(body, "api_key") against the member list it shortcuts: output
+ * {"agrees": the body came back untouched exactly when scanObject finds no member named api_key,
+ * "body": what withoutMember returned}.
+ */
+export function withoutMemberCheck(): i32 {
+  const body = inputBytes();
+  const out = withoutMember(body, "api_key");
+  const ms = scanObject(body);
+  const none = ms == null || findMember(ms, "api_key") == null;
+  const w = new JsonWriter();
+  w.beginObject().fieldBool("agrees", (out === body) == none).key("body").stringUtf8(out).endObject();
+  setOutputBytes(w.toBytes());
+  return 1;
 }
