@@ -340,8 +340,7 @@ export class LlmProxyStream extends HttpContext {
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
     // Read once: the reads need no host call (headers.ts).
     const h = HeaderView.response(this);
-    const st = h.get(":status");
-    this.status = st != null ? <u32>I32.parseInt(st) : 0;
+    this.status = statusOf(h);
     if (this.localReply || this.startNs == 0) {
       // Our own local reply passes through our response callbacks, and so does the reply of
       // a filter before us that stopped the request before our on_request_headers (a 429 of
@@ -353,9 +352,13 @@ export class LlmProxyStream extends HttpContext {
     this.redactHeaders(h);
     const req = this.req;
     const status = this.status;
-    // An LLM answer's content type, read once for both uses below.
-    const ct = req != null && status >= 200 && status < 300 && status != 204 ? h.get("content-type") : null;
-    const broken = this.brokenUpstream(h, status, endOfStream, ct);
+    // An LLM answer's content type and length, read once for the checks and the changes below;
+    // application/json (the usual answer) is told without making the string, and is not a stream type.
+    const answer = req != null && status >= 200 && status < 300 && status != 204;
+    const ct = answer && !h.is("content-type", JSON_CT) ? h.get("content-type") : null;
+    const streamCt = ct != null && isStreamType(ct);
+    const cl = answer ? h.get("content-length") : null;
+    const broken = this.brokenUpstream(status, endOfStream, cl, streamCt ? ct : null);
     if (broken != null) return this.badGateway(broken);
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
@@ -369,19 +372,19 @@ export class LlmProxyStream extends HttpContext {
       if (enc != null && enc.toLowerCase() != "identity") {
         logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
-      } else if (ct != null && isStreamType(ct) && req.stream) {
+      } else if (streamCt && req.stream) {
         // Streamed whenever the client streams (never buffer a whole stream).
         this.mode = Mode.Stream;
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);
         this.translator = t;
-        h.remove("content-length");
+        if (cl != null) h.remove("content-length");
         h.replace("content-type", "text/event-stream");
         h.replace("cache-control", "no-cache");
       } else {
         // JSON, or a stream the client did not ask for that this provider always sends (Gemini): aggregated.
         this.mode = Mode.Buffer;
-        h.remove("content-length");
+        if (cl != null) h.remove("content-length"); // read above: nothing to remove when absent
         h.replace("content-type", JSON_CT);
       }
       h.remove("set-cookie");
@@ -396,17 +399,17 @@ export class LlmProxyStream extends HttpContext {
    * Why this upstream answer cannot be a success for the client, or null. Seen at the
    * headers, so the client gets a 502 instead: a redirect (its Location would send the client
    * elsewhere), and on LLM routes a 204, an empty 200, or a stream answering a request that
-   * did not ask for one (from a provider that streams only when asked).
+   * did not ask for one (from a provider that streams only when asked). `cl`: the answer's
+   * content-length; `streamCt`: its content type when that is a stream type.
    */
-  private brokenUpstream(h: HeaderView, status: u32, endOfStream: bool, ct: string | null): string | null {
+  private brokenUpstream(status: u32, endOfStream: bool, cl: string | null, streamCt: string | null): string | null {
     if (status >= 300 && status < 400) return "upstream answered with a redirect (status " + status.toString() + ")";
     const req = this.req;
     if (req == null || status < 200 || status >= 300) return null;
     if (status == 204) return "upstream answered with no content (status 204)";
-    const cl = h.get("content-length");
     if (endOfStream || (cl != null && cl.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
-    if (ct != null && isStreamType(ct) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
-      return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(ct) + ")";
+    if (streamCt != null && !req.stream && !this.provider.upstreamAlwaysStreams()) {
+      return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(streamCt) + ")";
     }
     return null;
   }
@@ -575,6 +578,13 @@ export class LlmProxyStream extends HttpContext {
     // A stream that ended early (reset, client gone) still records what is known.
     this.record();
   }
+}
+
+/** :status as a number (0 when absent or not a number, as I32.parseInt reads it); "200" without making the string. */
+function statusOf(h: HeaderView): u32 {
+  if (h.is(":status", "200")) return 200;
+  const st = h.get(":status");
+  return st != null ? <u32>I32.parseInt(st) : 0;
 }
 
 // The last MODEL_HEADER value: a route serves one provider and (nearly always) one model, so
