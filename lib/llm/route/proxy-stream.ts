@@ -32,11 +32,15 @@ import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./temp
 import { Analytics } from "../../analytics/record";
 import { operationOfPath } from "../../analytics/facts";
 import { HeaderView } from "./headers";
+import { H_CACHE_CONTROL, H_CONTENT_ENCODING, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_MODEL, H_SET_COOKIE, isAscii, MODEL_HEADER, ResponseHeads } from "./response-heads";
 
-/** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
-export const MODEL_HEADER = "x-ai-gateway-llm-model";
+export { MODEL_HEADER };
 
 const JSON_CT = "application/json";
+const SSE_CT = "text/event-stream";
+const NO_CACHE = "no-cache";
+/** The response side's reading of the headers (one callback at a time: reused). */
+const RESPONSE_HEADS = new ResponseHeads();
 
 /** Query parameters that carry a client's own key (Gemini's `key`, Azure's `api-key`); dropped unless allow_override. */
 const CLIENT_KEY_PARAMS = ["key", "api-key"];
@@ -338,9 +342,12 @@ export class LlmProxyStream extends HttpContext {
   // ---------------------------------------------------------------- response
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
-    // Read once: the reads need no host call (headers.ts).
+    // Read once: the reads need no host call (headers.ts), and the headers decided on are
+    // taken in one walk (response-heads.ts).
     const h = HeaderView.response(this);
-    this.status = statusOf(h);
+    const sec = this.secrets();
+    const r = RESPONSE_HEADS.read(h, sec);
+    this.status = r.status();
     if (this.localReply || this.startNs == 0) {
       // Our own local reply passes through our response callbacks, and so does the reply of
       // a filter before us that stopped the request before our on_request_headers (a 429 of
@@ -349,28 +356,30 @@ export class LlmProxyStream extends HttpContext {
       if (endOfStream) this.finish();
       return Action.Continue;
     }
-    this.redactHeaders(h);
+    // Masks the credentials in every response header (an upstream may echo the key in any of them).
+    r.redact(sec);
     const req = this.req;
     const status = this.status;
     // An LLM answer's content type and length, read once for the checks and the changes below;
     // application/json (the usual answer) is told without making the string, and is not a stream type.
     const answer = req != null && status >= 200 && status < 300 && status != 204;
-    const ct = answer && !h.is("content-type", JSON_CT) ? h.get("content-type") : null;
+    const ct = answer && !r.is(H_CONTENT_TYPE, JSON_CT) ? r.get(H_CONTENT_TYPE) : null;
     const streamCt = ct != null && isStreamType(ct);
-    const cl = answer ? h.get("content-length") : null;
+    const cl = answer ? r.get(H_CONTENT_LENGTH) : null;
     const broken = this.brokenUpstream(status, endOfStream, cl, streamCt ? ct : null);
     if (broken != null) return this.badGateway(broken);
+    // Changes the walk shows would change nothing are not made (nor looked up again).
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
       this.mode = Mode.Error;
-      h.remove("content-length");
-      h.replace("content-type", JSON_CT);
+      if (!r.absent(H_CONTENT_LENGTH)) h.remove("content-length");
+      if (!r.single(H_CONTENT_TYPE, JSON_CT)) h.replace("content-type", JSON_CT);
     } else if (req == null || status < 200 || status >= 300) {
       this.mode = Mode.Pass; // preserve route
     } else {
-      const enc = h.get("content-encoding");
+      const enc = r.get(H_CONTENT_ENCODING);
       if (enc != null && enc.toLowerCase() != "identity") {
-        logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
+        logWarn("upstream answered with content-encoding " + sec.maskString(enc) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
       } else if (streamCt && req.stream) {
         // Streamed whenever the client streams (never buffer a whole stream).
@@ -378,19 +387,22 @@ export class LlmProxyStream extends HttpContext {
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);
         this.translator = t;
-        if (cl != null) h.remove("content-length");
-        h.replace("content-type", "text/event-stream");
-        h.replace("cache-control", "no-cache");
+        if (cl != null) h.remove("content-length"); // read above: nothing to remove when absent
+        if (!r.single(H_CONTENT_TYPE, SSE_CT)) h.replace("content-type", SSE_CT);
+        if (!r.single(H_CACHE_CONTROL, NO_CACHE)) h.replace("cache-control", NO_CACHE);
       } else {
         // JSON, or a stream the client did not ask for that this provider always sends (Gemini): aggregated.
         this.mode = Mode.Buffer;
-        if (cl != null) h.remove("content-length"); // read above: nothing to remove when absent
-        h.replace("content-type", JSON_CT);
+        if (cl != null) h.remove("content-length");
+        if (!r.single(H_CONTENT_TYPE, JSON_CT)) h.replace("content-type", JSON_CT);
       }
-      h.remove("set-cookie");
-      if (status == 200 && this.cfg.modelNameHeader) h.replace(MODEL_HEADER, modelHeaderValue(this.provider.name, req.model));
+      if (!r.absent(H_SET_COOKIE)) h.remove("set-cookie");
+      if (status == 200 && this.cfg.modelNameHeader) {
+        const m = modelHeaderValue(this.provider.name, req.model);
+        if (!r.single(H_MODEL, m)) h.replace(MODEL_HEADER, m);
+      }
     }
-    if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !this.secrets().empty) this.redactor = new StreamRedactor(this.secrets());
+    if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !sec.empty) this.redactor = new StreamRedactor(sec);
     if (endOfStream) this.finish();
     return Action.Continue;
   }
@@ -424,11 +436,6 @@ export class LlmProxyStream extends HttpContext {
     // (DownstreamFilterManager::sendLocalReply); Envoy's own test filter for this case is
     // test/integration/filters/local_reply_during_encoding_filter.cc.
     return this.reject(502, why);
-  }
-
-  /** Masks the credentials in every response header (an upstream may echo the key in any of them). */
-  private redactHeaders(h: HeaderView): void {
-    h.redact(this.secrets());
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): i32 {
@@ -580,13 +587,6 @@ export class LlmProxyStream extends HttpContext {
   }
 }
 
-/** :status as a number (0 when absent or not a number, as I32.parseInt reads it); "200" without making the string. */
-function statusOf(h: HeaderView): u32 {
-  if (h.is(":status", "200")) return 200;
-  const st = h.get(":status");
-  return st != null ? <u32>I32.parseInt(st) : 0;
-}
-
 // The last MODEL_HEADER value: a route serves one provider and (nearly always) one model, so
 // the value is made once rather than concatenated per response.
 let mhProvider = "";
@@ -648,11 +648,6 @@ export function isStreamType(ct: string): bool {
   // An ASCII value (always, in practice) is compared without a lower-cased copy.
   const l = isAscii(ct) ? ct : ct.toLowerCase();
   return startsWithAsciiCi(l, "text/event-stream") || startsWithAsciiCi(l, "application/x-ndjson") || startsWithAsciiCi(l, "application/stream+json") || startsWithAsciiCi(l, "application/jsonl");
-}
-
-function isAscii(s: string): bool {
-  for (let i = 0, n = s.length; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
-  return true;
 }
 
 /** `s` starts with the lower-case ASCII `prefix`, ASCII letters of `s` compared case-blind. */
