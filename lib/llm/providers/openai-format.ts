@@ -192,8 +192,14 @@ function modelName(b: Uint8Array, start: i32, end: i32): string {
   return lastModel;
 }
 
+/** The kind of the value at `span` (a member span inside b), None when absent: rawKind's answer without its call. */
 @inline function kindOf(b: Uint8Array, span: i64): RawKind {
-  return span < 0 ? RawKind.None : rawKind(b, spanStart(span));
+  if (span < 0) return RawKind.None;
+  const c = load<u8>(b.dataStart + <usize>spanStart(span));
+  if (c == 0x22) return RawKind.String;
+  if (c == 0x7b) return RawKind.Object;
+  if (c == 0x5b) return RawKind.Array;
+  return rawKind(b, spanStart(span));
 }
 
 /** The message of an `{"error":…}` event: error.message, or error as a string. */

@@ -39,8 +39,22 @@ function slotOf(p: usize, n: usize): i32 {
 }
 
 export function isAscii(s: string): bool {
-  for (let i = 0, n = s.length; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  const p = changetype<usize>(s);
+  for (let i = 0, n = s.length; i < n; i++) if (load<u16>(p + (<usize>i << 1)) >= 0x80) return false;
   return true;
+}
+
+/** Whether the n bytes at p are the UTF-8 of `value`: 1 yes, 0 no, -1 not told here (`value` is not ASCII). */
+function asciiIs(p: usize, n: i32, value: string): i32 {
+  if (n != value.length) return isAscii(value) ? 0 : -1;
+  const sp = changetype<usize>(value);
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u16>(sp + (<usize>i << 1));
+    if (c >= 0x80) return -1;
+    // Every character before this one was ASCII, so this byte is where this character's UTF-8 starts.
+    if (c != <u32>load<u8>(p + <usize>i)) return 0;
+  }
+  return 1;
 }
 
 export class ResponseHeads {
@@ -120,7 +134,11 @@ export class ResponseHeads {
 
   /** Whether the first value of slot `k`'s header is `value` (without making the string when read by the walk). */
   is(k: i32, value: string): bool {
-    if (this.fromWalk && isAscii(value)) return unchecked(this.count[k]) > 0 && this.firstIs(k, value);
+    if (this.fromWalk) {
+      if (unchecked(this.count[k]) == 0) return false;
+      const r = this.firstIs(k, value);
+      if (r >= 0) return r == 1;
+    }
     const v = this.get(k);
     return v != null && v == value;
   }
@@ -132,12 +150,11 @@ export class ResponseHeads {
 
   /** Replacing slot `k`'s header by `value` would change nothing: the walk saw exactly one, with that value. */
   single(k: i32, value: string): bool {
-    return this.fromWalk && unchecked(this.count[k]) == 1 && isAscii(value) && this.firstIs(k, value);
+    return this.fromWalk && unchecked(this.count[k]) == 1 && this.firstIs(k, value) == 1;
   }
 
-  /** The first value's bytes are the ASCII `value`. */
-  private firstIs(k: i32, value: string): bool {
-    const n = <i32>unchecked(this.len[k]);
-    return n == value.length && bytesAre(unchecked(this.at[k]), 0, n, value);
+  /** asciiIs of the first value of slot `k`. */
+  private firstIs(k: i32, value: string): i32 {
+    return asciiIs(unchecked(this.at[k]), <i32>unchecked(this.len[k]), value);
   }
 }
