@@ -79,10 +79,11 @@ export class ResponseHeads {
     memory.fill(count, 0, SLOTS << 2);
     const at = changetype<usize>(this.at);
     const len = changetype<usize>(this.len);
-    const look = !sec.empty;
+    // Values shorter than every secret cannot hold one (the scan would not start).
+    const shortest = sec.empty ? <usize>-1 : <usize>sec.minLen;
     for (let ok = e.first(); ok; ok = e.next()) {
       // Each value on its own, as the view's redaction masks it.
-      if (look && !this.secret && sec.found(e.valueAt, <i32>e.valueLen)) this.secret = true;
+      if (e.valueLen >= shortest && !this.secret && sec.found(e.valueAt, <i32>e.valueLen)) this.secret = true;
       const k = slotOf(e.keyAt, e.keyLen);
       if (k < 0) continue;
       const c = count + (<usize>k << 2);
