@@ -13,6 +13,7 @@ import { StreamInfo } from "../host/proxy/stream-info.ts";
 import { HeadersStatus } from "../host/abi/enums.ts";
 import { testRuntime } from "./support/runtime.ts";
 import { testFilter } from "./support/gateway.ts";
+import { pluginConfig } from "./support/plugin-config.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 /** The values each header is compared with (is, and "replacing by it would change nothing"). */
@@ -43,20 +44,9 @@ const sink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTraile
 async function heads(response: [string, string][], secrets: string[] = []): Promise<string> {
   const { runtime, logs } = testRuntime();
   try {
-    const plugin = await runtime.loadPlugin({
-      name: "headers-check",
-      rootId: "",
-      vmId: "headers-check",
-      runtime: "envoy.wasm.runtime.v8",
-      configuration: Buffer.from(JSON.stringify({ secrets, heads: VALUES })),
-      vmConfiguration: new Uint8Array(0),
-      codeFile: testFilter("headers-check"),
-      environment: {},
-      failOpen: false,
-      allowOnHeadersStopIteration: false,
-    });
+    const config = pluginConfig(testFilter("headers-check"), { name: "headers-check", rootId: "", vmId: "headers-check", config: JSON.stringify({ secrets, heads: VALUES }) });
     const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), sink, 1 << 20);
-    fm.addFilter(plugin.createStreamContext(0));
+    fm.addFilter((await runtime.loadPlugin(config)).createStreamContext(0));
     fm.addFilter(new Answer(response));
     fm.decodeHeaders(null, new HeaderMap([[":method", "POST"], [":path", "/"]]), true);
     expect(logs.filter((l) => l.level >= 3).map((l) => l.message)).toEqual([]);

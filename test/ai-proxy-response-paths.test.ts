@@ -9,7 +9,12 @@
 //   members in JS (last duplicate wins, raw key bytes) on tricky and seeded random answers.
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModules, Lab } from "./ai-proxy-providers-support.ts";
-import { rng } from "./support/rng.ts";
+
+/** A seeded generator (an LCG's high bits), so a failure replays. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
 
 let lab: Lab;
 beforeAll(() => {

@@ -5,6 +5,12 @@
 // so those are not even looked up again. Where the view holds no bytes, or once a credential
 // has been masked, every answer comes from the view as before and no change is skipped here
 // (the view still skips its own no-ops). test/ai-proxy-response-heads.test.ts compares both.
+//
+// The changes that remain are separate host calls, not one set_header_map_pairs: Envoy's
+// Context::setHeaderMapPairs (source/extensions/common/wasm/context.cc) removes every key of
+// the map and adds each pair back (addCopy), so one batched call rebuilds a whole answer's
+// headers (twenty or so from OpenAI) to save one or two calls, and the usual answer needs one
+// change (the model header) anyway.
 
 import { HeaderView } from "./headers";
 import { Secrets } from "../redact";
