@@ -24,6 +24,7 @@ import {
 import { SseEvent } from "../sse";
 import { SseStreamTranslator } from "../stream";
 import { readOpenAiUsageRaw } from "../usage";
+import { isSome } from "../nullable";
 
 /** The member that carries a client's own key (the filter drops it unless allow_override). */
 const CLIENT_KEY = "api_key";
@@ -112,7 +113,7 @@ export abstract class OpenAiFormatProvider extends Provider {
     // Read on the bytes: the body goes out unchanged, so no tree is built. The validator
     // records the top-level members as it goes (no second walk to find them).
     const top = rawStart(body);
-    if (validateJsonMembers(body, DEFAULT_MAX_DEPTH, responseSpans) != null || rawKind(body, top) != RawKind.Object) {
+    if (isSome(validateJsonMembers(body, DEFAULT_MAX_DEPTH, responseSpans)) || rawKind(body, top) != RawKind.Object) {
       return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": response is not a JSON object");
     }
     const t = TOP;
@@ -247,7 +248,7 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     // Read on the bytes (the event goes out unchanged): validate (the validator records the
     // top-level members), then only the members needed.
     const err = validateJsonMembers(data, DEFAULT_MAX_DEPTH, responseSpans);
-    if (err != null) return "upstream sent an invalid stream event: " + err;
+    if (isSome(err)) return "upstream sent an invalid stream event: " + err!;
     const top = rawStart(data);
     if (rawKind(data, top) != RawKind.Object) return "upstream sent an invalid stream event: expected a JSON object";
     const t = TOP;

@@ -32,6 +32,7 @@ import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./temp
 import { Analytics } from "../../analytics/record";
 import { operationOfPath } from "../../analytics/facts";
 import { HeaderView } from "./headers";
+import { isSome, sameText } from "../nullable";
 import { H_CACHE_CONTROL, H_CONTENT_ENCODING, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_MODEL, H_SET_COOKIE, isAscii, MODEL_HEADER, ResponseHeads } from "./response-heads";
 
 export { MODEL_HEADER };
@@ -364,10 +365,10 @@ export class LlmProxyStream extends HttpContext {
     // application/json (the usual answer) is told without making the string, and is not a stream type.
     const answer = req != null && status >= 200 && status < 300 && status != 204;
     const ct = answer && !r.is(H_CONTENT_TYPE, JSON_CT) ? r.get(H_CONTENT_TYPE) : null;
-    const streamCt = ct != null && isStreamType(ct);
+    const streamCt = isSome(ct) && isStreamType(ct!);
     const cl = answer ? r.get(H_CONTENT_LENGTH) : null;
     const broken = this.brokenUpstream(status, endOfStream, cl, streamCt ? ct : null);
-    if (broken != null) return this.badGateway(broken);
+    if (isSome(broken)) return this.badGateway(broken!);
     // Changes the walk shows would change nothing are not made (nor looked up again).
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
@@ -378,8 +379,8 @@ export class LlmProxyStream extends HttpContext {
       this.mode = Mode.Pass; // preserve route
     } else {
       const enc = r.get(H_CONTENT_ENCODING);
-      if (enc != null && enc.toLowerCase() != "identity") {
-        logWarn("upstream answered with content-encoding " + sec.maskString(enc) + "; passing the body through untranslated");
+      if (isSome(enc) && enc!.toLowerCase() != "identity") {
+        logWarn("upstream answered with content-encoding " + sec.maskString(enc!) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
       } else if (streamCt && req.stream) {
         // Streamed whenever the client streams (never buffer a whole stream).
@@ -387,13 +388,13 @@ export class LlmProxyStream extends HttpContext {
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);
         this.translator = t;
-        if (cl != null) h.remove("content-length"); // read above: nothing to remove when absent
+        if (isSome(cl)) h.remove("content-length"); // read above: nothing to remove when absent
         if (!r.single(H_CONTENT_TYPE, SSE_CT)) h.replace("content-type", SSE_CT);
         if (!r.single(H_CACHE_CONTROL, NO_CACHE)) h.replace("cache-control", NO_CACHE);
       } else {
         // JSON, or a stream the client did not ask for that this provider always sends (Gemini): aggregated.
         this.mode = Mode.Buffer;
-        if (cl != null) h.remove("content-length");
+        if (isSome(cl)) h.remove("content-length");
         if (!r.single(H_CONTENT_TYPE, JSON_CT)) h.replace("content-type", JSON_CT);
       }
       if (!r.absent(H_SET_COOKIE)) h.remove("set-cookie");
@@ -419,9 +420,9 @@ export class LlmProxyStream extends HttpContext {
     const req = this.req;
     if (req == null || status < 200 || status >= 300) return null;
     if (status == 204) return "upstream answered with no content (status 204)";
-    if (endOfStream || (cl != null && cl.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
-    if (streamCt != null && !req.stream && !this.provider.upstreamAlwaysStreams()) {
-      return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(streamCt) + ")";
+    if (endOfStream || (isSome(cl) && cl!.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
+    if (isSome(streamCt) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
+      return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(streamCt!) + ")";
     }
     return null;
   }
@@ -594,7 +595,7 @@ let mhModel = "";
 let mhValue = "";
 
 function modelHeaderValue(provider: string, model: string): string {
-  if (provider != mhProvider || model != mhModel || mhValue.length == 0) {
+  if (!sameText(provider, mhProvider) || !sameText(model, mhModel) || mhValue.length == 0) {
     mhProvider = provider;
     mhModel = model;
     mhValue = provider + "/" + model;
@@ -682,7 +683,7 @@ let lastRootName: string | null = null;
 function pluginNameOf(root: RootContext): string {
   const id = root.id;
   const last = lastRootName;
-  if (last != null && id == lastRootId) return last;
+  if (isSome(last) && id == lastRootId) return last!;
   let n: string;
   if (pluginNames.has(id)) n = pluginNames.get(id);
   else {
