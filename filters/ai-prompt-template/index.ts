@@ -6,6 +6,7 @@
 export * from "../../lib/prompt/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, logWarn, registerRootContext, setProperty } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
+import { StreamPool } from "../../lib/runtime/pool";
 import { vouch } from "../../lib/prompt/vouch";
 import { arrayElements, decodeString, Kind, kindAt, lastMember, Member, objectMembers, Span } from "../../lib/prompt/scan";
 import { validateJson } from "../../lib/json/validate";
@@ -19,6 +20,8 @@ const PREFIX = "{template://";
 
 class TemplateRoot extends RootContext {
   config: TemplateConfig = new TemplateConfig();
+  /** Deleted streams, reused (lib/runtime/pool.ts): a stream holds nothing once deleted. */
+  readonly pool: StreamPool<TemplateStream> = new StreamPool<TemplateStream>();
 
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
@@ -27,13 +30,15 @@ class TemplateRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
+    this.pool.clear();
     const dup = this.config.duplicates;
     for (let i = 0; i < dup.length; i++) logWarn("more than one template is named [" + unchecked(dup[i]) + "]; the first is used");
     return true;
   }
 
   createHttpContext(contextId: u32): HttpContext {
-    return new TemplateStream(contextId, this, this.config);
+    const s = this.pool.take(contextId);
+    return s != null ? s : new TemplateStream(contextId, this, this.config);
   }
 }
 
@@ -63,6 +68,12 @@ class TemplateStream extends JsonBodyStream {
 
   onNoBody(): i32 {
     return this.reject(400, NOT_JSON);
+  }
+
+  onDelete(): void {
+    const root = changetype<TemplateRoot>(this.root);
+    // A stream of an earlier configuration is not kept.
+    if (root.config === this.config) root.pool.give(this);
   }
 
   onBody(body: Uint8Array): i32 {
