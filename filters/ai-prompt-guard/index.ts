@@ -11,6 +11,7 @@ import { Action, HttpContext, RootContext, logDebug, logError, registerRootConte
 import { ALLOW, DENY, GuardConfig, parseConfig } from "./config";
 import { extractPrompt, PromptStatus } from "./prompt";
 import { replyError } from "./reply";
+import { StreamPool } from "../../lib/runtime/pool";
 import { parseDecimal } from "../../lib/prompt/decimal";
 import { getHeaderBytes } from "../../lib/abi/headers";
 import { MapType } from "../../lib/abi/enums";
@@ -23,6 +24,8 @@ const VERDICT_KEY: string[] = ["ai.prompt_guard"];
 
 class GuardRoot extends RootContext {
   config: GuardConfig = new GuardConfig();
+  /** Deleted streams, reused (lib/runtime/pool.ts): a stream holds nothing once deleted. */
+  readonly pool: StreamPool<GuardStream> = new StreamPool<GuardStream>();
 
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
@@ -31,11 +34,13 @@ class GuardRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
+    this.pool.clear();
     return true;
   }
 
   createHttpContext(contextId: u32): HttpContext {
-    return new GuardStream(contextId, this, this.config);
+    const s = this.pool.take(contextId);
+    return s != null ? s : new GuardStream(contextId, this, this.config);
   }
 }
 
@@ -46,6 +51,12 @@ class GuardStream extends HttpContext {
     private readonly config: GuardConfig,
   ) {
     super(id, root);
+  }
+
+  onDelete(): void {
+    const root = changetype<GuardRoot>(this.root);
+    // A stream of an earlier configuration is not kept.
+    if (root.config === this.config) root.pool.give(this);
   }
 
   /** Records the verdict: allowed, denied (deny match or allow miss) or invalid (unreadable request). */
