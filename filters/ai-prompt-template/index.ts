@@ -78,8 +78,9 @@ class TemplateStream extends JsonBodyStream {
 
   onBody(body: Uint8Array): i32 {
     const c = this.config;
-    // Kong logs the raw client body before anything else looks at it.
-    if (c.logOriginal) setProperty(["ai.payload.original_request"], body.buffer);
+    // Kong logs the raw client body before anything else looks at it. (A copy: the body's
+    // buffer is kept for the next request, lib/prompt/read.ts, and may be longer than the body.)
+    if (c.logOriginal) setProperty(["ai.payload.original_request"], body.slice(0).buffer);
 
     const doc = readJsonDoc(body);
     if (doc.error != null) {
