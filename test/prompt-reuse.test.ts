@@ -78,6 +78,24 @@ describe("bodies read into a kept buffer, rewritten into a kept region", () => {
   });
 });
 
+describe("content-length read into kept memory", () => {
+  it("answers 413 from the header, and reads a value too long for the kept room the ordinary way", async () => {
+    const limited = [
+      await plugin("ai-prompt-template", { templates: [{ name: "t", template: '{"messages":[{"role":"user","content":"{{x}}"}]}' }], max_request_body_size: 1000 }),
+      await plugin("ai-prompt-guard", { deny_patterns: ["hack"], max_request_body_size: 1000 }),
+    ];
+    const body = Buffer.from(chat(900, "fine"));
+    // Announced over the limit: refused at the headers, whatever arrives.
+    for (const f of limited) expect(run([f], body, "1001").status).toBe(413);
+    // A value longer than the 32 bytes kept for it, or not a number: no early answer, the body decides.
+    for (const cl of ["0".repeat(40) + "900", "9".repeat(40), "12abc", "", null]) {
+      for (const f of limited) expect(run([f], body, cl).status, `${cl}`).toBe(200);
+      expect(run(limited, Buffer.from(chat(1001, "fine")), cl).status, `${cl}`).toBe(413);
+    }
+    expect(run(limited, body, "900").upstream).toBe(body.toString("latin1"));
+  });
+});
+
 describe("stream contexts kept for the next stream", () => {
   it("keeps interleaved streams apart when a deleted stream's contexts serve a new one", () => {
     const a = chat(2000, "first");

@@ -12,9 +12,7 @@ import { ALLOW, DENY, GuardConfig, parseConfig } from "./config";
 import { extractPrompt, PromptStatus } from "./prompt";
 import { replyError } from "./reply";
 import { StreamPool } from "../../lib/runtime/pool";
-import { parseDecimal } from "../../lib/prompt/decimal";
-import { getHeaderBytes } from "../../lib/abi/headers";
-import { MapType } from "../../lib/abi/enums";
+import { requestContentLength } from "../../lib/prompt/read";
 
 /** Kong's answer for a denied prompt, an allow miss and a prompt it cannot read. */
 const BAD_REQUEST = "bad request";
@@ -88,9 +86,8 @@ class GuardStream extends HttpContext {
     }
     const limit = this.config.maxRequestBodySize;
     if (limit > 0) {
-      // Read as bytes: no string is made for a number.
-      const cl = getHeaderBytes(MapType.HttpRequestHeaders, "content-length");
-      if (cl != null && parseDecimal(cl) > <i64>limit) return this.tooLarge();
+      // Read into kept memory: no allocation, no string (lib/prompt/read.ts).
+      if (requestContentLength() > <i64>limit) return this.tooLarge();
     }
     this.bufferRequestBody = true;
     return Action.Continue;

@@ -79,7 +79,11 @@ export class Request {
   private status = 0;
   private readonly reply: Buffer[] = [];
 
-  constructor(chain: Step[], private readonly body: Buffer) {
+  constructor(
+    chain: Step[],
+    private readonly body: Buffer,
+    contentLength: string | null = String(body.length),
+  ) {
     const info = new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 });
     const sink: DownstreamSink = {
       encodeHeaders: (h) => (this.status = Number(h.get(":status"))),
@@ -92,7 +96,9 @@ export class Request {
     for (const f of chain) this.fm.addFilter(typeof f === "function" ? new Between(info, f) : f.createStreamContext(0));
     this.up = new Upstream(info);
     this.fm.addFilter(this.up);
-    this.fm.decodeHeaders(null, new HeaderMap([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], ["content-type", "application/json"], ["content-length", String(body.length)]]), false);
+    const headers: [string, string][] = [[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], ["content-type", "application/json"]];
+    if (contentLength !== null) headers.push(["content-length", contentLength]);
+    this.fm.decodeHeaders(null, new HeaderMap(headers), false);
   }
 
   finish(): Outcome {
@@ -105,7 +111,7 @@ export class Request {
   }
 }
 
-/** One request through `chain`, start to end. */
-export function run(chain: Step[], body: Buffer): Outcome {
-  return new Request(chain, body).finish();
+/** One request through `chain`, start to end (`contentLength` null: none sent). */
+export function run(chain: Step[], body: Buffer, contentLength: string | null = String(body.length)): Outcome {
+  return new Request(chain, body, contentLength).finish();
 }
