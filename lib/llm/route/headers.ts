@@ -5,6 +5,11 @@
 // One pairs call and a byte walk cost less than the separate get/remove calls they replace
 // (the request side made 3 reads and 7 removes, 6 of them of absent headers).
 //
+// The changes that are sent stay one call each, not one set_header_map_pairs: Envoy's
+// Context::setHeaderMapPairs (source/extensions/common/wasm/context.cc) removes every key of the
+// map one by one and adds each pair back (addCopy), so batching a request's two changes
+// (:authority, the credential) would rebuild all of a client's headers to save one call.
+//
 // After the filter changes a header, the bytes no longer tell that header's state: reads of
 // it go to the host (get_header_map_value) and its removals and replacements are always sent.
 // The response side masks credentials in every value: when a value holds one, the map is
