@@ -23,8 +23,9 @@ export function bufferFunctions(vm: WasmVm): HostFns {
       const size = buf.size();
       if (start > size) length = 0;
       else if (start + length > size) length = size - start;
-      const bytes = length > 0 ? buf.copyOut(start, length) : new Uint8Array(0);
-      return m.copyOut(bytes, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      // One copy: from the buffer's chunks straight into the module's allocation.
+      const fill = (out: Buffer, at: number): void => buf.copyTo(start, length, out, at);
+      return m.copyOutWith(length, fill, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_buffer_bytes(type: number, start: number, length: number, dataPtr: number, dataSize: number): number {
       if (type >>> 0 > BufferType.Max) return WasmResult.BadArgument;

@@ -50,12 +50,52 @@ export class BufferInstance {
     other.len = 0;
   }
 
-  /** Bytes [start, start+length), clamped. */
-  copyOut(start: number, length: number): Buffer {
-    const b = this.toBuffer();
-    // The whole buffer (a body read, the common case) needs no new view.
-    if (start === 0 && length >= this.len) return b;
-    return b.subarray(start, Math.min(this.len, start + length));
+  /**
+   * Copies bytes [start, start + length) (the caller clamps them to the buffer) into `out` at
+   * `at`, straight from the chunks: a read of a multi-chunk body costs one copy, not a join
+   * and then a copy.
+   */
+  copyTo(start: number, length: number, out: Uint8Array, at: number): void {
+    const chunks = this.chunks;
+    let i = 0;
+    while (start >= chunks[i]!.length) start -= chunks[i++]!.length;
+    while (length > 0) {
+      const c = chunks[i++]!;
+      const n = Math.min(c.length - start, length);
+      out.set(n === c.length ? c : c.subarray(start, start + n), at);
+      at += n;
+      length -= n;
+      start = 0;
+    }
+  }
+
+  /** Whether the buffer begins with `data` (which is no longer than the buffer), compared chunk by chunk. */
+  private startsWith(data: Uint8Array): boolean {
+    let at = 0;
+    for (let i = 0; at < data.length; i++) {
+      const c = this.chunks[i]!;
+      const n = Math.min(c.length, data.length - at);
+      if (c.compare(data, at, at + n, 0, n) !== 0) return false;
+      at += n;
+    }
+    return true;
+  }
+
+  /**
+   * drain(length) then prepend(data): Envoy's Buffer::copyFrom at start 0. Data equal to the
+   * bytes it replaces (a filter writing back what it read) leaves the buffer as it is, and
+   * replacing all of it swaps the chunk list instead of draining chunk by chunk.
+   */
+  replaceFront(length: number, data: Uint8Array): void {
+    const n = Math.min(length, this.len);
+    if (data.length === n && this.startsWith(data)) return;
+    if (n === this.len) {
+      this.chunks = [];
+      this.len = 0;
+    } else {
+      this.drain(n);
+    }
+    this.prepend(data);
   }
 
   toBuffer(): Buffer {

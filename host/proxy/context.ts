@@ -13,7 +13,8 @@ import type { WasmPluginConfig as PluginConfig } from "../envoy/bootstrap-types.
 /** Envoy's BufferInterface over a mutable or an immutable buffer. */
 export interface BufferRef {
   size(): number;
-  copyOut(start: number, length: number): Uint8Array;
+  /** Copies [start, start + length), which the caller keeps inside the buffer, into out at `at`. */
+  copyTo(start: number, length: number, out: Uint8Array, at: number): void;
   copyFrom(start: number, length: number, data: Uint8Array): WasmResult;
 }
 
@@ -23,13 +24,12 @@ class MutableBufferRef implements BufferRef {
   size(): number {
     return this.b.length;
   }
-  copyOut(start: number, length: number): Uint8Array {
-    return this.b.copyOut(start, length);
+  copyTo(start: number, length: number, out: Uint8Array, at: number): void {
+    this.b.copyTo(start, length, out, at);
   }
   copyFrom(start: number, length: number, data: Uint8Array): WasmResult {
     if (start === 0) {
-      if (length !== 0) this.b.drain(length);
-      this.b.prepend(data);
+      this.b.replaceFront(length, data);
       return WasmResult.Ok;
     }
     if (start >= this.b.length) {
@@ -46,8 +46,8 @@ class ConstBufferRef implements BufferRef {
   size(): number {
     return this.bytes.length;
   }
-  copyOut(start: number, length: number): Uint8Array {
-    return this.bytes.subarray(start, Math.min(this.bytes.length, start + length));
+  copyTo(start: number, length: number, out: Uint8Array, at: number): void {
+    out.set(this.bytes.subarray(start, start + length), at);
   }
   copyFrom(): WasmResult {
     return WasmResult.BadArgument;
