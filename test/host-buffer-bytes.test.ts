@@ -1,7 +1,6 @@
 // get/set_buffer_bytes' fast paths (get copies from the buffer's chunks straight into the
-// module's allocation; set at start 0 swaps the chunk list or, for the bytes it replaces, keeps
-// the buffer) against the general path written out here: join the chunks, then slice, drain and
-// prepend. The set model is Envoy's Buffer::copyFrom (source/extensions/common/wasm/context.cc):
+// module's allocation; set at start 0 swaps the chunk list when it replaces the whole buffer)
+// against the general path written out here: join the chunks, then slice, drain and prepend. The set model is Envoy's Buffer::copyFrom (source/extensions/common/wasm/context.cc):
 // start 0 drains `length` then prepends; start >= length() appends; anything else is
 // BadArgument. The get clamp is proxy-wasm-cpp-host's get_buffer_bytes (src/exports.cc).
 import { describe, expect, it } from "vitest";
@@ -30,7 +29,7 @@ function harness(ref: () => BufferRef) {
     return p;
   });
   const vm = { memory: mem, context: () => ({ getBuffer: () => ref() }) } as unknown as WasmVm;
-  const fns = bufferFunctions(vm);
+  const fns = bufferFunctions(vm) as unknown as Record<string, (...args: number[]) => number>;
   const u8 = () => new Uint8Array(wasm.buffer);
   const dv = () => new DataView(wasm.buffer);
   return {
@@ -38,14 +37,14 @@ function harness(ref: () => BufferRef) {
     get(start: number, length: number): { status: number; bytes: string } {
       dv().setUint32(PTR_PTR, 0xdead, true);
       dv().setUint32(SIZE_PTR, 0xdead, true);
-      const status = fns.proxy_get_buffer_bytes!(0, start | 0, length | 0, PTR_PTR, SIZE_PTR) as number;
+      const status = fns.proxy_get_buffer_bytes!(0, start | 0, length | 0, PTR_PTR, SIZE_PTR);
       const ptr = dv().getUint32(PTR_PTR, true);
       const size = dv().getUint32(SIZE_PTR, true);
       return { status, bytes: Buffer.from(u8().subarray(ptr, ptr + size)).toString("latin1") };
     },
     set(start: number, length: number, data: string): number {
       u8().set(Buffer.from(data, "latin1"), DATA);
-      const status = fns.proxy_set_buffer_bytes!(0, start | 0, length | 0, DATA, data.length) as number;
+      const status = fns.proxy_set_buffer_bytes!(0, start | 0, length | 0, DATA, data.length);
       // The guest reuses its memory: the host must have kept a copy.
       u8().fill(0x3f, DATA, DATA + data.length);
       return status;
@@ -138,15 +137,6 @@ describe("proxy_set_buffer_bytes", () => {
         }
       }
     }
-  });
-
-  it("writing back the bytes read keeps the buffer's own chunk", () => {
-    const first = Buffer.from("abc");
-    const one = new BufferInstance(first);
-    const h1 = harness(() => mutableBuffer(one));
-    expect(h1.set(0, 0xffffffff | 0, "abc")).toBe(0);
-    expect(one.toBuffer().buffer).toBe(first.buffer);
-    expect(one.toBuffer().byteOffset).toBe(first.byteOffset);
   });
 
   it("an immutable buffer refuses every write", () => {

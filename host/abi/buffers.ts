@@ -2,6 +2,17 @@
 import { BufferType, WasmResult } from "./enums.ts";
 import type { HostFns } from "./host-fn.ts";
 import type { WasmVm } from "../proxy/wasm-vm.ts";
+import type { BufferRef } from "../proxy/context.ts";
+
+// What get_buffer_bytes copies, for copyOutWith's fill: one function, not a closure per call (a
+// closure over the clamped arguments made the call ~0.4 µs slower). Saved and restored around the
+// copy in case the module's malloc reads a buffer too.
+let copyBuf: BufferRef | null = null;
+let copyStart = 0;
+let copyLength = 0;
+function fillFromBuffer(out: Buffer, at: number): void {
+  copyBuf!.copyTo(copyStart, copyLength, out, at);
+}
 
 export function bufferFunctions(vm: WasmVm): HostFns {
   const m = vm.memory;
@@ -24,8 +35,17 @@ export function bufferFunctions(vm: WasmVm): HostFns {
       if (start > size) length = 0;
       else if (start + length > size) length = size - start;
       // One copy: from the buffer's chunks straight into the module's allocation.
-      const fill = (out: Buffer, at: number): void => buf.copyTo(start, length, out, at);
-      return m.copyOutWith(length, fill, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      const outerBuf = copyBuf;
+      const outerStart = copyStart;
+      const outerLength = copyLength;
+      copyBuf = buf;
+      copyStart = start;
+      copyLength = length;
+      const ok = m.copyOutWith(length, fillFromBuffer, ptrPtr, sizePtr);
+      copyBuf = outerBuf;
+      copyStart = outerStart;
+      copyLength = outerLength;
+      return ok ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_buffer_bytes(type: number, start: number, length: number, dataPtr: number, dataSize: number): number {
       if (type >>> 0 > BufferType.Max) return WasmResult.BadArgument;

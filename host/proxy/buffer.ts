@@ -1,6 +1,11 @@
 // Envoy's Buffer::Instance, reduced to what filters and the ABI use: a byte queue that can be
 // appended to, prepended to, drained and moved without copying every chunk.
 
+/** A Buffer over the same bytes (no copy). */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 export class BufferInstance {
   private chunks: Buffer[] = [];
   private len = 0;
@@ -15,13 +20,13 @@ export class BufferInstance {
 
   add(data: Uint8Array): void {
     if (data.length === 0) return;
-    this.chunks.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.chunks.push(asBuffer(data));
     this.len += data.length;
   }
 
   prepend(data: Uint8Array): void {
     if (data.length === 0) return;
-    this.chunks.unshift(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.chunks.unshift(asBuffer(data));
     this.len += data.length;
   }
 
@@ -69,33 +74,22 @@ export class BufferInstance {
     }
   }
 
-  /** Whether the buffer begins with `data` (which is no longer than the buffer), compared chunk by chunk. */
-  private startsWith(data: Uint8Array): boolean {
-    let at = 0;
-    for (let i = 0; at < data.length; i++) {
-      const c = this.chunks[i]!;
-      const n = Math.min(c.length, data.length - at);
-      if (c.compare(data, at, at + n, 0, n) !== 0) return false;
-      at += n;
-    }
-    return true;
-  }
-
   /**
-   * drain(length) then prepend(data): Envoy's Buffer::copyFrom at start 0. Data equal to the
-   * bytes it replaces (a filter writing back what it read) leaves the buffer as it is, and
-   * replacing all of it swaps the chunk list instead of draining chunk by chunk.
+   * drain(length) then prepend(data): Envoy's Buffer::copyFrom at start 0. Replacing all of it
+   * (the common write) swaps the chunk list instead of draining chunk by chunk. Data equal to
+   * what it replaces is not detected: by the time it reaches here the host has already paid
+   * for its copy out of guest memory, and a compare would cost more than the drain it saves.
    */
   replaceFront(length: number, data: Uint8Array): void {
-    const n = Math.min(length, this.len);
-    if (data.length === n && this.startsWith(data)) return;
-    if (n === this.len) {
-      this.chunks = [];
-      this.len = 0;
-    } else {
-      this.drain(n);
+    if (length < this.len) {
+      this.drain(length);
+      this.prepend(data);
+      return;
     }
-    this.prepend(data);
+    if (data.length === 0) this.chunks.length = 0;
+    else if (this.chunks.length === 1) this.chunks[0] = asBuffer(data);
+    else this.chunks = [asBuffer(data)];
+    this.len = data.length;
   }
 
   toBuffer(): Buffer {
