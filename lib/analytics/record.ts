@@ -18,9 +18,10 @@
 
 import { HttpContext } from "../runtime";
 import { proxy_set_property } from "../abi/imports";
-import { ByteBuilder, writeJsonNumber, writeJsonString } from "../llm/json-writer";
+import { ByteBuilder, writeJsonString } from "../llm/json-writer";
 import { Usage } from "../llm/provider";
-import { count, FACT_RECORD, parseCostNano, putFact, RecordPayload } from "./facts";
+import { beginFact, count, endFact, FACT_RECORD, MAX_NANO, parseCostNano, R_COMPLETION, R_COST, R_LABELS, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "./facts";
+import { dtoa_buffered } from "util/number";
 
 /**
  * The filter-state keys one writer uses, as UTF-8 made once (per writer, not per request).
@@ -48,6 +49,8 @@ export class AnalyticsKeys {
   status: Uint8Array;
   errorType: Uint8Array;
   log: Uint8Array;
+  /** The prefix's UTF-8: the id of this writer's record in `ai.facts`. */
+  prefixBytes: Uint8Array;
 
   /** `prefix` ends with "."; `logName` is the record's top-level member in the `log` JSON. */
   constructor(
@@ -67,6 +70,7 @@ export class AnalyticsKeys {
     this.status = key(prefix + "status");
     this.errorType = key(prefix + "error_type");
     this.log = key(prefix + "log");
+    this.prefixBytes = key(prefix);
   }
 }
 
@@ -156,9 +160,9 @@ export class Analytics {
     b.bytes(J_TOTAL);
     b.int(max<i64>(u.totalTokens, 0));
     b.bytes(J_TIME_PER_TOKEN);
-    writeJsonNumber(b, this.timePerToken);
+    jsonNumber(b, this.timePerToken);
     b.bytes(J_COST);
-    writeJsonNumber(b, this.cost);
+    jsonNumber(b, this.cost);
     if (this.timeToFirstTokenMs >= 0) {
       b.bytes(J_TTFT);
       b.int(this.timeToFirstTokenMs);
@@ -172,92 +176,174 @@ export class Analytics {
     b.bytes(J_END);
   }
 
-  /** Writes the individual keys, and `ai.log` when `logStatistics`. */
+  /**
+   * Writes the individual keys, `ai.facts`, and `ai.log` when `logStatistics`. Every value is
+   * written into one reused buffer, one after another, and set from there under its key's
+   * bytes (made once per writer; the host copies both): no string, buffer or label list per
+   * record, and `ai.facts`' label fields are copied from the values just written. The bytes
+   * are those setPropertyString wrote (AssemblyScript's UTF-8 encoder, toString()'s digits):
+   * the analytics-check test filter compares every key and the facts with that way.
+   */
   write(ctx: HttpContext, logStatistics: bool, logPayloads: bool): void {
     const u = this.usage;
     const k = this.keys;
-    const responseModel = this.responseModel.length > 0 ? this.responseModel : this.requestModel;
+    const b = kv;
+    b.reset();
     const prompt = max<i64>(u.promptTokens, 0);
     const completion = max<i64>(u.completionTokens, 0);
     const total = max<i64>(u.totalTokens, 0);
-    const cost = numberText(this.cost);
-    putString(k.providerName, this.provider);
-    putString(k.requestModel, this.requestModel);
-    putString(k.responseModel, responseModel);
-    putString(k.requestMode, this.requestMode);
-    putInt(k.promptTokens, prompt);
-    putInt(k.completionTokens, completion);
-    putInt(k.totalTokens, total);
-    putInt(k.llmLatency, this.latencyMs);
-    putNumber(k.timePerToken, this.timePerToken);
-    putString(k.cost, cost);
-    putInt(k.status, <i64>this.status);
-    if (this.errorType.length > 0) putString(k.errorType, this.errorType);
-    // The same facts for ai-metrics, valued exactly as it reads the keys above. The route
-    // type and Kong's cache labels are not written by this gateway: empty.
-    const facts = new RecordPayload(count(prompt), count(completion), count(total), count(this.latencyMs), parseCostNano(cost), <i64>this.status)
-      .label(this.provider)
-      .label(this.requestModel)
-      .label(responseModel)
-      .label(this.requestMode)
-      .label("")
-      .label("")
-      .label("")
-      .label("")
-      .label("")
-      .label(this.errorType)
-      .label(this.operation);
-    putFact(ctx, FACT_RECORD, k.prefix, facts.toBuffer());
+    // Where each label value lies in b: offsets, as b may grow.
+    const provider = b.len;
+    b.utf8(this.provider);
+    send(b, k.providerName, provider);
+    const requestModel = b.len;
+    b.utf8(this.requestModel);
+    send(b, k.requestModel, requestModel);
+    const responseModel = b.len;
+    if (this.responseModel.length > 0) b.utf8(this.responseModel);
+    else b.ptr(b.buf.dataStart + <usize>requestModel, responseModel - requestModel);
+    send(b, k.responseModel, responseModel);
+    const requestMode = b.len;
+    b.utf8(this.requestMode);
+    const requestModeEnd = b.len;
+    send(b, k.requestMode, requestMode);
+    putInt(b, k.promptTokens, prompt);
+    putInt(b, k.completionTokens, completion);
+    putInt(b, k.totalTokens, total);
+    putInt(b, k.llmLatency, this.latencyMs);
+    let at = b.len;
+    appendNumberText(b, this.timePerToken);
+    send(b, k.timePerToken, at);
+    at = b.len;
+    const costNano = appendCost(b, this.cost);
+    send(b, k.cost, at);
+    putInt(b, k.status, <i64>this.status);
+    const errorType = b.len;
+    if (this.errorType.length > 0) {
+      b.utf8(this.errorType);
+      send(b, k.errorType, errorType);
+    }
+    const errorTypeEnd = b.len;
+    // The same facts for ai-metrics, valued exactly as it reads the keys above (facts.ts'
+    // record layout). The route type and Kong's cache labels are not written by this gateway: empty.
+    const from = b.len;
+    const lenAt = beginFact(b, FACT_RECORD, k.prefixBytes.dataStart, <u32>k.prefixBytes.length);
+    b.ensure(R_LABELS);
+    const p = b.buf.dataStart + <usize>b.len;
+    store<i64>(p + R_PROMPT, count(prompt));
+    store<i64>(p + R_COMPLETION, count(completion));
+    store<i64>(p + R_TOTAL, count(total));
+    store<i64>(p + R_LATENCY, count(this.latencyMs));
+    store<u64>(p + R_COST, costNano);
+    store<i64>(p + R_STATUS, <i64>this.status);
+    b.len += R_LABELS;
+    label(b, provider, requestModel);
+    label(b, requestModel, responseModel);
+    label(b, responseModel, requestMode);
+    label(b, requestMode, requestModeEnd);
+    for (let i = 0; i < 5; i++) label(b, 0, 0); // route type, cache status, vector db, embeddings provider and model
+    label(b, errorType, errorTypeEnd);
+    b.ensure(4);
+    const op = b.len;
+    b.len += 4;
+    b.utf8(this.operation);
+    store<u32>(b.buf.dataStart + <usize>op, <u32>(b.len - op - 4));
+    endFact(b, from, lenAt);
     if (this.tries > 0) {
-      putString(K_TARGET, this.target);
-      putInt(K_TRIES, <i64>this.tries);
+      b.reset();
+      b.utf8(this.target);
+      send(b, K_TARGET, 0);
+      putInt(b, K_TRIES, <i64>this.tries);
     }
     if (logStatistics) {
-      const b = begin(k.log);
+      b.reset();
       this.writeJson(b, logPayloads);
-      send(b);
+      send(b, k.log, 0);
     }
+    if (b.buf.length > KV_KEEP) kv = new ByteBuilder(1024);
   }
 }
 
-// Each value is written into one reused buffer and set under its key's bytes, made once (the
-// host copies both): no string per number, no encoding of the key, no buffer per value. The
-// values are the bytes setPropertyString wrote (AssemblyScript's UTF-8 encoder, toString()'s
-// digits).
+// The buffer every record of the VM is written into.
 let kv = new ByteBuilder(1024);
-let kvKey: Uint8Array = new Uint8Array(0);
 /** Past this a payload-sized buffer is dropped after use rather than kept for the VM's life. */
 const KV_KEEP = 64 << 10;
 
-function begin(key: Uint8Array): ByteBuilder {
-  const b = kv;
-  b.reset();
-  kvKey = key;
-  return b;
+/** Sets `key` to what `b` holds from `from` on. */
+function send(b: ByteBuilder, key: Uint8Array, from: i32): void {
+  proxy_set_property(key.dataStart, <usize>key.byteLength, b.buf.dataStart + <usize>from, <usize>(b.len - from));
 }
 
-function send(b: ByteBuilder): void {
-  const k = kvKey;
-  proxy_set_property(k.dataStart, <usize>k.length, b.buf.dataStart, <usize>b.len);
-  if (b.buf.length > KV_KEEP) kv = new ByteBuilder(1024);
-}
-
-function putString(key: Uint8Array, v: string): void {
-  const b = begin(key);
-  b.utf8(v);
-  send(b);
-}
-
-function putInt(key: Uint8Array, v: i64): void {
-  const b = begin(key);
+function putInt(b: ByteBuilder, key: Uint8Array, v: i64): void {
+  const at = b.len;
   b.int(v);
-  send(b);
+  send(b, key, at);
 }
 
-/** numberText's bytes. */
-function putNumber(key: Uint8Array, v: f64): void {
-  if (isFinite(v) && v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) putInt(key, <i64>v);
-  else putString(key, numberText(v));
+/** A label field of the facts record (length, then bytes) from the bytes `b` holds in [start, end). */
+function label(b: ByteBuilder, start: i32, end: i32): void {
+  const n = end - start;
+  b.ensure(4 + n);
+  const base = b.buf.dataStart;
+  const dst = base + <usize>b.len;
+  store<u32>(dst, <u32>n);
+  memory.copy(dst + 4, base + <usize>start, <usize>n);
+  b.len += 4 + n;
+}
+
+// dtoa_buffered's UTF-16 output (at most MAX_DOUBLE_LENGTH = 28 code units).
+// @ts-ignore: decorator
+@lazy const DTOA_BUF: usize = memory.data(64);
+
+/**
+ * numberText(v)'s bytes appended to `b`: "0" for 0, -0 and non-finite values, the digits of an
+ * integral value below 2^53, else f64 toString()'s text (the same dtoa, without the string).
+ */
+function appendNumberText(b: ByteBuilder, v: f64): void {
+  if (v == 0 || !isFinite(v)) b.byte(0x30);
+  else if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) b.int(<i64>v);
+  else appendDtoa(b, v);
+}
+
+/** writeJsonNumber's bytes: null when not finite, the digits of an integral value below 2^53, else toString()'s text. */
+function jsonNumber(b: ByteBuilder, v: f64): void {
+  if (!isFinite(v)) b.str("null");
+  else if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) b.int(<i64>v);
+  else appendDtoa(b, v);
+}
+
+/** f64 toString()'s text of a finite non-zero `v`, as bytes (it is ASCII). */
+function appendDtoa(b: ByteBuilder, v: f64): void {
+  const n = <i32>dtoa_buffered(DTOA_BUF, v);
+  b.ensure(n);
+  const dst = b.buf.dataStart + <usize>b.len;
+  for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, <u8>load<u16>(DTOA_BUF + (<usize>i << 1)));
+  b.len += n;
+}
+
+/**
+ * Appends the cost's text (numberText) and returns it in nano-dollars as ai-metrics reads that
+ * text (parseCostNano). An integral cost below 2^53 is parsed exactly; only a fractional one is
+ * parsed from its text, as a string (parseFloat takes one).
+ */
+function appendCost(b: ByteBuilder, v: f64): u64 {
+  if (v == 0 || !isFinite(v)) {
+    b.byte(0x30);
+    return 0;
+  }
+  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) {
+    b.int(<i64>v);
+    return v > 0 ? integralCostNano(v) : 0;
+  }
+  const s = v.toString();
+  b.utf8(s);
+  return parseCostNano(s);
+}
+
+/** parseCostNano of a positive integral amount's digits (below 2^53: parseFloat reads them exactly). */
+function integralCostNano(v: f64): u64 {
+  const nano = Math.round(v * 1e9);
+  return nano >= MAX_NANO ? 0 : <u64>nano;
 }
 
 /** toJson's constant parts, as UTF-8 made once per VM. */
@@ -288,11 +374,4 @@ const J_END = fragment("}}}");
 function jsonStringOrNull(b: ByteBuilder, s: string | null): void {
   if (s == null) b.str("null");
   else writeJsonString(b, s);
-}
-
-function numberText(v: f64): string {
-  if (v == 0) return "0"; // what the integral branch gives 0 and -0, without a string per call
-  if (!isFinite(v)) return "0";
-  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return (<i64>v).toString();
-  return v.toString();
 }
