@@ -3,7 +3,8 @@
 // histogram bins computed in doubles against circllhist's BigInt arithmetic, and property
 // paths resolved from a shared, frozen segment list.
 import { describe, expect, it } from "vitest";
-import { GuestMemory } from "../host/abi/memory.ts";
+import { GuestMemory, keySlot } from "../host/abi/memory.ts";
+import { FilterState } from "../host/proxy/filter-state.ts";
 import { encodePairs, pairsSize, writePairs } from "../host/abi/pairs.ts";
 import { binFor, HistogramData } from "../host/stats/histogram.ts";
 import { Counter } from "../host/stats/store.ts";
@@ -54,6 +55,67 @@ describe("GuestMemory.readKey", () => {
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 3000; i++) expect(put(`k${i}`, 3000 + (i % 7))).toBe(`k${i}`);
     }
+  });
+});
+
+describe("keySlot", () => {
+  it("is the slot readKey gives the same key's bytes, and -1 where readKey interns nothing", () => {
+    const { mem, u8 } = guest();
+    const keys = ["", "a", "ab", "abc", "abcd", "ai.facts", "ai.prompt_tokens", "response\0code", "x".repeat(64), "\u007f\u0001~"];
+    for (let i = 0; i < 500; i++) keys.push(`ai.key_${i}_${"z".repeat(i % 9)}`);
+    for (const k of keys) {
+      u8().set(Buffer.from(k), 4000);
+      expect(mem.readKey(4000, k.length)).toBe(k);
+      expect(keySlot(k)).toBe(mem.keySlot);
+      expect(keySlot(k)).toBeGreaterThanOrEqual(0);
+    }
+    for (const k of ["y".repeat(65), "héllo", "\u0100", "a\ud800"]) {
+      const b = Buffer.from(k);
+      u8().set(b, 4000);
+      mem.readKey(4000, b.length);
+      expect(mem.keySlot).toBe(-1);
+      expect(keySlot(k)).toBe(-1);
+    }
+  });
+});
+
+describe("FilterState", () => {
+  // Envoy's Context::setProperty (source/extensions/common/wasm/context.cc) copies the value into
+  // the stream's CelState: a later write of guest memory does not change it, and a second set of
+  // the same path replaces the value.
+  it("keeps copies, replaces a path's value, and finds every path among slot-sharing and uninterned ones", () => {
+    const fs = new FilterState();
+    const src = new Uint8Array(20000);
+    const want = new Map<string, Buffer>();
+    const paths: string[] = ["ai.facts", "y".repeat(65), "héllo", ""];
+    for (let i = 0; i < 3000; i++) paths.push(`k${i}`); // more paths than readKey has slots: some share one
+    paths.forEach((p, i) => {
+      const n = [0, 1, 7, 64, 65, 300, 4096, 4097, 9000][i % 9]!;
+      for (let j = 0; j < n; j++) src[100 + j] = (i * 7 + j) & 0xff;
+      fs.setCopy(p, keySlot(p), src, 100, n);
+      want.set(p, Buffer.from(src.subarray(100, 100 + n)));
+      src.fill(0xee, 100, 100 + n); // the guest reuses its memory
+    });
+    // A second set replaces, whatever its size.
+    for (const p of ["ai.facts", "k7", "héllo"]) {
+      src.set(Buffer.from(`new ${p}`), 50);
+      fs.setCopy(p, keySlot(p), src, 50, Buffer.byteLength(`new ${p}`));
+      want.set(p, Buffer.from(`new ${p}`));
+    }
+    expect(fs.size).toBe(paths.length);
+    for (const [p, v] of want) {
+      expect(Buffer.from(fs.getWasm(p)!)).toEqual(v);
+      expect(Buffer.from(fs.get(`wasm.${p}`)!)).toEqual(v);
+    }
+    expect(fs.getWasm("k3000")).toBeUndefined();
+    expect(fs.get("ai.facts")).toBeUndefined();
+    // A value set as it is comes back as that object.
+    const b = Buffer.from("v");
+    fs.setWasm("k", b);
+    expect(fs.getWasm("k")).toBe(b);
+    fs.clear();
+    expect(fs.size).toBe(0);
+    expect(fs.getWasm("ai.facts")).toBeUndefined();
   });
 });
 

@@ -31,9 +31,11 @@ export function propertyFunctions(vm: WasmVm): HostFns {
     },
     proxy_set_property(pathPtr: number, pathLen: number, vPtr: number, vLen: number): number {
       const path = m.readKey(pathPtr, pathLen);
-      const value = m.read(vPtr, vLen);
-      if (path === null || value === null) return WasmResult.InvalidMemoryAccess;
-      return vm.context().setProperty(path, value);
+      const slot = m.keySlot;
+      // The value is copied by the filter state from guest memory (no copy made here first).
+      const src = m.bytes(vPtr, vLen);
+      if (path === null || src === null) return WasmResult.InvalidMemoryAccess;
+      return vm.context().setProperty(path, slot, src, vPtr >>> 0, vLen >>> 0);
     },
   };
 }
