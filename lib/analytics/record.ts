@@ -23,54 +23,61 @@ import { Usage } from "../llm/provider";
 import { beginFact, count, endFact, FACT_RECORD, MAX_NANO, parseCostNano, R_COMPLETION, R_COST, R_LABELS, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "./facts";
 import { dtoa_buffered } from "util/number";
 
-/**
- * The filter-state keys one writer uses, as UTF-8 made once (per writer, not per request).
- * ai-proxy writes under "ai." with the log record named "proxy"; the transformers under
- * "ai.<plugin>." (Kong's `ai.ai-request-transformer`).
- */
-function key(s: string): Uint8Array {
-  return Uint8Array.wrap(String.UTF8.encode(s));
+/** A filter-state key as UTF-8 made once (per writer, not per request), with where it lies. */
+class Key {
+  readonly bytes: ArrayBuffer;
+  readonly ptr: usize;
+  readonly len: usize;
+  constructor(s: string) {
+    this.bytes = String.UTF8.encode(s);
+    this.ptr = changetype<usize>(this.bytes);
+    this.len = <usize>this.bytes.byteLength;
+  }
 }
 // ai-proxy-advanced's: the target that served and the tries it took.
-const K_TARGET = key("ai.target");
-const K_TRIES = key("ai.tries");
+const K_TARGET = new Key("ai.target");
+const K_TRIES = new Key("ai.tries");
 
+/**
+ * The filter-state keys one writer uses. ai-proxy writes under "ai." with the log record named
+ * "proxy"; the transformers under "ai.<plugin>." (Kong's `ai.ai-request-transformer`).
+ */
 export class AnalyticsKeys {
-  providerName: Uint8Array;
-  requestModel: Uint8Array;
-  responseModel: Uint8Array;
-  requestMode: Uint8Array;
-  promptTokens: Uint8Array;
-  completionTokens: Uint8Array;
-  totalTokens: Uint8Array;
-  llmLatency: Uint8Array;
-  timePerToken: Uint8Array;
-  cost: Uint8Array;
-  status: Uint8Array;
-  errorType: Uint8Array;
-  log: Uint8Array;
+  providerName: Key;
+  requestModel: Key;
+  responseModel: Key;
+  requestMode: Key;
+  promptTokens: Key;
+  completionTokens: Key;
+  totalTokens: Key;
+  llmLatency: Key;
+  timePerToken: Key;
+  cost: Key;
+  status: Key;
+  errorType: Key;
+  log: Key;
   /** The prefix's UTF-8: the id of this writer's record in `ai.facts`. */
-  prefixBytes: Uint8Array;
+  prefixBytes: Key;
 
   /** `prefix` ends with "."; `logName` is the record's top-level member in the `log` JSON. */
   constructor(
     public readonly prefix: string,
     public readonly logName: string,
   ) {
-    this.providerName = key(prefix + "provider_name");
-    this.requestModel = key(prefix + "request_model");
-    this.responseModel = key(prefix + "response_model");
-    this.requestMode = key(prefix + "request_mode");
-    this.promptTokens = key(prefix + "prompt_tokens");
-    this.completionTokens = key(prefix + "completion_tokens");
-    this.totalTokens = key(prefix + "total_tokens");
-    this.llmLatency = key(prefix + "llm_latency");
-    this.timePerToken = key(prefix + "time_per_token");
-    this.cost = key(prefix + "cost");
-    this.status = key(prefix + "status");
-    this.errorType = key(prefix + "error_type");
-    this.log = key(prefix + "log");
-    this.prefixBytes = key(prefix);
+    this.providerName = new Key(prefix + "provider_name");
+    this.requestModel = new Key(prefix + "request_model");
+    this.responseModel = new Key(prefix + "response_model");
+    this.requestMode = new Key(prefix + "request_mode");
+    this.promptTokens = new Key(prefix + "prompt_tokens");
+    this.completionTokens = new Key(prefix + "completion_tokens");
+    this.totalTokens = new Key(prefix + "total_tokens");
+    this.llmLatency = new Key(prefix + "llm_latency");
+    this.timePerToken = new Key(prefix + "time_per_token");
+    this.cost = new Key(prefix + "cost");
+    this.status = new Key(prefix + "status");
+    this.errorType = new Key(prefix + "error_type");
+    this.log = new Key(prefix + "log");
+    this.prefixBytes = new Key(prefix);
   }
 }
 
@@ -118,26 +125,33 @@ export class Analytics {
    */
   toJson(withPayload: bool): ArrayBuffer {
     const b = new ByteBuilder(512);
-    this.writeJson(b, withPayload);
+    this.writeJson(b, withPayload, false);
     return b.buf.buffer.slice(0, b.len);
   }
 
-  /** toJson's bytes appended to `b`. */
-  private writeJson(b: ByteBuilder, withPayload: bool): void {
+  /**
+   * toJson's bytes appended to `b`. With `fromValues` (write(), right after it wrote the key
+   * values into `b`), the values the keys hold are copied from there instead of written again:
+   * the numbers' text is the same, and a string whose bytes need no JSON escape is its bytes in
+   * quotes (the analytics-check test filter compares `ai.log` with toJson).
+   */
+  private writeJson(b: ByteBuilder, withPayload: bool, fromValues: bool): void {
     b.byte(0x7b);
     writeJsonString(b, this.keys.logName);
     b.bytes(J_META);
     writeJsonString(b, this.pluginId);
     b.bytes(J_PROVIDER);
-    writeJsonString(b, this.provider.length > 0 ? this.provider : "UNSPECIFIED");
+    if (this.provider.length == 0) writeJsonString(b, "UNSPECIFIED");
+    else if (!fromValues || !plainCopy(b, V_PROVIDER)) writeJsonString(b, this.provider);
     b.bytes(J_REQUEST_MODEL);
-    writeJsonString(b, this.requestModel);
+    if (!fromValues || !plainCopy(b, V_REQUEST_MODEL)) writeJsonString(b, this.requestModel);
     b.bytes(J_RESPONSE_MODEL);
-    writeJsonString(b, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
+    if (!fromValues || !plainCopy(b, V_RESPONSE_MODEL)) writeJsonString(b, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
     b.bytes(J_LATENCY);
-    b.int(this.latencyMs);
+    if (fromValues) copyValue(b, V_LATENCY);
+    else b.int(this.latencyMs);
     b.bytes(J_MODE);
-    writeJsonString(b, this.requestMode);
+    if (!fromValues || !plainCopy(b, V_REQUEST_MODE)) writeJsonString(b, this.requestMode);
     if (this.tries > 0) {
       b.bytes(J_TARGET);
       writeJsonString(b, this.target);
@@ -154,15 +168,22 @@ export class Analytics {
     }
     const u = this.usage;
     b.bytes(J_USAGE);
-    b.int(max<i64>(u.promptTokens, 0));
+    if (fromValues) copyValue(b, V_PROMPT);
+    else b.int(max<i64>(u.promptTokens, 0));
     b.bytes(J_COMPLETION);
-    b.int(max<i64>(u.completionTokens, 0));
+    if (fromValues) copyValue(b, V_COMPLETION);
+    else b.int(max<i64>(u.completionTokens, 0));
     b.bytes(J_TOTAL);
-    b.int(max<i64>(u.totalTokens, 0));
+    if (fromValues) copyValue(b, V_TOTAL);
+    else b.int(max<i64>(u.totalTokens, 0));
+    // numberText and JSON's number differ only for a value that is not finite ("0" / null).
+    const tpt = this.timePerToken;
     b.bytes(J_TIME_PER_TOKEN);
-    jsonNumber(b, this.timePerToken);
+    if (fromValues && isFinite(tpt)) copyValue(b, V_TIME_PER_TOKEN);
+    else jsonNumber(b, tpt);
     b.bytes(J_COST);
-    jsonNumber(b, this.cost);
+    if (fromValues && isFinite(this.cost)) copyValue(b, V_COST);
+    else jsonNumber(b, this.cost);
     if (this.timeToFirstTokenMs >= 0) {
       b.bytes(J_TTFT);
       b.int(this.timeToFirstTokenMs);
@@ -180,85 +201,92 @@ export class Analytics {
    * Writes the individual keys, `ai.facts`, and `ai.log` when `logStatistics`. Every value is
    * written into one reused buffer, one after another, and set from there under its key's
    * bytes (made once per writer; the host copies both): no string, buffer or label list per
-   * record, and `ai.facts`' label fields are copied from the values just written. The bytes
-   * are those setPropertyString wrote (AssemblyScript's UTF-8 encoder, toString()'s digits):
-   * the analytics-check test filter compares every key and the facts with that way.
+   * record; `ai.facts`' label fields and `ai.log`'s values are copied from the values already
+   * written. The bytes are those setPropertyString wrote (AssemblyScript's UTF-8 encoder,
+   * toString()'s digits): the analytics-check test filter compares every key, the facts and
+   * `ai.log` with that way.
    */
   write(ctx: HttpContext, logStatistics: bool, logPayloads: bool): void {
     const u = this.usage;
     const k = this.keys;
     const b = kv;
-    b.reset();
     const prompt = max<i64>(u.promptTokens, 0);
     const completion = max<i64>(u.completionTokens, 0);
     const total = max<i64>(u.totalTokens, 0);
-    // Where each label value lies in b: offsets, as b may grow.
-    const provider = b.len;
-    b.utf8(this.provider);
-    send(b, k.providerName, provider);
-    const requestModel = b.len;
-    b.utf8(this.requestModel);
-    send(b, k.requestModel, requestModel);
-    const responseModel = b.len;
-    if (this.responseModel.length > 0) b.utf8(this.responseModel);
-    else b.ptr(b.buf.dataStart + <usize>requestModel, responseModel - requestModel);
-    send(b, k.responseModel, responseModel);
-    const requestMode = b.len;
-    b.utf8(this.requestMode);
-    const requestModeEnd = b.len;
-    send(b, k.requestMode, requestMode);
-    putInt(b, k.promptTokens, prompt);
-    putInt(b, k.completionTokens, completion);
-    putInt(b, k.totalTokens, total);
-    putInt(b, k.llmLatency, this.latencyMs);
-    let at = b.len;
-    appendNumberText(b, this.timePerToken);
-    send(b, k.timePerToken, at);
-    at = b.len;
-    const costNano = appendCost(b, this.cost);
-    send(b, k.cost, at);
-    putInt(b, k.status, <i64>this.status);
-    const errorType = b.len;
-    if (this.errorType.length > 0) {
-      b.utf8(this.errorType);
-      send(b, k.errorType, errorType);
-    }
-    const errorTypeEnd = b.len;
+    const responseModel = this.responseModel.length > 0 ? this.responseModel : this.requestModel;
+    // Room for every value at once (UTF-8 is at most 3 bytes a code unit; a number's text at
+    // most 28 bytes), so they are stored without a check each.
+    b.reset();
+    b.ensure(3 * (this.provider.length + this.requestModel.length + responseModel.length + this.requestMode.length + this.errorType.length) + 8 * 28);
+    const base = b.buf.dataStart;
+    let p = base;
+    p = value(V_PROVIDER, base, p, putUtf8(p, this.provider));
+    p = value(V_REQUEST_MODEL, base, p, putUtf8(p, this.requestModel));
+    p = value(V_RESPONSE_MODEL, base, p, putUtf8(p, responseModel));
+    p = value(V_REQUEST_MODE, base, p, putUtf8(p, this.requestMode));
+    p = value(V_PROMPT, base, p, putDigits(p, prompt));
+    p = value(V_COMPLETION, base, p, putDigits(p, completion));
+    p = value(V_TOTAL, base, p, putDigits(p, total));
+    p = value(V_LATENCY, base, p, putDigits(p, this.latencyMs));
+    p = value(V_TIME_PER_TOKEN, base, p, putNumberText(p, this.timePerToken));
+    const costAt = p;
+    p = putNumberText(p, this.cost);
+    const costNano = costNanoOf(this.cost, costAt, p);
+    p = value(V_COST, base, costAt, p);
+    p = value(V_STATUS, base, p, putDigits(p, <i64>this.status));
+    p = value(V_ERROR_TYPE, base, p, putUtf8(p, this.errorType));
+    b.len = <i32>(p - base);
+    send(k.providerName, V_PROVIDER);
+    send(k.requestModel, V_REQUEST_MODEL);
+    send(k.responseModel, V_RESPONSE_MODEL);
+    send(k.requestMode, V_REQUEST_MODE);
+    send(k.promptTokens, V_PROMPT);
+    send(k.completionTokens, V_COMPLETION);
+    send(k.totalTokens, V_TOTAL);
+    send(k.llmLatency, V_LATENCY);
+    send(k.timePerToken, V_TIME_PER_TOKEN);
+    send(k.cost, V_COST);
+    send(k.status, V_STATUS);
+    if (this.errorType.length > 0) send(k.errorType, V_ERROR_TYPE);
     // The same facts for ai-metrics, valued exactly as it reads the keys above (facts.ts'
     // record layout). The route type and Kong's cache labels are not written by this gateway: empty.
     const from = b.len;
-    const lenAt = beginFact(b, FACT_RECORD, k.prefixBytes.dataStart, <u32>k.prefixBytes.length);
-    b.ensure(R_LABELS);
-    const p = b.buf.dataStart + <usize>b.len;
-    store<i64>(p + R_PROMPT, count(prompt));
-    store<i64>(p + R_COMPLETION, count(completion));
-    store<i64>(p + R_TOTAL, count(total));
-    store<i64>(p + R_LATENCY, count(this.latencyMs));
-    store<u64>(p + R_COST, costNano);
-    store<i64>(p + R_STATUS, <i64>this.status);
-    b.len += R_LABELS;
-    label(b, provider, requestModel);
-    label(b, requestModel, responseModel);
-    label(b, responseModel, requestMode);
-    label(b, requestMode, requestModeEnd);
-    for (let i = 0; i < 5; i++) label(b, 0, 0); // route type, cache status, vector db, embeddings provider and model
-    label(b, errorType, errorTypeEnd);
-    b.ensure(4);
-    const op = b.len;
-    b.len += 4;
-    b.utf8(this.operation);
-    store<u32>(b.buf.dataStart + <usize>op, <u32>(b.len - op - 4));
+    const lenAt = beginFact(b, FACT_RECORD, k.prefixBytes.ptr, <u32>k.prefixBytes.len);
+    b.ensure(R_LABELS + 11 * 4 + (unchecked(spans[V_ERROR_TYPE + 1]) - unchecked(spans[V_PROVIDER])) + 3 * this.operation.length);
+    const q = b.buf.dataStart + <usize>b.len;
+    store<i64>(q + R_PROMPT, count(prompt));
+    store<i64>(q + R_COMPLETION, count(completion));
+    store<i64>(q + R_TOTAL, count(total));
+    store<i64>(q + R_LATENCY, count(this.latencyMs));
+    store<u64>(q + R_COST, costNano);
+    store<i64>(q + R_STATUS, <i64>this.status);
+    let l = q + R_LABELS;
+    l = label(b, l, V_PROVIDER);
+    l = label(b, l, V_REQUEST_MODEL);
+    l = label(b, l, V_RESPONSE_MODEL);
+    l = label(b, l, V_REQUEST_MODE);
+    for (let i = 0; i < 5; i++) {
+      store<u32>(l, 0); // route type, cache status, vector db, embeddings provider and model
+      l += 4;
+    }
+    l = label(b, l, V_ERROR_TYPE);
+    const opEnd = putUtf8(l + 4, this.operation);
+    store<u32>(l, <u32>(opEnd - l - 4));
+    l = opEnd;
+    b.len = <i32>(l - b.buf.dataStart);
     endFact(b, from, lenAt);
     if (this.tries > 0) {
-      b.reset();
+      const at = b.len;
       b.utf8(this.target);
-      send(b, K_TARGET, 0);
-      putInt(b, K_TRIES, <i64>this.tries);
+      sendRange(K_TARGET, at, b.len);
+      const n = b.len;
+      b.int(<i64>this.tries);
+      sendRange(K_TRIES, n, b.len);
     }
     if (logStatistics) {
-      b.reset();
-      this.writeJson(b, logPayloads);
-      send(b, k.log, 0);
+      const at = b.len;
+      this.writeJson(b, logPayloads, true);
+      sendRange(k.log, at, b.len);
     }
     if (b.buf.length > KV_KEEP) kv = new ByteBuilder(1024);
   }
@@ -269,81 +297,144 @@ let kv = new ByteBuilder(1024);
 /** Past this a payload-sized buffer is dropped after use rather than kept for the VM's life. */
 const KV_KEEP = 64 << 10;
 
-/** Sets `key` to what `b` holds from `from` on. */
-function send(b: ByteBuilder, key: Uint8Array, from: i32): void {
-  proxy_set_property(key.dataStart, <usize>key.byteLength, b.buf.dataStart + <usize>from, <usize>(b.len - from));
+// Where write() put each key's value in kv: [start, end) offsets, two per value.
+const V_PROVIDER = 0;
+const V_REQUEST_MODEL = 2;
+const V_RESPONSE_MODEL = 4;
+const V_REQUEST_MODE = 6;
+const V_PROMPT = 8;
+const V_COMPLETION = 10;
+const V_TOTAL = 12;
+const V_LATENCY = 14;
+const V_TIME_PER_TOKEN = 16;
+const V_COST = 18;
+const V_STATUS = 20;
+const V_ERROR_TYPE = 22;
+const spans = new StaticArray<i32>(24);
+
+/** Records value `v` as kv's bytes [start, end) (pointers; kv starts at base); returns end. */
+@inline function value(v: i32, base: usize, start: usize, end: usize): usize {
+  unchecked((spans[v] = <i32>(start - base)));
+  unchecked((spans[v + 1] = <i32>(end - base)));
+  return end;
 }
 
-function putInt(b: ByteBuilder, key: Uint8Array, v: i64): void {
-  const at = b.len;
-  b.int(v);
-  send(b, key, at);
+/** Sets `key` to value `v`. */
+function send(key: Key, v: i32): void {
+  sendRange(key, unchecked(spans[v]), unchecked(spans[v + 1]));
 }
 
-/** A label field of the facts record (length, then bytes) from the bytes `b` holds in [start, end). */
-function label(b: ByteBuilder, start: i32, end: i32): void {
-  const n = end - start;
-  b.ensure(4 + n);
+/** Sets `key` to kv's bytes [start, end). */
+function sendRange(key: Key, start: i32, end: i32): void {
+  proxy_set_property(key.ptr, key.len, kv.buf.dataStart + <usize>start, <usize>(end - start));
+}
+
+/** A label field of the facts record at `p` (length, then bytes) from value `v`; returns its end. */
+@inline function label(b: ByteBuilder, p: usize, v: i32): usize {
+  const start = unchecked(spans[v]);
+  const n = <usize>(unchecked(spans[v + 1]) - start);
+  store<u32>(p, <u32>n);
+  memory.copy(p + 4, b.buf.dataStart + <usize>start, n);
+  return p + 4 + n;
+}
+
+/** Appends value `v` (kv's bytes, written before `b`'s end) to `b`. */
+function copyValue(b: ByteBuilder, v: i32): void {
+  const start = unchecked(spans[v]);
+  const n = unchecked(spans[v + 1]) - start;
+  b.ensure(n);
   const base = b.buf.dataStart;
-  const dst = base + <usize>b.len;
-  store<u32>(dst, <u32>n);
-  memory.copy(dst + 4, base + <usize>start, <usize>n);
-  b.len += 4 + n;
+  memory.copy(base + <usize>b.len, base + <usize>start, <usize>n);
+  b.len += n;
+}
+
+/**
+ * Appends value `v` as a JSON string when its bytes need no escape (printable ASCII but `"` and
+ * `\`): they are then the string's JSON text. False (nothing appended) otherwise.
+ */
+function plainCopy(b: ByteBuilder, v: i32): bool {
+  const start = unchecked(spans[v]);
+  const end = unchecked(spans[v + 1]);
+  const src = b.buf.dataStart;
+  for (let i = start; i < end; i++) {
+    const c = load<u8>(src + <usize>i);
+    if (c < 0x20 || c >= 0x7f || c == 0x22 || c == 0x5c) return false;
+  }
+  b.ensure(end - start + 2);
+  const d = b.buf.dataStart + <usize>b.len;
+  store<u8>(d, 0x22);
+  memory.copy(d + 1, b.buf.dataStart + <usize>start, <usize>(end - start));
+  store<u8>(d + 1 + <usize>(end - start), 0x22);
+  b.len += end - start + 2;
+  return true;
+}
+
+/** `s` as UTF-8 at `p` (room for 3 bytes a code unit) with the property setters' encoder; returns the end. */
+@inline function putUtf8(p: usize, s: string): usize {
+  return p + String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+}
+
+/** The decimal text of `v` (v.toString()'s bytes) at `p` (room for 20 bytes); returns the end. */
+function putDigits(p: usize, v: i64): usize {
+  let u: u64 = <u64>v;
+  if (v < 0) {
+    store<u8>(p++, 0x2d);
+    u = <u64>0 - u;
+  }
+  let digits: usize = 1;
+  for (let t = u; t >= 10; t /= 10) digits++;
+  const end = p + digits;
+  let d = end;
+  do {
+    store<u8>(--d, <u8>(0x30 + <u32>(u % 10)));
+    u /= 10;
+  } while (u != 0);
+  return end;
+}
+
+/**
+ * numberText(v)'s bytes at `p` (room for 28 bytes): "0" for 0, -0 and values that are not
+ * finite, the digits of an integral value below 2^53, else f64 toString()'s text (the same
+ * dtoa, without the string). Returns the end.
+ */
+function putNumberText(p: usize, v: f64): usize {
+  if (v == 0 || !isFinite(v)) {
+    store<u8>(p, 0x30);
+    return p + 1;
+  }
+  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return putDigits(p, <i64>v);
+  const n = <usize>dtoa_buffered(DTOA_BUF, v);
+  for (let i: usize = 0; i < n; i++) store<u8>(p + i, <u8>load<u16>(DTOA_BUF + (i << 1)));
+  return p + n;
+}
+
+/**
+ * The cost in nano-dollars as ai-metrics reads its text (parseCostNano of the bytes [start,
+ * end) putNumberText wrote). An integral cost below 2^53 is computed exactly (parseFloat reads
+ * its digits exactly); only a fractional one is parsed from its text, as a string (parseFloat
+ * takes one).
+ */
+function costNanoOf(v: f64, start: usize, end: usize): u64 {
+  if (v <= 0 || !isFinite(v)) return 0; // "0", or a text that starts with '-'
+  if (v == Math.floor(v) && v < 9007199254740992.0) {
+    const nano = Math.round(v * 1e9);
+    return nano >= MAX_NANO ? 0 : <u64>nano;
+  }
+  return parseCostNano(String.UTF8.decodeUnsafe(start, end - start));
 }
 
 // dtoa_buffered's UTF-16 output (at most MAX_DOUBLE_LENGTH = 28 code units).
 // @ts-ignore: decorator
 @lazy const DTOA_BUF: usize = memory.data(64);
 
-/**
- * numberText(v)'s bytes appended to `b`: "0" for 0, -0 and non-finite values, the digits of an
- * integral value below 2^53, else f64 toString()'s text (the same dtoa, without the string).
- */
-function appendNumberText(b: ByteBuilder, v: f64): void {
-  if (v == 0 || !isFinite(v)) b.byte(0x30);
-  else if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) b.int(<i64>v);
-  else appendDtoa(b, v);
-}
-
-/** writeJsonNumber's bytes: null when not finite, the digits of an integral value below 2^53, else toString()'s text. */
+/** writeJsonNumber's bytes: null when not finite, else numberText's. */
 function jsonNumber(b: ByteBuilder, v: f64): void {
-  if (!isFinite(v)) b.str("null");
-  else if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) b.int(<i64>v);
-  else appendDtoa(b, v);
-}
-
-/** f64 toString()'s text of a finite non-zero `v`, as bytes (it is ASCII). */
-function appendDtoa(b: ByteBuilder, v: f64): void {
-  const n = <i32>dtoa_buffered(DTOA_BUF, v);
-  b.ensure(n);
-  const dst = b.buf.dataStart + <usize>b.len;
-  for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, <u8>load<u16>(DTOA_BUF + (<usize>i << 1)));
-  b.len += n;
-}
-
-/**
- * Appends the cost's text (numberText) and returns it in nano-dollars as ai-metrics reads that
- * text (parseCostNano). An integral cost below 2^53 is parsed exactly; only a fractional one is
- * parsed from its text, as a string (parseFloat takes one).
- */
-function appendCost(b: ByteBuilder, v: f64): u64 {
-  if (v == 0 || !isFinite(v)) {
-    b.byte(0x30);
-    return 0;
+  if (!isFinite(v)) {
+    b.str("null");
+    return;
   }
-  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) {
-    b.int(<i64>v);
-    return v > 0 ? integralCostNano(v) : 0;
-  }
-  const s = v.toString();
-  b.utf8(s);
-  return parseCostNano(s);
-}
-
-/** parseCostNano of a positive integral amount's digits (below 2^53: parseFloat reads them exactly). */
-function integralCostNano(v: f64): u64 {
-  const nano = Math.round(v * 1e9);
-  return nano >= MAX_NANO ? 0 : <u64>nano;
+  b.ensure(28);
+  b.len = <i32>(putNumberText(b.buf.dataStart + <usize>b.len, v) - b.buf.dataStart);
 }
 
 /** toJson's constant parts, as UTF-8 made once per VM. */

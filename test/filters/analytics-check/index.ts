@@ -177,6 +177,14 @@ function checkFacts(a: Analytics): void {
   if (!r.ok || found != 1) logError("facts of " + a.keys.prefix + ": " + found.toString() + " entries, well-formed " + r.ok.toString());
 }
 
+/** Logs an error when the `ai.log` write() set differs from toJson (which checkJson checks). */
+function checkLog(a: Analytics, withPayload: bool): void {
+  const got = getProperty([a.keys.prefix + "log"]);
+  const want = a.toJson(withPayload);
+  if (got != null && got.byteLength == want.byteLength && memory.compare(changetype<usize>(got), changetype<usize>(want), <usize>want.byteLength) == 0) return;
+  logError("ai.log of " + a.keys.prefix + " differs: " + (got != null ? String.UTF8.decode(got) : "(absent)") + " vs " + String.UTF8.decode(want));
+}
+
 /** Logs an error when toJson and the reference differ. */
 function checkJson(a: Analytics, withPayload: bool): void {
   const fast = Uint8Array.wrap(a.toJson(withPayload));
@@ -216,6 +224,7 @@ class Writer extends HttpContext {
         a.write(this, getBool(o, "log_statistics", false), getBool(o, "log_payloads", false));
         checkKeys(a);
         checkFacts(a);
+        if (getBool(o, "log_statistics", false)) checkLog(a, getBool(o, "log_payloads", false));
       }
     }
     this.names("ai.proxy.azure-content-safety.input_block_categories", FACT_SAFETY_INPUT, getString(c, "safety_input"));
