@@ -138,63 +138,63 @@ export class Analytics {
   private writeJson(b: ByteBuilder, withPayload: bool, fromValues: bool): void {
     b.byte(0x7b);
     writeJsonString(b, this.keys.logName);
-    b.bytes(J_META);
+    frag(b, J_META);
     writeJsonString(b, this.pluginId);
-    b.bytes(J_PROVIDER);
+    frag(b, J_PROVIDER);
     if (this.provider.length == 0) writeJsonString(b, "UNSPECIFIED");
     else if (!fromValues || !plainCopy(b, V_PROVIDER)) writeJsonString(b, this.provider);
-    b.bytes(J_REQUEST_MODEL);
+    frag(b, J_REQUEST_MODEL);
     if (!fromValues || !plainCopy(b, V_REQUEST_MODEL)) writeJsonString(b, this.requestModel);
-    b.bytes(J_RESPONSE_MODEL);
+    frag(b, J_RESPONSE_MODEL);
     if (!fromValues || !plainCopy(b, V_RESPONSE_MODEL)) writeJsonString(b, this.responseModel.length > 0 ? this.responseModel : this.requestModel);
-    b.bytes(J_LATENCY);
+    frag(b, J_LATENCY);
     if (fromValues) copyValue(b, V_LATENCY);
     else b.int(this.latencyMs);
-    b.bytes(J_MODE);
+    frag(b, J_MODE);
     if (!fromValues || !plainCopy(b, V_REQUEST_MODE)) writeJsonString(b, this.requestMode);
     if (this.tries > 0) {
-      b.bytes(J_TARGET);
+      frag(b, J_TARGET);
       writeJsonString(b, this.target);
-      b.bytes(J_TRIES);
+      frag(b, J_TRIES);
       b.int(this.tries);
     }
     if (this.azureInstance.length > 0) {
-      b.bytes(J_AZURE_INSTANCE);
+      frag(b, J_AZURE_INSTANCE);
       writeJsonString(b, this.azureInstance);
-      b.bytes(J_AZURE_DEPLOYMENT);
+      frag(b, J_AZURE_DEPLOYMENT);
       writeJsonString(b, this.azureDeployment);
-      b.bytes(J_AZURE_VERSION);
+      frag(b, J_AZURE_VERSION);
       writeJsonString(b, this.azureApiVersion);
     }
     const u = this.usage;
-    b.bytes(J_USAGE);
+    frag(b, J_USAGE);
     if (fromValues) copyValue(b, V_PROMPT);
     else b.int(max<i64>(u.promptTokens, 0));
-    b.bytes(J_COMPLETION);
+    frag(b, J_COMPLETION);
     if (fromValues) copyValue(b, V_COMPLETION);
     else b.int(max<i64>(u.completionTokens, 0));
-    b.bytes(J_TOTAL);
+    frag(b, J_TOTAL);
     if (fromValues) copyValue(b, V_TOTAL);
     else b.int(max<i64>(u.totalTokens, 0));
     // numberText and JSON's number differ only for a value that is not finite ("0" / null).
     const tpt = this.timePerToken;
-    b.bytes(J_TIME_PER_TOKEN);
+    frag(b, J_TIME_PER_TOKEN);
     if (fromValues && isFinite(tpt)) copyValue(b, V_TIME_PER_TOKEN);
     else jsonNumber(b, tpt);
-    b.bytes(J_COST);
+    frag(b, J_COST);
     if (fromValues && isFinite(this.cost)) copyValue(b, V_COST);
     else jsonNumber(b, this.cost);
     if (this.timeToFirstTokenMs >= 0) {
-      b.bytes(J_TTFT);
+      frag(b, J_TTFT);
       b.int(this.timeToFirstTokenMs);
     }
     if (withPayload) {
-      b.bytes(J_PAYLOAD);
+      frag(b, J_PAYLOAD);
       jsonStringOrNull(b, this.requestPayload);
-      b.bytes(J_RESPONSE);
+      frag(b, J_RESPONSE);
       jsonStringOrNull(b, this.responsePayload);
     }
-    b.bytes(J_END);
+    frag(b, J_END);
   }
 
   /**
@@ -334,7 +334,7 @@ function sendRange(key: Key, start: i32, end: i32): void {
   const start = unchecked(spans[v]);
   const n = <usize>(unchecked(spans[v + 1]) - start);
   store<u32>(p, <u32>n);
-  memory.copy(p + 4, b.buf.dataStart + <usize>start, n);
+  copySmall(p + 4, b.buf.dataStart + <usize>start, n);
   return p + 4 + n;
 }
 
@@ -344,7 +344,7 @@ function copyValue(b: ByteBuilder, v: i32): void {
   const n = unchecked(spans[v + 1]) - start;
   b.ensure(n);
   const base = b.buf.dataStart;
-  memory.copy(base + <usize>b.len, base + <usize>start, <usize>n);
+  copySmall(base + <usize>b.len, base + <usize>start, <usize>n);
   b.len += n;
 }
 
@@ -363,7 +363,7 @@ function plainCopy(b: ByteBuilder, v: i32): bool {
   b.ensure(end - start + 2);
   const d = b.buf.dataStart + <usize>b.len;
   store<u8>(d, 0x22);
-  memory.copy(d + 1, b.buf.dataStart + <usize>start, <usize>(end - start));
+  copySmall(d + 1, b.buf.dataStart + <usize>start, <usize>(end - start));
   store<u8>(d + 1 + <usize>(end - start), 0x22);
   b.len += end - start + 2;
   return true;
@@ -438,8 +438,37 @@ function jsonNumber(b: ByteBuilder, v: f64): void {
 }
 
 /** toJson's constant parts, as UTF-8 made once per VM. */
-function fragment(s: string): Uint8Array {
-  return Uint8Array.wrap(String.UTF8.encode(s));
+function fragment(s: string): Key {
+  return new Key(s);
+}
+
+/** Appends fragment `f`. */
+function frag(b: ByteBuilder, f: Key): void {
+  b.ensure(<i32>f.len);
+  copySmall(b.buf.dataStart + <usize>b.len, f.ptr, f.len);
+  b.len += <i32>f.len;
+}
+
+/**
+ * memory.copy of a few bytes that do not overlap (or lie after `src` in memory, as values copied
+ * forward in one buffer do), by words: V8 calls out of the module for each memory.copy, which
+ * costs more than a fragment or a value here takes to copy.
+ */
+@inline function copySmall(dst: usize, src: usize, n: usize): void {
+  if (n > 64) {
+    memory.copy(dst, src, n);
+    return;
+  }
+  while (n >= 8) {
+    store<u64>(dst, load<u64>(src));
+    dst += 8;
+    src += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    store<u8>(dst++, load<u8>(src++));
+    n--;
+  }
 }
 const J_META = fragment(':{"meta":{"plugin_id":');
 const J_PROVIDER = fragment(',"provider_name":');
