@@ -115,7 +115,9 @@ export function parseCostNano(s: string): u64 {
 
 /** Walks the entries of an `ai.facts` value; stops at the end or at the first malformed entry. */
 export class FactsReader {
-  private buf: ArrayBuffer = new ArrayBuffer(0);
+  // The value's buffer when reset() was given one (kept alive while read), else null.
+  private buf: ArrayBuffer | null = null;
+  private start: usize = 0;
   private pos: usize = 0;
   private end: usize = 0;
   /** False once an entry did not fit (the value was not written by putFact). */
@@ -135,10 +137,17 @@ export class FactsReader {
 
   /** Starts over on `buf` (one reader can serve every request). */
   reset(buf: ArrayBuffer): FactsReader {
-    const p = changetype<usize>(buf);
+    this.resetAt(changetype<usize>(buf), <usize>buf.byteLength);
     this.buf = buf;
-    this.end = p + <usize>buf.byteLength;
-    this.ok = buf.byteLength >= 1 && load<u8>(p) == FACTS_VERSION;
+    return this;
+  }
+
+  /** Starts over on the `len` bytes at `p`, which the caller keeps unchanged while this reads them. */
+  resetAt(p: usize, len: usize): FactsReader {
+    this.buf = null;
+    this.start = p;
+    this.end = p + len;
+    this.ok = len >= 1 && load<u8>(p) == FACTS_VERSION;
     this.pos = p + 1;
     this.checked = false;
     return this;
@@ -148,7 +157,7 @@ export class FactsReader {
   valid(): bool {
     while (this.next()) {}
     if (!this.ok) return false;
-    this.pos = changetype<usize>(this.buf) + 1;
+    this.pos = this.start + 1;
     this.checked = true;
     return true;
   }
@@ -176,7 +185,9 @@ export class FactsReader {
 
   /** The current entry's payload as a new buffer. */
   payload(): ArrayBuffer {
-    return this.buf.slice(<i32>(this.at - changetype<usize>(this.buf)), <i32>(this.at - changetype<usize>(this.buf) + <usize>this.len));
+    const out = new ArrayBuffer(<i32>this.len);
+    memory.copy(changetype<usize>(out), this.at, <usize>this.len);
+    return out;
   }
 
   private fail(): bool {
