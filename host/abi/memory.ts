@@ -58,10 +58,11 @@ const KEY_MAX = 64;
 const KEY_SLOTS = 1024;
 
 // readKey's table, by hash slot, shared by every VM of the thread (so that a key's slot is the
-// same whichever module sends it: filter state finds its entries by it): each interned key's
-// bytes (as words, then the tail), length and string.
-const keyWords: (Int32Array | null)[] = new Array<Int32Array | null>(KEY_SLOTS).fill(null);
-const keyLengths = new Int32Array(KEY_SLOTS);
+// same whichever module sends it: filter state finds its entries by it). Each slot's length + 1
+// (0: empty), tail and words lie side by side in one array (KEY_STRIDE ints a slot), so a lookup
+// touches one or two cache lines rather than an object per key; then the slot's string.
+const KEY_STRIDE = 2 + KEY_MAX / 4;
+const keyTable = new Int32Array(KEY_SLOTS * KEY_STRIDE);
 const keyStrings: string[] = new Array<string>(KEY_SLOTS).fill("");
 
 /** readKey's hash of a key from its words and tail; the slot is its low bits. */
@@ -192,19 +193,18 @@ export class GuestMemory {
     if ((high & 0x80808080) !== 0) return this.readString(ptr, len);
     const slot = slotOfHash(Math.imul(h ^ tail, 0x01000193));
     this.keySlot = slot;
-    const known = keyWords[slot];
-    if (known && keyLengths[slot] === len) {
+    const t = keyTable;
+    const e = slot * KEY_STRIDE;
+    if (t[e] === len + 1 && t[e + 1] === tail) {
       let i = 0;
-      while (i < words && known[i] === dv.getInt32(ptr + 4 * i, true)) i++;
-      if (i === words && known[words] === tail) return keyStrings[slot]!;
+      while (i < words && t[e + 2 + i] === dv.getInt32(ptr + 4 * i, true)) i++;
+      if (i === words) return keyStrings[slot]!;
     }
     // ASCII: Latin-1 decoding gives the same string as UTF-8.
     const s = len === 0 ? "" : (this.buf as Latin1Sliceable).latin1Slice(ptr, ptr + len);
-    const copy = new Int32Array(words + 1);
-    for (let i = 0; i < words; i++) copy[i] = dv.getInt32(ptr + 4 * i, true);
-    copy[words] = tail;
-    keyWords[slot] = copy;
-    keyLengths[slot] = len;
+    t[e] = len + 1;
+    t[e + 1] = tail;
+    for (let i = 0; i < words; i++) t[e + 2 + i] = dv.getInt32(ptr + 4 * i, true);
     keyStrings[slot] = s;
     return s;
   }
