@@ -25,7 +25,9 @@ export function propertyFunctions(vm: WasmVm): HostFns {
     proxy_get_property(pathPtr: number, pathLen: number, vPtrPtr: number, vLenPtr: number): number {
       const path = m.readKey(pathPtr, pathLen);
       if (path === null) return WasmResult.InvalidMemoryAccess;
-      const v = resolveProperty(vm.context(), segmentsOf(path));
+      const segs = segmentsOf(path);
+      // readKey's slot names the path, so the first segment too when it is the whole path.
+      const v = resolveProperty(vm.context(), segs, segs.length === 1 ? m.keySlot : undefined);
       if (typeof v === "number") return v;
       return m.copyOut(v, vPtrPtr, vLenPtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },

@@ -38,8 +38,9 @@ export class FilterState {
     this.put(path, slot, pool.chunk, pool.at, len);
   }
 
-  getWasm(path: string): Uint8Array | undefined {
-    const i = this.find(path, keySlot(path));
+  /** The value of `path`; `slot` is keySlot(path) when the caller has it. */
+  getWasm(path: string, slot: number = keySlot(path)): Uint8Array | undefined {
+    const i = this.find(path, slot);
     if (i < 0) return undefined;
     const nums = this.nums!;
     const chunk = this.chunks[i]!;

@@ -450,24 +450,23 @@ function frag(b: ByteBuilder, f: Key): void {
 }
 
 /**
- * memory.copy of a few bytes that do not overlap (or lie after `src` in memory, as values copied
- * forward in one buffer do), by words: V8 calls out of the module for each memory.copy, which
- * costs more than a fragment or a value here takes to copy.
+ * memory.copy of bytes whose source and destination do not overlap (every copy here goes to the
+ * end of the buffer, after its source), a few by words: V8 calls out of the module for each
+ * memory.copy, which costs more than a fragment or a value here takes to copy.
  */
 @inline function copySmall(dst: usize, src: usize, n: usize): void {
   if (n > 64) {
     memory.copy(dst, src, n);
-    return;
-  }
-  while (n >= 8) {
-    store<u64>(dst, load<u64>(src));
-    dst += 8;
-    src += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    store<u8>(dst++, load<u8>(src++));
-    n--;
+  } else if (n >= 8) {
+    // Whole words, then the last word again where it ends (overlapping the one before).
+    let i: usize = 0;
+    for (; i + 8 <= n; i += 8) store<u64>(dst + i, load<u64>(src + i));
+    if (i < n) store<u64>(dst + n - 8, load<u64>(src + n - 8));
+  } else if (n >= 4) {
+    store<u32>(dst, load<u32>(src));
+    store<u32>(dst + n - 4, load<u32>(src + n - 4));
+  } else {
+    for (let i: usize = 0; i < n; i++) store<u8>(dst + i, load<u8>(src + i));
   }
 }
 const J_META = fragment(':{"meta":{"plugin_id":');
