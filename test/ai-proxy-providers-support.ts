@@ -28,6 +28,7 @@ interface Exports {
   redactAdd(reset: number): number;
   redactPush(eos: number): number;
   redactWhole(): number;
+  redactString(reuse: number): number;
   configureProxy(): number;
   checkRequest(fast: number): number;
 }
@@ -178,6 +179,12 @@ export class Lab {
     return n;
   }
 
+  /** Adds `secret` (and its wire forms) to the current set; returns the pattern count. */
+  redactAlso(secret: string): number {
+    this.put(secret);
+    return this.x.redactAdd(0);
+  }
+
   /** Feeds chunks through one StreamRedactor (eos on the last); returns each output and the bytes held after it. */
   redactStream(chunks: (string | Uint8Array)[]): { out: Buffer[]; held: number[] } {
     const out: Buffer[] = [];
@@ -193,6 +200,13 @@ export class Lab {
   redactWhole(body: string | Uint8Array): string {
     this.put(body);
     this.x.redactWhole();
+    return this.out();
+  }
+
+  /** Secrets#maskString of `s`, or (null) again of the same string object as the last call. */
+  redactString(s: string | null): string {
+    if (s !== null) this.put(s);
+    this.x.redactString(s === null ? 1 : 0);
     return this.out();
   }
 }

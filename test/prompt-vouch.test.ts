@@ -6,74 +6,14 @@
 // an invalid body unchanged); a record that matches is what it reads.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join, resolve } from "node:path";
-import { HeaderMap } from "../host/http/header-map.ts";
-import { FilterManager, type DecoderFilterCallbacks, type DownstreamSink, type HttpFilter } from "../host/http/filter-manager.ts";
-import { BufferInstance } from "../host/proxy/buffer.ts";
 import { StreamInfo } from "../host/proxy/stream-info.ts";
 import { ProxyWasmRuntime, type WasmPlugin } from "../host/proxy/runtime.ts";
 import { StatsStore } from "../host/stats/store.ts";
-import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
 import { pluginConfig } from "./support/plugin-config.ts";
+import { RECORD, run } from "./support/prompt-run.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const RECORD = "ai.prompt.validated_body";
 const NOT_JSON = "this LLM route only supports application/json requests";
-
-/** The last filter: records the body and the record it finds, and answers 200. */
-class Upstream implements HttpFilter {
-  private cb!: DecoderFilterCallbacks;
-  body = Buffer.alloc(0);
-  record: Uint8Array | undefined;
-  constructor(private readonly info: StreamInfo) {}
-  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
-    this.cb = cb;
-  }
-  decodeHeaders(): HeadersStatus {
-    return HeadersStatus.StopIteration;
-  }
-  decodeData(data: BufferInstance, end: boolean): DataStatus {
-    this.body = Buffer.concat([this.body, data.toBuffer()]);
-    data.drain(data.length);
-    if (end) {
-      this.record = this.info.filterState.getWasm(RECORD);
-      this.cb.encodeHeaders(new HeaderMap([[":status", "200"]]), false);
-      this.cb.encodeData(new BufferInstance(Buffer.from("ok")), true);
-    }
-    return DataStatus.StopIterationNoBuffer;
-  }
-  decodeTrailers(): TrailersStatus {
-    return TrailersStatus.StopIteration;
-  }
-}
-
-/** A non-Wasm filter between two Wasm ones (Lua, ext_proc): rewrites the whole body and/or the filter state. */
-class Between implements HttpFilter {
-  constructor(
-    private readonly info: StreamInfo,
-    private readonly rewrite: (body: Buffer, info: StreamInfo) => Buffer,
-  ) {}
-  setDecoderFilterCallbacks(): void {}
-  decodeHeaders(_h: HeaderMap, end: boolean): HeadersStatus {
-    return end ? HeadersStatus.Continue : HeadersStatus.StopIteration;
-  }
-  decodeData(data: BufferInstance, end: boolean): DataStatus {
-    if (!end) return DataStatus.StopIterationAndBuffer;
-    const next = this.rewrite(data.toBuffer(), this.info);
-    data.drain(data.length);
-    data.add(next);
-    return DataStatus.Continue;
-  }
-  decodeTrailers(): TrailersStatus {
-    return TrailersStatus.Continue;
-  }
-}
-
-interface Outcome {
-  status: number;
-  reply: string;
-  upstream: string | null;
-  record: boolean;
-}
 
 let runtime: ProxyWasmRuntime;
 let template: WasmPlugin;
@@ -81,31 +21,6 @@ let decorator: WasmPlugin;
 
 function plugin(name: string, config: unknown) {
   return runtime.loadPlugin(pluginConfig(join(ROOT, "build", `${name}.wasm`), { name, rootId: name, vmId: name, config: JSON.stringify(config) }));
-}
-
-/** One request through `chain` (Wasm plugins, or a rewrite to run there) in front of the recording upstream. */
-function run(chain: (WasmPlugin | ((body: Buffer, info: StreamInfo) => Buffer))[], body: Buffer): Outcome {
-  const info = new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 });
-  let status = 0;
-  const reply: Buffer[] = [];
-  const sink: DownstreamSink = {
-    encodeHeaders: (h) => (status = Number(h.get(":status"))),
-    encodeData: (d) => reply.push(Buffer.from(d)),
-    encodeTrailers() {},
-    reset() {},
-    readDisable() {},
-  };
-  const fm = new FilterManager(info, sink, 1 << 30);
-  for (const f of chain) fm.addFilter(typeof f === "function" ? new Between(info, f) : f.createStreamContext(0));
-  const up = new Upstream(info);
-  fm.addFilter(up);
-  fm.decodeHeaders(null, new HeaderMap([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], ["content-type", "application/json"], ["content-length", String(body.length)]]), false);
-  // In two chunks, as a client's body arrives.
-  const cut = body.length >> 1;
-  fm.decodeData(null, new BufferInstance(body.subarray(0, cut)), false);
-  fm.decodeData(null, new BufferInstance(body.subarray(cut)), true);
-  const replied = Buffer.concat(reply).toString();
-  return { status, reply: status === 200 && up.body.length > 0 ? "" : replied, upstream: up.body.length > 0 ? up.body.toString("latin1") : null, record: up.record !== undefined };
 }
 
 /** `fields` as a chat body padded past the vouch threshold with a long first message. */

@@ -6,6 +6,8 @@
 export * from "../../lib/prompt/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, registerRootContext } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
+import { outputRegion, replaceBodyAt } from "../../lib/prompt/out";
+import { StreamPool } from "../../lib/runtime/pool";
 import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
 import { decodeString, Kind, kindAt, lastMember, Member, skipWs } from "../../lib/prompt/scan";
 import { ByteBuilder } from "../../lib/llm/json-writer";
@@ -17,6 +19,8 @@ const NOT_CHAT = "this LLM route only supports llm/chat type requests";
 
 class DecoratorRoot extends RootContext {
   config: DecoratorConfig = new DecoratorConfig();
+  /** Deleted streams, reused (lib/runtime/pool.ts): a stream holds nothing once deleted. */
+  readonly pool: StreamPool<DecoratorStream> = new StreamPool<DecoratorStream>();
 
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
@@ -25,11 +29,13 @@ class DecoratorRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
+    this.pool.clear();
     return true;
   }
 
   createHttpContext(contextId: u32): HttpContext {
-    return new DecoratorStream(contextId, this, this.config);
+    const s = this.pool.take(contextId);
+    return s != null ? s : new DecoratorStream(contextId, this, this.config);
   }
 }
 
@@ -44,6 +50,12 @@ class DecoratorStream extends JsonBodyStream {
 
   onNoBody(): i32 {
     return this.reject(400, NOT_JSON);
+  }
+
+  onDelete(): void {
+    const root = changetype<DecoratorRoot>(this.root);
+    // A stream of an earlier configuration is not kept.
+    if (root.config === this.config) root.pool.give(this);
   }
 
   onBody(body: Uint8Array): i32 {
@@ -65,35 +77,43 @@ class DecoratorStream extends JsonBodyStream {
     if (innerStart >= innerEnd) return this.reject(400, NOT_CHAT);
 
     const c = this.config;
-    // Sized for the result up front. (One builder kept for every request saved ~0.3 µs but
-    // doubled the VM's linear memory in the chain bench: a long-lived block the size of the
-    // largest body moved the collector's peak over a memory.grow.)
-    const w = new ByteBuilder(body.length + c.prepend.length + c.append.length + 8);
     if (keysDistinct(body, members)) {
-      // The common case: splice the messages into the client's bytes, the rest untouched.
-      w.range(body, 0, messages.valueStart);
-      writeMessages(w, c, body, innerStart, innerEnd);
-      w.range(body, messages.valueEnd, body.length);
-    } else {
-      // Duplicate keys: re-serialise the top level with one member per key (the last, as a
-      // JSON parser keeps), nested values copied byte for byte.
-      w.byte(0x7b);
-      const last = lastIndexByKey(body, members);
-      let first = true;
-      for (let i = 0; i < members.length; i++) {
-        const m = unchecked(members[i]);
-        if (unchecked(last[i]) == false) continue;
-        if (!first) w.byte(0x2c);
-        first = false;
-        w.byte(0x22);
-        w.range(body, m.keyStart, m.keyEnd);
-        w.byte(0x22);
-        w.byte(0x3a);
-        if (m === messages) writeMessages(w, c, body, innerStart, innerEnd);
-        else w.range(body, m.valueStart, m.valueEnd);
-      }
-      w.byte(0x7d);
+      // The common case: splice the messages into the client's bytes, the rest untouched,
+      // written straight into the output region (lib/prompt/out.ts) at their final offsets.
+      const head = messages.valueStart;
+      const tail = body.length - messages.valueEnd;
+      const mid = messagesLength(c, innerStart, innerEnd);
+      const n = head + mid + tail;
+      const d = outputRegion(n);
+      memory.copy(d, body.dataStart, <usize>head);
+      writeMessagesAt(d + <usize>head, c, body, innerStart, innerEnd);
+      memory.copy(d + <usize>(head + mid), body.dataStart + <usize>messages.valueEnd, <usize>tail);
+      replaceBodyAt(body, d, n);
+      return Action.Continue;
     }
+    // Duplicate keys: re-serialise the top level with one member per key (the last, as a
+    // JSON parser keeps), nested values copied byte for byte. Sized for the result up front.
+    const w = new ByteBuilder(body.length + c.prepend.length + c.append.length + 8);
+    w.byte(0x7b);
+    const last = lastIndexByKey(body, members);
+    let first = true;
+    for (let i = 0; i < members.length; i++) {
+      const m = unchecked(members[i]);
+      if (unchecked(last[i]) == false) continue;
+      if (!first) w.byte(0x2c);
+      first = false;
+      w.byte(0x22);
+      w.range(body, m.keyStart, m.keyEnd);
+      w.byte(0x22);
+      w.byte(0x3a);
+      if (m === messages) {
+        const k = messagesLength(c, innerStart, innerEnd);
+        w.ensure(k);
+        writeMessagesAt(w.buf.dataStart + <usize>w.len, c, body, innerStart, innerEnd);
+        w.len += k;
+      } else w.range(body, m.valueStart, m.valueEnd);
+    }
+    w.byte(0x7d);
     // The builder's own bytes, not a copy of them.
     this.replaceBody(body, w.buf.subarray(0, w.len));
     return Action.Continue;
@@ -104,30 +124,34 @@ function isWs(c: u8): bool {
   return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
 }
 
-/** The new messages array: prepend, the client's messages `[start, end)`, append. */
-function writeMessages(w: ByteBuilder, c: DecoratorConfig, body: Uint8Array, start: i32, end: i32): void {
-  // Sized first, then written with plain stores and copies: a handful of small pieces per
-  // request, each of which would otherwise go through the builder's growth check.
-  const pre = c.prependCount > 0 ? c.prepend.length : -1;
-  const app = c.appendCount > 0 ? c.append.length : -1;
-  const n = 2 + (pre + 1) + (end - start) + (app + 1);
-  w.ensure(n);
-  let d = w.buf.dataStart + <usize>w.len;
+/** The length of the new messages array (writeMessagesAt's output). */
+function messagesLength(c: DecoratorConfig, start: i32, end: i32): i32 {
+  const pre = c.prependCount > 0 ? c.prepend.length + 1 : 0;
+  const app = c.appendCount > 0 ? c.append.length + 1 : 0;
+  return 2 + pre + (end - start) + app;
+}
+
+/**
+ * Writes the new messages array at `d` (messagesLength bytes): prepend, the client's messages
+ * `[start, end)`, append. Plain stores and copies: a handful of small pieces per request.
+ */
+function writeMessagesAt(d: usize, c: DecoratorConfig, body: Uint8Array, start: i32, end: i32): void {
   store<u8>(d++, 0x5b);
-  if (pre >= 0) {
+  if (c.prependCount > 0) {
+    const pre = c.prepend.length;
     memory.copy(d, c.prepend.dataStart, <usize>pre);
     d += <usize>pre;
     store<u8>(d++, 0x2c);
   }
   memory.copy(d, body.dataStart + <usize>start, <usize>(end - start));
   d += <usize>(end - start);
-  if (app >= 0) {
+  if (c.appendCount > 0) {
+    const app = c.append.length;
     store<u8>(d++, 0x2c);
     memory.copy(d, c.append.dataStart, <usize>app);
     d += <usize>app;
   }
   store<u8>(d, 0x5d);
-  w.len += n;
 }
 
 /** Up to this many keys are compared pairwise; more go through a set (a body may hold 100k keys). */

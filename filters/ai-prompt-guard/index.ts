@@ -11,18 +11,26 @@ import { Action, HttpContext, RootContext, logDebug, logError, registerRootConte
 import { ALLOW, DENY, GuardConfig, parseConfig } from "./config";
 import { extractPrompt, PromptStatus } from "./prompt";
 import { replyError } from "./reply";
-import { parseDecimal } from "../../lib/prompt/decimal";
-import { getHeaderBytes } from "../../lib/abi/headers";
-import { MapType } from "../../lib/abi/enums";
+import { StreamPool } from "../../lib/runtime/pool";
+import { requestContentLength } from "../../lib/prompt/read";
+import { proxy_set_property } from "../../lib/abi/imports";
 
 /** Kong's answer for a denied prompt, an allow miss and a prompt it cannot read. */
 const BAD_REQUEST = "bad request";
 
-/** Filter state with the verdict (Envoy: FILTER_STATE(wasm.ai.prompt_guard)), for the access log. */
-const VERDICT_KEY: string[] = ["ai.prompt_guard"];
+/**
+ * Filter state with the verdict (Envoy: FILTER_STATE(wasm.ai.prompt_guard)), for the access log.
+ * The key and the three verdicts are encoded once: every request sets one.
+ */
+const VERDICT_KEY = String.UTF8.encode("ai.prompt_guard");
+const ALLOWED = String.UTF8.encode("allowed");
+const DENIED = String.UTF8.encode("denied");
+const INVALID = String.UTF8.encode("invalid");
 
 class GuardRoot extends RootContext {
   config: GuardConfig = new GuardConfig();
+  /** Deleted streams, reused (lib/runtime/pool.ts): a stream holds nothing once deleted. */
+  readonly pool: StreamPool<GuardStream> = new StreamPool<GuardStream>();
 
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
@@ -31,11 +39,13 @@ class GuardRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
+    this.pool.clear();
     return true;
   }
 
   createHttpContext(contextId: u32): HttpContext {
-    return new GuardStream(contextId, this, this.config);
+    const s = this.pool.take(contextId);
+    return s != null ? s : new GuardStream(contextId, this, this.config);
   }
 }
 
@@ -48,20 +58,26 @@ class GuardStream extends HttpContext {
     super(id, root);
   }
 
+  onDelete(): void {
+    const root = changetype<GuardRoot>(this.root);
+    // A stream of an earlier configuration is not kept.
+    if (root.config === this.config) root.pool.give(this);
+  }
+
   /** Records the verdict: allowed, denied (deny match or allow miss) or invalid (unreadable request). */
-  private verdict(v: string): void {
-    this.setPropertyString(VERDICT_KEY, v);
+  private verdict(v: ArrayBuffer): void {
+    proxy_set_property(changetype<usize>(VERDICT_KEY), VERDICT_KEY.byteLength, changetype<usize>(v), v.byteLength);
   }
 
   /** Kong's 400 for a refused prompt. */
-  private refuse(verdict: string): i32 {
+  private refuse(verdict: ArrayBuffer): i32 {
     this.verdict(verdict);
     replyError(this, 400, "ai_prompt_guard_bad_request", BAD_REQUEST, null);
     return Action.Pause;
   }
 
   private tooLarge(): i32 {
-    this.verdict("invalid");
+    this.verdict(INVALID);
     const limit = this.config.maxRequestBodySize;
     replyError(this, 413, "ai_prompt_guard_body_too_large", "request body is larger than " + limit.toString() + " bytes", "request_too_large");
     return Action.Pause;
@@ -71,15 +87,14 @@ class GuardStream extends HttpContext {
     if (endOfStream) {
       // No body, so no prompt: Kong's guard refuses a request it cannot parse.
       logDebug("request has no body");
-      this.verdict("invalid");
+      this.verdict(INVALID);
       replyError(this, 400, "ai_prompt_guard_no_body", "request body is required and must be a JSON object", "invalid_request_body");
       return Action.Pause;
     }
     const limit = this.config.maxRequestBodySize;
     if (limit > 0) {
-      // Read as bytes: no string is made for a number.
-      const cl = getHeaderBytes(MapType.HttpRequestHeaders, "content-length");
-      if (cl != null && parseDecimal(cl) > <i64>limit) return this.tooLarge();
+      // Read into kept memory: no allocation, no string (lib/prompt/read.ts).
+      if (requestContentLength() > <i64>limit) return this.tooLarge();
     }
     this.bufferRequestBody = true;
     return Action.Continue;
@@ -90,13 +105,13 @@ class GuardStream extends HttpContext {
     if (c.maxRequestBodySize > 0 && body.length > c.maxRequestBodySize) return this.tooLarge();
     const p = extractPrompt(body, c.matchAllRoles, c.allowAllConversationHistory);
     if (p.status == PromptStatus.BadJson) {
-      this.verdict("invalid");
+      this.verdict(INVALID);
       replyError(this, 400, "ai_prompt_guard_invalid_json", p.reason, "invalid_request_body");
       return Action.Pause;
     }
     if (p.status == PromptStatus.BadFormat) {
       logDebug("unsupported prompt format: " + p.reason);
-      return this.refuse("invalid");
+      return this.refuse(INVALID);
     }
     // One pass for every pattern: it stops at the first deny match (the pattern whose match ends
     // first in the text is the one logged).
@@ -104,13 +119,13 @@ class GuardStream extends HttpContext {
     const found = set.search(p.textPtr, p.textLen);
     if ((found & DENY) != 0) {
       logDebug("prompt matched deny_patterns[" + set.stopPattern.toString() + "]");
-      return this.refuse("denied");
+      return this.refuse(DENIED);
     }
     if (c.allowCount > 0 && (found & ALLOW) == 0) {
       logDebug("prompt matched none of the allow_patterns");
-      return this.refuse("denied");
+      return this.refuse(DENIED);
     }
-    this.verdict("allowed");
+    this.verdict(ALLOWED);
     return Action.Continue;
   }
 }

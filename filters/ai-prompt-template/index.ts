@@ -6,6 +6,7 @@
 export * from "../../lib/prompt/exports";
 import { Action, RootContext, HttpContext, logError, logInfo, logWarn, registerRootContext, setProperty } from "../../lib/runtime";
 import { JsonBodyStream, readJsonDoc } from "../../lib/prompt/body";
+import { StreamPool } from "../../lib/runtime/pool";
 import { vouch } from "../../lib/prompt/vouch";
 import { arrayElements, decodeString, Kind, kindAt, lastMember, Member, objectMembers, Span } from "../../lib/prompt/scan";
 import { validateJson } from "../../lib/json/validate";
@@ -19,6 +20,8 @@ const PREFIX = "{template://";
 
 class TemplateRoot extends RootContext {
   config: TemplateConfig = new TemplateConfig();
+  /** Deleted streams, reused (lib/runtime/pool.ts): a stream holds nothing once deleted. */
+  readonly pool: StreamPool<TemplateStream> = new StreamPool<TemplateStream>();
 
   onConfigure(bytes: Uint8Array): bool {
     const r = parseConfig(bytes);
@@ -27,13 +30,15 @@ class TemplateRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
+    this.pool.clear();
     const dup = this.config.duplicates;
     for (let i = 0; i < dup.length; i++) logWarn("more than one template is named [" + unchecked(dup[i]) + "]; the first is used");
     return true;
   }
 
   createHttpContext(contextId: u32): HttpContext {
-    return new TemplateStream(contextId, this, this.config);
+    const s = this.pool.take(contextId);
+    return s != null ? s : new TemplateStream(contextId, this, this.config);
   }
 }
 
@@ -65,10 +70,17 @@ class TemplateStream extends JsonBodyStream {
     return this.reject(400, NOT_JSON);
   }
 
+  onDelete(): void {
+    const root = changetype<TemplateRoot>(this.root);
+    // A stream of an earlier configuration is not kept.
+    if (root.config === this.config) root.pool.give(this);
+  }
+
   onBody(body: Uint8Array): i32 {
     const c = this.config;
-    // Kong logs the raw client body before anything else looks at it.
-    if (c.logOriginal) setProperty(["ai.payload.original_request"], body.buffer);
+    // Kong logs the raw client body before anything else looks at it. (A copy: the body's
+    // buffer is kept for the next request, lib/prompt/read.ts, and may be longer than the body.)
+    if (c.logOriginal) setProperty(["ai.payload.original_request"], body.slice(0).buffer);
 
     const doc = readJsonDoc(body);
     if (doc.error != null) {

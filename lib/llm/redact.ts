@@ -60,6 +60,7 @@ export class Secrets {
     if (b.length < MIN_SECRET_BYTES) return;
     for (let i = 0; i < this.patterns.length; i++) if (sameBytes(unchecked(this.patterns[i]), b)) return;
     this.patterns.push(b);
+    this.lastIn = this.lastOut = ""; // a remembered result may miss the new pattern
     unchecked((this.first[unchecked(b[0])] = 1));
     if (b.length > this.maxLen) this.maxLen = b.length;
     if (this.minLen == 0 || b.length < this.minLen) this.minLen = min<i32>(b.length, 255);
@@ -111,10 +112,12 @@ export class Secrets {
         i += d;
         continue;
       }
-      for (let k = 0; k < np; k++) {
+      // The window's last byte may end a pattern's prefix: look closer only where a pattern starts.
+      const c = load<u8>(p + <usize>i);
+      if (this.maybeFirst(c)) for (let k = 0; k < np; k++) {
         const pat = unchecked(pats[k]);
         const len = pat.length;
-        if (i + len <= n && memory.compare(p + <usize>i, pat.dataStart, <usize>len) == 0) {
+        if (i + len <= n && load<u8>(pat.dataStart) == c && memory.compare(p + <usize>i, pat.dataStart, <usize>len) == 0) {
           if (!mask) return true;
           memory.fill(p + <usize>i, STAR, <usize>len);
           hit = true;
@@ -147,9 +150,15 @@ export class Secrets {
     return out;
   }
 
+  // maskString's last short input and its result: the same string (a route's model name,
+  // cached by the provider) is masked once per response, and strings are immutable.
+  private lastIn: string = "";
+  private lastOut: string = "";
+
   /** `s` with every secret masked. */
   maskString(s: string): string {
     if (this.patterns.length == 0) return s;
+    if (changetype<usize>(s) == changetype<usize>(this.lastIn)) return this.lastOut;
     const n = String.UTF8.byteLength(s);
     if (n < this.minLen) return s;
     if (n > MASK_SCRATCH_BYTES) {
@@ -161,8 +170,10 @@ export class Secrets {
     // A short one (a model name, a header value) is encoded into a buffer kept for the next call.
     const p = changetype<usize>(maskScratch);
     String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
-    if (!this.maskInPlace(p, n)) return s;
-    return String.UTF8.decodeUnsafe(p, <usize>n);
+    const out = this.maskInPlace(p, n) ? String.UTF8.decodeUnsafe(p, <usize>n) : s;
+    this.lastIn = s;
+    this.lastOut = out;
+    return out;
   }
 
   /** Whether p[0, n) holds a secret (what maskInPlace would mask). */

@@ -3,7 +3,7 @@
 
 import { JSON } from "json-as";
 import { getNumber, getObj } from "../json";
-import { RawKind, RawObjectIter, rawKind, rawNumber } from "../json/raw";
+import { RawObjectIter, rawNumber } from "../json/raw";
 import { Usage } from "./provider";
 
 /** The largest token count believed: a bigger one (or a negative one) is treated as absent. */
@@ -51,7 +51,9 @@ export function readOpenAiUsage(obj: JSON.Obj, u: Usage): bool {
 
 /** readOpenAiUsage over validated bytes: `b[start, end)` is the `usage` value (any kind). */
 export function readOpenAiUsageRaw(b: Uint8Array, start: i32, end: i32, u: Usage): bool {
-  if (rawKind(b, start) != RawKind.Object) return false;
+  const bp = b.dataStart;
+  // Kinds told by the first byte in place (rawKind's checks, without its calls).
+  if (start < 0 || start >= b.byteLength || load<u8>(bp + <usize>start) != 0x7b) return false;
   let p: f64 = NaN;
   let c: f64 = NaN;
   let t: f64 = NaN;
@@ -60,7 +62,8 @@ export function readOpenAiUsageRaw(b: Uint8Array, start: i32, end: i32, u: Usage
   while (it.next()) {
     const n = it.keyEnd - it.keyStart;
     if (n != 13 && n != 17 && n != 12) continue;
-    const v = rawKind(b, it.valueStart) == RawKind.Number ? rawNumber(b, it.valueStart, it.valueEnd) : NaN;
+    const k = load<u8>(bp + <usize>it.valueStart); // a value, inside b
+    const v = k == 0x2d || <u32>k - 0x30 < 10 ? rawNumber(b, it.valueStart, it.valueEnd) : NaN;
     if (n == 13 && it.keyIs("prompt_tokens")) p = v;
     else if (n == 17 && it.keyIs("completion_tokens")) c = v;
     else if (n == 12 && it.keyIs("total_tokens")) t = v;

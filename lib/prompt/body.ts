@@ -3,16 +3,15 @@
 // drop content-length while the headers are writable (the body will change), enforce Kong's
 // max_request_body_size, and validate the JSON before anything reads it.
 
-import { Action, BufferType, MapType } from "../abi/enums";
+import { Action, BufferType } from "../abi/enums";
 import { setBufferBytesFrom } from "../abi/buffers";
-import { getHeaderBytes } from "../abi/headers";
 import { HttpContext, RootContext } from "../runtime/context";
 import { validateJsonMembers } from "../json/validate";
 import { DEFAULT_MAX_DEPTH } from "../json/read";
 import { Kind, kindAt, Member, skipWs } from "./scan";
 import { replyError } from "./errors";
 import { vouched } from "./vouch";
-import { parseDecimal } from "./decimal";
+import { NO_CONTENT_LENGTH, removeRequestContentLength, requestContentLength } from "./read";
 
 /** Kong 3.12+'s default max_request_body_size; 0 means no limit of the filter's own. */
 export const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 1048576;
@@ -99,19 +98,21 @@ export class JsonBodyStream extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (endOfStream) return this.onNoBody();
-    // Read as bytes: no string is made for a number.
+    // The body may change size, so a content-length must go now: Envoy's wasm Context::
+    // decodeHeaders (source/extensions/common/wasm/context.cc) drops its hold on the request
+    // headers once this callback answers Continue, so no later callback can fix them, and the
+    // router forwards them as they are. (Holding the headers instead would hold the body from
+    // us: see the file's head.) A body that goes on unchanged then travels chunked.
     if (this.maxBodySize > 0) {
-      const cl = getHeaderBytes(MapType.HttpRequestHeaders, "content-length");
-      if (cl != null) {
-        const n = parseDecimal(cl);
+      const n = requestContentLength();
+      if (n != NO_CONTENT_LENGTH) {
         if (n >= 0 && <u64>n > this.maxBodySize) return this.tooLarge();
-        // The body is about to change size; Envoy would forward a stale content-length.
-        this.removeRequestHeader("content-length");
+        removeRequestContentLength();
       }
       // Absent (an earlier filter of the chain removed it, or the request is chunked): there is
       // nothing to remove, and a host call saved.
     } else {
-      this.removeRequestHeader("content-length");
+      removeRequestContentLength();
     }
     this.bufferRequestBody = true;
     return Action.Continue;

@@ -2,9 +2,12 @@
 
 /** A decimal header value (raw bytes, e.g. content-length), or -1 when it is not one. */
 export function parseDecimal(b: ArrayBuffer): i64 {
-  const n = b.byteLength;
+  return parseDecimalAt(changetype<usize>(b), b.byteLength);
+}
+
+/** The same for `n` bytes at `p`. */
+export function parseDecimalAt(p: usize, n: i32): i64 {
   if (n == 0 || n > 18) return -1;
-  const p = changetype<usize>(b);
   let v: i64 = 0;
   for (let i = 0; i < n; i++) {
     const c = <i32>load<u8>(p + <usize>i);

@@ -126,6 +126,22 @@ export class HttpContext extends Context {
     super(id);
   }
 
+  /**
+   * @internal For StreamPool: makes a context whose stream was deleted the context of the new
+   * stream `id`, with the runtime's per-stream state reset. A subclass that keeps per-stream
+   * fields of its own resets them in its override and calls super.
+   */
+  rebind(id: u32): void {
+    // `id` is read-only to filters; only the pool moves a context to another stream.
+    store<u32>(changetype<usize>(this) + offsetof<Context>("id"), id);
+    this.bufferRequestBody = false;
+    this.bufferResponseBody = false;
+    this.requestBodyDelivered = false;
+    this.responseBodyDelivered = false;
+    this.requestBodySeen = false;
+    this.responseBodySeen = false;
+  }
+
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     return Action.Continue;
   }

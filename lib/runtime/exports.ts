@@ -131,7 +131,7 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
       a = Action.Pause;
     } else {
       ctx.requestBodyDelivered = true;
-      a = ctx.onRequestBodyComplete(readBody(BufferType.HttpRequestBody, bodySize));
+      a = ctx.onRequestBodyComplete(bodyReader(BufferType.HttpRequestBody, bodySize));
     }
   } else {
     a = ctx.onRequestBody(bodySize, endOfStream);
@@ -175,7 +175,7 @@ export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStrea
       a = Action.Pause;
     } else {
       ctx.responseBodyDelivered = true;
-      a = ctx.onResponseBodyComplete(readBody(BufferType.HttpResponseBody, bodySize));
+      a = ctx.onResponseBodyComplete(bodyReader(BufferType.HttpResponseBody, bodySize));
     }
   } else {
     a = ctx.onResponseBody(bodySize, endOfStream);
@@ -230,8 +230,23 @@ export function proxy_on_delete(contextId: u32): void {
   removeContext(contextId);
 }
 
+/** Reads a buffered body: (buffer type, size) to its bytes. */
+export type BodyReader = (type: i32, bodySize: u32) => Uint8Array;
+
+/**
+ * What reads a completed buffered body for onRequestBodyComplete / onResponseBodyComplete.
+ * A module whose filters never keep the body past that callback may read it into memory it
+ * reuses (lib/prompt/read.ts); the default hands each body its own buffer.
+ */
+let bodyReader: BodyReader = readBody;
+
+/** Replaces the module's body reader (call at top level, before any stream). */
+export function setBodyReader(reader: BodyReader): void {
+  bodyReader = reader;
+}
+
 /** The body Envoy has buffered: `bodySize` is the whole of it while the filter kept pausing. */
-function readBody(type: i32, bodySize: u32): Uint8Array {
+export function readBody(type: i32, bodySize: u32): Uint8Array {
   if (bodySize == 0) return new Uint8Array(0);
   const b = getBufferBytes(type, 0, bodySize);
   return b != null ? Uint8Array.wrap(b) : new Uint8Array(0);
@@ -239,5 +254,5 @@ function readBody(type: i32, bodySize: u32): Uint8Array {
 
 function readWholeBody(type: i32): Uint8Array {
   const size = getBufferSize(type);
-  return size > 0 ? readBody(type, <u32>size) : new Uint8Array(0);
+  return size > 0 ? bodyReader(type, <u32>size) : new Uint8Array(0);
 }

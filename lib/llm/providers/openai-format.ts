@@ -24,6 +24,7 @@ import {
 import { SseEvent } from "../sse";
 import { SseStreamTranslator } from "../stream";
 import { readOpenAiUsageRaw } from "../usage";
+import { isSome } from "../nullable";
 
 /** The member that carries a client's own key (the filter drops it unless allow_override). */
 const CLIENT_KEY = "api_key";
@@ -112,7 +113,7 @@ export abstract class OpenAiFormatProvider extends Provider {
     // Read on the bytes: the body goes out unchanged, so no tree is built. The validator
     // records the top-level members as it goes (no second walk to find them).
     const top = rawStart(body);
-    if (validateJsonMembers(body, DEFAULT_MAX_DEPTH, responseSpans) != null || rawKind(body, top) != RawKind.Object) {
+    if (isSome(validateJsonMembers(body, DEFAULT_MAX_DEPTH, responseSpans)) || rawKind(body, top) != RawKind.Object) {
       return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": response is not a JSON object");
     }
     const t = TOP;
@@ -124,7 +125,7 @@ export abstract class OpenAiFormatProvider extends Provider {
       if (kindOf(body, t.choices) != RawKind.Array) return TranslatedResponse.fail("transformation failed from type " + this.name + "://" + routeTypeName(req.route) + ": 'choices' not in " + routeTypeName(req.route) + " response");
     }
     if (t.usage >= 0) readOpenAiUsageRaw(body, spanStart(t.usage), spanEnd(t.usage), r.usage);
-    if (kindOf(body, t.model) == RawKind.String) r.model = rawString(body, spanStart(t.model), spanEnd(t.model));
+    if (kindOf(body, t.model) == RawKind.String) r.model = modelName(body, spanStart(t.model), spanEnd(t.model));
     // Already the OpenAI shape: passed through unchanged (Kong does the same).
     r.body = body;
     return r;
@@ -150,16 +151,24 @@ class TopSpans {
   /** From the top-level member spans validateJsonMembers recorded (key literals with their quotes). */
   fromSpans(b: Uint8Array, spans: Array<i32>): void {
     this.choices = this.data = this.usage = this.model = this.error = -1;
-    for (let i = 0; i + 3 < spans.length; i += 4) {
-      const span = (<i64>unchecked(spans[i + 2]) << 32) | <i64>(<u32>unchecked(spans[i + 3]));
-      this.take(b, unchecked(spans[i]) + 1, unchecked(spans[i + 1]) - 1, span);
+    // Read in place: four i32 a member (a response has a handful of members, read once each).
+    const sp = spans.dataStart;
+    const end = sp + (<usize>(spans.length & ~3) << 2);
+    const p = b.dataStart;
+    for (let q = sp; q < end; q += 16) {
+      const ks = load<i32>(q) + 1;
+      const n = load<i32>(q, 4) - 1 - ks;
+      // Told apart by length and first byte before the bytes are compared.
+      if (n < 4 || n > 7) continue;
+      const c = load<u8>(p + <usize>ks);
+      if (c != 0x63 && c != 0x75 && c != 0x6d && c != 0x64 && c != 0x65) continue; // c u m d e
+      const span = (<i64>load<i32>(q, 8) << 32) | <i64>load<u32>(q, 12);
+      this.take(p, ks, n, span);
     }
   }
 
-  /** The member with raw key b[ks, ke) and value span `span` (the last of duplicates wins, as in json-as). */
-  private take(b: Uint8Array, ks: i32, ke: i32, span: i64): void {
-    const n = ke - ks;
-    const p = b.dataStart;
+  /** The member with raw key p[ks, ks + n) and value span `span` (the last of duplicates wins, as in json-as). */
+  private take(p: usize, ks: i32, n: i32, span: i64): void {
     if (n == 7 && bytesAre(p, ks, n, "choices")) this.choices = span;
     else if (n == 5 && bytesAre(p, ks, n, "usage")) this.usage = span;
     else if (n == 5 && bytesAre(p, ks, n, "model")) this.model = span;
@@ -173,8 +182,25 @@ class TopSpans {
 const responseSpans = new Array<i32>();
 const TOP = new TopSpans();
 
+// The model the last answer named: a route's answers nearly always name the same one, so its
+// bytes are compared with it instead of decoding a new string (and the same string lets
+// Secrets#maskString answer from its last result).
+let lastModel = "";
+
+/** The string literal b[start, end) decoded: the last answer's model when the bytes are its. */
+function modelName(b: Uint8Array, start: i32, end: i32): string {
+  if (!rawStringEquals(b, start, end, lastModel)) lastModel = rawString(b, start, end);
+  return lastModel;
+}
+
+/** The kind of the value at `span` (a member span inside b), None when absent: rawKind's answer without its call. */
 @inline function kindOf(b: Uint8Array, span: i64): RawKind {
-  return span < 0 ? RawKind.None : rawKind(b, spanStart(span));
+  if (span < 0) return RawKind.None;
+  const c = load<u8>(b.dataStart + <usize>spanStart(span));
+  if (c == 0x22) return RawKind.String;
+  if (c == 0x7b) return RawKind.Object;
+  if (c == 0x5b) return RawKind.Array;
+  return rawKind(b, spanStart(span));
 }
 
 /** The message of an `{"error":…}` event: error.message, or error as a string. */
@@ -222,7 +248,7 @@ export class OpenAiStreamTranslator extends SseStreamTranslator {
     // Read on the bytes (the event goes out unchanged): validate (the validator records the
     // top-level members), then only the members needed.
     const err = validateJsonMembers(data, DEFAULT_MAX_DEPTH, responseSpans);
-    if (err != null) return "upstream sent an invalid stream event: " + err;
+    if (isSome(err)) return "upstream sent an invalid stream event: " + err!;
     const top = rawStart(data);
     if (rawKind(data, top) != RawKind.Object) return "upstream sent an invalid stream event: expected a JSON object";
     const t = TOP;

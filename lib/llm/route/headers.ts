@@ -340,6 +340,15 @@ export class HeaderView {
     else this.ctx.removeResponseHeader(name);
     if (ps != null) drop(ps, key, 0);
   }
+
+  /**
+   * The map's entries as read, for a reader that takes several headers in one walk (the
+   * response side, response-heads.ts): a cursor (first()/next(), then keyAt/keyLen/valueAt/
+   * valueLen). Null when the view holds no bytes or no longer follows them (after a change).
+   */
+  entries(): RawPairs | null {
+    return touched.length == 0 ? this.raw : null;
+  }
 }
 
 /** Drops the entries named `key` at or after `from`. */

@@ -32,11 +32,16 @@ import { ModelTemplates, RequestValues, resolveModel, sampleModel } from "./temp
 import { Analytics } from "../../analytics/record";
 import { operationOfPath } from "../../analytics/facts";
 import { HeaderView } from "./headers";
+import { isSome, sameText } from "../nullable";
+import { H_CACHE_CONTROL, H_CONTENT_ENCODING, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_MODEL, H_SET_COOKIE, isAscii, MODEL_HEADER, ResponseHeads } from "./response-heads";
 
-/** The response header naming provider/model (Kong's X-Kong-LLM-Model). */
-export const MODEL_HEADER = "x-ai-gateway-llm-model";
+export { MODEL_HEADER };
 
 const JSON_CT = "application/json";
+const SSE_CT = "text/event-stream";
+const NO_CACHE = "no-cache";
+/** The response side's reading of the headers (one callback at a time: reused). */
+const RESPONSE_HEADS = new ResponseHeads();
 
 /** Query parameters that carry a client's own key (Gemini's `key`, Azure's `api-key`); dropped unless allow_override. */
 const CLIENT_KEY_PARAMS = ["key", "api-key"];
@@ -338,10 +343,12 @@ export class LlmProxyStream extends HttpContext {
   // ---------------------------------------------------------------- response
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
-    // Read once: the reads need no host call (headers.ts).
+    // Read once: the reads need no host call (headers.ts), and the headers decided on are
+    // taken in one walk (response-heads.ts).
     const h = HeaderView.response(this);
-    const st = h.get(":status");
-    this.status = st != null ? <u32>I32.parseInt(st) : 0;
+    const sec = this.secrets();
+    const r = RESPONSE_HEADS.read(h, sec);
+    this.status = r.status();
     if (this.localReply || this.startNs == 0) {
       // Our own local reply passes through our response callbacks, and so does the reply of
       // a filter before us that stopped the request before our on_request_headers (a 429 of
@@ -350,44 +357,53 @@ export class LlmProxyStream extends HttpContext {
       if (endOfStream) this.finish();
       return Action.Continue;
     }
-    this.redactHeaders(h);
+    // Masks the credentials in every response header (an upstream may echo the key in any of them).
+    r.redact(sec);
     const req = this.req;
     const status = this.status;
-    // An LLM answer's content type, read once for both uses below.
-    const ct = req != null && status >= 200 && status < 300 && status != 204 ? h.get("content-type") : null;
-    const broken = this.brokenUpstream(h, status, endOfStream, ct);
-    if (broken != null) return this.badGateway(broken);
+    // An LLM answer's content type and length, read once for the checks and the changes below;
+    // application/json (the usual answer) is told without making the string, and is not a stream type.
+    const answer = req != null && status >= 200 && status < 300 && status != 204;
+    const ct = answer && !r.is(H_CONTENT_TYPE, JSON_CT) ? r.get(H_CONTENT_TYPE) : null;
+    const streamCt = isSome(ct) && isStreamType(ct!);
+    const cl = answer ? r.get(H_CONTENT_LENGTH) : null;
+    const broken = this.brokenUpstream(status, endOfStream, cl, streamCt ? ct : null);
+    if (isSome(broken)) return this.badGateway(broken!);
+    // Changes the walk shows would change nothing are not made (nor looked up again).
     if (status >= 400 || status == 0) {
       // Upstream errors and Envoy's own replies (503/504/413…) become the OpenAI error shape.
       this.mode = Mode.Error;
-      h.remove("content-length");
-      h.replace("content-type", JSON_CT);
+      if (!r.absent(H_CONTENT_LENGTH)) h.remove("content-length");
+      if (!r.single(H_CONTENT_TYPE, JSON_CT)) h.replace("content-type", JSON_CT);
     } else if (req == null || status < 200 || status >= 300) {
       this.mode = Mode.Pass; // preserve route
     } else {
-      const enc = h.get("content-encoding");
-      if (enc != null && enc.toLowerCase() != "identity") {
-        logWarn("upstream answered with content-encoding " + this.secrets().maskString(enc) + "; passing the body through untranslated");
+      const enc = r.get(H_CONTENT_ENCODING);
+      if (isSome(enc) && enc!.toLowerCase() != "identity") {
+        logWarn("upstream answered with content-encoding " + sec.maskString(enc!) + "; passing the body through untranslated");
         this.mode = Mode.Pass;
-      } else if (ct != null && isStreamType(ct) && req.stream) {
+      } else if (streamCt && req.stream) {
         // Streamed whenever the client streams (never buffer a whole stream).
         this.mode = Mode.Stream;
         const t = this.provider.newStreamTranslator(req);
         if (this.cfg.logPayloads || !this.provider.streamReportsUsage()) t.text = new ByteBuilder(1024);
         this.translator = t;
-        h.remove("content-length");
-        h.replace("content-type", "text/event-stream");
-        h.replace("cache-control", "no-cache");
+        if (isSome(cl)) h.remove("content-length"); // read above: nothing to remove when absent
+        if (!r.single(H_CONTENT_TYPE, SSE_CT)) h.replace("content-type", SSE_CT);
+        if (!r.single(H_CACHE_CONTROL, NO_CACHE)) h.replace("cache-control", NO_CACHE);
       } else {
         // JSON, or a stream the client did not ask for that this provider always sends (Gemini): aggregated.
         this.mode = Mode.Buffer;
-        h.remove("content-length");
-        h.replace("content-type", JSON_CT);
+        if (isSome(cl)) h.remove("content-length");
+        if (!r.single(H_CONTENT_TYPE, JSON_CT)) h.replace("content-type", JSON_CT);
       }
-      h.remove("set-cookie");
-      if (status == 200 && this.cfg.modelNameHeader) h.replace(MODEL_HEADER, modelHeaderValue(this.provider.name, req.model));
+      if (!r.absent(H_SET_COOKIE)) h.remove("set-cookie");
+      if (status == 200 && this.cfg.modelNameHeader) {
+        const m = modelHeaderValue(this.provider.name, req.model);
+        if (!r.single(H_MODEL, m)) h.replace(MODEL_HEADER, m);
+      }
     }
-    if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !this.secrets().empty) this.redactor = new StreamRedactor(this.secrets());
+    if ((this.mode == Mode.Pass || this.mode == Mode.Stream) && !sec.empty) this.redactor = new StreamRedactor(sec);
     if (endOfStream) this.finish();
     return Action.Continue;
   }
@@ -396,17 +412,17 @@ export class LlmProxyStream extends HttpContext {
    * Why this upstream answer cannot be a success for the client, or null. Seen at the
    * headers, so the client gets a 502 instead: a redirect (its Location would send the client
    * elsewhere), and on LLM routes a 204, an empty 200, or a stream answering a request that
-   * did not ask for one (from a provider that streams only when asked).
+   * did not ask for one (from a provider that streams only when asked). `cl`: the answer's
+   * content-length; `streamCt`: its content type when that is a stream type.
    */
-  private brokenUpstream(h: HeaderView, status: u32, endOfStream: bool, ct: string | null): string | null {
+  private brokenUpstream(status: u32, endOfStream: bool, cl: string | null, streamCt: string | null): string | null {
     if (status >= 300 && status < 400) return "upstream answered with a redirect (status " + status.toString() + ")";
     const req = this.req;
     if (req == null || status < 200 || status >= 300) return null;
     if (status == 204) return "upstream answered with no content (status 204)";
-    const cl = h.get("content-length");
-    if (endOfStream || (cl != null && cl.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
-    if (ct != null && isStreamType(ct) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
-      return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(ct) + ")";
+    if (endOfStream || (isSome(cl) && cl!.trim() == "0")) return "upstream answered with an empty body (status " + status.toString() + ")";
+    if (isSome(streamCt) && !req.stream && !this.provider.upstreamAlwaysStreams()) {
+      return "upstream answered a request with stream=false with a stream (" + this.secrets().maskString(streamCt!) + ")";
     }
     return null;
   }
@@ -421,11 +437,6 @@ export class LlmProxyStream extends HttpContext {
     // (DownstreamFilterManager::sendLocalReply); Envoy's own test filter for this case is
     // test/integration/filters/local_reply_during_encoding_filter.cc.
     return this.reject(502, why);
-  }
-
-  /** Masks the credentials in every response header (an upstream may echo the key in any of them). */
-  private redactHeaders(h: HeaderView): void {
-    h.redact(this.secrets());
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): i32 {
@@ -584,7 +595,7 @@ let mhModel = "";
 let mhValue = "";
 
 function modelHeaderValue(provider: string, model: string): string {
-  if (provider != mhProvider || model != mhModel || mhValue.length == 0) {
+  if (!sameText(provider, mhProvider) || !sameText(model, mhModel) || mhValue.length == 0) {
     mhProvider = provider;
     mhModel = model;
     mhValue = provider + "/" + model;
@@ -640,11 +651,6 @@ export function isStreamType(ct: string): bool {
   return startsWithAsciiCi(l, "text/event-stream") || startsWithAsciiCi(l, "application/x-ndjson") || startsWithAsciiCi(l, "application/stream+json") || startsWithAsciiCi(l, "application/jsonl");
 }
 
-function isAscii(s: string): bool {
-  for (let i = 0, n = s.length; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
 /** `s` starts with the lower-case ASCII `prefix`, ASCII letters of `s` compared case-blind. */
 function startsWithAsciiCi(s: string, prefix: string): bool {
   const n = prefix.length;
@@ -677,7 +683,7 @@ let lastRootName: string | null = null;
 function pluginNameOf(root: RootContext): string {
   const id = root.id;
   const last = lastRootName;
-  if (last != null && id == lastRootId) return last;
+  if (isSome(last) && id == lastRootId) return last!;
   let n: string;
   if (pluginNames.has(id)) n = pluginNames.get(id);
   else {

@@ -12,6 +12,7 @@ import { Action, HttpContext, RootContext, logError, logInfo, registerRootContex
 import { HeaderPair } from "../../../lib/abi/pairs";
 import { HeaderView } from "../../../lib/llm/route/headers";
 import { Secrets } from "../../../lib/llm/redact";
+import { ResponseHeads } from "../../../lib/llm/route/response-heads";
 import { arrAt, getArr, getString, parseObject, valueObj, valueString } from "../../../lib/json/read";
 
 function mapText(ps: HeaderPair[]): string {
@@ -84,7 +85,63 @@ class Check extends HttpContext {
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
     this.check(false, "response");
+    const values = getArr(this.config, "heads");
+    if (values != null) this.checkHeads(values);
     return Action.Continue;
+  }
+
+  /**
+   * lib/llm/route/response-heads.ts: reads the response map through its walk (on the snapshot
+   * view) and without it (direct calls, decoded pairs), masking credentials as ai-proxy does,
+   * and logs an error when the reads differ, or when the walk's "removing / replacing by v
+   * would change nothing" answers are not exactly what the resulting map says.
+   */
+  private checkHeads(values: JSON.Arr): void {
+    const original = copy(this.getResponseHeaders());
+    const reads = new Array<string>();
+    let skips = "";
+    for (let k = 0; k < 3; k++) {
+      this.setResponseHeaders(copy(original));
+      const h = k == 0 ? HeaderView.response(this) : k == 1 ? HeaderView.direct(this, false) : HeaderView.decoded(this, false);
+      const r = new ResponseHeads().read(h, this.secrets, k == 0);
+      let out = "status=" + r.status().toString();
+      r.redact(this.secrets);
+      for (let slot = 0; slot < 7; slot++) {
+        const v = r.get(slot);
+        out += " [" + (v != null ? v : "(null)") + "]";
+        for (let i = 0; i < values.length; i++) out += r.is(slot, valueString(arrAt(values, i))!) ? "y" : "n";
+      }
+      reads.push(out);
+      if (k != 0) continue;
+      // The walk's skips against the map as it now is (masked or not).
+      const ps = this.getResponseHeaders();
+      const names = [":status", "content-type", "content-length", "content-encoding", "set-cookie", "cache-control", "x-ai-gateway-llm-model"];
+      let want = "";
+      let got = "";
+      for (let slot = 0; slot < 7; slot++) {
+        let n = 0;
+        let first = "";
+        for (let j = 0; j < ps.length; j++) {
+          if (unchecked(ps[j]).key != names[slot]) continue;
+          if (n++ == 0) first = unchecked(ps[j]).value;
+        }
+        want += n == 0 ? "a" : "-";
+        got += r.absent(slot) ? "a" : "-";
+        for (let i = 0; i < values.length; i++) {
+          const v = valueString(arrAt(values, i))!;
+          want += n == 1 && first == v ? "s" : "-";
+          got += r.single(slot, v) ? "s" : "-";
+        }
+        want += " ";
+        got += " ";
+      }
+      // A skip the map does not bear out would lose a change; once the view answers (no walk),
+      // nothing is skipped here. Non-ASCII values are never skipped by the walk.
+      if (r.walked) skips = got + "| " + want;
+      else if (got.indexOf("a") >= 0 || got.indexOf("s") >= 0) logError("heads skip without the walk: " + got);
+    }
+    for (let k = 1; k < 3; k++) if (reads[k] != reads[0]) logError("heads reads differ: " + reads[0] + " vs " + reads[k]);
+    logInfo("headers-check heads " + reads[0] + " | " + skips);
   }
 }
 

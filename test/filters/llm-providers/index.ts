@@ -268,6 +268,18 @@ export function redactWhole(): i32 {
   return 1;
 }
 
+let lastString = "";
+
+/**
+ * Input: a string (reuse 0), or none (reuse 1: the string of the last call, the same object, as
+ * a route's cached model name is). Output: Secrets#maskString of it.
+ */
+export function redactString(reuse: i32): i32 {
+  if (reuse == 0) lastString = String.UTF8.decode(input);
+  setOutput(secrets.maskString(lastString));
+  return 1;
+}
+
 // ---- ai-proxy's request validation (lib/llm/route/request.ts): the one walk against the slow path ----
 let proxyCfg: AiProxyConfig | null = null;
 let proxyProvider: Provider | null = null;
