@@ -1,6 +1,6 @@
 // get/set_buffer_bytes' fast paths (get copies from the buffer's chunks straight into the
-// module's allocation; set at start 0 swaps the chunk list when it replaces the whole buffer)
-// against the general path written out here: join the chunks, then slice, drain and prepend. The set model is Envoy's Buffer::copyFrom (source/extensions/common/wasm/context.cc):
+// module's allocation; set at start 0 swaps the chunk list when it replaces the whole buffer, and
+// keeps the buffer, copying nothing, when the bytes written back are those it replaces) against the general path written out here: join the chunks, then slice, drain and prepend. The set model is Envoy's Buffer::copyFrom (source/extensions/common/wasm/context.cc):
 // start 0 drains `length` then prepends; start >= length() appends; anything else is
 // BadArgument. The get clamp is proxy-wasm-cpp-host's get_buffer_bytes (src/exports.cc).
 import { describe, expect, it } from "vitest";
@@ -41,6 +41,9 @@ function harness(ref: () => BufferRef) {
       const ptr = dv().getUint32(PTR_PTR, true);
       const size = dv().getUint32(SIZE_PTR, true);
       return { status, bytes: Buffer.from(u8().subarray(ptr, ptr + size)).toString("latin1") };
+    },
+    setAt(start: number, length: number, ptr: number, size: number): number {
+      return fns.proxy_set_buffer_bytes!(0, start | 0, length | 0, ptr, size);
     },
     set(start: number, length: number, data: string): number {
       u8().set(Buffer.from(data, "latin1"), DATA);
@@ -137,6 +140,34 @@ describe("proxy_set_buffer_bytes", () => {
         }
       }
     }
+  });
+
+  it("writing back the bytes it replaces keeps the buffer's own chunks; one byte different replaces them", () => {
+    const first = Buffer.from("abc");
+    const b = new BufferInstance();
+    b.add(first);
+    b.add(Buffer.from("def"));
+    const h = harness(() => mutableBuffer(b));
+    expect(h.set(0, 0xffffffff, "abcdef")).toBe(0);
+    expect(h.set(0, 4, "abcd")).toBe(0);
+    expect(h.set(0, 0, "")).toBe(0);
+    expect(b.toBuffer().buffer).toBe(first.buffer); // still the two chunks, joined only now
+    expect(b.toString()).toBe("abcdef");
+    const one = new BufferInstance(first);
+    const h1 = harness(() => mutableBuffer(one));
+    expect(h1.set(0, 3, "abc")).toBe(0);
+    expect(one.toBuffer().buffer).toBe(first.buffer);
+    expect(one.toBuffer().byteOffset).toBe(first.byteOffset);
+    expect(h1.set(0, 3, "abd")).toBe(0);
+    expect(one.toString()).toBe("abd");
+    expect(one.toBuffer().buffer).not.toBe(first.buffer);
+  });
+
+  it("a write-back from outside guest memory is refused before any compare", () => {
+    const b = instance(["abc"]);
+    const h = harness(() => mutableBuffer(b));
+    expect(h.setAt(0, 3, 0x7fffffff, 3)).toBe(WasmResult.InvalidMemoryAccess);
+    expect(b.toString()).toBe("abc");
   });
 
   it("an immutable buffer refuses every write", () => {

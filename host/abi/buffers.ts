@@ -52,9 +52,19 @@ export function bufferFunctions(vm: WasmVm): HostFns {
       const ctx = vm.context();
       const buf = ctx.getBuffer(type);
       if (!buf) return WasmResult.NotFound;
+      start >>>= 0;
+      length >>>= 0;
+      dataPtr >>>= 0;
+      dataSize >>>= 0;
+      const guest = m.bytes(dataPtr, dataSize);
+      if (guest === null) return WasmResult.InvalidMemoryAccess;
+      // The bytes it would replace, written back (a filter that left the body as it read it):
+      // drain-and-prepend would leave the buffer as it is, so not even the copy out of guest
+      // memory is made. Compared in place, before read() copies.
+      if (buf.keeps(start, length, guest, dataPtr, dataSize)) return WasmResult.Ok;
       const data = m.read(dataPtr, dataSize);
       if (data === null) return WasmResult.InvalidMemoryAccess;
-      return buf.copyFrom(start >>> 0, length >>> 0, data);
+      return buf.copyFrom(start, length, data);
     },
   };
 }

@@ -74,11 +74,21 @@ export class BufferInstance {
     }
   }
 
+  /** Whether the first `len` bytes (len <= length) are src[from, from + len), compared chunk by chunk. */
+  startsWith(src: Uint8Array, from: number, len: number): boolean {
+    for (let i = 0; len > 0; i++) {
+      const c = this.chunks[i]!;
+      const n = Math.min(c.length, len);
+      if (c.compare(src, from, from + n, 0, n) !== 0) return false;
+      from += n;
+      len -= n;
+    }
+    return true;
+  }
+
   /**
    * drain(length) then prepend(data): Envoy's Buffer::copyFrom at start 0. Replacing all of it
-   * (the common write) swaps the chunk list instead of draining chunk by chunk. Data equal to
-   * what it replaces is not detected: by the time it reaches here the host has already paid
-   * for its copy out of guest memory, and a compare would cost more than the drain it saves.
+   * (the common write) swaps the chunk list instead of draining chunk by chunk.
    */
   replaceFront(length: number, data: Uint8Array): void {
     if (length < this.len) {

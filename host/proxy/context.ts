@@ -16,6 +16,11 @@ export interface BufferRef {
   /** Copies [start, start + length), which the caller keeps inside the buffer, into out at `at`. */
   copyTo(start: number, length: number, out: Uint8Array, at: number): void;
   copyFrom(start: number, length: number, data: Uint8Array): WasmResult;
+  /**
+   * Whether copyFrom(start, length, src[from, from + n)) would succeed and leave the buffer as
+   * it is: a filter writing back, at 0, the very bytes it replaces.
+   */
+  keeps(start: number, length: number, src: Uint8Array, from: number, n: number): boolean;
 }
 
 /** A mutable buffer: Envoy's Buffer::copyFrom can prepend (start 0, after draining `length`), append (start >= size), nothing else. */
@@ -38,6 +43,9 @@ class MutableBufferRef implements BufferRef {
     }
     return WasmResult.BadArgument;
   }
+  keeps(start: number, length: number, src: Uint8Array, from: number, n: number): boolean {
+    return start === 0 && n === Math.min(length, this.b.length) && this.b.startsWith(src, from, n);
+  }
 }
 
 /** An immutable buffer (configuration, http-call response): writes are refused. */
@@ -51,6 +59,9 @@ class ConstBufferRef implements BufferRef {
   }
   copyFrom(): WasmResult {
     return WasmResult.BadArgument;
+  }
+  keeps(): boolean {
+    return false;
   }
 }
 
