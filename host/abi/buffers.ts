@@ -34,7 +34,10 @@ export function bufferFunctions(vm: WasmVm): HostFns {
       const size = buf.size();
       if (start > size) length = 0;
       else if (start + length > size) length = size - start;
-      // One copy: from the buffer's chunks straight into the module's allocation.
+      // One copy: from the buffer's chunks straight into the module's allocation. A whole
+      // one-chunk buffer (a body read, the common case) goes through copyOut's plain set.
+      const whole = start === 0 && length === size ? buf.whole() : null;
+      if (whole !== null) return m.copyOut(whole, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
       const outerBuf = copyBuf;
       const outerStart = copyStart;
       const outerLength = copyLength;

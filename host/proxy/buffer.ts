@@ -55,6 +55,11 @@ export class BufferInstance {
     other.len = 0;
   }
 
+  /** The whole buffer when it is one chunk (no join, no copy), else null. */
+  single(): Buffer | null {
+    return this.chunks.length === 1 ? this.chunks[0]! : null;
+  }
+
   /**
    * Copies bytes [start, start + length) (the caller clamps them to the buffer) into `out` at
    * `at`, straight from the chunks: a read of a multi-chunk body costs one copy, not a join

@@ -15,6 +15,8 @@ export interface BufferRef {
   size(): number;
   /** Copies [start, start + length), which the caller keeps inside the buffer, into out at `at`. */
   copyTo(start: number, length: number, out: Uint8Array, at: number): void;
+  /** All of the buffer as one view when it is that already (no join, no copy), else null. */
+  whole(): Uint8Array | null;
   copyFrom(start: number, length: number, data: Uint8Array): WasmResult;
   /**
    * Whether copyFrom(start, length, src[from, from + n)) would succeed and leave the buffer as
@@ -31,6 +33,9 @@ class MutableBufferRef implements BufferRef {
   }
   copyTo(start: number, length: number, out: Uint8Array, at: number): void {
     this.b.copyTo(start, length, out, at);
+  }
+  whole(): Uint8Array | null {
+    return this.b.single();
   }
   copyFrom(start: number, length: number, data: Uint8Array): WasmResult {
     if (start === 0) {
@@ -56,6 +61,9 @@ class ConstBufferRef implements BufferRef {
   }
   copyTo(start: number, length: number, out: Uint8Array, at: number): void {
     out.set(this.bytes.subarray(start, start + length), at);
+  }
+  whole(): Uint8Array | null {
+    return this.bytes;
   }
   copyFrom(): WasmResult {
     return WasmResult.BadArgument;
