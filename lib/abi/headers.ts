@@ -12,7 +12,7 @@ import {
   proxy_set_header_map_pairs,
 } from "./imports";
 import { WasmResult } from "./enums";
-import { clearSlots, encodeAt, endLend, fromUtf8, inRegion, lend, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
+import { beginLent, clearSlots, encodeAt, endLent, fromUtf8, Lent, lentSize, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { deserializePairs, HeaderPair, serializePairs } from "./pairs";
 import { setLastStatus } from "./status";
 
@@ -83,7 +83,7 @@ export function getHeaderPairsBytes(map: i32): ArrayBuffer | null {
 export let lentPairsSize: usize = 0;
 
 /**
- * get_header_map_pairs with `region` lent to malloc for the call (memory.ts lend): `region`
+ * get_header_map_pairs with `region` lent to malloc for the call (memory.ts beginLent): `region`
  * itself when the pairs landed there (their size in lentPairsSize; valid until the region's
  * next use), else a buffer of their own (larger than the region), or null on failure. Saves
  * the allocation, pin and adoption of a buffer per headers callback.
@@ -91,23 +91,14 @@ export let lentPairsSize: usize = 0;
 export function getHeaderPairsLent(map: i32, region: ArrayBuffer): ArrayBuffer | null {
   const at = changetype<usize>(region);
   const cap = <usize>region.byteLength;
-  clearSlots();
-  lend(at, cap);
+  beginLent(at, cap);
   const s = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
-  endLend();
   setLastStatus(s);
-  if (s != WasmResult.Ok) {
-    releasePins();
-    return null;
-  }
-  const p = <usize>load<u32>(RET_PTR);
-  const n = <usize>load<u32>(RET_SIZE);
-  if (p == at && n > 0 && inRegion(p, n, at, cap)) {
-    releasePins();
-    lentPairsSize = n;
-    return region;
-  }
-  return takeReturnedSlots();
+  const where = endLent(s, at, cap);
+  if (where == Lent.Failed) return null;
+  if (where == Lent.Own) return takeReturnedSlots();
+  lentPairsSize = lentSize();
+  return region;
 }
 
 /** Replaces the whole map. Returns the host status. */
