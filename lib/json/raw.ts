@@ -176,23 +176,38 @@ export class RawObjectIter {
   keyEnd: i32 = 0;
   valueStart: i32 = 0;
   valueEnd: i32 = 0;
-  private p: usize;
-  private i: i32;
+  b: Uint8Array;
+  end: i32 = 0;
+  private p: usize = 0;
+  private i: i32 = 0;
   private done: bool = false;
-
-  constructor(
-    public b: Uint8Array,
-    start: i32,
-    public end: i32,
-  ) {
-    if (end > b.length) this.end = end = b.length;
-    this.p = b.dataStart;
-    this.i = start + 1;
-    if (start < 0 || start >= end || load<u8>(b.dataStart + <usize>start) != 0x7b) this.done = true;
-  }
 
   /** After next() returned false at the object's `}`: the offset just past it; else -1. */
   close: i32 = -1;
+
+  constructor(b: Uint8Array, start: i32, end: i32) {
+    this.b = b;
+    this.reset(b, start, end);
+  }
+
+  /**
+   * Starts over on the object at b[start] (as a new iterator would), so a hot caller can keep
+   * one iterator instead of allocating one per object.
+   */
+  reset(b: Uint8Array, start: i32, end: i32): void {
+    const len = b.length;
+    if (end > len) end = len;
+    this.b = b;
+    this.end = end;
+    this.p = b.dataStart;
+    this.i = start + 1;
+    this.done = start < 0 || start >= end || load<u8>(b.dataStart + <usize>start) != 0x7b;
+    this.close = -1;
+    this.keyStart = 0;
+    this.keyEnd = 0;
+    this.valueStart = 0;
+    this.valueEnd = 0;
+  }
 
   next(): bool {
     if (this.done) return false;

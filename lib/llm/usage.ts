@@ -49,6 +49,12 @@ export function readOpenAiUsage(obj: JSON.Obj, u: Usage): bool {
   return p >= 0 || c >= 0 || t >= 0;
 }
 
+// One iterator for every response's usage object (reset per call, not allocated).
+// @ts-ignore: decorator
+@lazy const NO_BYTES = new Uint8Array(0);
+// @ts-ignore: decorator
+@lazy const usageIter = new RawObjectIter(NO_BYTES, 0, 0);
+
 /** readOpenAiUsage over validated bytes: `b[start, end)` is the `usage` value (any kind). */
 export function readOpenAiUsageRaw(b: Uint8Array, start: i32, end: i32, u: Usage): bool {
   const bp = b.dataStart;
@@ -58,7 +64,8 @@ export function readOpenAiUsageRaw(b: Uint8Array, start: i32, end: i32, u: Usage
   let c: f64 = NaN;
   let t: f64 = NaN;
   // Last duplicate wins, raw key bytes, as json-as reads the same object.
-  const it = new RawObjectIter(b, start, end);
+  const it = usageIter;
+  it.reset(b, start, end);
   while (it.next()) {
     const n = it.keyEnd - it.keyStart;
     if (n != 13 && n != 17 && n != 12) continue;
@@ -68,6 +75,8 @@ export function readOpenAiUsageRaw(b: Uint8Array, start: i32, end: i32, u: Usage
     else if (n == 17 && it.keyIs("completion_tokens")) c = v;
     else if (n == 12 && it.keyIs("total_tokens")) t = v;
   }
+  // Not kept alive by the iterator until the next response.
+  it.reset(NO_BYTES, 0, 0);
   const pc = count(p);
   const cc = count(c);
   const tc = count(t);
