@@ -36,7 +36,7 @@ export function validateJsonMembers(bytes: Uint8Array, maxDepth: i32, spans: Arr
   // One resize and one copy instead of a push per offset (Array#push's capacity check was a
   // third of this function's time on a chat body).
   spans.length = ns;
-  memory.copy(spans.dataStart, changetype<usize>(marks), <usize>ns << 2);
+  memory.copy(spans.dataStart, marksAt, <usize>ns << 2);
   const e = vErr;
   vErr = null;
   return e;
@@ -60,6 +60,23 @@ function fail(msg: string): i32 {
   return -1;
 }
 
+// The messages are built in these helpers, never in the scanners: a function that builds a
+// string holds it in a shadow-stack slot, and AssemblyScript then gives it a stack frame
+// (cleared on every call) even when the message is never built.
+
+/** Records `what + " at byte " + i` and answers -1. */
+function failAt(what: string, i: i32): i32 {
+  return fail(what + " at byte " + i.toString());
+}
+
+function failDepth(maxDepth: i32): i32 {
+  return fail("nesting deeper than " + maxDepth.toString());
+}
+
+function failKey(p: usize, i: i32): i32 {
+  return fail("expected a string key at byte " + i.toString() + ", found " + describe(at(p, i)));
+}
+
 function unexpected(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return fail("unexpected end of input");
   return fail("unexpected " + describe(at(p, i)) + " at byte " + i.toString());
@@ -78,6 +95,15 @@ function unexpected(p: usize, i: i32, n: i32): i32 {
 // The open containers' kinds, one byte per level, kept across runs (one allocation per VM,
 // not one per body); grown when a caller asks for a deeper limit.
 let stack = new StaticArray<u8>(64);
+// Its address and size, so run touches no managed reference.
+let stackAt: usize = changetype<usize>(stack);
+let stackCap: i32 = 64;
+
+function growStack(maxDepth: i32): void {
+  stack = new StaticArray<u8>(maxDepth);
+  stackAt = changetype<usize>(stack);
+  stackCap = maxDepth;
+}
 
 /**
  * Validates p[0, n); when `rec`, records the top-level members' offsets in `marks` and returns
@@ -86,8 +112,8 @@ let stack = new StaticArray<u8>(64);
 function run(p: usize, n: i32, maxDepth: i32, rec: bool): i32 {
   let depth: i32 = 0;
   let ns: i32 = 0;
-  if (stack.length < maxDepth) stack = new StaticArray<u8>(maxDepth);
-  const sp = changetype<usize>(stack);
+  if (stackCap < maxDepth) growStack(maxDepth);
+  const sp = stackAt;
   let i = ws(p, 0, n);
   if (i >= n) {
     fail("empty input");
@@ -108,7 +134,7 @@ function run(p: usize, n: i32, maxDepth: i32, rec: bool): i32 {
       if (i < 0) return ns;
     } else if (c == 0x7b /* { */ || c == 0x5b /* [ */) {
       if (depth >= maxDepth) {
-        fail("nesting deeper than " + maxDepth.toString());
+        failDepth(maxDepth);
         return ns;
       }
       const kind = c == 0x7b ? OBJECT : ARRAY;
@@ -149,7 +175,7 @@ function run(p: usize, n: i32, maxDepth: i32, rec: bool): i32 {
     while (true) {
       // A value of the top-level object just ended here (a scalar, or a container closed back to depth 1).
       if (rec && depth == 1 && (ns & 3) == 3) {
-        store<i32>(changetype<usize>(marks) + (<usize>ns << 2), i);
+        store<i32>(marksAt + (<usize>ns << 2), i);
         ns++;
       }
       i = ws(p, i, n);
@@ -187,6 +213,9 @@ function run(p: usize, n: i32, maxDepth: i32, rec: bool): i32 {
 // The top-level member offsets of the current run, four per member, kept across runs (grown,
 // never shrunk) and copied to the caller's array once at the end.
 let marks = new StaticArray<i32>(64);
+// Its address and capacity (in offsets), so run touches no managed reference.
+let marksAt: usize = changetype<usize>(marks);
+let marksCap: i32 = 64;
 
 /**
  * Records a top-level key literal starting at ks (its end is where key() left keyEndAt) and
@@ -194,8 +223,8 @@ let marks = new StaticArray<i32>(64);
  * too, stored when the value closes.
  */
 @inline function recordKey(ns: i32, ks: i32, vs: i32): i32 {
-  if (ns + 4 > marks.length) growMarks(ns);
-  const m = changetype<usize>(marks) + (<usize>ns << 2);
+  if (ns + 4 > marksCap) growMarks(ns);
+  const m = marksAt + (<usize>ns << 2);
   store<i32>(m, ks);
   store<i32>(m, keyEndAt, 4);
   store<i32>(m, vs, 8);
@@ -203,9 +232,11 @@ let marks = new StaticArray<i32>(64);
 }
 
 function growMarks(ns: i32): void {
-  const next = new StaticArray<i32>(marks.length << 1);
-  memory.copy(changetype<usize>(next), changetype<usize>(marks), <usize>ns << 2);
+  const next = new StaticArray<i32>(marksCap << 1);
+  memory.copy(changetype<usize>(next), marksAt, <usize>ns << 2);
   marks = next;
+  marksAt = changetype<usize>(next);
+  marksCap <<= 1;
 }
 
 /** Offset just past the closing quote of the last key() (for recordKey). */
@@ -214,7 +245,7 @@ let keyEndAt: i32 = 0;
 /** An object key and its colon at p[i]; returns the offset of the value, or -1. */
 @inline function key(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return unexpected(p, i, n);
-  if (at(p, i) != 0x22) return fail("expected a string key at byte " + i.toString() + ", found " + describe(at(p, i)));
+  if (at(p, i) != 0x22) return failKey(p, i);
   i = scanString(p, i, n);
   if (i < 0) return -1;
   keyEndAt = i;
@@ -248,21 +279,21 @@ function literal(p: usize, i: i32, n: i32, word: u32, len: i32): i32 {
 function number(p: usize, i: i32, n: i32): i32 {
   const start = i;
   if (at(p, i) == 0x2d) i++;
-  if (i >= n) return fail("invalid number at byte " + start.toString());
+  if (i >= n) return failAt("invalid number", start);
   const first = at(p, i);
   if (first == 0x30) i++;
   else if (first >= 0x31 && first <= 0x39) i = digits(p, i, n);
-  else return fail("invalid number at byte " + start.toString());
+  else return failAt("invalid number", start);
   if (i < n && at(p, i) == 0x2e /* . */) {
     const f = digits(p, i + 1, n);
-    if (f == i + 1) return fail("invalid number at byte " + start.toString());
+    if (f == i + 1) return failAt("invalid number", start);
     i = f;
   }
   if (i < n && (at(p, i) | 0x20) == 0x65 /* e/E */) {
     i++;
     if (i < n && (at(p, i) == 0x2b || at(p, i) == 0x2d)) i++;
     const e = digits(p, i, n);
-    if (e == i) return fail("invalid number at byte " + start.toString());
+    if (e == i) return failAt("invalid number", start);
     i = e;
   }
   return i;
@@ -341,17 +372,17 @@ function stringRest(p: usize, i: i32, n: i32): i32 {
       const e = at(p, i + 1);
       if (e == 0x75 /* u */) {
         for (let k = 2; k < 6; k++) {
-          if (i + k >= n || !isHex(at(p, i + k))) return fail("invalid escape at byte " + i.toString());
+          if (i + k >= n || !isHex(at(p, i + k))) return failAt("invalid escape", i);
         }
         i += 6;
       } else if (load<u8>(SIMPLE_ESCAPES + <usize>e) != 0) {
         i += 2;
       } else {
-        return fail("invalid escape at byte " + i.toString());
+        return failAt("invalid escape", i);
       }
       continue;
     }
-    if (b < 0x20) return fail("unescaped control character at byte " + i.toString());
+    if (b < 0x20) return failAt("unescaped control character", i);
     if (b < 0x80) {
       i++;
       continue;
@@ -396,7 +427,7 @@ function stringRest(p: usize, i: i32, n: i32): i32 {
       ok = cont(p, i + 1, n, 0x80, 0x8f) && cont(p, i + 2, n, 0x80, 0xbf) && cont(p, i + 3, n, 0x80, 0xbf);
       len = 4;
     }
-    if (!ok) return fail("invalid UTF-8 at byte " + i.toString());
+    if (!ok) return failAt("invalid UTF-8", i);
     i += len;
   }
   return -1;
