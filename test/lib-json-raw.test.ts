@@ -126,8 +126,8 @@ describe("validateJsonMembers agrees with validateJson and RawObjectIter", () =>
   });
 });
 
-// readOpenAiUsageRaw keeps one RawObjectIter and resets it per call: reading the same usage
-// twice, after another buffer, must give what json-as's readOpenAiUsage gives.
+// readOpenAiUsageRaw walks with lib/json/raw's nextMemberAt (state in globals): reading the same
+// usage twice, after another buffer, must give what json-as's readOpenAiUsage gives.
 describe("readOpenAiUsageRaw agrees with readOpenAiUsage", () => {
   it.each([
     '{"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}',
@@ -142,6 +142,9 @@ describe("readOpenAiUsageRaw agrees with readOpenAiUsage", () => {
     '{"usage":null}',
     '{"model":"m"}',
     '{"usage":{"prompt_tokens":3},"usage":{"completion_tokens":4}}',
+    '{"usage": {\n  "prompt_tokens": 1.5e3,\n  "completion_tokens": 1234567890123456789,\n  "total_tokens": -0\n} }',
+    '{"usage":{"prompt\\u005ftokens":3,"completion_tokens":{"total_tokens":5},"total_tokens":[1]}}',
+    '{"usage":{"prompt_tokens":true,"completion_tokens":"4","total_tokens":false}}',
   ])("%s", (doc) => {
     putInput(x, enc.encode(doc));
     expect(x.usageParsed()).toBe(1);

@@ -204,8 +204,8 @@ function usageWords(u: Usage, found: bool): string {
 }
 
 /**
- * readOpenAiUsageRaw on the input object's `usage` member, twice (its iterator is kept and
- * reset per call), and the first time after reading `{"total_tokens":9}` from another buffer.
+ * readOpenAiUsageRaw on the input object's `usage` member, twice (its walk keeps state in
+ * globals), and the first time after reading `{"total_tokens":9}` from another buffer.
  */
 export function usageRaw(): i32 {
   const other = Uint8Array.wrap(String.UTF8.encode('{"total_tokens":9}'));
