@@ -86,6 +86,26 @@ const SCENARIOS: { name: string; s: Scenario; paths: string[] }[] = [
     },
     paths: ["/v1/chat/completions"],
   },
+  // write() writes its numbers' text without toString(), and parses the cost itself when it is
+  // integral: analytics-check compares every key and the facts entry with the strings' way.
+  {
+    name: "integral, negative and fractional costs and times per token",
+    s: {
+      records: [
+        rec({ cost: 5, latency_ms: 10, completion_tokens: 3 }),
+        transformer("ai-request-transformer", { cost: -0.5, latency_ms: 1, completion_tokens: 7, log_statistics: true }),
+        transformer("ai-response-transformer", { cost: -3, latency_ms: 7, completion_tokens: 9007199254740991, log_statistics: true }),
+        rec({ cost: 1.8e10, latency_ms: 2, completion_tokens: 3, operation: "chat" }),
+        rec({ cost: 17999999999.999998, latency_ms: 5, completion_tokens: 10000000 }),
+        // ASCII that JSON escapes, in the values ai.log copies when they need no escape.
+        rec({ provider: "open\\ai", request_model: 'q"x', response_model: "tab\there", request_mode: "del\u007f", log_statistics: true }),
+        // Last: a later record of the same writer without an error type would leave this one's
+        // `ai.error_type` key behind, which the facts entry it replaces doesn't.
+        rec({ cost: 9007199254740991, latency_ms: 123456789, completion_tokens: 1000, error_type: "upstream_bad_response", log_statistics: true }),
+      ],
+    },
+    paths: ["/v1/chat/completions"],
+  },
 ];
 
 function statsConfig(): string {

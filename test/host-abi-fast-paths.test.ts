@@ -3,7 +3,8 @@
 // histogram bins computed in doubles against circllhist's BigInt arithmetic, and property
 // paths resolved from a shared, frozen segment list.
 import { describe, expect, it } from "vitest";
-import { GuestMemory } from "../host/abi/memory.ts";
+import { GuestMemory, keySlot } from "../host/abi/memory.ts";
+import { FilterState } from "../host/proxy/filter-state.ts";
 import { encodePairs, pairsSize, writePairs } from "../host/abi/pairs.ts";
 import { binFor, HistogramData } from "../host/stats/histogram.ts";
 import { Counter } from "../host/stats/store.ts";
@@ -54,6 +55,69 @@ describe("GuestMemory.readKey", () => {
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 3000; i++) expect(put(`k${i}`, 3000 + (i % 7))).toBe(`k${i}`);
     }
+  });
+});
+
+describe("keySlot", () => {
+  it("is the slot readKey gives the same key's bytes, and -1 where readKey interns nothing", () => {
+    const { mem, u8 } = guest();
+    const keys = ["", "a", "ab", "abc", "abcd", "ai.facts", "ai.prompt_tokens", "response\0code", "x".repeat(64), "\u007f\u0001~"];
+    for (let i = 0; i < 500; i++) keys.push(`ai.key_${i}_${"z".repeat(i % 9)}`);
+    for (const k of keys) {
+      u8().set(Buffer.from(k), 4000);
+      expect(mem.readKey(4000, k.length)).toBe(k);
+      expect(keySlot(k)).toBe(mem.keySlot);
+      expect(keySlot(k)).toBeGreaterThanOrEqual(0);
+    }
+    for (const k of ["y".repeat(65), "héllo", "\u0100", "a\ud800"]) {
+      const b = Buffer.from(k);
+      u8().set(b, 4000);
+      mem.readKey(4000, b.length);
+      expect(mem.keySlot).toBe(-1);
+      expect(keySlot(k)).toBe(-1);
+    }
+  });
+});
+
+describe("FilterState", () => {
+  // Envoy's Context::setProperty (source/extensions/common/wasm/context.cc) copies the value into
+  // the stream's CelState: a later write of guest memory does not change it, and a second set of
+  // the same path replaces the value.
+  it("keeps copies, replaces a path's value, and finds every path among slot-sharing and uninterned ones", () => {
+    const fs = new FilterState();
+    const src = new Uint8Array(20000);
+    const want = new Map<string, Buffer>();
+    const paths: string[] = ["ai.facts", "y".repeat(65), "héllo", ""];
+    for (let i = 0; i < 800; i++) paths.push(`k${i}`); // many of them share a slot (1024 slots)
+    paths.forEach((p, i) => {
+      const n = [0, 1, 7, 64, 65, 300, 4096, 4097, 9000][i % 9]!;
+      for (let j = 0; j < n; j++) src[100 + j] = (i * 7 + j) & 0xff;
+      fs.setCopy(p, keySlot(p), src, 100, n);
+      want.set(p, Buffer.from(src.subarray(100, 100 + n)));
+      src.fill(0xee, 100, 100 + n); // the guest reuses its memory
+    });
+    // A second set replaces, whatever its size.
+    for (const p of ["ai.facts", "k7", "héllo"]) {
+      src.set(Buffer.from(`new ${p}`), 50);
+      fs.setCopy(p, keySlot(p), src, 50, Buffer.byteLength(`new ${p}`));
+      want.set(p, Buffer.from(`new ${p}`));
+    }
+    expect(fs.size).toBe(paths.length);
+    const slots = new Set(paths.map(keySlot));
+    expect(slots.size).toBeLessThan(paths.length - 100);
+    for (const [p, v] of want) {
+      expect(Buffer.from(fs.getWasm(p)!).equals(v)).toBe(true);
+      expect(Buffer.from(fs.get(`wasm.${p}`)!).equals(v)).toBe(true);
+    }
+    expect(fs.getWasm("k800")).toBeUndefined();
+    expect(fs.get("ai.facts")).toBeUndefined();
+    // A value set as it is comes back as that object.
+    const b = Buffer.from("v");
+    fs.setWasm("k", b);
+    expect(fs.getWasm("k")).toBe(b);
+    fs.clear();
+    expect(fs.size).toBe(0);
+    expect(fs.getWasm("ai.facts")).toBeUndefined();
   });
 });
 
@@ -186,5 +250,52 @@ describe("histogram bins", () => {
     expect(c.bigValue).toBe(2n);
     c.add(2n ** 65n + 1n);
     expect(c.bigValue).toBe(3n);
+  });
+
+  it("a counter sums small increments in a double and gives what BigInt arithmetic gives", () => {
+    const c = new Counter("c", "c", []);
+    let want = 0n;
+    let seed = 11;
+    const adds: (number | bigint)[] = [0, 1, 1n, 0xffffffff, 0xfffffffffn, 0x100000000, 2n ** 63n, -1n, -5, 7.9, 2 ** 40, 2n ** 52n];
+    for (let i = 0; i < 5000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      adds.push(i % 3 === 0 ? BigInt(seed) : i % 3 === 1 ? seed % 1000 : BigInt(seed) * 2n ** 20n);
+    }
+    for (const [i, n] of adds.entries()) {
+      c.add(n);
+      want = BigInt.asUintN(64, want + (typeof n === "bigint" ? n : BigInt(Math.trunc(n))));
+      if (i % 97 === 0) expect(c.bigValue).toBe(want); // reads in between fold what was summed
+    }
+    expect(c.bigValue).toBe(want);
+    expect(c.used).toBe(true);
+    expect(() => c.add(NaN)).toThrow(RangeError);
+    expect(c.bigValue).toBe(want);
+    // A double's sum near 2^53 is folded before it could round.
+    const d = new Counter("d", "d", []);
+    for (let i = 0; i < 3000; i++) d.add(0xffffffff);
+    d.add(2n ** 53n);
+    for (let i = 0; i < 3000; i++) d.add(0xffffffffn);
+    expect(d.bigValue).toBe(6000n * 0xffffffffn + 2n ** 53n);
+  });
+
+  it("a histogram's counts read the same whether folded or not, and still saturate", () => {
+    const h = new HistogramData();
+    const ref = new Map<string, bigint>();
+    for (let i = 0; i < 3000; i++) {
+      const v = (i * 7919) % 5000;
+      h.record(v);
+      const b = binFor(BigInt(v))!;
+      ref.set(`${b.val},${b.exp}`, (ref.get(`${b.val},${b.exp}`) ?? 0n) + 1n);
+      if (i % 500 === 0) expect(h.sampleCount).toBe(BigInt(i + 1));
+    }
+    const got = new Map(h.snapshot().bins.map(([val, exp, n]) => [`${val},${exp}`, n]));
+    expect(got).toEqual(ref);
+    expect(h.sampleCount).toBe(3000n);
+    const s = new HistogramData();
+    s.record(12);
+    s.merge({ recorded: true, bins: [[12, 1, 2n ** 64n - 3n]] });
+    s.record(12);
+    s.record(12);
+    expect(s.snapshot().bins).toEqual([[12, 1, 2n ** 64n - 1n]]);
   });
 });

@@ -143,6 +143,38 @@ describe("properties and filter state", () => {
     expect(result(g, "on_request_headers", "set_property").status).toBe(0);
     expect(result(g, "on_request_headers", "get_property").value).toBe('{"tokens":3}');
   });
+
+  it("lib/abi's PropertyReader reads what get_property reads: into its region, past it, empty and absent", async () => {
+    const long = "x".repeat(300);
+    const { g } = await setup([
+      {
+        name: "writer",
+        config: { on_request_headers: [["set_property", ["ai.short"], "abc"], ["set_property", ["ai.long"], long], ["set_property", ["ai.empty"], ""]] },
+      },
+      {
+        name: "reader",
+        config: {
+          on_request_headers: [
+            ["read_property", ["ai.short"], 16],
+            ["read_property", ["ai.long"], 16], // larger than the region: read apart, then the region grows
+            ["read_property", ["ai.empty"], 16],
+            ["read_property", ["ai.absent"], 16],
+            ["read_property", ["request", "path"], 8],
+            ["get_property", ["request", "path"]],
+          ],
+        },
+      },
+    ]);
+    await send(g.url, { path: "/p?q=1" });
+    const hex = (s: string) => Buffer.from(s).toString("hex");
+    const read = (n: number) => result(g, "on_request_headers", "read_property", n);
+    expect(read(0).raw).toContain(`status=0 value_hex=${hex("abc")} value_hex=${hex("abc")}`);
+    expect(read(1).raw).toContain(`status=0 value_hex=${hex(long)} value_hex=${hex(long)}`);
+    expect(read(2).raw).toMatch(/status=0 value_hex= value_hex=$/);
+    expect(read(3).raw).toContain("status=1 absent absent");
+    expect(read(4).raw).toContain(`status=0 value_hex=${hex("/p?q=1")} value_hex=${hex("/p?q=1")}`);
+    expect(result(g, "on_request_headers", "get_property").value).toBe("/p?q=1");
+  });
 });
 
 describe("metrics", () => {

@@ -7,6 +7,7 @@ import { path, property } from "../../lib/analytics/facts";
 import { MapType, WasmResult } from "../../lib/abi/enums";
 import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../lib/abi/memory";
 import { setLastStatus } from "../../lib/abi/status";
+import { PropertyReader } from "../../lib/abi/properties";
 
 export { path, property } from "../../lib/analytics/facts";
 
@@ -24,12 +25,12 @@ export function requestPath(): ArrayBuffer | null {
   return takeReturnedSlots();
 }
 
-const RESPONSE_CODE = path("response\0code");
+const RESPONSE_CODE = new PropertyReader(path("response\0code"), 16);
 
 /** The status the client got (`response.code`, an int64 in 8 bytes), or -1 when unknown. */
 export function responseCode(): i64 {
-  const code = property(RESPONSE_CODE);
-  return code != null && code.byteLength == 8 ? load<i64>(changetype<usize>(code)) : -1;
+  const code = RESPONSE_CODE;
+  return code.read() && code.len == 8 ? load<i64>(code.ptr) : -1;
 }
 
 /** A non-negative decimal integer in `b`, or -1 (null, empty, over 18 digits, or not digits). */

@@ -20,9 +20,11 @@ import { seriesFor, seriesForFacts } from "./series-cache";
 import { countBlocks, emitSafetyBlocks } from "./safety";
 import { emitRateLimited, emitRateLimitedOf } from "./rate-limited";
 import { FACT_RATE_LIMITED, FACT_RECORD, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, FactsReader } from "../../lib/analytics/facts";
-import { path, property, responseCode } from "./facts";
+import { path, responseCode } from "./facts";
+import { PropertyReader } from "../../lib/abi/properties";
 
-const FACTS = path(FACTS_KEY);
+/** `ai.facts`, read into a region of its own: walked in place, nothing allocated per request. */
+const FACTS = new PropertyReader(path(FACTS_KEY), 512);
 /** The record of the packed path, reused: its counts are set per request, its labels per new label set. */
 const scratch = new AiRecord();
 
@@ -30,8 +32,7 @@ const reader = new FactsReader();
 
 /** A reader over `ai.facts` when present and well-formed, else null (then the individual keys are read). */
 function readFacts(): FactsReader | null {
-  const v = property(FACTS);
-  return v != null && reader.reset(v).valid() ? reader : null;
+  return FACTS.read() && reader.resetAt(FACTS.ptr, FACTS.len).valid() ? reader : null;
 }
 
 class AiMetricsRoot extends RootContext {

@@ -10,18 +10,91 @@ type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): strin
 const SMALL_COPY = 64;
 
 /**
- * read()'s pool, shared by every VM of the thread: copies up to POOLED bytes are carved from a
- * POOL_SIZE chunk (Node's Buffer.poolSize and its half, so a live copy keeps no more memory
- * alive than a pooled Buffer does).
+ * Copies of guest bytes kept by the host (read(), filter state), shared by every VM of the
+ * thread: copies up to POOLED bytes are carved from a POOL_SIZE chunk (Node's Buffer.poolSize
+ * and its half, so a live copy keeps no more memory alive than a pooled Buffer does); larger
+ * ones get a chunk of their own. copy() leaves where the copy is in `chunk` and `at`, so a
+ * caller that keeps (chunk, at, length) makes no view per copy.
  */
 const POOL_SIZE = 8 * 1024;
 const POOLED = POOL_SIZE / 2;
-let pool = new Uint8Array(POOL_SIZE);
-let poolUsed = 0;
+/** Up to this size a copy is made byte by byte: faster than set() can start. */
+const LOOP_COPY = 64;
+
+class BytePool {
+  private pool = new Uint8Array(POOL_SIZE);
+  private used = 0;
+  /** Where the last copy() went. */
+  chunk: Uint8Array = this.pool;
+  at = 0;
+
+  /** Copies src[from, from + len). */
+  copy(src: Uint8Array, from: number, len: number): void {
+    if (len > POOLED) {
+      // Node's allocation (a slice() would get its own off-heap store, microseconds each).
+      const b = Buffer.allocUnsafe(len);
+      b.set(src.subarray(from, from + len));
+      this.chunk = new Uint8Array(b.buffer, b.byteOffset, len);
+      this.at = 0;
+      return;
+    }
+    let at = this.used;
+    if (at + len > POOL_SIZE) {
+      this.pool = new Uint8Array(POOL_SIZE);
+      at = 0;
+    }
+    this.used = (at + len + 7) & ~7; // the next copy starts 8-aligned
+    const dst = this.pool;
+    if (len <= LOOP_COPY) for (let i = 0; i < len; i++) dst[at + i] = src[from + i]!;
+    else dst.set(src.subarray(from, from + len), at);
+    this.chunk = dst;
+    this.at = at;
+  }
+}
+export const bytePool = new BytePool();
 
 /** Longest key readKey interns, and the size of its table (a power of two). */
 const KEY_MAX = 64;
-const KEY_SLOTS = 512;
+const KEY_SLOTS = 1024;
+
+// readKey's table, by hash slot, shared by every VM of the thread (so that a key's slot is the
+// same whichever module sends it: filter state finds its entries by it). Each slot's length + 1
+// (0: empty), tail and words lie side by side in one array (KEY_STRIDE ints a slot), so a lookup
+// touches one or two cache lines rather than an object per key; then the slot's string.
+const KEY_STRIDE = 2 + KEY_MAX / 4;
+const keyTable = new Int32Array(KEY_SLOTS * KEY_STRIDE);
+const keyStrings: string[] = new Array<string>(KEY_SLOTS).fill("");
+
+/** readKey's hash of a key from its words and tail; the slot is its low bits. */
+function slotOfHash(h: number): number {
+  return (h ^ (h >>> 16)) & (KEY_SLOTS - 1);
+}
+
+/**
+ * The slot readKey gives the key `s` (the slot of its UTF-8 bytes), or -1 for a key it does not
+ * intern (longer than KEY_MAX, or not ASCII). A pure function of the key: equal keys, equal slots.
+ */
+export function keySlot(s: string): number {
+  const len = s.length;
+  if (len > KEY_MAX) return -1;
+  const words = len >>> 2;
+  let h = len;
+  let high = 0;
+  for (let i = 0; i < words; i++) {
+    const k = 4 * i;
+    const w = s.charCodeAt(k) | (s.charCodeAt(k + 1) << 8) | (s.charCodeAt(k + 2) << 16) | (s.charCodeAt(k + 3) << 24);
+    high |= s.charCodeAt(k) | s.charCodeAt(k + 1) | s.charCodeAt(k + 2) | s.charCodeAt(k + 3);
+    h = Math.imul(h ^ w, 0x01000193);
+  }
+  let tail = 0;
+  for (let i = words * 4; i < len; i++) {
+    const c = s.charCodeAt(i);
+    high |= c;
+    tail = (tail << 8) | c;
+  }
+  if (high >= 0x80) return -1;
+  return slotOfHash(Math.imul(h ^ tail, 0x01000193));
+}
 
 export class GuestMemory {
   private memory: WebAssembly.Memory = new WebAssembly.Memory({ initial: 0 });
@@ -30,10 +103,8 @@ export class GuestMemory {
   private u8: Uint8Array = new Uint8Array(0);
   private buf: Buffer = Buffer.alloc(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
-  // readKey's table, by hash slot: each interned key's bytes (as words, then the tail), length and string.
-  private readonly keyWords: (Int32Array | null)[] = new Array<Int32Array | null>(KEY_SLOTS).fill(null);
-  private readonly keyLengths = new Int32Array(KEY_SLOTS);
-  private readonly keyStrings: string[] = new Array<string>(KEY_SLOTS).fill("");
+  /** The slot of the last key readKey read (keySlot's answer for it), -1 when it interned none. */
+  keySlot = -1;
 
   /** Bound once the instance exists; host functions hold this object from before. */
   bind(memory: WebAssembly.Memory, malloc: (size: number) => number): void {
@@ -67,23 +138,20 @@ export class GuestMemory {
     len >>>= 0;
     if (!this.inBounds(ptr, len)) return null;
     if (len <= SMALL_COPY) return this.u8.slice(ptr, ptr + len);
-    // Larger: a slice() would get its own off-heap backing store (microseconds each). Up to
-    // POOLED bytes the copy goes into a shared chunk, as Node's Buffer pool does, as a plain
-    // Uint8Array view (callers keep Uint8Array semantics: slice copies); beyond, Node's
-    // allocation plus a copy.
-    if (len <= POOLED) {
-      let at = poolUsed;
-      if (at + len > POOL_SIZE) {
-        pool = new Uint8Array(POOL_SIZE);
-        at = 0;
-      }
-      poolUsed = (at + len + 7) & ~7; // the next copy starts 8-aligned
-      pool.set(this.u8.subarray(ptr, ptr + len), at);
-      return new Uint8Array(pool.buffer, at, len);
-    }
-    const b = Buffer.allocUnsafe(len);
-    b.set(this.u8.subarray(ptr, ptr + len));
-    return new Uint8Array(b.buffer, b.byteOffset, len);
+    // Larger: a slice() would get its own off-heap backing store (microseconds each). The copy
+    // goes into the byte pool, as a plain Uint8Array view (callers keep Uint8Array semantics:
+    // slice copies).
+    const p = bytePool;
+    p.copy(this.u8, ptr, len);
+    return p.at === 0 && p.chunk.length === len ? p.chunk : new Uint8Array(p.chunk.buffer, p.chunk.byteOffset + p.at, len);
+  }
+
+  /**
+   * The whole memory as bytes, once [ptr, ptr + len) is checked to lie in it (null otherwise):
+   * for a caller that copies the range itself. Valid until the guest next runs.
+   */
+  bytes(ptr: number, len: number): Uint8Array | null {
+    return this.inBounds(ptr >>> 0, len >>> 0) ? this.u8 : null;
   }
 
   readString(ptr: number, len: number): string | null {
@@ -106,6 +174,7 @@ export class GuestMemory {
   readKey(ptr: number, len: number): string | null {
     ptr >>>= 0;
     len >>>= 0;
+    this.keySlot = -1;
     if (len > KEY_MAX) return this.readString(ptr, len);
     if (!this.inBounds(ptr, len)) return null;
     const dv = this.dv;
@@ -122,22 +191,21 @@ export class GuestMemory {
     for (let i = words * 4; i < len; i++) tail = (tail << 8) | u8[ptr + i]!;
     high |= tail;
     if ((high & 0x80808080) !== 0) return this.readString(ptr, len);
-    h = Math.imul(h ^ tail, 0x01000193);
-    const slot = (h ^ (h >>> 16)) & (KEY_SLOTS - 1);
-    const known = this.keyWords[slot];
-    if (known && this.keyLengths[slot] === len) {
+    const slot = slotOfHash(Math.imul(h ^ tail, 0x01000193));
+    this.keySlot = slot;
+    const t = keyTable;
+    const e = slot * KEY_STRIDE;
+    if (t[e] === len + 1 && t[e + 1] === tail) {
       let i = 0;
-      while (i < words && known[i] === dv.getInt32(ptr + 4 * i, true)) i++;
-      if (i === words && known[words] === tail) return this.keyStrings[slot]!;
+      while (i < words && t[e + 2 + i] === dv.getInt32(ptr + 4 * i, true)) i++;
+      if (i === words) return keyStrings[slot]!;
     }
     // ASCII: Latin-1 decoding gives the same string as UTF-8.
     const s = len === 0 ? "" : (this.buf as Latin1Sliceable).latin1Slice(ptr, ptr + len);
-    const copy = new Int32Array(words + 1);
-    for (let i = 0; i < words; i++) copy[i] = dv.getInt32(ptr + 4 * i, true);
-    copy[words] = tail;
-    this.keyWords[slot] = copy;
-    this.keyLengths[slot] = len;
-    this.keyStrings[slot] = s;
+    t[e] = len + 1;
+    t[e + 1] = tail;
+    for (let i = 0; i < words; i++) t[e + 2 + i] = dv.getInt32(ptr + 4 * i, true);
+    keyStrings[slot] = s;
     return s;
   }
 

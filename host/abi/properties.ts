@@ -25,15 +25,19 @@ export function propertyFunctions(vm: WasmVm): HostFns {
     proxy_get_property(pathPtr: number, pathLen: number, vPtrPtr: number, vLenPtr: number): number {
       const path = m.readKey(pathPtr, pathLen);
       if (path === null) return WasmResult.InvalidMemoryAccess;
-      const v = resolveProperty(vm.context(), segmentsOf(path));
+      const segs = segmentsOf(path);
+      // readKey's slot names the path, so the first segment too when it is the whole path.
+      const v = resolveProperty(vm.context(), segs, segs.length === 1 ? m.keySlot : undefined);
       if (typeof v === "number") return v;
       return m.copyOut(v, vPtrPtr, vLenPtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_property(pathPtr: number, pathLen: number, vPtr: number, vLen: number): number {
       const path = m.readKey(pathPtr, pathLen);
-      const value = m.read(vPtr, vLen);
-      if (path === null || value === null) return WasmResult.InvalidMemoryAccess;
-      return vm.context().setProperty(path, value);
+      const slot = m.keySlot;
+      // The value is copied by the filter state from guest memory (no copy made here first).
+      const src = m.bytes(vPtr, vLen);
+      if (path === null || src === null) return WasmResult.InvalidMemoryAccess;
+      return vm.context().setProperty(path, slot, src, vPtr >>> 0, vLen >>> 0);
     },
   };
 }

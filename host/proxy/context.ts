@@ -171,7 +171,8 @@ export abstract class ContextBase {
   sendLocalResponse(_code: number, _body: Uint8Array, _headers: [string, string][], _grpc: number, _details: string): WasmResult {
     return WasmResult.Ok;
   }
-  setProperty(_path: string, _value: Uint8Array): WasmResult {
+  /** set_property of src[from, from + len); `slot` is the path's keySlot. */
+  setProperty(_path: string, _slot: number, _src: Uint8Array, _from: number, _len: number): WasmResult {
     return WasmResult.NotFound;
   }
 }

@@ -187,11 +187,10 @@ export class HttpContext extends ContextBase implements HttpFilter {
     return WasmResult.Ok;
   }
 
-  override setProperty(path: string, value: Uint8Array): WasmResult {
+  override setProperty(path: string, slot: number, src: Uint8Array, from: number, len: number): WasmResult {
     const info = this.streamInfo();
     if (!info) return WasmResult.NotFound;
-    // `value` is the ABI layer's own copy of guest memory (GuestMemory.read): kept as is.
-    info.filterState.setWasm(path, value);
+    info.filterState.setCopy(path, slot, src, from, len);
     return WasmResult.Ok;
   }
 

@@ -141,7 +141,7 @@ function groupMember(ctx: ContextBase, name: string, k: string): Value {
 }
 
 /** The value of a top-level name that is not a group. */
-function topLevel(ctx: ContextBase, name: string): Value | undefined {
+function topLevel(ctx: ContextBase, name: string, slot: number | undefined): Value | undefined {
   switch (name) {
     case "plugin_name":
       return str(ctx.plugin.name);
@@ -154,15 +154,16 @@ function topLevel(ctx: ContextBase, name: string): Value | undefined {
       return info ? int64(info.connectionId) : undefined;
     }
     default:
-      return ctx.streamInfo()?.filterState.getWasm(name);
+      return ctx.streamInfo()?.filterState.getWasm(name, slot);
   }
 }
 
 /**
  * A path's value, serialized, or NOT_FOUND. `path` is read, never changed (the ABI layer
- * hands the same segment list for every read of one path).
+ * hands the same segment list for every read of one path). `slot` is the first segment's
+ * keySlot when the caller has it (readKey's, for a one-segment path), else computed if needed.
  */
-export function resolveProperty(ctx: ContextBase, path: readonly string[]): Uint8Array | WasmResult {
+export function resolveProperty(ctx: ContextBase, path: readonly string[], slot?: number): Uint8Array | WasmResult {
   if (path.length === 0 || path[0] === "") return WasmResult.NotFound;
   const name = path[0]!;
   let v: Value | undefined;
@@ -173,7 +174,7 @@ export function resolveProperty(ctx: ContextBase, path: readonly string[]): Uint
     v = groupMember(ctx, name, path[1]!);
     i = 2;
   } else {
-    v = topLevel(ctx, name);
+    v = topLevel(ctx, name, slot);
   }
   if (v === undefined || v === null) return WasmResult.NotFound;
   // Remaining segments index into maps (e.g. request.headers.<name>).

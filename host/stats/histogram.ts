@@ -22,6 +22,8 @@ interface Bin {
   val: number; // -99..-10, 0 or 10..99
   exp: number; // int8
   count: bigint;
+  /** Values recorded since the last fold into count: a double, so that a record makes no BigInt. */
+  recent: number;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -106,6 +108,13 @@ export interface HistogramSnapshot {
   bins: [number, number, bigint][];
 }
 
+/** Adds a bin's recent values to its count, saturating at 2^64 - 1 as circllhist's counts do. */
+function foldBin(b: Bin): void {
+  const c = b.count + BigInt(b.recent);
+  b.count = c > U64_MAX ? U64_MAX : c;
+  b.recent = 0;
+}
+
 export class HistogramData {
   private readonly bins = new Map<number, Bin>();
   private recorded = false;
@@ -129,15 +138,24 @@ export class HistogramData {
     this.add(b.val, b.exp);
   }
 
-  /** Counts one value in the bin (val, exp), saturating at 2^64 - 1. */
+  /**
+   * Counts one value in the bin (val, exp): in the bin's `recent` double (exact far beyond any
+   * count a process reaches), folded into its saturating uint64 count before anything reads it.
+   */
   private add(val: number, exp: number): void {
     const key = val * 256 + exp;
     const bin = this.bins.get(key);
-    if (!bin) this.bins.set(key, { val, exp, count: 1n });
-    else if (bin.count < U64_MAX) bin.count += 1n;
+    if (!bin) this.bins.set(key, { val, exp, count: 0n, recent: 1 });
+    else if (++bin.recent === Number.MAX_SAFE_INTEGER) foldBin(bin);
+  }
+
+  /** Folds every bin's recent values into its count; every reader of counts calls it first. */
+  private fold(): void {
+    for (const b of this.bins.values()) if (b.recent !== 0) foldBin(b);
   }
 
   snapshot(): HistogramSnapshot {
+    this.fold();
     return { recorded: this.recorded, bins: [...this.bins.values()].map((b) => [b.val, b.exp, b.count]) };
   }
 
@@ -148,7 +166,7 @@ export class HistogramData {
       const key = val * 256 + exp;
       const bin = this.bins.get(key);
       if (bin) bin.count = bin.count + count > U64_MAX ? U64_MAX : bin.count + count;
-      else this.bins.set(key, { val, exp, count });
+      else this.bins.set(key, { val, exp, count, recent: 0 });
     }
   }
 
@@ -162,12 +180,14 @@ export class HistogramData {
     return this.recorded;
   }
 
-  /** Bins in ascending order on the real axis, as circllhist stores them. */
+  /** Bins in ascending order on the real axis, as circllhist stores them (counts folded). */
   private sorted(): Bin[] {
+    this.fold();
     return [...this.bins.values()].sort((a, b) => binLeftEdge(a) - binLeftEdge(b));
   }
 
   get sampleCount(): bigint {
+    this.fold();
     let n = 0n;
     for (const b of this.bins.values()) n += b.count;
     return n > U64_MAX ? U64_MAX : n;

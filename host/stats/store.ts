@@ -47,8 +47,14 @@ export interface StatCells {
   index(kind: "c" | "g", name: string): number;
 }
 
+/** Largest increment summed as a double (a metric call's usual 1 or token count). */
+const SMALL = 0xffffffff;
+const SMALL_BIG = BigInt(SMALL);
+
 export class Counter implements StatBase {
   private v = 0n;
+  /** Small increments since the last fold into v, summed in a double (exact below 2^53): no BigInt per add. */
+  private recent = 0;
   private isUsed = false;
   constructor(
     readonly name: string,
@@ -56,14 +62,31 @@ export class Counter implements StatBase {
     readonly tags: readonly Tag[],
   ) {}
   add(n: number | bigint = 1): void {
+    const x = typeof n === "bigint" ? (n >= 0n && n <= SMALL_BIG ? Number(n) : -1) : n >= 0 && n <= SMALL ? Math.trunc(n) : -1;
+    if (x >= 0) {
+      if (this.recent + x > Number.MAX_SAFE_INTEGER) this.fold();
+      this.recent += x;
+    } else {
+      const big = toBig(n); // throws on a value that is not finite, before anything changes
+      this.fold();
+      this.addBig(big);
+    }
+    this.isUsed = true;
+  }
+  private fold(): void {
+    if (this.recent === 0) return;
+    const r = this.recent;
+    this.recent = 0;
+    this.addBig(BigInt(r));
+  }
+  private addBig(n: bigint): void {
     // Wrapped only when out of range: a BigInt remainder per increment cost more than the rest.
-    let v = this.v + toBig(n);
+    let v = this.v + n;
     if (v >= U64 || v < 0n) {
       v %= U64;
       if (v < 0n) v += U64;
     }
     this.v = v;
-    this.isUsed = true;
   }
   inc(): void {
     this.add(1n);
@@ -76,6 +99,7 @@ export class Counter implements StatBase {
     return Number(this.bigValue);
   }
   get bigValue(): bigint {
+    this.fold();
     return this.v;
   }
 }

@@ -12,7 +12,7 @@ import {
   proxy_set_header_map_pairs,
 } from "./imports";
 import { WasmResult } from "./enums";
-import { clearSlots, encodeAt, fromUtf8, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
+import { clearSlots, encodeAt, endLend, fromUtf8, inRegion, lend, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { deserializePairs, HeaderPair, serializePairs } from "./pairs";
 import { setLastStatus } from "./status";
 
@@ -75,6 +75,37 @@ export function getHeaderPairsBytes(map: i32): ArrayBuffer | null {
   if (s != WasmResult.Ok) {
     releasePins();
     return null;
+  }
+  return takeReturnedSlots();
+}
+
+/** The size of the pairs getHeaderPairsLent left in the region it was given. */
+export let lentPairsSize: usize = 0;
+
+/**
+ * get_header_map_pairs with `region` lent to malloc for the call (memory.ts lend): `region`
+ * itself when the pairs landed there (their size in lentPairsSize; valid until the region's
+ * next use), else a buffer of their own (larger than the region), or null on failure. Saves
+ * the allocation, pin and adoption of a buffer per headers callback.
+ */
+export function getHeaderPairsLent(map: i32, region: ArrayBuffer): ArrayBuffer | null {
+  const at = changetype<usize>(region);
+  const cap = <usize>region.byteLength;
+  clearSlots();
+  lend(at, cap);
+  const s = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
+  endLend();
+  setLastStatus(s);
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return null;
+  }
+  const p = <usize>load<u32>(RET_PTR);
+  const n = <usize>load<u32>(RET_SIZE);
+  if (p == at && n > 0 && inRegion(p, n, at, cap)) {
+    releasePins();
+    lentPairsSize = n;
+    return region;
   }
   return takeReturnedSlots();
 }

@@ -22,8 +22,35 @@ const MAX_ALLOC: usize = 256 << 20;
 
 const pinned = new Array<usize>();
 
+// A region lent to malloc for one host call (lend / endLend): while lent, malloc hands out its
+// space, bump by bump, instead of a GC buffer to pin, adopt and later collect. For a caller that
+// reads the value at once (an int64 property, a record it walks in place), not one it keeps.
+let lentFrom: usize = 0;
+let lentEnd: usize = 0;
+
+/** Lends [at, at + size) to malloc until endLend (the caller keeps it alive meanwhile). */
+export function lend(at: usize, size: usize): void {
+  lentFrom = at;
+  lentEnd = at + size;
+}
+
+export function endLend(): void {
+  lentFrom = lentEnd = 0;
+}
+
+/** Whether [ptr, ptr + size) lies in [at, at + cap) (the returned value is in the lent region). */
+export function inRegion(ptr: usize, size: usize, at: usize, cap: usize): bool {
+  return ptr >= at && size <= cap && ptr - at <= cap - size;
+}
+
 /** The allocator the host calls (cpp-host looks up `malloc` before `proxy_on_memory_allocate`). */
 export function malloc(size: usize): usize {
+  if (lentEnd != 0 && size <= lentEnd - lentFrom) {
+    const p = lentFrom;
+    lentFrom += (size + 7) & ~7;
+    if (lentFrom > lentEnd) lentFrom = lentEnd;
+    return p;
+  }
   if (size > MAX_ALLOC) return 0;
   // An ArrayBuffer the GC owns, pinned until takeReturned or releasePins. __new zero-fills it
   // (the incremental collector may visit an object before it is initialised), so the bytes are

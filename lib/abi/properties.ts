@@ -4,7 +4,7 @@
 
 import { proxy_get_property, proxy_set_property } from "./imports";
 import { WasmResult } from "./enums";
-import { clearSlots, encodeAt, fromUtf8, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
+import { clearSlots, encodeAt, endLend, fromUtf8, inRegion, lend, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { setLastStatus } from "./status";
 
 /** Serializes a property path: segments joined by \0, no trailing NUL. */
@@ -43,6 +43,60 @@ export function getPropertyAt(p: ArrayBuffer): ArrayBuffer | null {
     return null;
   }
   return takeReturnedSlots();
+}
+
+/** Largest region a PropertyReader grows to; a larger value is read into a buffer of its own. */
+const MAX_REGION: usize = 64 << 10;
+
+/**
+ * Reads one property (its path serialised once) again and again into a region of its own,
+ * which the host's malloc is lent for the call: no allocation, pin or adoption per read. The
+ * value (ptr, len) is valid until the next read(); a value larger than the region is read as
+ * getPropertyAt reads it (the region grows for the next read, up to MAX_REGION).
+ */
+export class PropertyReader {
+  private region: ArrayBuffer;
+  // A value larger than the region, kept alive until the next read.
+  private own: ArrayBuffer | null = null;
+  ptr: usize = 0;
+  len: usize = 0;
+
+  constructor(
+    private readonly path: ArrayBuffer,
+    capacity: i32 = 256,
+  ) {
+    this.region = new ArrayBuffer(capacity);
+  }
+
+  /** Reads the value; false when absent (NOT_FOUND; see lastStatus). */
+  read(): bool {
+    const at = changetype<usize>(this.region);
+    const cap = <usize>this.region.byteLength;
+    this.own = null;
+    clearSlots();
+    lend(at, cap);
+    const s = proxy_get_property(changetype<usize>(this.path), this.path.byteLength, RET_PTR, RET_SIZE);
+    endLend();
+    setLastStatus(s);
+    if (s != WasmResult.Ok) {
+      releasePins();
+      return false;
+    }
+    const p = <usize>load<u32>(RET_PTR);
+    const n = <usize>load<u32>(RET_SIZE);
+    if (n == 0 || inRegion(p, n, at, cap)) {
+      releasePins();
+      this.ptr = n == 0 ? at : p;
+      this.len = n;
+      return true;
+    }
+    const buf = takeReturnedSlots();
+    this.own = buf;
+    this.ptr = changetype<usize>(buf);
+    this.len = <usize>buf.byteLength;
+    if (n > cap && n <= MAX_REGION) this.region = new ArrayBuffer(<i32>max<usize>(n, min<usize>(cap << 1, MAX_REGION)));
+    return true;
+  }
 }
 
 /** A string-valued property, or null. */

@@ -19,6 +19,8 @@
 
 import { HttpContext } from "../runtime";
 import { getPropertyAt } from "../abi/properties";
+import { proxy_set_property } from "../abi/imports";
+import { ByteBuilder } from "../llm/json-writer";
 
 /** A property path (one segment, or segments joined by \0) as the bytes the host reads. */
 export function path(segments: string): ArrayBuffer {
@@ -34,7 +36,6 @@ export function property(p: ArrayBuffer): ArrayBuffer | null {
 }
 
 export const FACTS_KEY = "ai.facts";
-const FACTS_PATH: string[] = [FACTS_KEY];
 const FACTS = path(FACTS_KEY);
 export const FACTS_VERSION: u8 = 1;
 
@@ -89,7 +90,7 @@ export function count(v: i64): i64 {
 }
 
 // Largest cost carried: 1.8e10 dollars in nano-dollars still fits in u64.
-const MAX_NANO: f64 = 1.8e19;
+export const MAX_NANO: f64 = 1.8e19;
 
 /**
  * A dollar amount as text (`0.00037`, `3.7e-7`) to nano-dollars, rounded to the nearest one;
@@ -112,52 +113,11 @@ export function parseCostNano(s: string): u64 {
   return <u64>nano;
 }
 
-/** Builds a record's payload: the numbers, then each label field as the UTF-8 a key would hold. */
-export class RecordPayload {
-  private labels: string[] = [];
-
-  constructor(
-    private readonly promptTokens: i64,
-    private readonly completionTokens: i64,
-    private readonly totalTokens: i64,
-    private readonly latencyMs: i64,
-    private readonly costNano: u64,
-    private readonly status: i64,
-  ) {}
-
-  /** Adds the next label field (LABEL_FIELDS of them, in order). */
-  label(s: string): RecordPayload {
-    this.labels.push(s);
-    return this;
-  }
-
-  toBuffer(): ArrayBuffer {
-    const labels = this.labels;
-    let size = R_LABELS;
-    for (let i = 0; i < labels.length; i++) size += 4 + String.UTF8.byteLength(unchecked(labels[i]));
-    const out = new ArrayBuffer(size);
-    const p = changetype<usize>(out);
-    store<i64>(p + R_PROMPT, this.promptTokens);
-    store<i64>(p + R_COMPLETION, this.completionTokens);
-    store<i64>(p + R_TOTAL, this.totalTokens);
-    store<i64>(p + R_LATENCY, this.latencyMs);
-    store<u64>(p + R_COST, this.costNano);
-    store<i64>(p + R_STATUS, this.status);
-    let q = p + R_LABELS;
-    for (let i = 0; i < labels.length; i++) {
-      const s = unchecked(labels[i]);
-      // The same encoder as setPropertyString, so these bytes equal the individual key's.
-      const n = <u32>String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, q + 4);
-      store<u32>(q, n);
-      q += 4 + n;
-    }
-    return out;
-  }
-}
-
 /** Walks the entries of an `ai.facts` value; stops at the end or at the first malformed entry. */
 export class FactsReader {
-  private buf: ArrayBuffer = new ArrayBuffer(0);
+  // The value's buffer when reset() was given one (kept alive while read), else null.
+  private buf: ArrayBuffer | null = null;
+  private start: usize = 0;
   private pos: usize = 0;
   private end: usize = 0;
   /** False once an entry did not fit (the value was not written by putFact). */
@@ -177,10 +137,17 @@ export class FactsReader {
 
   /** Starts over on `buf` (one reader can serve every request). */
   reset(buf: ArrayBuffer): FactsReader {
-    const p = changetype<usize>(buf);
+    this.resetAt(changetype<usize>(buf), <usize>buf.byteLength);
     this.buf = buf;
-    this.end = p + <usize>buf.byteLength;
-    this.ok = buf.byteLength >= 1 && load<u8>(p) == FACTS_VERSION;
+    return this;
+  }
+
+  /** Starts over on the `len` bytes at `p`, which the caller keeps unchanged while this reads them. */
+  resetAt(p: usize, len: usize): FactsReader {
+    this.buf = null;
+    this.start = p;
+    this.end = p + len;
+    this.ok = len >= 1 && load<u8>(p) == FACTS_VERSION;
     this.pos = p + 1;
     this.checked = false;
     return this;
@@ -190,7 +157,7 @@ export class FactsReader {
   valid(): bool {
     while (this.next()) {}
     if (!this.ok) return false;
-    this.pos = changetype<usize>(this.buf) + 1;
+    this.pos = this.start + 1;
     this.checked = true;
     return true;
   }
@@ -218,7 +185,9 @@ export class FactsReader {
 
   /** The current entry's payload as a new buffer. */
   payload(): ArrayBuffer {
-    return this.buf.slice(<i32>(this.at - changetype<usize>(this.buf)), <i32>(this.at - changetype<usize>(this.buf) + <usize>this.len));
+    const out = new ArrayBuffer(<i32>this.len);
+    memory.copy(changetype<usize>(out), this.at, <usize>this.len);
+    return out;
   }
 
   private fail(): bool {
@@ -249,45 +218,77 @@ export function labelAt(at: usize, i: i32): usize {
   return p;
 }
 
-/** Whether the id of the reader's entry is `id` (UTF-8 bytes). */
-function sameId(r: FactsReader, id: ArrayBuffer): bool {
-  return r.idLen == <u32>id.byteLength && memory.compare(r.idAt, changetype<usize>(id), <usize>r.idLen) == 0;
+/** Whether the id of the reader's entry is the `n` bytes at `id`. */
+function sameId(r: FactsReader, id: usize, n: u32): bool {
+  return r.idLen == n && memory.compare(r.idAt, id, <usize>n) == 0;
 }
 
 /**
- * Sets this stream's entry of `kind` and `id` in `ai.facts`, keeping every other writer's
- * (a read, then a write: the filters of one stream run one at a time). Returns the host status.
+ * Starts a new `ai.facts` value at the end of `b`: the version, every entry of the current value
+ * but the one of `kind` and `id` (the `idLen` UTF-8 bytes at `id`), then that entry's head.
+ * Returns where the payload length goes (endFact). A read, then a write: the filters of one
+ * stream run one at a time.
  */
-export function putFact(ctx: HttpContext, kind: u8, id: string, payload: ArrayBuffer): i32 {
-  const idBytes = String.UTF8.encode(id);
+export function beginFact(b: ByteBuilder, kind: u8, id: usize, idLen: u32): i32 {
   const cur = property(FACTS);
   // Which earlier entries stay: all but this kind and id's, and none of a malformed value.
   let keep: usize = 0;
   if (cur != null) {
-    const r = new FactsReader(cur);
-    while (r.next()) if (r.kind != kind || !sameId(r, idBytes)) keep += 9 + <usize>r.idLen + <usize>r.len;
+    const r = reader.reset(cur);
+    while (r.next()) if (r.kind != kind || !sameId(r, id, idLen)) keep += 9 + <usize>r.idLen + <usize>r.len;
     if (!r.ok) keep = 0;
   }
-  const out = new ArrayBuffer(<i32>(1 + keep + 9 + <usize>idBytes.byteLength + <usize>payload.byteLength));
-  let p = changetype<usize>(out);
+  b.ensure(<i32>(1 + keep + 9 + <usize>idLen));
+  let p = b.buf.dataStart + <usize>b.len;
   store<u8>(p++, FACTS_VERSION);
   if (keep > 0) {
-    const r = new FactsReader(cur!);
+    const r = reader.reset(cur!);
     while (r.next()) {
-      if (r.kind == kind && sameId(r, idBytes)) continue;
+      if (r.kind == kind && sameId(r, id, idLen)) continue;
       const n = 9 + <usize>r.idLen + <usize>r.len;
       memory.copy(p, r.idAt - 5, n);
       p += n;
     }
   }
   store<u8>(p, kind);
-  store<u32>(p + 1, idBytes.byteLength);
-  memory.copy(p + 5, changetype<usize>(idBytes), idBytes.byteLength);
-  p += 5 + <usize>idBytes.byteLength;
-  store<u32>(p, payload.byteLength);
-  memory.copy(p + 4, changetype<usize>(payload), payload.byteLength);
-  return ctx.setProperty(FACTS_PATH, out);
+  store<u32>(p + 1, idLen);
+  memory.copy(p + 5, id, idLen);
+  p += 5 + <usize>idLen;
+  const lenAt = <i32>(p - b.buf.dataStart);
+  b.len = lenAt + 4;
+  return lenAt;
 }
+
+/**
+ * Ends the value begun at `from` of `b` (its payload written after beginFact's head, whose
+ * length goes at `lenAt`) and sets it as `ai.facts`. Returns the host status.
+ */
+export function endFact(b: ByteBuilder, from: i32, lenAt: i32): i32 {
+  const base = b.buf.dataStart;
+  store<u32>(base + <usize>lenAt, <u32>(b.len - lenAt - 4));
+  return proxy_set_property(changetype<usize>(FACTS), FACTS.byteLength, base + <usize>from, <usize>(b.len - from));
+}
+
+// putFact's buffer and the reader of the value it replaces (one of each per VM).
+let factBuf = new ByteBuilder(256);
+const reader = new FactsReader();
+
+/**
+ * Sets this stream's entry of `kind` and `id` in `ai.facts`, keeping every other writer's.
+ * Returns the host status.
+ */
+export function putFact(ctx: HttpContext, kind: u8, id: string, payload: ArrayBuffer): i32 {
+  const b = factBuf;
+  b.reset();
+  const idBytes = String.UTF8.encode(id);
+  const lenAt = beginFact(b, kind, changetype<usize>(idBytes), <u32>idBytes.byteLength);
+  b.ptr(changetype<usize>(payload), payload.byteLength);
+  const s = endFact(b, 0, lenAt);
+  if (b.buf.length > FACT_KEEP) factBuf = new ByteBuilder(256);
+  return s;
+}
+/** Past this a grown buffer is dropped after use rather than kept for the VM's life. */
+const FACT_KEEP = 64 << 10;
 
 /** Adds a comma-separated list fact (content-safety categories, denied providers). */
 export function putNamesFact(ctx: HttpContext, kind: u8, names: string): i32 {

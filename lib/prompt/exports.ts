@@ -4,6 +4,6 @@
 // onResponseHeaders and the rest; onDone answers true and onLog does nothing without the export)
 // calls no export a module lacks, so each request costs four module calls fewer than with
 // lib/runtime/exports' full set. A filter that overrides a callback left out here must use the full set.
-// `malloc` is lib/prompt/read's, which reads request bodies into a buffer kept across requests.
+// lib/prompt/read lends `malloc` its kept buffers for the body and content-length reads.
 export { proxy_abi_version_0_2_1, proxy_on_context_create, proxy_on_vm_start, proxy_on_configure, proxy_on_request_headers, proxy_on_request_body, proxy_on_request_trailers, proxy_on_delete } from "../runtime/exports";
-export { promptMalloc as malloc } from "./read";
+export { malloc } from "../abi/memory";

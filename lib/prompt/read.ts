@@ -3,15 +3,15 @@
 // body: the host asks the module's malloc for it (an allocation, zero-filled, pinned and
 // unpinned), a view object is made around it, and both feed the incremental collector.
 //
-// How: the body reader arms `malloc` (this module's export, lib/prompt/exports.ts) for one
-// call; the host's get_buffer_bytes then asks malloc for the body's size and is handed the kept
-// buffer. Anything else (a body larger than KEPT_MAX, a host that allocates differently) takes
+// How: the body reader lends the kept buffer to the module's `malloc` for one call (lib/abi/memory
+// lend/endLend, as PropertyReader does); the host's get_buffer_bytes then asks malloc for the
+// body's size and is handed the kept buffer. Anything else (a body larger than KEPT_MAX, a host that allocates differently) takes
 // the ordinary path. The body a filter is given is valid only during its onBody callback: the
 // prompt filters never keep it (what they keep, they copy).
 
 import { BufferType, MapType, WasmResult } from "../abi/enums";
 import { proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_remove_header_map_value } from "../abi/imports";
-import { clearSlots, malloc as gcMalloc, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
+import { clearSlots, endLend, inRegion, lend, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
 import { readBody, setBodyReader } from "../runtime/exports";
 import { parseDecimal, parseDecimalAt } from "./decimal";
 
@@ -21,25 +21,6 @@ export const KEPT_MAX: i32 = 65536;
 let kept = new ArrayBuffer(0);
 /** The view handed to the filter: kept's first `byteLength` bytes (set per body). */
 let view = Uint8Array.wrap(kept);
-/** Where the one malloc the host makes inside an armed call goes, and how much fits there (0: not armed). */
-let armedAt: usize = 0;
-let armedCap: usize = 0;
-
-/** The module's `malloc` export: the kept memory when a reader here armed it, else the runtime's. */
-export function promptMalloc(size: usize): usize {
-  const cap = armedCap;
-  if (cap != 0) {
-    armedCap = 0;
-    if (size <= cap) return armedAt;
-  }
-  return gcMalloc(size);
-}
-
-@inline function arm(at: usize, cap: usize): void {
-  armedAt = at;
-  armedCap = cap;
-}
-
 /** The buffered body (`size` bytes) of `type`, in the kept buffer when it fits. */
 export function readBodyKept(type: i32, size: u32): Uint8Array {
   if (size == 0 || size > <u32>KEPT_MAX || type != BufferType.HttpRequestBody) return readBody(type, size);
@@ -50,17 +31,19 @@ export function readBodyKept(type: i32, size: u32): Uint8Array {
     kept = new ArrayBuffer(min<i32>(cap, KEPT_MAX));
     view = Uint8Array.wrap(kept);
   }
+  const at = changetype<usize>(kept);
+  const cap = <usize>kept.byteLength;
   clearSlots();
-  arm(changetype<usize>(kept), <usize>kept.byteLength);
+  lend(at, cap);
   const s = proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE);
-  armedCap = 0;
+  endLend();
   if (s != WasmResult.Ok) {
     releasePins();
     return new Uint8Array(0);
   }
   const p = <usize>load<u32>(RET_PTR);
   const n = load<u32>(RET_SIZE);
-  if (p != changetype<usize>(kept) || n > <u32>kept.byteLength) return Uint8Array.wrap(takeReturnedSlots());
+  if (p != at || !inRegion(p, <usize>n, at, cap)) return Uint8Array.wrap(takeReturnedSlots());
   releasePins();
   // The view's length is the body's: one view object for every body.
   store<i32>(changetype<usize>(view) + offsetof<Uint8Array>("byteLength"), <i32>n);
@@ -87,16 +70,16 @@ export const NO_CONTENT_LENGTH: i64 = -2;
  */
 export function requestContentLength(): i64 {
   clearSlots();
-  arm(VALUE, VALUE_CAP);
+  lend(VALUE, VALUE_CAP);
   const s = proxy_get_header_map_value(MapType.HttpRequestHeaders, CONTENT_LENGTH, CONTENT_LENGTH_BYTES, RET_PTR, RET_SIZE);
-  armedCap = 0;
+  endLend();
   if (s != WasmResult.Ok) {
     releasePins();
     return NO_CONTENT_LENGTH;
   }
   const p = <usize>load<u32>(RET_PTR);
   const n = load<u32>(RET_SIZE);
-  if (p == VALUE && <usize>n <= VALUE_CAP) {
+  if (inRegion(p, <usize>n, VALUE, VALUE_CAP)) {
     releasePins();
     return parseDecimalAt(VALUE, <i32>n);
   }

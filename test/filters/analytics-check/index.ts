@@ -16,7 +16,7 @@ import { JSON } from "json-as";
 import { Action, HttpContext, RootContext, getProperty, logError, registerRootContext } from "../../../lib/runtime";
 import { JsonWriter } from "../../../lib/llm/json-writer";
 import { Analytics, AnalyticsKeys } from "../../../lib/analytics/record";
-import { FACT_RATE_LIMITED, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, operationOfPath, putNamesFact } from "../../../lib/analytics/facts";
+import { count, FACT_RATE_LIMITED, FACT_RECORD, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, FactsReader, operationOfPath, parseCostNano, putNamesFact, R_COMPLETION, R_COST, R_LABELS, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "../../../lib/analytics/facts";
 import { arrAt, getArr, getBool, getNumber, getString, parseObject, valueObj } from "../../../lib/json/read";
 
 function str(o: JSON.Obj, key: string): string {
@@ -137,6 +137,54 @@ function checkKeys(a: Analytics): void {
   }
 }
 
+/**
+ * Logs an error when the record's entry in `ai.facts` differs from the payload write() built
+ * before it wrote into one reused buffer: the numbers, cost parsed from numberText's string, then
+ * each label field through String.UTF8.encode.
+ */
+function checkFacts(a: Analytics): void {
+  const u = a.usage;
+  const prompt = max<i64>(u.promptTokens, 0);
+  const completion = max<i64>(u.completionTokens, 0);
+  const total = max<i64>(u.totalTokens, 0);
+  const labels: string[] = [a.provider, a.requestModel, a.responseModel.length > 0 ? a.responseModel : a.requestModel, a.requestMode, "", "", "", "", "", a.errorType, a.operation];
+  const enc = new Array<ArrayBuffer>(labels.length);
+  let size = R_LABELS;
+  for (let i = 0; i < labels.length; i++) size += 4 + (enc[i] = String.UTF8.encode(labels[i])).byteLength;
+  const want = new ArrayBuffer(size);
+  const p = changetype<usize>(want);
+  store<i64>(p + R_PROMPT, count(prompt));
+  store<i64>(p + R_COMPLETION, count(completion));
+  store<i64>(p + R_TOTAL, count(total));
+  store<i64>(p + R_LATENCY, count(a.latencyMs));
+  store<u64>(p + R_COST, parseCostNano(refNumberText(a.cost)));
+  store<i64>(p + R_STATUS, <i64>a.status);
+  let q = p + R_LABELS;
+  for (let i = 0; i < enc.length; i++) {
+    store<u32>(q, enc[i].byteLength);
+    memory.copy(q + 4, changetype<usize>(enc[i]), enc[i].byteLength);
+    q += 4 + enc[i].byteLength;
+  }
+  const v = getProperty([FACTS_KEY]);
+  const id = String.UTF8.encode(a.keys.prefix);
+  const r = new FactsReader(v != null ? v : new ArrayBuffer(0));
+  let found = 0;
+  while (r.next()) {
+    if (r.kind != FACT_RECORD || r.idLen != <u32>id.byteLength || memory.compare(r.idAt, changetype<usize>(id), id.byteLength) != 0) continue;
+    found++;
+    if (r.len != <u32>size || memory.compare(r.at, p, size) != 0) logError("facts of " + a.keys.prefix + " differ");
+  }
+  if (!r.ok || found != 1) logError("facts of " + a.keys.prefix + ": " + found.toString() + " entries, well-formed " + r.ok.toString());
+}
+
+/** Logs an error when the `ai.log` write() set differs from toJson (which checkJson checks). */
+function checkLog(a: Analytics, withPayload: bool): void {
+  const got = getProperty([a.keys.prefix + "log"]);
+  const want = a.toJson(withPayload);
+  if (got != null && got.byteLength == want.byteLength && memory.compare(changetype<usize>(got), changetype<usize>(want), <usize>want.byteLength) == 0) return;
+  logError("ai.log of " + a.keys.prefix + " differs: " + (got != null ? String.UTF8.decode(got) : "(absent)") + " vs " + String.UTF8.decode(want));
+}
+
 /** Logs an error when toJson and the reference differ. */
 function checkJson(a: Analytics, withPayload: bool): void {
   const fast = Uint8Array.wrap(a.toJson(withPayload));
@@ -175,6 +223,8 @@ class Writer extends HttpContext {
         checkJson(a, true);
         a.write(this, getBool(o, "log_statistics", false), getBool(o, "log_payloads", false));
         checkKeys(a);
+        checkFacts(a);
+        if (getBool(o, "log_statistics", false)) checkLog(a, getBool(o, "log_payloads", false));
       }
     }
     this.names("ai.proxy.azure-content-safety.input_block_categories", FACT_SAFETY_INPUT, getString(c, "safety_input"));

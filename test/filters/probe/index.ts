@@ -10,7 +10,8 @@ import { LogLevel, WasmResult } from "../../../lib/abi/enums";
 import * as abi from "../../../lib/abi/imports";
 import { clearSlots, releasePins, RET_EXTRA, RET_PTR, RET_SIZE, takeReturned, takeReturnedSlots } from "../../../lib/abi/memory";
 import { deserializePairs, serializePairs } from "../../../lib/abi/pairs";
-import { serializePath } from "../../../lib/abi/properties";
+import { PropertyReader, serializePath } from "../../../lib/abi/properties";
+import { lastStatus } from "../../../lib/abi/status";
 import { arrAt, parseObject, valueArr, valueString } from "../../../lib/json/read";
 import { fd_write } from "bindings/wasi_snapshot_preview1";
 import { Args } from "./args";
@@ -284,6 +285,20 @@ function exec(cb: string, op: string, a: Args): void {
       rest = "value_hex=" + hex(v);
       if (v.byteLength == 8) rest += " value_i64=" + load<i64>(changetype<usize>(v)).toString();
       rest += " value=" + String.UTF8.decode(v);
+    }
+  } else if (op == "read_property") {
+    // lib/abi's PropertyReader, with a region of `capacity` bytes: read twice (the second read
+    // after any growth), each logged as get_property logs its value.
+    const path = serializePath(a.strs(1));
+    const cap = <i32>a.int(2);
+    if (a.error != null) return probeError(cb, op + ": " + a.error!);
+    const r = new PropertyReader(path, cap);
+    for (let i = 0; i < 2; i++) {
+      const found = r.read();
+      status = lastStatus();
+      const v = new ArrayBuffer(<i32>r.len);
+      if (found) memory.copy(changetype<usize>(v), r.ptr, r.len);
+      rest += (i > 0 ? " " : "") + (found ? "value_hex=" + hex(v) : "absent");
     }
   } else if (op == "set_property") {
     const path = serializePath(a.strs(1));
