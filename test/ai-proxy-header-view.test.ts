@@ -49,6 +49,11 @@ beforeAll(() => {
 
 /** Runs the scripts; returns the snapshot's "reads | map" per side, after checking nothing differed. */
 async function check(request: [string, string][], response: [string, string][], ops: { request?: Op[]; response?: Op[] }, secrets: string[] = []): Promise<Record<string, string>> {
+  return (await checkStreams([{ request, response }], ops, secrets))[0]!;
+}
+
+/** check() for several streams in turn on one VM (its kept memory carried from one to the next). */
+async function checkStreams(streams: { request: [string, string][]; response: [string, string][] }[], ops: { request?: Op[]; response?: Op[] }, secrets: string[] = []): Promise<Record<string, string>[]> {
   const { runtime, logs } = testRuntime();
   try {
     const plugin = await runtime.loadPlugin({
@@ -63,17 +68,22 @@ async function check(request: [string, string][], response: [string, string][], 
       failOpen: false,
       allowOnHeadersStopIteration: false,
     });
-    const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), sink, 1 << 20);
-    fm.addFilter(plugin.createStreamContext(0));
-    fm.addFilter(new Upstream(response));
-    fm.decodeHeaders(null, new HeaderMap(request), true);
-    expect(logs.filter((l) => l.level >= 3).map((l) => l.message)).toEqual([]);
-    const out: Record<string, string> = {};
-    for (const l of logs) {
-      const m = /^headers-check (request|response) ([^]*)$/.exec(l.message);
-      if (m) out[m[1]!] = m[2]!;
+    const outs: Record<string, string>[] = [];
+    for (const { request, response } of streams) {
+      logs.length = 0;
+      const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), sink, 1 << 20);
+      fm.addFilter(plugin.createStreamContext(0));
+      fm.addFilter(new Upstream(response));
+      fm.decodeHeaders(null, new HeaderMap(request), true);
+      expect(logs.filter((l) => l.level >= 3).map((l) => l.message)).toEqual([]);
+      const out: Record<string, string> = {};
+      for (const l of logs) {
+        const m = /^headers-check (request|response) ([^]*)$/.exec(l.message);
+        if (m) out[m[1]!] = m[2]!;
+      }
+      outs.push(out);
     }
-    return out;
+    return outs;
   } finally {
     runtime.close();
   }
@@ -227,4 +237,28 @@ describe("the header snapshot answers and changes as direct host calls do", () =
     const r = await check([[":method", "GET"]], [], { request: [{ op: "remove", name: ":method" }, { op: "get", name: ":method" }, { op: "remove", name: "x" }, { op: "replace", name: "x", value: "" }, { op: "get", name: "x" }] });
     expect(r.request).toBe("[(null)][] | x: ");
   });
+});
+
+// Each side's pairs are read into a region kept across callbacks (lib/abi/headers.ts
+// getHeaderPairsLent): a map larger than the region gets a buffer of its own and grows the
+// region, and a smaller map read after a larger one must not see the larger one's bytes.
+it("maps larger and smaller than the kept region, one stream after another on one VM", async () => {
+  const big = (n: number, tag: string): [string, string][] => [...REQUEST, ...Array.from({ length: n }, (_, i): [string, string] => [`x-${tag}-${i}`, `${tag}`.repeat(40)])];
+  const sizes = [0, 30, 1, 500, 0, 30];
+  const streams = sizes.map((n, k) => ({ request: big(n, `s${k}`), response: [[":status", "200"], ...big(n, `r${k}`).slice(3)] as [string, string][] }));
+  const ops: Op[] = [{ op: "get", name: "x-dup" }, { op: "get", name: `x-s1-0` }, { op: "get", name: "x-s3-499" }, { op: "is", name: "x-s5-29", value: "s5".repeat(40) }, { op: "remove", name: "x-utf" }];
+  const outs = await checkStreams(streams, { request: ops, response: [{ op: "get", name: "x-dup" }, { op: "get", name: "x-r3-0" }, { op: "redact" }] });
+  const reads = outs.map((o) => o.request!.split(" | ")[0]);
+  expect(reads).toEqual([
+    "[one][(null)][(null)][no]",
+    `[one][${"s1".repeat(40)}][(null)][no]`,
+    "[one][(null)][(null)][no]",
+    `[one][(null)][${"s3".repeat(40)}][no]`,
+    "[one][(null)][(null)][no]",
+    `[one][(null)][(null)][yes]`,
+  ]);
+  expect(outs.map((o) => o.response!.split(" | ")[0])).toEqual(["[one][(null)]", "[one][(null)]", "[one][(null)]", `[one][${"r3".repeat(40)}]`, "[one][(null)]", "[one][(null)]"]);
+  // The resulting maps are what the direct calls made (checked inside the filter); the last
+  // stream's map has its own 30 headers and none of the 500 before it.
+  expect(outs[5]!.request!.split("\n").filter((l) => l.startsWith("x-s")).length).toBe(30);
 });

@@ -75,3 +75,81 @@ describe("lib/json/raw agrees with json-as", () => {
     expect(read("rawField", "a", '{"a": 01}').ok).toBe(0);
   });
 });
+
+// validateJsonMembers records the top-level member spans into a kept buffer copied out once;
+// they must be what a walk of the validated object finds, with validateJson's messages.
+describe("validateJsonMembers agrees with validateJson and RawObjectIter", () => {
+  function both(doc: string): { got: string; want: string } {
+    putInput(x, enc.encode(doc));
+    x.members(64);
+    const got = outputText(x);
+    x.membersRef(64);
+    return { got, want: outputText(x) };
+  }
+
+  it("on 2,000 generated objects of up to 60 members (past the kept buffer's first size), spaced or compact", () => {
+    const r = rng(17);
+    for (let n = 0; n < 2000; n++) {
+      const count = Math.floor(r() * (r() < 0.2 ? 60 : 6));
+      const names = Array.from({ length: count }, (_, i) => (r() < 0.2 ? "a" : r() < 0.1 ? "k\\u00e9" : `m${i}`));
+      const sp = r() < 0.5 ? " \n\t" : "";
+      const doc = `${sp}{${sp}${names.map((k) => `"${k}"${sp}:${sp}${value(r, 0)}${sp}`).join(`,${sp}`)}}${sp}`;
+      const { got, want } = both(doc);
+      expect(want.startsWith("ok:"), doc).toBe(true);
+      expect(got, doc).toBe(want);
+    }
+  });
+
+  it("after a long document, a short one holds only its own spans; non-objects hold none", () => {
+    const long = `{${Array.from({ length: 100 }, (_, i) => `"k${i}":[${i},{"x":${i}}]`).join(",")}}`;
+    expect(both(long).got).toBe(both(long).want);
+    expect(both('{"a":1}').got).toBe("ok:1,4,5,6");
+    for (const doc of ["[1,2]", '"s"', "3", "null", "{}", " { } ", '[{"a":1}]']) {
+      const { got, want } = both(doc);
+      expect(got, doc).toBe(want);
+      expect(got, doc).toBe("ok:");
+    }
+  });
+
+  it("gives validateJson's message on invalid documents", () => {
+    const bad = ['{"a":1,}', '{"a" 1}', '{"a":1', '{"a":"x\\q"}', '{"a":[1,]}', "{a:1}", '{"a":1}}', '{"a":1} x', '{"a":"\u0001"}', "", "  ", '{"a":01}', '{"a":tru}', '{"a":{"b":[}]}'];
+    const r = rng(5);
+    for (let n = 0; n < 300; n++) {
+      const doc = `{${Array.from({ length: 1 + Math.floor(r() * 20) }, (_, i) => `"k${i}":${value(r, 0)}`).join(",")}}`;
+      const cut = Math.floor(r() * doc.length);
+      bad.push(doc.slice(0, cut), doc.slice(0, cut) + "," + doc.slice(cut));
+    }
+    for (const doc of bad) {
+      const { got, want } = both(doc);
+      expect(got, doc).toBe(want);
+    }
+  });
+});
+
+// readOpenAiUsageRaw walks with lib/json/raw's nextMemberAt (state in globals): reading the same
+// usage twice, after another buffer, must give what json-as's readOpenAiUsage gives.
+describe("readOpenAiUsageRaw agrees with readOpenAiUsage", () => {
+  it.each([
+    '{"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}',
+    '{"usage":{"prompt_tokens":3,"completion_tokens":4}}',
+    '{"usage":{"total_tokens":12}}',
+    '{"usage":{"prompt_tokens":3,"prompt_tokens":5}}',
+    '{"usage":{"prompt_tokens":-1,"completion_tokens":1e12,"total_tokens":"7"}}',
+    '{"usage":{"prompt_tokens":2.5,"completion_tokens":null}}',
+    '{"usage":{ "prompt_tokens" : 10 , "x":{"total_tokens":1}, "completion_tokens" : 2 }}',
+    '{"usage":{}}',
+    '{"usage":[1,2]}',
+    '{"usage":null}',
+    '{"model":"m"}',
+    '{"usage":{"prompt_tokens":3},"usage":{"completion_tokens":4}}',
+    '{"usage": {\n  "prompt_tokens": 1.5e3,\n  "completion_tokens": 1234567890123456789,\n  "total_tokens": -0\n} }',
+    '{"usage":{"prompt\\u005ftokens":3,"completion_tokens":{"total_tokens":5},"total_tokens":[1]}}',
+    '{"usage":{"prompt_tokens":true,"completion_tokens":"4","total_tokens":false}}',
+  ])("%s", (doc) => {
+    putInput(x, enc.encode(doc));
+    expect(x.usageParsed()).toBe(1);
+    const want = outputText(x);
+    x.usageRaw();
+    expect(outputText(x)).toBe(want);
+  });
+});

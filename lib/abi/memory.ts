@@ -8,6 +8,8 @@
 // everything malloc handed out during that call (including buffers the host allocated but
 // did not return, e.g. on a failed call), so nothing leaks and nothing is freed early.
 
+import { WasmResult } from "./enums";
+
 /** Larger requests get 0, which the host reports as a failed call instead of the guest trapping. */
 const MAX_ALLOC: usize = 256 << 20;
 
@@ -22,25 +24,56 @@ const MAX_ALLOC: usize = 256 << 20;
 
 const pinned = new Array<usize>();
 
-// A region lent to malloc for one host call (lend / endLend): while lent, malloc hands out its
+// A region lent to malloc for one host call (beginLent / endLent): while lent, malloc hands out its
 // space, bump by bump, instead of a GC buffer to pin, adopt and later collect. For a caller that
 // reads the value at once (an int64 property, a record it walks in place), not one it keeps.
 let lentFrom: usize = 0;
 let lentEnd: usize = 0;
 
-/** Lends [at, at + size) to malloc until endLend (the caller keeps it alive meanwhile). */
-export function lend(at: usize, size: usize): void {
+/** Lends [at, at + size) to malloc until endLend (the caller keeps the region alive meanwhile). */
+function lend(at: usize, size: usize): void {
   lentFrom = at;
   lentEnd = at + size;
 }
 
-export function endLend(): void {
+function endLend(): void {
   lentFrom = lentEnd = 0;
 }
 
-/** Whether [ptr, ptr + size) lies in [at, at + cap) (the returned value is in the lent region). */
-export function inRegion(ptr: usize, size: usize, at: usize, cap: usize): bool {
-  return ptr >= at && size <= cap && ptr - at <= cap - size;
+/** Where a lent call's value is (endLent). */
+export enum Lent {
+  /** The call failed (pins released). */
+  Failed = 0,
+  /** At the region's start, `lentSize()` bytes (pins released). */
+  InRegion = 1,
+  /** In a buffer of its own (larger than the region): takeReturnedSlots. */
+  Own = 2,
+}
+
+/** Before a host call that returns a value: clears the return slots and lends [at, at + cap) to malloc. */
+export function beginLent(at: usize, cap: usize): void {
+  clearSlots();
+  lend(at, cap);
+}
+
+/** After it, with the call's status `s`: ends the lend and tells where the value is. */
+export function endLent(s: i32, at: usize, cap: usize): Lent {
+  endLend();
+  if (s != WasmResult.Ok) {
+    releasePins();
+    return Lent.Failed;
+  }
+  const n = <usize>load<u32>(RET_SIZE);
+  if (n == 0 || (<usize>load<u32>(RET_PTR) == at && n <= cap)) {
+    releasePins();
+    return Lent.InRegion;
+  }
+  return Lent.Own;
+}
+
+/** The size of the value a lent call left in its region. */
+export function lentSize(): usize {
+  return <usize>load<u32>(RET_SIZE);
 }
 
 /** The allocator the host calls (cpp-host looks up `malloc` before `proxy_on_memory_allocate`). */

@@ -73,10 +73,13 @@ export function deserializePairs(buf: ArrayBuffer): HeaderPair[] | null {
  * missing NUL), as cpp-host's parser would see it; an empty buffer is an empty map.
  */
 export function pairsCount(buf: ArrayBuffer): i64 {
-  const len = <usize>buf.byteLength;
-  if (len == 0 || (len == 1 && load<u8>(changetype<usize>(buf)) == 0)) return 0;
+  return pairsCountAt(changetype<usize>(buf), <usize>buf.byteLength);
+}
+
+/** pairsCount of the `len` bytes at `base`. */
+export function pairsCountAt(base: usize, len: usize): i64 {
+  if (len == 0 || (len == 1 && load<u8>(base) == 0)) return 0;
   if (len < 4) return -1;
-  const base = changetype<usize>(buf);
   const n = <usize>load<u32>(base);
   if (n > (len - 4) / 8) return -1;
   let sizes = base + 4;

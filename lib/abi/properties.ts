@@ -4,7 +4,7 @@
 
 import { proxy_get_property, proxy_set_property } from "./imports";
 import { WasmResult } from "./enums";
-import { clearSlots, encodeAt, endLend, fromUtf8, inRegion, lend, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
+import { beginLent, clearSlots, encodeAt, endLent, fromUtf8, Lent, lentSize, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { setLastStatus } from "./status";
 
 /** Serializes a property path: segments joined by \0, no trailing NUL. */
@@ -73,23 +73,17 @@ export class PropertyReader {
     const at = changetype<usize>(this.region);
     const cap = <usize>this.region.byteLength;
     this.own = null;
-    clearSlots();
-    lend(at, cap);
+    beginLent(at, cap);
     const s = proxy_get_property(changetype<usize>(this.path), this.path.byteLength, RET_PTR, RET_SIZE);
-    endLend();
     setLastStatus(s);
-    if (s != WasmResult.Ok) {
-      releasePins();
-      return false;
-    }
-    const p = <usize>load<u32>(RET_PTR);
-    const n = <usize>load<u32>(RET_SIZE);
-    if (n == 0 || inRegion(p, n, at, cap)) {
-      releasePins();
-      this.ptr = n == 0 ? at : p;
-      this.len = n;
+    const where = endLent(s, at, cap);
+    if (where == Lent.Failed) return false;
+    if (where == Lent.InRegion) {
+      this.ptr = at;
+      this.len = lentSize();
       return true;
     }
+    const n = lentSize();
     const buf = takeReturnedSlots();
     this.own = buf;
     this.ptr = changetype<usize>(buf);

@@ -166,6 +166,42 @@ export function rawKind(b: Uint8Array, i: i32): RawKind {
   return RawKind.None;
 }
 
+// The member nextMemberAt read last: the key's raw bytes (inside the quotes) and the value.
+export let memberKeyStart: i32 = 0;
+export let memberKeyEnd: i32 = 0;
+export let memberValueStart: i32 = 0;
+export let memberValueEnd: i32 = 0;
+/** After nextMemberAt found no member at the object's `}`: the offset just past it; else -1. */
+export let memberClose: i32 = -1;
+
+/**
+ * The member at p[i] (i just past the object's `{` or a member's value; the object ends
+ * before `end`): sets the member* spans and returns the offset just past its value, or -1 when
+ * there is none (memberClose tells whether the object ended there). RawObjectIter's step, for
+ * hot readers that keep no iterator object (a method call on one keeps a shadow-stack frame).
+ */
+export function nextMemberAt(p: usize, i: i32, end: i32): i32 {
+  memberClose = -1;
+  i = skipSpaceAt(p, i, end);
+  if (i < end && load<u8>(p + <usize>i) == 0x2c) i = skipSpaceAt(p, i + 1, end);
+  const ke = i < end && load<u8>(p + <usize>i) == 0x22 ? skipStringAt(p, i, end) : -1;
+  if (ke < 0) {
+    if (i < end && load<u8>(p + <usize>i) == 0x7d) memberClose = i + 1;
+    return -1;
+  }
+  const ks = i + 1;
+  i = skipSpaceAt(p, ke, end);
+  if (i >= end || load<u8>(p + <usize>i) != 0x3a) return -1;
+  i = skipSpaceAt(p, i + 1, end);
+  const ve = skipValueAt(p, i, end);
+  if (ve < 0) return -1;
+  memberKeyStart = ks;
+  memberKeyEnd = ke - 1;
+  memberValueStart = i;
+  memberValueEnd = ve;
+  return ve;
+}
+
 /**
  * Walks the members of the object whose `{` is at b[start] (value ends at `end`). After
  * each next() returning true, the key's raw bytes (inside the quotes) are
@@ -196,32 +232,16 @@ export class RawObjectIter {
 
   next(): bool {
     if (this.done) return false;
-    const p = this.p;
-    const end = this.end;
-    let i = skipSpaceAt(p, this.i, end);
-    if (i < end && load<u8>(p + <usize>i) == 0x2c) i = skipSpaceAt(p, i + 1, end);
-    const ke = i < end && load<u8>(p + <usize>i) == 0x22 ? skipStringAt(p, i, end) : -1;
-    if (ke < 0) {
-      if (i < end && load<u8>(p + <usize>i) == 0x7d) this.close = i + 1;
-      this.done = true;
-      return false;
-    }
-    const ks = i + 1;
-    i = skipSpaceAt(p, ke, end);
-    if (i >= end || load<u8>(p + <usize>i) != 0x3a) {
-      this.done = true;
-      return false;
-    }
-    i = skipSpaceAt(p, i + 1, end);
-    const ve = skipValueAt(p, i, end);
+    const ve = nextMemberAt(this.p, this.i, this.end);
     if (ve < 0) {
+      if (memberClose >= 0) this.close = memberClose;
       this.done = true;
       return false;
     }
-    this.keyStart = ks;
-    this.keyEnd = ke - 1;
-    this.valueStart = i;
-    this.valueEnd = ve;
+    this.keyStart = memberKeyStart;
+    this.keyEnd = memberKeyEnd;
+    this.valueStart = memberValueStart;
+    this.valueEnd = memberValueEnd;
     this.i = ve;
     return true;
   }
@@ -394,10 +414,14 @@ export function rawStringEquals(b: Uint8Array, start: i32, end: i32, s: string):
 
 /** The number literal b[start, end) as json-as reads it (f64.parse of the text). */
 export function rawNumber(b: Uint8Array, start: i32, end: i32): f64 {
-  if (end > b.length) end = b.length;
+  const len = b.length;
+  return numberAt(b.dataStart, start, end > len ? len : end);
+}
+
+/** rawNumber over the bytes at p (`end` within them). */
+export function numberAt(p: usize, start: i32, end: i32): f64 {
   if (start < 0 || end <= start) return NaN;
   // An integer of at most 15 digits (token counts, indexes) is exact in f64: no string to parse.
-  const p = b.dataStart;
   const neg = load<u8>(p + <usize>start) == 0x2d;
   const ds = neg ? start + 1 : start;
   if (end > ds && end - ds <= 15) {

@@ -18,7 +18,7 @@ export function validateJson(bytes: Uint8Array, maxDepth: i32): string | null {
 /** The same, for a buffer given as pointer and length (memory the caller keeps alive). */
 export function validateJsonAt(ptr: usize, len: i32, maxDepth: i32): string | null {
   vErr = null;
-  run(ptr, len, maxDepth, null);
+  run(ptr, len, maxDepth, false);
   const e = vErr;
   vErr = null;
   return e;
@@ -31,9 +31,12 @@ export function validateJsonAt(ptr: usize, len: i32, maxDepth: i32): string | nu
  * On failure `spans` holds an unspecified prefix.
  */
 export function validateJsonMembers(bytes: Uint8Array, maxDepth: i32, spans: Array<i32>): string | null {
-  spans.length = 0;
   vErr = null;
-  run(bytes.dataStart, bytes.byteLength, maxDepth, spans);
+  const ns = run(bytes.dataStart, bytes.byteLength, maxDepth, true);
+  // One resize and one copy instead of a push per offset (Array#push's capacity check was a
+  // third of this function's time on a chat body).
+  spans.length = ns;
+  memory.copy(spans.dataStart, marksAt, <usize>ns << 2);
   const e = vErr;
   vErr = null;
   return e;
@@ -57,6 +60,23 @@ function fail(msg: string): i32 {
   return -1;
 }
 
+// The messages are built in these helpers, never in the scanners: a function that builds a
+// string holds it in a shadow-stack slot, and AssemblyScript then gives it a stack frame
+// (cleared on every call) even when the message is never built.
+
+/** Records `what + " at byte " + i` and answers -1. */
+function failAt(what: string, i: i32): i32 {
+  return fail(what + " at byte " + i.toString());
+}
+
+function failDepth(maxDepth: i32): i32 {
+  return fail("nesting deeper than " + maxDepth.toString());
+}
+
+function failKey(p: usize, i: i32): i32 {
+  return fail("expected a string key at byte " + i.toString() + ", found " + describe(at(p, i)));
+}
+
 function unexpected(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return fail("unexpected end of input");
   return fail("unexpected " + describe(at(p, i)) + " at byte " + i.toString());
@@ -75,33 +95,47 @@ function unexpected(p: usize, i: i32, n: i32): i32 {
 // The open containers' kinds, one byte per level, kept across runs (one allocation per VM,
 // not one per body); grown when a caller asks for a deeper limit.
 let stack = new StaticArray<u8>(64);
+// Its address and size, so run touches no managed reference.
+let stackAt: usize = changetype<usize>(stack);
+let stackCap: i32 = 64;
 
-function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
+function growStack(maxDepth: i32): void {
+  stack = new StaticArray<u8>(maxDepth);
+  stackAt = changetype<usize>(stack);
+  stackCap = maxDepth;
+}
+
+/**
+ * Validates p[0, n); when `rec`, records the top-level members' offsets in `marks` and returns
+ * how many it wrote (a multiple of 4 on success).
+ */
+function run(p: usize, n: i32, maxDepth: i32, rec: bool): i32 {
   let depth: i32 = 0;
-  if (stack.length < maxDepth) stack = new StaticArray<u8>(maxDepth);
-  const sp = changetype<usize>(stack);
+  let ns: i32 = 0;
+  if (stackCap < maxDepth) growStack(maxDepth);
+  const sp = stackAt;
   let i = ws(p, 0, n);
   if (i >= n) {
     fail("empty input");
-    return;
+    return ns;
   }
   // Each turn reads one value, then closes containers and consumes separators until the
   // next value is due.
   while (true) {
     if (i >= n) {
       unexpected(p, i, n);
-      return;
+      return ns;
     }
     const c = at(p, i);
     let opened = false;
     if (c == 0x22 /* " */) {
       // Strings first: the commonest value in the bodies this reads.
       i = scanString(p, i, n);
-      if (i < 0) return;
+      if (i < 0) return ns;
     } else if (c == 0x7b /* { */ || c == 0x5b /* [ */) {
       if (depth >= maxDepth) {
-        fail("nesting deeper than " + maxDepth.toString());
-        return;
+        failDepth(maxDepth);
+        return ns;
       }
       const kind = c == 0x7b ? OBJECT : ARRAY;
       store<u8>(sp + <usize>depth, kind);
@@ -116,39 +150,42 @@ function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
         if (kind == OBJECT) {
           const ks = i;
           i = key(p, i, n);
-          if (i < 0) return;
-          if (spans != null && depth == 1) recordKey(spans, ks, i);
+          if (i < 0) return ns;
+          if (rec && depth == 1) ns = recordKey(ns, ks, i);
         }
       }
     } else if (c == 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       i = number(p, i, n);
-      if (i < 0) return;
+      if (i < 0) return ns;
     } else if (c == 0x74) {
       i = literal(p, i, n, 0x65757274, 4); // "true"
-      if (i < 0) return;
+      if (i < 0) return ns;
     } else if (c == 0x66) {
       i = literal(p, i, n, 0x736c6166, 5); // "fals" + "e"
-      if (i < 0) return;
+      if (i < 0) return ns;
     } else if (c == 0x6e) {
       i = literal(p, i, n, 0x6c6c756e, 4); // "null"
-      if (i < 0) return;
+      if (i < 0) return ns;
     } else {
       unexpected(p, i, n);
-      return;
+      return ns;
     }
     if (opened) continue;
     // After a value: close containers, or find the separator before the next value.
     while (true) {
       // A value of the top-level object just ended here (a scalar, or a container closed back to depth 1).
-      if (spans != null && depth == 1 && (spans.length & 3) == 3) spans.push(i);
+      if (rec && depth == 1 && (ns & 3) == 3) {
+        store<i32>(marksAt + (<usize>ns << 2), i);
+        ns++;
+      }
       i = ws(p, i, n);
       if (depth == 0) {
         if (i < n) unexpected(p, i, n);
-        return;
+        return ns;
       }
       if (i >= n) {
         fail("unexpected end of input");
-        return;
+        return ns;
       }
       const kind = load<u8>(sp + <usize>(depth - 1));
       const d = at(p, i);
@@ -157,8 +194,8 @@ function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
         if (kind == OBJECT) {
           const ks = i;
           i = key(p, i, n);
-          if (i < 0) return;
-          if (spans != null && depth == 1) recordKey(spans, ks, i);
+          if (i < 0) return ns;
+          if (rec && depth == 1) ns = recordKey(ns, ks, i);
         }
         break;
       }
@@ -168,19 +205,38 @@ function run(p: usize, n: i32, maxDepth: i32, spans: Array<i32> | null): void {
         continue;
       }
       unexpected(p, i, n);
-      return;
+      return ns;
     }
   }
 }
 
+// The top-level member offsets of the current run, four per member, kept across runs (grown,
+// never shrunk) and copied to the caller's array once at the end.
+let marks = new StaticArray<i32>(64);
+// Its address and capacity (in offsets), so run touches no managed reference.
+let marksAt: usize = changetype<usize>(marks);
+let marksCap: i32 = 64;
+
 /**
  * Records a top-level key literal starting at ks (its end is where key() left keyEndAt) and
- * the start of its value vs; the value's end is pushed when the value closes.
+ * the start of its value vs at marks[ns]; returns ns + 3. Room is made for the value's end
+ * too, stored when the value closes.
  */
-function recordKey(spans: Array<i32>, ks: i32, vs: i32): void {
-  spans.push(ks);
-  spans.push(keyEndAt);
-  spans.push(vs);
+@inline function recordKey(ns: i32, ks: i32, vs: i32): i32 {
+  if (ns + 4 > marksCap) growMarks(ns);
+  const m = marksAt + (<usize>ns << 2);
+  store<i32>(m, ks);
+  store<i32>(m, keyEndAt, 4);
+  store<i32>(m, vs, 8);
+  return ns + 3;
+}
+
+function growMarks(ns: i32): void {
+  const next = new StaticArray<i32>(marksCap << 1);
+  memory.copy(changetype<usize>(next), marksAt, <usize>ns << 2);
+  marks = next;
+  marksAt = changetype<usize>(next);
+  marksCap <<= 1;
 }
 
 /** Offset just past the closing quote of the last key() (for recordKey). */
@@ -189,7 +245,7 @@ let keyEndAt: i32 = 0;
 /** An object key and its colon at p[i]; returns the offset of the value, or -1. */
 @inline function key(p: usize, i: i32, n: i32): i32 {
   if (i >= n) return unexpected(p, i, n);
-  if (at(p, i) != 0x22) return fail("expected a string key at byte " + i.toString() + ", found " + describe(at(p, i)));
+  if (at(p, i) != 0x22) return failKey(p, i);
   i = scanString(p, i, n);
   if (i < 0) return -1;
   keyEndAt = i;
@@ -223,21 +279,21 @@ function literal(p: usize, i: i32, n: i32, word: u32, len: i32): i32 {
 function number(p: usize, i: i32, n: i32): i32 {
   const start = i;
   if (at(p, i) == 0x2d) i++;
-  if (i >= n) return fail("invalid number at byte " + start.toString());
+  if (i >= n) return failAt("invalid number", start);
   const first = at(p, i);
   if (first == 0x30) i++;
   else if (first >= 0x31 && first <= 0x39) i = digits(p, i, n);
-  else return fail("invalid number at byte " + start.toString());
+  else return failAt("invalid number", start);
   if (i < n && at(p, i) == 0x2e /* . */) {
     const f = digits(p, i + 1, n);
-    if (f == i + 1) return fail("invalid number at byte " + start.toString());
+    if (f == i + 1) return failAt("invalid number", start);
     i = f;
   }
   if (i < n && (at(p, i) | 0x20) == 0x65 /* e/E */) {
     i++;
     if (i < n && (at(p, i) == 0x2b || at(p, i) == 0x2d)) i++;
     const e = digits(p, i, n);
-    if (e == i) return fail("invalid number at byte " + start.toString());
+    if (e == i) return failAt("invalid number", start);
     i = e;
   }
   return i;
@@ -264,8 +320,12 @@ function simpleEscapes(): usize {
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 
-/** Non-zero when one of the 8 bytes needs a closer look: `"`, `\`, a control byte or non-ASCII. */
-@inline function special8(x: u64): u64 {
+/**
+ * Non-zero when one of the 8 bytes needs a closer look: `"`, `\`, a control byte or non-ASCII.
+ * The lowest flagged lane is exact (a borrow only flags lanes above a real one).
+ */
+// @ts-ignore: decorator
+@inline export function special8(x: u64): u64 {
   const q = x ^ (ONES * 0x22);
   const s = x ^ (ONES * 0x5c);
   // (v - 1) & ~v has the high bit set in lanes that were zero; x - 0x20 borrows in lanes below 0x20.
@@ -312,17 +372,17 @@ function stringRest(p: usize, i: i32, n: i32): i32 {
       const e = at(p, i + 1);
       if (e == 0x75 /* u */) {
         for (let k = 2; k < 6; k++) {
-          if (i + k >= n || !isHex(at(p, i + k))) return fail("invalid escape at byte " + i.toString());
+          if (i + k >= n || !isHex(at(p, i + k))) return failAt("invalid escape", i);
         }
         i += 6;
       } else if (load<u8>(SIMPLE_ESCAPES + <usize>e) != 0) {
         i += 2;
       } else {
-        return fail("invalid escape at byte " + i.toString());
+        return failAt("invalid escape", i);
       }
       continue;
     }
-    if (b < 0x20) return fail("unescaped control character at byte " + i.toString());
+    if (b < 0x20) return failAt("unescaped control character", i);
     if (b < 0x80) {
       i++;
       continue;
@@ -367,7 +427,7 @@ function stringRest(p: usize, i: i32, n: i32): i32 {
       ok = cont(p, i + 1, n, 0x80, 0x8f) && cont(p, i + 2, n, 0x80, 0xbf) && cont(p, i + 3, n, 0x80, 0xbf);
       len = 4;
     }
-    if (!ok) return fail("invalid UTF-8 at byte " + i.toString());
+    if (!ok) return failAt("invalid UTF-8", i);
     i += len;
   }
   return -1;

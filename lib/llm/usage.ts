@@ -3,7 +3,7 @@
 
 import { JSON } from "json-as";
 import { getNumber, getObj } from "../json";
-import { RawObjectIter, rawNumber } from "../json/raw";
+import { bytesAre, memberKeyEnd, memberKeyStart, memberValueEnd, memberValueStart, nextMemberAt, numberAt } from "../json/raw";
 import { Usage } from "./provider";
 
 /** The largest token count believed: a bigger one (or a negative one) is treated as absent. */
@@ -52,21 +52,28 @@ export function readOpenAiUsage(obj: JSON.Obj, u: Usage): bool {
 /** readOpenAiUsage over validated bytes: `b[start, end)` is the `usage` value (any kind). */
 export function readOpenAiUsageRaw(b: Uint8Array, start: i32, end: i32, u: Usage): bool {
   const bp = b.dataStart;
+  const len = b.byteLength;
   // Kinds told by the first byte in place (rawKind's checks, without its calls).
-  if (start < 0 || start >= b.byteLength || load<u8>(bp + <usize>start) != 0x7b) return false;
+  if (start < 0 || start >= len || load<u8>(bp + <usize>start) != 0x7b) return false;
+  if (end > len) end = len;
   let p: f64 = NaN;
   let c: f64 = NaN;
   let t: f64 = NaN;
-  // Last duplicate wins, raw key bytes, as json-as reads the same object.
-  const it = new RawObjectIter(b, start, end);
-  while (it.next()) {
-    const n = it.keyEnd - it.keyStart;
+  // Last duplicate wins, raw key bytes, as json-as reads the same object. RawObjectIter's walk
+  // through its free-function step: no iterator allocated, no method calls on one.
+  let i = start < end ? start + 1 : end;
+  while (i < end) {
+    i = nextMemberAt(bp, i, end);
+    if (i < 0) break;
+    const ks = memberKeyStart;
+    const n = memberKeyEnd - ks;
     if (n != 13 && n != 17 && n != 12) continue;
-    const k = load<u8>(bp + <usize>it.valueStart); // a value, inside b
-    const v = k == 0x2d || <u32>k - 0x30 < 10 ? rawNumber(b, it.valueStart, it.valueEnd) : NaN;
-    if (n == 13 && it.keyIs("prompt_tokens")) p = v;
-    else if (n == 17 && it.keyIs("completion_tokens")) c = v;
-    else if (n == 12 && it.keyIs("total_tokens")) t = v;
+    const vs = memberValueStart;
+    const k = load<u8>(bp + <usize>vs); // a value, inside b
+    const v = k == 0x2d || <u32>k - 0x30 < 10 ? numberAt(bp, vs, memberValueEnd) : NaN;
+    if (n == 13 && bytesAre(bp, ks, n, "prompt_tokens")) p = v;
+    else if (n == 17 && bytesAre(bp, ks, n, "completion_tokens")) c = v;
+    else if (n == 12 && bytesAre(bp, ks, n, "total_tokens")) t = v;
   }
   const pc = count(p);
   const cc = count(c);

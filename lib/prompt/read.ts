@@ -4,14 +4,14 @@
 // unpinned), a view object is made around it, and both feed the incremental collector.
 //
 // How: the body reader lends the kept buffer to the module's `malloc` for one call (lib/abi/memory
-// lend/endLend, as PropertyReader does); the host's get_buffer_bytes then asks malloc for the
+// beginLent/endLent, as PropertyReader does); the host's get_buffer_bytes then asks malloc for the
 // body's size and is handed the kept buffer. Anything else (a body larger than KEPT_MAX, a host that allocates differently) takes
 // the ordinary path. The body a filter is given is valid only during its onBody callback: the
 // prompt filters never keep it (what they keep, they copy).
 
-import { BufferType, MapType, WasmResult } from "../abi/enums";
+import { BufferType, MapType } from "../abi/enums";
 import { proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_remove_header_map_value } from "../abi/imports";
-import { clearSlots, endLend, inRegion, lend, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
+import { beginLent, endLent, Lent, lentSize, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
 import { readBody, setBodyReader } from "../runtime/exports";
 import { parseDecimal, parseDecimalAt } from "./decimal";
 
@@ -33,18 +33,11 @@ export function readBodyKept(type: i32, size: u32): Uint8Array {
   }
   const at = changetype<usize>(kept);
   const cap = <usize>kept.byteLength;
-  clearSlots();
-  lend(at, cap);
-  const s = proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE);
-  endLend();
-  if (s != WasmResult.Ok) {
-    releasePins();
-    return new Uint8Array(0);
-  }
-  const p = <usize>load<u32>(RET_PTR);
-  const n = load<u32>(RET_SIZE);
-  if (p != at || !inRegion(p, <usize>n, at, cap)) return Uint8Array.wrap(takeReturnedSlots());
-  releasePins();
+  beginLent(at, cap);
+  const where = endLent(proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE), at, cap);
+  if (where == Lent.Failed) return new Uint8Array(0);
+  if (where == Lent.Own) return Uint8Array.wrap(takeReturnedSlots());
+  const n = lentSize();
   // The view's length is the body's: one view object for every body.
   store<i32>(changetype<usize>(view) + offsetof<Uint8Array>("byteLength"), <i32>n);
   return view;
@@ -69,20 +62,10 @@ export const NO_CONTENT_LENGTH: i64 = -2;
  * about a third of a headers callback).
  */
 export function requestContentLength(): i64 {
-  clearSlots();
-  lend(VALUE, VALUE_CAP);
-  const s = proxy_get_header_map_value(MapType.HttpRequestHeaders, CONTENT_LENGTH, CONTENT_LENGTH_BYTES, RET_PTR, RET_SIZE);
-  endLend();
-  if (s != WasmResult.Ok) {
-    releasePins();
-    return NO_CONTENT_LENGTH;
-  }
-  const p = <usize>load<u32>(RET_PTR);
-  const n = load<u32>(RET_SIZE);
-  if (inRegion(p, <usize>n, VALUE, VALUE_CAP)) {
-    releasePins();
-    return parseDecimalAt(VALUE, <i32>n);
-  }
+  beginLent(VALUE, VALUE_CAP);
+  const where = endLent(proxy_get_header_map_value(MapType.HttpRequestHeaders, CONTENT_LENGTH, CONTENT_LENGTH_BYTES, RET_PTR, RET_SIZE), VALUE, VALUE_CAP);
+  if (where == Lent.Failed) return NO_CONTENT_LENGTH;
+  if (where == Lent.InRegion) return parseDecimalAt(VALUE, <i32>lentSize());
   return parseDecimal(takeReturnedSlots());
 }
 

@@ -18,6 +18,10 @@ export interface JsonCheck {
   fieldTypes(keyLen: number): number;
   rawField(keyLen: number): number;
   names(): number;
+  members(maxDepth: number): number;
+  membersRef(maxDepth: number): number;
+  usageRaw(): number;
+  usageParsed(): number;
 }
 
 /** Builds the module when out of date (the build script skips it otherwise) and compiles it. */

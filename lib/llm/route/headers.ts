@@ -21,9 +21,9 @@
 // first entry and drops the others (or appends), a removal drops every entry.
 
 import { HttpContext } from "../../runtime";
-import { HeaderPair, deserializePairs, pairsCount } from "../../abi/pairs";
+import { HeaderPair, deserializePairs, pairsCount, pairsCountAt } from "../../abi/pairs";
 import { MapType } from "../../abi/enums";
-import { getHeaderPairsBytes } from "../../abi/headers";
+import { getHeaderPairsLent, lentPairsSize } from "../../abi/headers";
 import { Secrets } from "../redact";
 
 /**
@@ -92,9 +92,17 @@ const touched = new Array<string>();
 let touchedN: i32 = 0;
 
 /** Every entry of a header map as get_header_map_pairs serialised it (lib/abi/pairs.ts). */
+/** A side's first region for its pairs, and the most it grows to (larger maps get a buffer of their own). */
+const REGION_FIRST = 1024;
+const REGION_MAX = 16384;
+
 class RawPairs {
   /** Kept alive while the view is in use: `base` points into it. */
   private buf: ArrayBuffer = EMPTY;
+  /** The bytes' length (buf is the side's region, longer than them, when they were read into it). */
+  private len: usize = 0;
+  /** Where this side's pairs are read (lent to malloc): kept across callbacks, grown to the largest map seen. */
+  region: ArrayBuffer = new ArrayBuffer(REGION_FIRST);
   private base: usize = 0;
   private n: u32 = 0;
   // The cursor (first()/next()): the entry's index, key and value.
@@ -112,9 +120,10 @@ class RawPairs {
    */
   present: u64 = 0;
 
-  /** Reads `buf`, of `n` well-formed entries (one of each side is reused: a VM runs one callback at a time). */
-  reset(buf: ArrayBuffer, n: u32): RawPairs {
+  /** Reads `buf`'s first `len` bytes, `n` well-formed entries (one of each side is reused: a VM runs one callback at a time). */
+  reset(buf: ArrayBuffer, len: usize, n: u32): RawPairs {
     this.buf = buf;
+    this.len = len;
     this.n = n;
     const base = changetype<usize>(buf);
     this.base = base;
@@ -189,7 +198,8 @@ class RawPairs {
   }
 
   pairs(): HeaderPair[] {
-    return deserializePairs(this.buf)!; // well-formed (pairsCount)
+    const b = this.buf;
+    return deserializePairs(<usize>b.byteLength == this.len ? b : b.slice(0, <i32>this.len))!; // well-formed (pairsCount)
   }
 }
 
@@ -223,10 +233,19 @@ const RESPONSE_RAW = new RawPairs();
 
 /** A header map's pairs, read in place into `into`, or null when the call failed or the bytes are malformed. */
 function rawPairs(map: i32, into: RawPairs): RawPairs | null {
-  const buf = getHeaderPairsBytes(map);
+  const region = into.region;
+  const buf = getHeaderPairsLent(map, region);
   if (buf == null) return null;
+  if (buf === region) {
+    const len = lentPairsSize;
+    const n = pairsCountAt(changetype<usize>(buf), len);
+    return n >= 0 ? into.reset(buf, len, <u32>n) : null;
+  }
+  const len = <usize>buf.byteLength;
+  // Larger than the region: the next map this size is read into a region that fits.
+  if (len > <usize>region.byteLength && len <= <usize>REGION_MAX) into.region = new ArrayBuffer(<i32>min<usize>(max<usize>(len, <usize>region.byteLength << 1), REGION_MAX));
   const n = pairsCount(buf);
-  return n >= 0 ? into.reset(buf, <u32>n) : null;
+  return n >= 0 ? into.reset(buf, len, <u32>n) : null;
 }
 
 export class HeaderView {

@@ -11,7 +11,7 @@
 // answer false, and validateRequest takes the slow path, which finds the exact error. So this
 // walk must never accept what the slow path refuses; it may refuse what the slow path accepts.
 
-import { scanJsonScalarAt } from "../../json/validate";
+import { scanJsonScalarAt, special8 } from "../../json/validate";
 import { bytesAre, skipSpaceAt, word8, wordAt } from "../../json/raw";
 
 // Container kinds.
@@ -143,12 +143,8 @@ function hasBackslash(p: usize, s: i32, e: i32, end: i32): bool {
 function plainNameEnd(p: usize, i: i32, n: i32): i32 {
   let k = i + 1;
   while (k + 8 <= n) {
-    const x = load<u64>(p + <usize>k);
-    const q = x ^ (ONES * 0x22);
-    const b = x ^ (ONES * 0x5c);
-    const m = (((q - ONES) & ~q) | ((b - ONES) & ~b) | (x - ONES * 0x20) | x) & HIGHS;
+    const m = special8(load<u64>(p + <usize>k));
     if (m != 0) {
-      // The lowest flagged lane is exact (a borrow only flags lanes above a real one).
       const j = k + <i32>(ctz(m) >> 3);
       return at(p, j) == 0x22 ? j + 1 : -1;
     }

@@ -2,11 +2,13 @@
 // these exports directly (no host). Input bytes go into a buffer the module owns.
 
 import { JSON } from "json-as";
-import { validateJson } from "../../../lib/json/validate";
+import { validateJson, validateJsonMembers } from "../../../lib/json/validate";
+import { readOpenAiUsage, readOpenAiUsageRaw, takeUsageOutOfRange } from "../../../lib/llm/usage";
+import { Usage } from "../../../lib/llm/provider";
 import { ambiguousMember } from "../../../lib/json/names";
 import { arrAt, parseObject, valueArr, valueBool, valueNumber, valueObj, valueString, isNull, getString, getNumber, getBool, getObj, getArr } from "../../../lib/json/read";
 import { quote } from "../probe/format";
-import { RawKind, rawFind, rawKind, rawNumber, rawStart, rawString, spanEnd, spanStart } from "../../../lib/json/raw";
+import { RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawStart, rawString, spanEnd, spanStart } from "../../../lib/json/raw";
 
 let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
@@ -156,5 +158,80 @@ export function rawField(keyLen: i32): i32 {
   else if (kind == RawKind.Array) setOutput("array");
   else if (kind == RawKind.Null) setOutput("null");
   else setOutput("none");
+  return 1;
+}
+
+// validateJsonMembers writes into an array kept across calls (as ai-proxy keeps its own), so
+// a test sees that each call starts it over.
+const keptSpans = new Array<i32>();
+
+/**
+ * validateJsonMembers over the input: "ok:" and the spans joined by commas, or "err:" and the
+ * message (spans are unspecified on failure).
+ */
+export function members(maxDepth: i32): i32 {
+  const err = validateJsonMembers(Uint8Array.wrap(input), maxDepth, keptSpans);
+  if (err != null) {
+    setOutput("err:" + err);
+    return 0;
+  }
+  setOutput("ok:" + keptSpans.join(","));
+  return 1;
+}
+
+/** What members() must say, the slow way: validateJson, then the top-level members through RawObjectIter. */
+export function membersRef(maxDepth: i32): i32 {
+  const b = Uint8Array.wrap(input);
+  const err = validateJson(b, maxDepth);
+  if (err != null) {
+    setOutput("err:" + err);
+    return 0;
+  }
+  const spans = new Array<i32>();
+  const it = new RawObjectIter(b, rawStart(b), b.length);
+  while (it.next()) {
+    spans.push(it.keyStart - 1);
+    spans.push(it.keyEnd + 1);
+    spans.push(it.valueStart);
+    spans.push(it.valueEnd);
+  }
+  setOutput("ok:" + spans.join(","));
+  return 1;
+}
+
+function usageWords(u: Usage, found: bool): string {
+  return u.promptTokens.toString() + "," + u.completionTokens.toString() + "," + u.totalTokens.toString() + "," + (found ? "found" : "none") + "," + (takeUsageOutOfRange() ? "range" : "-");
+}
+
+/**
+ * readOpenAiUsageRaw on the input object's `usage` member, twice (its walk keeps state in
+ * globals), and the first time after reading `{"total_tokens":9}` from another buffer.
+ */
+export function usageRaw(): i32 {
+  const other = Uint8Array.wrap(String.UTF8.encode('{"total_tokens":9}'));
+  readOpenAiUsageRaw(other, 0, other.length, new Usage());
+  takeUsageOutOfRange();
+  const b = Uint8Array.wrap(input);
+  const span = rawFind(b, rawStart(b), b.length, "usage");
+  const s = span < 0 ? -1 : spanStart(span);
+  const e = span < 0 ? -1 : spanEnd(span);
+  const u1 = new Usage();
+  const w1 = usageWords(u1, readOpenAiUsageRaw(b, s, e, u1));
+  const u2 = new Usage();
+  const w2 = usageWords(u2, readOpenAiUsageRaw(b, s, e, u2));
+  setOutput(w1 == w2 ? w1 : w1 + " then " + w2);
+  return 1;
+}
+
+/** readOpenAiUsage (json-as) on the input object, in usageRaw's words. */
+export function usageParsed(): i32 {
+  const p = parseObject(Uint8Array.wrap(input), 64);
+  if (p.error != null) {
+    setOutput(p.error!);
+    return 0;
+  }
+  takeUsageOutOfRange();
+  const u = new Usage();
+  setOutput(usageWords(u, readOpenAiUsage(p.value!, u)));
   return 1;
 }
