@@ -18,7 +18,7 @@
 
 import { HttpContext } from "../runtime";
 import { proxy_set_property } from "../abi/imports";
-import { ByteBuilder, writeJsonString } from "../llm/json-writer";
+import { ByteBuilder, decimalAt, writeJsonString } from "../llm/json-writer";
 import { Usage } from "../llm/provider";
 import { beginFact, count, endFact, FACT_RECORD, MAX_NANO, parseCostNano, R_COMPLETION, R_COST, R_LABELS, R_LATENCY, R_PROMPT, R_STATUS, R_TOTAL } from "./facts";
 import { dtoa_buffered } from "util/number";
@@ -224,16 +224,16 @@ export class Analytics {
     p = value(V_REQUEST_MODEL, base, p, putUtf8(p, this.requestModel));
     p = value(V_RESPONSE_MODEL, base, p, putUtf8(p, responseModel));
     p = value(V_REQUEST_MODE, base, p, putUtf8(p, this.requestMode));
-    p = value(V_PROMPT, base, p, putDigits(p, prompt));
-    p = value(V_COMPLETION, base, p, putDigits(p, completion));
-    p = value(V_TOTAL, base, p, putDigits(p, total));
-    p = value(V_LATENCY, base, p, putDigits(p, this.latencyMs));
+    p = value(V_PROMPT, base, p, decimalAt(p, prompt));
+    p = value(V_COMPLETION, base, p, decimalAt(p, completion));
+    p = value(V_TOTAL, base, p, decimalAt(p, total));
+    p = value(V_LATENCY, base, p, decimalAt(p, this.latencyMs));
     p = value(V_TIME_PER_TOKEN, base, p, putNumberText(p, this.timePerToken));
     const costAt = p;
     p = putNumberText(p, this.cost);
     const costNano = costNanoOf(this.cost, costAt, p);
     p = value(V_COST, base, costAt, p);
-    p = value(V_STATUS, base, p, putDigits(p, <i64>this.status));
+    p = value(V_STATUS, base, p, decimalAt(p, <i64>this.status));
     p = value(V_ERROR_TYPE, base, p, putUtf8(p, this.errorType));
     b.len = <i32>(p - base);
     send(k.providerName, V_PROVIDER);
@@ -374,24 +374,6 @@ function plainCopy(b: ByteBuilder, v: i32): bool {
   return p + String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
 }
 
-/** The decimal text of `v` (v.toString()'s bytes) at `p` (room for 20 bytes); returns the end. */
-function putDigits(p: usize, v: i64): usize {
-  let u: u64 = <u64>v;
-  if (v < 0) {
-    store<u8>(p++, 0x2d);
-    u = <u64>0 - u;
-  }
-  let digits: usize = 1;
-  for (let t = u; t >= 10; t /= 10) digits++;
-  const end = p + digits;
-  let d = end;
-  do {
-    store<u8>(--d, <u8>(0x30 + <u32>(u % 10)));
-    u /= 10;
-  } while (u != 0);
-  return end;
-}
-
 /**
  * numberText(v)'s bytes at `p` (room for 28 bytes): "0" for 0, -0 and values that are not
  * finite, the digits of an integral value below 2^53, else f64 toString()'s text (the same
@@ -402,7 +384,7 @@ function putNumberText(p: usize, v: f64): usize {
     store<u8>(p, 0x30);
     return p + 1;
   }
-  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return putDigits(p, <i64>v);
+  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return decimalAt(p, <i64>v);
   const n = <usize>dtoa_buffered(DTOA_BUF, v);
   for (let i: usize = 0; i < n; i++) store<u8>(p + i, <u8>load<u16>(DTOA_BUF + (i << 1)));
   return p + n;

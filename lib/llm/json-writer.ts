@@ -123,19 +123,8 @@ export class ByteBuilder {
   /** Appends the decimal text of `v` (v.toString()'s bytes) without making the string. */
   int(v: i64): void {
     this.ensure(20);
-    let u: u64 = <u64>v;
-    if (v < 0) {
-      unchecked((this.buf[this.len++] = 0x2d));
-      u = <u64>0 - u;
-    }
-    let digits = 1;
-    for (let t = u; t >= 10; t /= 10) digits++;
-    let p = this.buf.dataStart + <usize>(this.len + digits);
-    do {
-      store<u8>(--p, <u8>(0x30 + <u32>(u % 10)));
-      u /= 10;
-    } while (u != 0);
-    this.len += digits;
+    const at = this.buf.dataStart;
+    this.len = <i32>(decimalAt(at + <usize>this.len, v) - at);
   }
 
   /** Encodes the non-ASCII code unit at i (and its pair); returns the last index consumed. Capacity must be reserved. */
@@ -507,4 +496,22 @@ export class JsonWriter {
   toBytes(): Uint8Array {
     return this.out.toBytes();
   }
+}
+
+/** The decimal text of `v` (v.toString()'s bytes) at `p` (room for 20 bytes); returns the end. */
+export function decimalAt(p: usize, v: i64): usize {
+  let u: u64 = <u64>v;
+  if (v < 0) {
+    store<u8>(p++, 0x2d);
+    u = <u64>0 - u;
+  }
+  let digits: usize = 1;
+  for (let t = u; t >= 10; t /= 10) digits++;
+  const end = p + digits;
+  let d = end;
+  do {
+    store<u8>(--d, <u8>(0x30 + <u32>(u % 10)));
+    u /= 10;
+  } while (u != 0);
+  return end;
 }
