@@ -5,43 +5,19 @@ import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HeaderMap } from "../host/http/header-map.ts";
-import { FilterManager, type DecoderFilterCallbacks, type DownstreamSink, type HttpFilter } from "../host/http/filter-manager.ts";
+import { FilterManager, type DownstreamSink } from "../host/http/filter-manager.ts";
 import { BufferInstance } from "../host/proxy/buffer.ts";
 import { StreamInfo } from "../host/proxy/stream-info.ts";
 import { ProxyWasmRuntime } from "../host/proxy/runtime.ts";
 import { StatsStore } from "../host/stats/store.ts";
-import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
 import { filter } from "./support/gateway.ts";
+import { AnsweringUpstream } from "./support/answering-upstream.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
 beforeAll(() => {
   execFileSync(process.execPath, [resolve(ROOT, "scripts/build.mjs"), "ai-metrics"], { cwd: ROOT, stdio: "pipe" });
 }, 180_000);
-
-/** Writes ai-proxy's provider key, then answers 200 once the request has ended. */
-class Upstream implements HttpFilter {
-  private cb!: DecoderFilterCallbacks;
-  constructor(private readonly info: StreamInfo) {}
-  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
-    this.cb = cb;
-  }
-  decodeHeaders(): HeadersStatus {
-    this.info.filterState.setWasm("ai.provider_name", Buffer.from("openai"));
-    return HeadersStatus.StopIteration;
-  }
-  decodeData(data: BufferInstance, end: boolean): DataStatus {
-    data.drain(data.length);
-    if (end) {
-      this.cb.encodeHeaders(new HeaderMap([[":status", "200"]]), false);
-      this.cb.encodeData(new BufferInstance(Buffer.from("{}")), true);
-    }
-    return DataStatus.StopIterationNoBuffer;
-  }
-  decodeTrailers(): TrailersStatus {
-    return TrailersStatus.StopIteration;
-  }
-}
 
 const sink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTrailers() {}, reset() {}, readDisable() {} };
 
@@ -65,7 +41,7 @@ describe("ai-metrics' stream contexts", () => {
       const info = new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 });
       const fm = new FilterManager(info, sink, 1 << 20);
       fm.addFilter(plugin.createStreamContext(0));
-      fm.addFilter(new Upstream(info));
+      fm.addFilter(new AnsweringUpstream({ headers: [[":status", "200"]], body: "{}", onHeaders: () => info.filterState.setWasm("ai.provider_name", Buffer.from("openai")) }));
       fm.decodeHeaders(null, new HeaderMap([[":method", "POST"], [":path", "/v1/chat/completions"]]), false);
       fm.decodeData(null, new BufferInstance(Buffer.from("{}")), true);
       expect(fm.destroyed).toBe(true);

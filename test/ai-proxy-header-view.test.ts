@@ -9,37 +9,15 @@ import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HeaderMap } from "../host/http/header-map.ts";
-import { FilterManager, type DecoderFilterCallbacks, type DownstreamSink, type HttpFilter } from "../host/http/filter-manager.ts";
-import { BufferInstance } from "../host/proxy/buffer.ts";
+import { FilterManager, type DownstreamSink } from "../host/http/filter-manager.ts";
 import { StreamInfo } from "../host/proxy/stream-info.ts";
-import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
 import { testRuntime } from "./support/runtime.ts";
 import { testFilter } from "./support/gateway.ts";
+import { AnsweringUpstream } from "./support/answering-upstream.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
 type Op = { op: "get" | "remove"; name: string } | { op: "replace" | "is" | "holds"; name: string; value: string } | { op: "removeEach"; value: string } | { op: "redact" };
-
-/** Answers with `headers` once the request has ended. */
-class Upstream implements HttpFilter {
-  private cb!: DecoderFilterCallbacks;
-  constructor(private readonly headers: [string, string][]) {}
-  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
-    this.cb = cb;
-  }
-  decodeHeaders(_h: HeaderMap, end: boolean): HeadersStatus {
-    if (end) this.cb.encodeHeaders(new HeaderMap(this.headers), true);
-    return HeadersStatus.StopIteration;
-  }
-  decodeData(data: BufferInstance, end: boolean): DataStatus {
-    data.drain(data.length);
-    if (end) this.cb.encodeHeaders(new HeaderMap(this.headers), true);
-    return DataStatus.StopIterationNoBuffer;
-  }
-  decodeTrailers(): TrailersStatus {
-    return TrailersStatus.StopIteration;
-  }
-}
 
 const sink: DownstreamSink = { encodeHeaders() {}, encodeData() {}, encodeTrailers() {}, reset() {}, readDisable() {} };
 
@@ -73,7 +51,7 @@ async function checkStreams(streams: { request: [string, string][]; response: [s
       logs.length = 0;
       const fm = new FilterManager(new StreamInfo(1, { address: "127.0.0.1", port: 1 }, { address: "127.0.0.1", port: 2 }), sink, 1 << 20);
       fm.addFilter(plugin.createStreamContext(0));
-      fm.addFilter(new Upstream(response));
+      fm.addFilter(new AnsweringUpstream({ headers: response }));
       fm.decodeHeaders(null, new HeaderMap(request), true);
       expect(logs.filter((l) => l.level >= 3).map((l) => l.message)).toEqual([]);
       const out: Record<string, string> = {};

@@ -5,33 +5,16 @@
 // and 12 ms pauses before, 51 KB and 2 ms after.)
 import { describe, expect, it } from "vitest";
 import { HeaderMap } from "../host/http/header-map.ts";
-import { FilterManager, type DecoderFilterCallbacks, type DownstreamSink, type HttpFilter } from "../host/http/filter-manager.ts";
+import { FilterManager, type DownstreamSink } from "../host/http/filter-manager.ts";
 import { BufferInstance } from "../host/proxy/buffer.ts";
 import { StreamInfo } from "../host/proxy/stream-info.ts";
-import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts";
+import { AnsweringUpstream } from "./support/answering-upstream.ts";
 
-/** Records filter state, then answers once the request has ended. */
-class Answering implements HttpFilter {
-  private cb!: DecoderFilterCallbacks;
+/** Writes filter state, answers once the request has ended, and records what its log callback sees. */
+class Answering extends AnsweringUpstream {
   logged: { requestHeaders: string | null; state: string | undefined } | null = null;
-  constructor(private readonly info: StreamInfo) {}
-  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
-    this.cb = cb;
-  }
-  decodeHeaders(): HeadersStatus {
-    this.info.filterState.setWasm("k", Buffer.from("v"));
-    return HeadersStatus.StopIteration;
-  }
-  decodeData(data: BufferInstance, end: boolean): DataStatus {
-    data.drain(data.length);
-    if (end) {
-      this.cb.encodeHeaders(new HeaderMap([[":status", "200"]]), false);
-      this.cb.encodeData(new BufferInstance(Buffer.from("answer")), true);
-    }
-    return DataStatus.StopIterationNoBuffer;
-  }
-  decodeTrailers(): TrailersStatus {
-    return TrailersStatus.StopIteration;
+  constructor(private readonly info: StreamInfo) {
+    super({ headers: [[":status", "200"]], body: "answer", onHeaders: () => info.filterState.setWasm("k", Buffer.from("v")) });
   }
   log(): void {
     this.logged = { requestHeaders: this.info.requestHeaders?.get(":path") ?? null, state: this.info.filterState.get("wasm.k")?.toString() };

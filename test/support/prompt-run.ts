@@ -1,7 +1,8 @@
 // Requests through prompt filters in process (each filter in its own VM, as Envoy runs them), in
-// front of a recording upstream: test/prompt-vouch.test.ts and prompt-reuse.test.ts.
+// front of an answering upstream that records what it got: test/prompt-vouch.test.ts and prompt-reuse.test.ts.
 import { HeaderMap } from "../../host/http/header-map.ts";
-import { FilterManager, type DecoderFilterCallbacks, type DownstreamSink, type HttpFilter } from "../../host/http/filter-manager.ts";
+import { FilterManager, type DownstreamSink, type HttpFilter } from "../../host/http/filter-manager.ts";
+import { AnsweringUpstream } from "./answering-upstream.ts";
 import { BufferInstance } from "../../host/proxy/buffer.ts";
 import { StreamInfo } from "../../host/proxy/stream-info.ts";
 import type { WasmPlugin } from "../../host/proxy/runtime.ts";
@@ -9,33 +10,6 @@ import { DataStatus, HeadersStatus, TrailersStatus } from "../../host/abi/enums.
 
 /** The filter-state key the upstream reports (the template's vouch record, lib/prompt/vouch.ts). */
 export const RECORD = "ai.prompt.validated_body";
-
-/** The last filter: records the body and the record it finds, and answers 200. */
-class Upstream implements HttpFilter {
-  private cb!: DecoderFilterCallbacks;
-  body = Buffer.alloc(0);
-  record: Uint8Array | undefined;
-  constructor(private readonly info: StreamInfo) {}
-  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
-    this.cb = cb;
-  }
-  decodeHeaders(): HeadersStatus {
-    return HeadersStatus.StopIteration;
-  }
-  decodeData(data: BufferInstance, end: boolean): DataStatus {
-    this.body = Buffer.concat([this.body, data.toBuffer()]);
-    data.drain(data.length);
-    if (end) {
-      this.record = this.info.filterState.getWasm(RECORD);
-      this.cb.encodeHeaders(new HeaderMap([[":status", "200"]]), false);
-      this.cb.encodeData(new BufferInstance(Buffer.from("ok")), true);
-    }
-    return DataStatus.StopIterationNoBuffer;
-  }
-  decodeTrailers(): TrailersStatus {
-    return TrailersStatus.StopIteration;
-  }
-}
 
 /** A non-Wasm filter between two Wasm ones (Lua, ext_proc): rewrites the whole body and/or the filter state. */
 class Between implements HttpFilter {
@@ -75,7 +49,9 @@ export type Step = WasmPlugin | ((body: Buffer, info: StreamInfo) => Buffer);
  */
 export class Request {
   private readonly fm: FilterManager;
-  private readonly up: Upstream;
+  /** What the upstream got: the body, and the vouch record it found in filter state. */
+  private upBody: Buffer = Buffer.alloc(0);
+  private upRecord: Uint8Array | undefined;
   private status = 0;
   private readonly reply: Buffer[] = [];
 
@@ -94,8 +70,11 @@ export class Request {
     };
     this.fm = new FilterManager(info, sink, 1 << 30);
     for (const f of chain) this.fm.addFilter(typeof f === "function" ? new Between(info, f) : f.createStreamContext(0));
-    this.up = new Upstream(info);
-    this.fm.addFilter(this.up);
+    const onEnd = (body: Buffer): void => {
+      this.upBody = body;
+      this.upRecord = info.filterState.getWasm(RECORD);
+    };
+    this.fm.addFilter(new AnsweringUpstream({ headers: [[":status", "200"]], body: "ok", onEnd }));
     const headers: [string, string][] = [[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], ["content-type", "application/json"]];
     if (contentLength !== null) headers.push(["content-length", contentLength]);
     this.fm.decodeHeaders(null, new HeaderMap(headers), false);
@@ -106,8 +85,8 @@ export class Request {
     this.fm.decodeData(null, new BufferInstance(this.body.subarray(0, cut)), false);
     this.fm.decodeData(null, new BufferInstance(this.body.subarray(cut)), true);
     const replied = Buffer.concat(this.reply).toString();
-    const up = this.up;
-    return { status: this.status, reply: this.status === 200 && up.body.length > 0 ? "" : replied, upstream: up.body.length > 0 ? up.body.toString("latin1") : null, record: up.record !== undefined };
+    const got = this.upBody;
+    return { status: this.status, reply: this.status === 200 && got.length > 0 ? "" : replied, upstream: got.length > 0 ? got.toString("latin1") : null, record: this.upRecord !== undefined };
   }
 }
 
