@@ -176,7 +176,7 @@ export class Analytics {
     frag(b, J_TOTAL);
     if (fromValues) copyValue(b, V_TOTAL);
     else b.int(max<i64>(u.totalTokens, 0));
-    // numberText and JSON's number differ only for a value that is not finite ("0" / null).
+    // The key's text (putNumberText) and JSON's number differ only for a value that is not finite ("0" / null).
     const tpt = this.timePerToken;
     frag(b, J_TIME_PER_TOKEN);
     if (fromValues && isFinite(tpt)) copyValue(b, V_TIME_PER_TOKEN);
@@ -375,7 +375,7 @@ function plainCopy(b: ByteBuilder, v: i32): bool {
 }
 
 /**
- * numberText(v)'s bytes at `p` (room for 28 bytes): "0" for 0, -0 and values that are not
+ * The text of a number key (ai.cost, ai.time_per_token) at `p` (room for 28 bytes): "0" for 0, -0 and values that are not
  * finite, the digits of an integral value below 2^53, else f64 toString()'s text (the same
  * dtoa, without the string). Returns the end.
  */
@@ -409,7 +409,7 @@ function costNanoOf(v: f64, start: usize, end: usize): u64 {
 // @ts-ignore: decorator
 @lazy const DTOA_BUF: usize = memory.data(64);
 
-/** writeJsonNumber's bytes: null when not finite, else numberText's. */
+/** writeJsonNumber's bytes: null when not finite, else putNumberText's. */
 function jsonNumber(b: ByteBuilder, v: f64): void {
   if (!isFinite(v)) {
     b.str("null");
