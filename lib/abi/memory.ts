@@ -40,6 +40,38 @@ function endLend(): void {
   lentFrom = lentEnd = 0;
 }
 
+/**
+ * Memory kept for lent calls (beginLent/endLent), grown for the values that did not fit: to the
+ * larger of their size and twice the region, never past `max` (a larger value gets a buffer of
+ * its own each time).
+ */
+export class LentRegion {
+  buf: ArrayBuffer;
+
+  constructor(
+    first: i32,
+    private readonly max: usize,
+  ) {
+    this.buf = new ArrayBuffer(first);
+  }
+
+  @inline get at(): usize {
+    return changetype<usize>(this.buf);
+  }
+
+  @inline get cap(): usize {
+    return <usize>this.buf.byteLength;
+  }
+
+  /** Makes room for `n` bytes from the next call on; true when the region was replaced. */
+  fit(n: usize): bool {
+    const cap = this.cap;
+    if (n <= cap || n > this.max) return false;
+    this.buf = new ArrayBuffer(<i32>min<usize>(max<usize>(n, cap << 1), this.max));
+    return true;
+  }
+}
+
 /** Where a lent call's value is (endLent). */
 export enum Lent {
   /** The call failed (pins released). */

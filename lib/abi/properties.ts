@@ -4,7 +4,7 @@
 
 import { proxy_get_property, proxy_set_property } from "./imports";
 import { WasmResult } from "./enums";
-import { beginLent, clearSlots, encodeAt, endLent, fromUtf8, Lent, lentSize, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
+import { beginLent, clearSlots, encodeAt, endLent, fromUtf8, Lent, LentRegion, lentSize, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { setLastStatus } from "./status";
 
 /** Serializes a property path: segments joined by \0, no trailing NUL. */
@@ -55,7 +55,7 @@ const MAX_REGION: usize = 64 << 10;
  * getPropertyAt reads it (the region grows for the next read, up to MAX_REGION).
  */
 export class PropertyReader {
-  private region: ArrayBuffer;
+  private readonly region: LentRegion;
   // A value larger than the region, kept alive until the next read.
   private own: ArrayBuffer | null = null;
   ptr: usize = 0;
@@ -65,13 +65,13 @@ export class PropertyReader {
     private readonly path: ArrayBuffer,
     capacity: i32 = 256,
   ) {
-    this.region = new ArrayBuffer(capacity);
+    this.region = new LentRegion(capacity, MAX_REGION);
   }
 
   /** Reads the value; false when absent (NOT_FOUND; see lastStatus). */
   read(): bool {
-    const at = changetype<usize>(this.region);
-    const cap = <usize>this.region.byteLength;
+    const at = this.region.at;
+    const cap = this.region.cap;
     this.own = null;
     beginLent(at, cap);
     const s = proxy_get_property(changetype<usize>(this.path), this.path.byteLength, RET_PTR, RET_SIZE);
@@ -83,12 +83,11 @@ export class PropertyReader {
       this.len = lentSize();
       return true;
     }
-    const n = lentSize();
     const buf = takeReturnedSlots();
     this.own = buf;
     this.ptr = changetype<usize>(buf);
     this.len = <usize>buf.byteLength;
-    if (n > cap && n <= MAX_REGION) this.region = new ArrayBuffer(<i32>max<usize>(n, min<usize>(cap << 1, MAX_REGION)));
+    this.region.fit(this.len);
     return true;
   }
 }

@@ -11,28 +11,23 @@
 
 import { BufferType, MapType } from "../abi/enums";
 import { proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_remove_header_map_value } from "../abi/imports";
-import { beginLent, endLent, Lent, lentSize, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
+import { beginLent, endLent, Lent, LentRegion, lentSize, RET_PTR, RET_SIZE, takeReturnedSlots } from "../abi/memory";
 import { readBody, setBodyReader } from "../runtime/exports";
 import { parseDecimal, parseDecimalAt } from "./decimal";
 
 /** Bodies up to this size are read into the kept buffer (it grows to the largest such body). */
 export const KEPT_MAX: i32 = 65536;
 
-let kept = new ArrayBuffer(0);
+const kept = new LentRegion(1024, <usize>KEPT_MAX);
 /** The view handed to the filter: kept's first `byteLength` bytes (set per body). */
-let view = Uint8Array.wrap(kept);
+let view = Uint8Array.wrap(kept.buf);
 /** The buffered body (`size` bytes) of `type`, in the kept buffer when it fits. */
 export function readBodyKept(type: i32, size: u32): Uint8Array {
   if (size == 0 || size > <u32>KEPT_MAX || type != BufferType.HttpRequestBody) return readBody(type, size);
-  if (<u32>kept.byteLength < size) {
-    // Grown by doubling, up to KEPT_MAX: a few sizes over the VM's life, not one per body.
-    let cap = max<i32>(kept.byteLength << 1, 1024);
-    while (<u32>cap < size) cap <<= 1;
-    kept = new ArrayBuffer(min<i32>(cap, KEPT_MAX));
-    view = Uint8Array.wrap(kept);
-  }
-  const at = changetype<usize>(kept);
-  const cap = <usize>kept.byteLength;
+  // Grown before the call (the size is known): a few sizes over the VM's life, not one per body.
+  if (kept.fit(<usize>size)) view = Uint8Array.wrap(kept.buf);
+  const at = kept.at;
+  const cap = kept.cap;
   beginLent(at, cap);
   const where = endLent(proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE), at, cap);
   if (where == Lent.Failed) return new Uint8Array(0);

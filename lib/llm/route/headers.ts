@@ -24,6 +24,7 @@ import { HttpContext } from "../../runtime";
 import { HeaderPair, deserializePairs, pairsCount, pairsCountAt } from "../../abi/pairs";
 import { MapType } from "../../abi/enums";
 import { getHeaderPairsLent, lentPairsSize } from "../../abi/headers";
+import { LentRegion } from "../../abi/memory";
 import { Secrets } from "../redact";
 
 /**
@@ -102,7 +103,7 @@ class RawPairs {
   /** The bytes' length (buf is the side's region, longer than them, when they were read into it). */
   private len: usize = 0;
   /** Where this side's pairs are read (lent to malloc): kept across callbacks, grown to the largest map seen. */
-  region: ArrayBuffer = new ArrayBuffer(REGION_FIRST);
+  readonly region: LentRegion = new LentRegion(REGION_FIRST, REGION_MAX);
   private base: usize = 0;
   private n: u32 = 0;
   // The cursor (first()/next()): the entry's index, key and value.
@@ -233,7 +234,7 @@ const RESPONSE_RAW = new RawPairs();
 
 /** A header map's pairs, read in place into `into`, or null when the call failed or the bytes are malformed. */
 function rawPairs(map: i32, into: RawPairs): RawPairs | null {
-  const region = into.region;
+  const region = into.region.buf;
   const buf = getHeaderPairsLent(map, region);
   if (buf == null) return null;
   if (buf === region) {
@@ -243,7 +244,7 @@ function rawPairs(map: i32, into: RawPairs): RawPairs | null {
   }
   const len = <usize>buf.byteLength;
   // Larger than the region: the next map this size is read into a region that fits.
-  if (len > <usize>region.byteLength && len <= <usize>REGION_MAX) into.region = new ArrayBuffer(<i32>min<usize>(max<usize>(len, <usize>region.byteLength << 1), REGION_MAX));
+  into.region.fit(len);
   const n = pairsCount(buf);
   return n >= 0 ? into.reset(buf, len, <u32>n) : null;
 }
