@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds filters to build/<name>.wasm and test filters to build/test/<name>.wasm with the
-// AssemblyScript compiler API and asconfig.json (wasi-shim, incremental runtime, json-as
+// AssemblyScript compiler API and asconfig.json (wasi-shim, minimal runtime, json-as
 // transform), one worker thread per core.
 //
 // A module is up to date when the hash of its inputs matches the one recorded at its last

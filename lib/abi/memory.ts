@@ -1,9 +1,10 @@
 // Guest memory the host writes into: the `malloc` export and the return slots.
 //
 // The host calls `malloc(size)` from inside a host call (re-entrantly) to hand back a
-// buffer, then stores the pointer and size in the caller's return slots. Under the
-// incremental GC an unreferenced object could be collected before the caller reads the
-// pointer, so malloc pins the ArrayBuffer it returns and remembers it; the wrapper that
+// buffer, then stores the pointer and size in the caller's return slots. Nothing references
+// that buffer until the caller reads the pointer, so malloc pins the ArrayBuffer it returns
+// and remembers it (lib/runtime/collect collects only between callbacks, but the pin keeps
+// the buffer safe without relying on that); the wrapper that
 // made the host call adopts the buffer with `takeReturned` and then `releasePins` unpins
 // everything malloc handed out during that call (including buffers the host allocated but
 // did not return, e.g. on a failed call), so nothing leaks and nothing is freed early.
@@ -108,6 +109,19 @@ export function lentSize(): usize {
   return <usize>load<u32>(RET_SIZE);
 }
 
+/**
+ * Bytes the host has had malloc allocate (values it copied in outside a lent region) since
+ * lib/runtime/collect last took the count: its measure of the garbage a callback leaves.
+ */
+export let hostAllocated: usize = 0;
+
+/** Answers hostAllocated and restarts the count. */
+export function takeHostAllocated(): usize {
+  const n = hostAllocated;
+  hostAllocated = 0;
+  return n;
+}
+
 /** The allocator the host calls (cpp-host looks up `malloc` before `proxy_on_memory_allocate`). */
 export function malloc(size: usize): usize {
   if (lentEnd != 0 && size <= lentEnd - lentFrom) {
@@ -117,9 +131,9 @@ export function malloc(size: usize): usize {
     return p;
   }
   if (size > MAX_ALLOC) return 0;
-  // An ArrayBuffer the GC owns, pinned until takeReturned or releasePins. __new zero-fills it
-  // (the incremental collector may visit an object before it is initialised), so the bytes are
-  // never stale; takeReturned hands out no more than the host reported writing.
+  hostAllocated += size;
+  // An ArrayBuffer the GC owns, pinned until takeReturned or releasePins. __new zero-fills it,
+  // so the bytes are never stale; takeReturned hands out no more than the host reported writing.
   const ptr = __new(size, idof<ArrayBuffer>());
   __pin(ptr);
   pinned.push(ptr);

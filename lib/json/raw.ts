@@ -37,9 +37,8 @@ const HIGHS: u64 = 0x8080808080808080;
   return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
 }
 
-// The scanning core works on a base pointer and offsets: functions that take no managed
-// object need no shadow-stack traffic in AssemblyScript's incremental runtime, which
-// matters in loops that run once per byte or per value.
+// The scanning core works on a base pointer and offsets: no managed object in loops that run
+// once per byte or per value.
 
 /** The first non-space offset at or after i (at most end) in the bytes at p. */
 @inline export function skipSpaceAt(p: usize, i: i32, end: i32): i32 {

@@ -31,7 +31,7 @@ export class JsonDoc {
 // The validator's member offsets, reused across requests (one VM runs one stream at a time).
 const spans = new Array<i32>();
 // The document and Member objects readJsonDoc hands out, reused: a request body costs no
-// allocation here (each one also feeds the incremental collector's work).
+// allocation here (each one would be garbage for the collector).
 const doc = new JsonDoc(null, Kind.None, new Array<Member>());
 const memberPool = new Array<Member>();
 

@@ -1,6 +1,6 @@
 // Where a prompt filter writes a rewritten request body: a region of static memory kept for the
 // VM's life, so the common body costs no allocation (a body-sized buffer per request was the
-// largest allocation left, and feeds the incremental collector). It lies outside the collector's
+// largest allocation left, and garbage for the collector). It lies outside the collector's
 // heap: keeping it does not move the heap's peak (a long-lived builder the size of the largest
 // body did, and doubled the VM's linear memory). A body larger than the region gets a buffer of
 // its own, dropped once the host has copied it.

@@ -1,7 +1,7 @@
 // The prompt filters read each request body (and the content-length value) into memory kept for
 // the VM's life instead of a fresh buffer per request. On a 1 KB chat the fresh buffer was about half the cost of reading the
 // body: the host asks the module's malloc for it (an allocation, zero-filled, pinned and
-// unpinned), a view object is made around it, and both feed the incremental collector.
+// unpinned), a view object is made around it, and both are garbage for the collector.
 //
 // How: the body reader lends the kept buffer to the module's `malloc` for one call (lib/abi/memory
 // beginLent/endLent, as PropertyReader does); the host's get_buffer_bytes then asks malloc for the

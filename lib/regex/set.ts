@@ -538,13 +538,11 @@ export class RegexSet {
     }
     // The set's DFAs replace the patterns' own; a pattern left on its own gets its DFA back below.
     for (let i = 0; i < dfaable.length; i++) regexes[dfaable[i]].releaseDfa();
-    // A full collection first: what bound() and the caller's parsing left behind is freed, and the
-    // DFA's build reuses that memory instead of growing the VM's (which never shrinks).
-    __collect();
+    // (No collection here: the runtime may collect only between callbacks, lib/runtime/collect.ts;
+    // the configure callback collects as it returns.)
     if (dfaable.length > 0) this.place(dfaable);
     // The patterns in DFAs are not needed any more (their own DFAs and programs): fewer live objects.
     this.regexes = [];
-    __collect();
   }
 
   private addSingle(k: i32): void {

@@ -17,9 +17,9 @@ import {
   factoryFor,
   removeContext,
   rootById,
-  setCurrentContext,
   streamById,
 } from "./state";
+import { beginCallback, endCallback } from "./collect";
 
 export { malloc, proxy_abi_version_0_2_1 } from "../abi/exports";
 
@@ -60,16 +60,16 @@ function readConfig(type: i32, size: u32): Uint8Array {
 export function proxy_on_vm_start(rootId: u32, vmConfigSize: u32): bool {
   const root = rootById(rootId);
   if (root == null) return true;
-  setCurrentContext(root);
+  beginCallback(root);
   const ok = root.onVmStart(readConfig(BufferType.VmConfiguration, vmConfigSize));
-  setCurrentContext(null);
+  endCallback();
   return ok;
 }
 
 export function proxy_on_configure(rootId: u32, configSize: u32): bool {
   const root = rootById(rootId);
   if (root == null) return true;
-  setCurrentContext(root);
+  beginCallback(root);
   const config = readConfig(BufferType.PluginConfiguration, configSize);
   let ok = false;
   if (isProtobufStruct(config)) {
@@ -78,52 +78,53 @@ export function proxy_on_configure(rootId: u32, configSize: u32): bool {
   } else {
     ok = root.onConfigure(config);
   }
-  setCurrentContext(null);
+  endCallback(true);
   return ok;
 }
 
 export function proxy_on_tick(rootId: u32): void {
   const root = rootById(rootId);
   if (root == null) return;
-  setCurrentContext(root);
+  beginCallback(root);
   root.onTick();
-  setCurrentContext(null);
+  endCallback();
 }
 
 export function proxy_on_queue_ready(rootId: u32, queueId: u32): void {
   const root = rootById(rootId);
   if (root == null) return;
-  setCurrentContext(root);
+  beginCallback(root);
   root.onQueueReady(queueId);
-  setCurrentContext(null);
+  endCallback();
 }
 
 export function proxy_on_foreign_function(rootId: u32, functionId: u32, argsSize: u32): void {
   const root = rootById(rootId);
   if (root == null) return;
-  setCurrentContext(root);
+  beginCallback(root);
   root.onForeignFunction(functionId, argsSize);
-  setCurrentContext(null);
+  endCallback();
 }
 
 export function proxy_on_http_call_response(rootId: u32, token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+  beginCallback(null);
   onHttpCallResponse(token, numHeaders, bodySize, numTrailers);
-  setCurrentContext(null);
+  endCallback();
 }
 
 export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfStream: bool): i32 {
   const ctx = streamById(contextId);
   if (ctx == null) return Action.Continue;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   const a = ctx.onRequestHeaders(numHeaders, endOfStream);
-  setCurrentContext(null);
+  endCallback();
   return a;
 }
 
 export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: bool): i32 {
   const ctx = streamById(contextId);
   if (ctx == null) return Action.Continue;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   let a: i32;
   if (ctx.bufferRequestBody && !ctx.requestBodyDelivered) {
     ctx.requestBodySeen = true;
@@ -136,14 +137,14 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
   } else {
     a = ctx.onRequestBody(bodySize, endOfStream);
   }
-  setCurrentContext(null);
+  endCallback();
   return a;
 }
 
 export function proxy_on_request_trailers(contextId: u32, numTrailers: u32): i32 {
   const ctx = streamById(contextId);
   if (ctx == null) return Action.Continue;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   let a: i32 = Action.Continue;
   // With trailers the last body callback has endOfStream false: complete the body here.
   if (ctx.bufferRequestBody && ctx.requestBodySeen && !ctx.requestBodyDelivered) {
@@ -151,23 +152,23 @@ export function proxy_on_request_trailers(contextId: u32, numTrailers: u32): i32
     a = ctx.onRequestBodyComplete(readWholeBody(BufferType.HttpRequestBody));
   }
   if (a == Action.Continue) a = ctx.onRequestTrailers(numTrailers);
-  setCurrentContext(null);
+  endCallback();
   return a;
 }
 
 export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOfStream: bool): i32 {
   const ctx = streamById(contextId);
   if (ctx == null) return Action.Continue;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   const a = ctx.onResponseHeaders(numHeaders, endOfStream);
-  setCurrentContext(null);
+  endCallback();
   return a;
 }
 
 export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: bool): i32 {
   const ctx = streamById(contextId);
   if (ctx == null) return Action.Continue;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   let a: i32;
   if (ctx.bufferResponseBody && !ctx.responseBodyDelivered) {
     ctx.responseBodySeen = true;
@@ -180,53 +181,53 @@ export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStrea
   } else {
     a = ctx.onResponseBody(bodySize, endOfStream);
   }
-  setCurrentContext(null);
+  endCallback();
   return a;
 }
 
 export function proxy_on_response_trailers(contextId: u32, numTrailers: u32): i32 {
   const ctx = streamById(contextId);
   if (ctx == null) return Action.Continue;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   let a: i32 = Action.Continue;
   if (ctx.bufferResponseBody && ctx.responseBodySeen && !ctx.responseBodyDelivered) {
     ctx.responseBodyDelivered = true;
     a = ctx.onResponseBodyComplete(readWholeBody(BufferType.HttpResponseBody));
   }
   if (a == Action.Continue) a = ctx.onResponseTrailers(numTrailers);
-  setCurrentContext(null);
+  endCallback();
   return a;
 }
 
 export function proxy_on_log(contextId: u32): void {
   const ctx = contextById(contextId);
   if (ctx == null) return;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   if (ctx.isRoot) changetype<RootContext>(ctx).onLog();
   else changetype<HttpContext>(ctx).onLog();
-  setCurrentContext(null);
+  endCallback();
 }
 
 export function proxy_on_done(contextId: u32): bool {
   const ctx = contextById(contextId);
   if (ctx == null) return true;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   const r = ctx.isRoot ? changetype<RootContext>(ctx).onDone() : changetype<HttpContext>(ctx).onDone();
-  setCurrentContext(null);
+  endCallback();
   return r;
 }
 
 export function proxy_on_delete(contextId: u32): void {
   const ctx = contextById(contextId);
   if (ctx == null) return;
-  setCurrentContext(ctx);
+  beginCallback(ctx);
   if (ctx.isRoot) {
     changetype<RootContext>(ctx).onDelete();
     forgetCallsOf(contextId);
   } else {
     changetype<HttpContext>(ctx).onDelete();
   }
-  setCurrentContext(null);
+  endCallback();
   removeContext(contextId);
 }
 

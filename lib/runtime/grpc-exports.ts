@@ -3,15 +3,17 @@
 // Envoy skips a callback the module does not export, so filters without gRPC leave them out.
 
 import { onGrpcClose, onGrpcReceive } from "./grpc-call";
-import { setCurrentContext } from "./state";
+import { beginCallback, endCallback } from "./collect";
 
 export function proxy_on_grpc_receive(rootId: u32, token: u32, size: u32): void {
+  beginCallback(null);
   onGrpcReceive(token, size);
-  setCurrentContext(null);
+  endCallback();
 }
 
 export function proxy_on_grpc_close(rootId: u32, token: u32, status: u32): void {
+  beginCallback(null);
   onGrpcClose(token, status);
-  setCurrentContext(null);
+  endCallback();
 }
 
