@@ -19,7 +19,12 @@ import { benchContentSafety } from "./content-safety.ts";
 import { benchRateLimiting } from "./ai-rate-limiting.ts";
 import { benchChain } from "./chain.ts";
 import { benchTransformers } from "./transformers.ts";
+import { installTestPrograms } from "../test/support/global-setup.ts";
 
+// wrk and the servers some rows run, installed as `npm test` installs its programs (a fresh
+// machine would otherwise measure with the Node client, which shares the cores and pulls the
+// Portkey ratios toward 1).
+if (process.env.BENCH_LOADGEN !== "node") installTestPrograms(["--bench"]);
 // This process is the load generator.
 setFlagsFromString(HARNESS_NODE_FLAGS.join(" "));
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
