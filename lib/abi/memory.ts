@@ -113,7 +113,7 @@ export function lentSize(): usize {
  * Bytes the host has had malloc allocate (values it copied in outside a lent region) since
  * lib/runtime/collect last took the count: its measure of the garbage a callback leaves.
  */
-export let hostAllocated: usize = 0;
+let hostAllocated: usize = 0;
 
 /** Answers hostAllocated and restarts the count. */
 export function takeHostAllocated(): usize {

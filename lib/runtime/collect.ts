@@ -13,7 +13,8 @@
 // copied in through malloc (bodies and values: read, parsed and rewritten; what is read into a
 // kept region leaves nothing). Memory that grew since the last collection means the allocator
 // found no room: collect then too, before it has to grow again.
-// Memory stays flat over any number of streams, and over one stream of any number of chunks.
+// Memory stays flat over any number of streams, over one stream of any number of chunks, and
+// over large bodies (test/module-collect.test.ts).
 
 import { takeHostAllocated } from "../abi/memory";
 import { Context } from "./context";
