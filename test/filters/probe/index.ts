@@ -2,6 +2,8 @@
 // lib/abi imports so tests see the host's raw statuses. The plugin configuration maps a
 // callback name to a list of ops; each op makes one host call and logs one INFO line.
 // See README.md for the script language and the exact log format.
+// It does not use lib/runtime, so it never collects its garbage (the minimal runtime collects
+// only when asked: lib/runtime/collect.ts): it serves short conformance tests, not long runs.
 
 export { malloc, proxy_abi_version_0_2_1 } from "../../../lib/abi/exports";
 
