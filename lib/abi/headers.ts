@@ -12,7 +12,7 @@ import {
   proxy_set_header_map_pairs,
 } from "./imports";
 import { WasmResult } from "./enums";
-import { beginLent, clearSlots, encodeAt, endLent, fromUtf8, Lent, lentSize, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
+import { beginLent, clearSlots, encodeAt, endLent, fromUtf8, Lent, releasePins, RET_PTR, RET_SIZE, scratchFor, takeReturnedSlots } from "./memory";
 import { deserializePairs, HeaderPair, serializePairs } from "./pairs";
 import { setLastStatus } from "./status";
 
@@ -79,13 +79,10 @@ export function getHeaderPairsBytes(map: i32): ArrayBuffer | null {
   return takeReturnedSlots();
 }
 
-/** The size of the pairs getHeaderPairsLent left in the region it was given. */
-export let lentPairsSize: usize = 0;
-
 /**
  * get_header_map_pairs with `region` lent to malloc for the call (memory.ts beginLent): `region`
- * itself when the pairs landed there (their size in lentPairsSize; valid until the region's
- * next use), else a buffer of their own (larger than the region), or null on failure. Saves
+ * itself when the pairs landed there (their size is lentSize() until the next host call; the
+ * bytes are valid until the region's next use), else a buffer of their own (larger than the region), or null on failure. Saves
  * the allocation, pin and adoption of a buffer per headers callback.
  */
 export function getHeaderPairsLent(map: i32, region: ArrayBuffer): ArrayBuffer | null {
@@ -97,7 +94,6 @@ export function getHeaderPairsLent(map: i32, region: ArrayBuffer): ArrayBuffer |
   const where = endLent(s, at, cap);
   if (where == Lent.Failed) return null;
   if (where == Lent.Own) return takeReturnedSlots();
-  lentPairsSize = lentSize();
   return region;
 }
 

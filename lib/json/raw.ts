@@ -177,7 +177,7 @@ export let memberClose: i32 = -1;
  * The member at p[i] (i just past the object's `{` or a member's value; the object ends
  * before `end`): sets the member* spans and returns the offset just past its value, or -1 when
  * there is none (memberClose tells whether the object ended there). RawObjectIter's step, for
- * hot readers that keep no iterator object (a method call on one keeps a shadow-stack frame).
+ * hot readers that keep no iterator object (no object to allocate and read fields through).
  */
 export function nextMemberAt(p: usize, i: i32, end: i32): i32 {
   memberClose = -1;

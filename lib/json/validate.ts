@@ -59,9 +59,9 @@ function fail(msg: string): i32 {
   return -1;
 }
 
-// The messages are built in these helpers, never in the scanners: a function that builds a
-// string holds it in a shadow-stack slot, and AssemblyScript then gives it a stack frame
-// (cleared on every call) even when the message is never built.
+// The messages are built in these helpers, never in the scanners: string concatenation in a
+// scanner would pull allocation and its calls into the loop's function, even when the message
+// is never built.
 
 /** Records `what + " at byte " + i` and answers -1. */
 function failAt(what: string, i: i32): i32 {

@@ -1,6 +1,6 @@
 // Null tests on strings without String's == overload. In AssemblyScript 0.28 `s != null` (and
-// `s !== null`) on a string runs String.__eq/__ne: a call with shadow-stack frames, where a
-// pointer test is all a null check needs. For hot paths; elsewhere `!= null` reads better.
+// `s !== null`) on a string runs String.__eq/__ne: a function call, where a pointer test is all
+// a null check needs. For hot paths; elsewhere `!= null` reads better.
 
 /** `s` is not null. */
 // @ts-ignore: decorator

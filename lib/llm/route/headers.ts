@@ -23,8 +23,8 @@
 import { HttpContext } from "../../runtime";
 import { HeaderPair, deserializePairs, pairsCount, pairsCountAt } from "../../abi/pairs";
 import { MapType } from "../../abi/enums";
-import { getHeaderPairsLent, lentPairsSize } from "../../abi/headers";
-import { LentRegion } from "../../abi/memory";
+import { getHeaderPairsLent } from "../../abi/headers";
+import { LentRegion, lentSize } from "../../abi/memory";
 import { Secrets } from "../redact";
 
 /**
@@ -238,7 +238,7 @@ function rawPairs(map: i32, into: RawPairs): RawPairs | null {
   const buf = getHeaderPairsLent(map, region);
   if (buf == null) return null;
   if (buf === region) {
-    const len = lentPairsSize;
+    const len = lentSize();
     const n = pairsCountAt(changetype<usize>(buf), len);
     return n >= 0 ? into.reset(buf, len, <u32>n) : null;
   }
