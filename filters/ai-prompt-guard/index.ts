@@ -13,7 +13,7 @@ import { extractPrompt, PromptStatus } from "./prompt";
 import { replyError } from "./reply";
 import { StreamPool } from "../../lib/runtime/pool";
 import { requestContentLength } from "../../lib/prompt/read";
-import { proxy_set_property } from "../../lib/abi/imports";
+import { serializePath, setPropertyAt } from "../../lib/abi/properties";
 
 /** Kong's answer for a denied prompt, an allow miss and a prompt it cannot read. */
 const BAD_REQUEST = "bad request";
@@ -22,7 +22,7 @@ const BAD_REQUEST = "bad request";
  * Filter state with the verdict (Envoy: FILTER_STATE(wasm.ai.prompt_guard)), for the access log.
  * The key and the three verdicts are encoded once: every request sets one.
  */
-const VERDICT_KEY = String.UTF8.encode("ai.prompt_guard");
+const VERDICT_KEY = serializePath(["ai.prompt_guard"]);
 const ALLOWED = String.UTF8.encode("allowed");
 const DENIED = String.UTF8.encode("denied");
 const INVALID = String.UTF8.encode("invalid");
@@ -66,7 +66,7 @@ class GuardStream extends HttpContext {
 
   /** Records the verdict: allowed, denied (deny match or allow miss) or invalid (unreadable request). */
   private verdict(v: ArrayBuffer): void {
-    proxy_set_property(changetype<usize>(VERDICT_KEY), VERDICT_KEY.byteLength, changetype<usize>(v), v.byteLength);
+    setPropertyAt(VERDICT_KEY, v);
   }
 
   /** Kong's 400 for a refused prompt. */

@@ -112,7 +112,11 @@ export function setProperty(path: string[], value: ArrayBuffer): i32 {
     const sp = scratchFor(seg.length * 3);
     return proxy_set_property(sp, encodeAt(seg, sp), changetype<usize>(value), value.byteLength);
   }
-  const p = serializePath(path);
+  return setPropertyAt(serializePath(path), value);
+}
+
+/** setProperty at a path already serialised (e.g. once per VM, for a write made per request). */
+export function setPropertyAt(p: ArrayBuffer, value: ArrayBuffer): i32 {
   return proxy_set_property(changetype<usize>(p), p.byteLength, changetype<usize>(value), value.byteLength);
 }
 
