@@ -16,10 +16,10 @@ import { DataStatus, HeadersStatus, TrailersStatus } from "../host/abi/enums.ts"
 import type { WasmPluginConfig } from "../host/envoy/bootstrap-types.ts";
 import { loadGenerator, runLoad, type LoadResult } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
-import { HARNESS_NODE_FLAGS, ROOT, cpuUsOf, rssOf, startGatewayProcess, type Proc } from "./processes.ts";
+import { ROOT, cpuUsOf, rssOf, startGatewayProcess, startNodeFloorProcess, startSimulatorProcess } from "./processes.ts";
 import { startPortkeyProcess } from "./portkey.ts";
 import { bootstrapYamlText, wasmFilterYaml } from "../test/support/envoy-yaml.ts";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { clockOverheadNs, wasmNs } from "./timing.ts";
 
@@ -194,18 +194,6 @@ export function gatewayYaml(simPort: number, filters: string): string {
   });
 }
 
-export async function startSimulatorProcess(): Promise<Proc> {
-  const child = spawn(process.execPath, [...HARNESS_NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/simulator-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((res, rej) => {
-    child.stdout!.on("data", (c: Buffer) => {
-      const m = /listening on (\d+)/.exec(String(c));
-      if (m) res(Number(m[1]));
-    });
-    child.on("exit", (code) => rej(new Error(`simulator exited ${code}`)));
-  });
-  return { port, pid: child.pid, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", () => r()), child.kill("SIGTERM")))) };
-}
-
 /** Warm-up per target before any measured run (see LoadOptions.warmupMs). */
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 6000);
 /**
@@ -260,6 +248,7 @@ const AI = "gateway, ai-proxy";
 const CHAIN = "gateway, full chain";
 const PORTKEY = "Portkey 1.15.2";
 const DIRECT = "simulator directly";
+const FLOOR = "Node floor: node:http + undici, nothing else";
 /** The issue's targets per connection count: req/s ÷ Portkey's at least this, added latency at most a third of Portkey's. */
 const GOAL: Record<number, number> = { 1: 3.5, 32: 5 };
 
@@ -288,6 +277,8 @@ async function throughput(durationMs: number): Promise<ThroughputResult> {
     memory.set(t.label, curve);
   };
   try {
+    const floor = await startNodeFloorProcess(sim.port);
+    targets.push({ label: FLOOR, port: floor.port, pid: floor.pid, headers: { authorization: `Bearer ${SIM_KEY}` }, stop: floor.stop });
     const router = await startGatewayProcess(gatewayYaml(sim.port, ""), "default");
     targets.push({ label: "gateway, router only", port: router.port, pid: router.pid, headers: { authorization: `Bearer ${SIM_KEY}` }, stop: router.stop });
     const ai = await startGatewayProcess(gatewayYaml(sim.port, shippedAiProxyFilterYaml()), "default", { env: SHIPPED_ENV });
@@ -368,7 +359,8 @@ async function throughput(durationMs: number): Promise<ThroughputResult> {
     // at most a third of its added latency. Judged per round: a round measures every target back
     // to back, so the ratio of the pair cancels the machine's drift between rounds, which the
     // ratio of two median rows (shown too) does not. The verdict takes the median round.
-    for (const label of [AI, CHAIN]) {
+    // The floor's row says what any Node host could reach against Portkey here.
+    for (const label of [AI, CHAIN, FLOOR]) {
       for (const connections of [1, 32]) {
         const at = (l: string) => roundRuns.get(`${l}@${connections}`)!;
         const [direct, a, p] = [at(DIRECT), at(label), at(PORTKEY)];

@@ -54,17 +54,25 @@ const stopper = (child: ChildProcess) => () =>
     child.kill("SIGTERM");
   });
 
-export async function startEchoProcess(): Promise<Proc> {
-  const child = spawn(process.execPath, [...HARNESS_NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/upstream-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+/** A harness script (bench/*-main.ts) in a process of its own, once it prints "listening on PORT". */
+async function startHarnessProcess(script: string, args: string[] = []): Promise<Proc> {
+  const child = spawn(process.execPath, [...HARNESS_NODE_FLAGS, "--import", "tsx", join(ROOT, "bench", script), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   const port = await waitFor(child, /listening on (\d+)/, "stdout");
-  return { port, stop: stopper(child) };
+  return { port, pid: child.pid, stop: stopper(child) };
+}
+
+export function startEchoProcess(): Promise<Proc> {
+  return startHarnessProcess("upstream-main.ts");
 }
 
 /** The OpenAI simulator (bench/simulator-main.ts), answering at full speed. */
-export async function startSimulatorProcess(): Promise<Proc> {
-  const child = spawn(process.execPath, [...HARNESS_NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/simulator-main.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  const port = await waitFor(child, /listening on (\d+)/, "stdout");
-  return { port, stop: stopper(child) };
+export function startSimulatorProcess(): Promise<Proc> {
+  return startHarnessProcess("simulator-main.ts");
+}
+
+/** The smallest Node reverse proxy in front of `upstreamPort` (bench/node-floor-main.ts). */
+export function startNodeFloorProcess(upstreamPort: number): Promise<Proc> {
+  return startHarnessProcess("node-floor-main.ts", [String(upstreamPort)]);
 }
 
 export interface GatewayProcessOptions {

@@ -10,8 +10,8 @@
 // thread) to build/names/gateway-profile/ for Chrome DevTools.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { SHIPPED_ENV, SIM_KEY, chatBody, gatewayYaml, shippedAiProxyFilterYaml, startSimulatorProcess } from "./ai-proxy.ts";
-import { ROOT, startGatewayProcess, usageOf, type ProcUsage } from "./processes.ts";
+import { SHIPPED_ENV, SIM_KEY, chatBody, gatewayYaml, shippedAiProxyFilterYaml } from "./ai-proxy.ts";
+import { ROOT, startGatewayProcess, startSimulatorProcess, usageOf, type ProcUsage } from "./processes.ts";
 import { runWrk } from "./wrk.ts";
 
 interface ProfileNode {
