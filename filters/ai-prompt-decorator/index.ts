@@ -29,7 +29,7 @@ class DecoratorRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
-    this.pool.clear();
+    this.pool.reset(this.config);
     return true;
   }
 
@@ -53,9 +53,7 @@ class DecoratorStream extends JsonBodyStream {
   }
 
   onDelete(): void {
-    const root = changetype<DecoratorRoot>(this.root);
-    // A stream of an earlier configuration is not kept.
-    if (root.config === this.config) root.pool.give(this);
+    changetype<DecoratorRoot>(this.root).pool.give(this, this.config);
   }
 
   onBody(body: Uint8Array): i32 {

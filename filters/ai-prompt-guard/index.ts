@@ -39,7 +39,7 @@ class GuardRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
-    this.pool.clear();
+    this.pool.reset(this.config);
     return true;
   }
 
@@ -59,9 +59,7 @@ class GuardStream extends HttpContext {
   }
 
   onDelete(): void {
-    const root = changetype<GuardRoot>(this.root);
-    // A stream of an earlier configuration is not kept.
-    if (root.config === this.config) root.pool.give(this);
+    changetype<GuardRoot>(this.root).pool.give(this, this.config);
   }
 
   /** Records the verdict: allowed, denied (deny match or allow miss) or invalid (unreadable request). */

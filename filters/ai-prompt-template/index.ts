@@ -30,7 +30,7 @@ class TemplateRoot extends RootContext {
       return false;
     }
     this.config = r.config!;
-    this.pool.clear();
+    this.pool.reset(this.config);
     const dup = this.config.duplicates;
     for (let i = 0; i < dup.length; i++) logWarn("more than one template is named [" + unchecked(dup[i]) + "]; the first is used");
     return true;
@@ -71,9 +71,7 @@ class TemplateStream extends JsonBodyStream {
   }
 
   onDelete(): void {
-    const root = changetype<TemplateRoot>(this.root);
-    // A stream of an earlier configuration is not kept.
-    if (root.config === this.config) root.pool.give(this);
+    changetype<TemplateRoot>(this.root).pool.give(this, this.config);
   }
 
   onBody(body: Uint8Array): i32 {
