@@ -19,9 +19,10 @@ import { resolve } from "node:path";
 import { startOpenAI, type Simulator } from "./simulators/index.ts";
 import { parseBootstrap } from "../host/envoy/bootstrap.ts";
 import { Gateway } from "../host/gateway/gateway.ts";
-import type { RunningGateway } from "./support/gateway.ts";
+import { testFilter, type RunningGateway } from "./support/gateway.ts";
 import { send } from "./support/client.ts";
 import { chat, chatBody, counterBase, setSlot, slotKey, slotValue, startLimiterGateway } from "./support/rate-limit.ts";
+import { wasmFilterYaml } from "./support/envoy-yaml.ts";
 
 const HOUR = 3600;
 let sim: Simulator;
@@ -136,6 +137,25 @@ describe("tokens_count_strategy", () => {
     ["cost", 8, { input_cost: 1_000_000, output_cost: 2_000_000 }],
   ] as [string, number, Record<string, unknown>][])("%s charges %d per request", async (strategy, per, proxyOptions) => {
     const gw = await gateway({ llm_providers: providers(100), tokens_count_strategy: strategy }, { proxyOptions });
+    const a = await chat(gw.url, chatBody(2));
+    const b = await chat(gw.url, chatBody(2));
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(remaining(a.headers)).toBe("100");
+    expect(remaining(b.headers)).toBe(String(100 - per));
+  });
+
+  // The limiter reads ai-proxy's record in `ai.facts` (one host call); without one it reads the
+  // individual `ai.*` keys, as from a producer that writes only those. A probe after ai-proxy
+  // empties `ai.facts` in its on_log (Envoy runs every filter's on_log before any on_done: see
+  // the file's head), and every strategy must charge what it charges from the record.
+  it.each([
+    ["total_tokens", 5, {}],
+    ["prompt_tokens", 2, {}],
+    ["completion_tokens", 3, {}],
+    ["cost", 8, { input_cost: 1_000_000, output_cost: 2_000_000 }],
+  ] as [string, number, Record<string, unknown>][])("%s charges %d per request from the keys when ai.facts is empty", async (strategy, per, proxyOptions) => {
+    const afterProxy = wasmFilterYaml("facts-eraser", testFilter("probe"), { on_log: [["set_property", ["ai.facts"], ""]] });
+    const gw = await gateway({ llm_providers: providers(100), tokens_count_strategy: strategy }, { proxyOptions, afterProxy });
     const a = await chat(gw.url, chatBody(2));
     const b = await chat(gw.url, chatBody(2));
     expect([a.status, b.status]).toEqual([200, 200]);

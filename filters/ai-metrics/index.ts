@@ -19,21 +19,13 @@ import { AiRecord, countsFromFacts, readRecord, RECORDS } from "./record";
 import { seriesFor, seriesForFacts } from "./series-cache";
 import { countBlocks, emitSafetyBlocks } from "./safety";
 import { emitRateLimited, emitRateLimitedOf } from "./rate-limited";
-import { FACT_RATE_LIMITED, FACT_RECORD, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FACTS_KEY, FactsReader } from "../../lib/analytics/facts";
-import { path, responseCode } from "./facts";
-import { PropertyReader } from "../../lib/abi/properties";
+import { FACT_RATE_LIMITED, FACT_RECORD, FACT_SAFETY_INPUT, FACT_SAFETY_OUTPUT, FactsProperty, FactsReader } from "../../lib/analytics/facts";
+import { responseCode } from "./facts";
 
-/** `ai.facts`, read into a region of its own: walked in place, nothing allocated per request. */
-const FACTS = new PropertyReader(path(FACTS_KEY), 512);
+/** `ai.facts`: when absent or malformed, the individual keys are read. */
+const FACTS = new FactsProperty();
 /** The record of the packed path, reused: its counts are set per request, its labels per new label set. */
 const scratch = new AiRecord();
-
-const reader = new FactsReader();
-
-/** A reader over `ai.facts` when present and well-formed, else null (then the individual keys are read). */
-function readFacts(): FactsReader | null {
-  return FACTS.read() && reader.resetAt(FACTS.ptr, FACTS.len).valid() ? reader : null;
-}
 
 class AiMetricsRoot extends RootContext {
   config: AiMetricsConfig = new AiMetricsConfig();
@@ -65,7 +57,7 @@ class AiMetricsStream extends HttpContext {
   onLog(): void {
     const cfg = this.config;
     if (!cfg.aiMetrics && !cfg.genaiMetrics) return;
-    const facts = readFacts();
+    const facts = FACTS.read();
     if (facts != null) this.emitFacts(facts);
     else this.emitKeys();
   }

@@ -18,7 +18,7 @@
 // label-set cache key as they are. The other kinds' payload is the comma-separated names.
 
 import { HttpContext } from "../runtime";
-import { getPropertyAt } from "../abi/properties";
+import { getPropertyAt, PropertyReader } from "../abi/properties";
 import { proxy_set_property } from "../abi/imports";
 import { ByteBuilder } from "../llm/json-writer";
 
@@ -194,6 +194,30 @@ export class FactsReader {
     this.ok = false;
     return false;
   }
+}
+
+/**
+ * This stream's `ai.facts`, read into a region of its own and walked in place: nothing is
+ * allocated per request. One per VM; a read is valid until the next.
+ */
+export class FactsProperty {
+  private readonly value: PropertyReader = new PropertyReader(FACTS, 512);
+  private readonly reader: FactsReader = new FactsReader();
+
+  /** A reader over the value when present and well-formed, else null (read the individual keys). */
+  read(): FactsReader | null {
+    const v = this.value;
+    return v.read() && this.reader.resetAt(v.ptr, v.len).valid() ? this.reader : null;
+  }
+}
+
+/**
+ * Moves `r` to the record whose id is `id` (a writer's key prefix: "ai." for ai-proxy's); false
+ * when there is none. A value holds one entry per kind and id (beginFact replaces).
+ */
+export function findRecord(r: FactsReader, id: ArrayBuffer): bool {
+  while (r.next()) if (r.kind == FACT_RECORD && sameId(r, changetype<usize>(id), <u32>id.byteLength)) return true;
+  return false;
 }
 
 /** A record payload holds the numbers and exactly LABEL_FIELDS fields, nothing after them. */

@@ -17,6 +17,8 @@ export interface LimiterGatewayOptions {
   /** Extra clusters (name → port), and YAML after static_resources. */
   clusters?: Record<string, number>;
   extra?: string;
+  /** Filters (YAML list entries) between ai-proxy and ai-metrics. */
+  afterProxy?: string;
 }
 
 export function limiterYaml(sim: Upstream, limiter: unknown, o: LimiterGatewayOptions = {}): string {
@@ -37,6 +39,7 @@ export function limiterYaml(sim: Upstream, limiter: unknown, o: LimiterGatewayOp
     filters:
       wasmFilterYaml("ai-rate-limiting-advanced", filter("ai-rate-limiting-advanced"), limiter, { vmId: "ai-rate-limiting-advanced" }) +
       wasmFilterYaml("ai-proxy", filter("ai-proxy"), proxy) +
+      (o.afterProxy ?? "") +
       wasmFilterYaml("ai-metrics", filter("ai-metrics"), {}),
     clusters: { sim: sim.port, ...(o.clusters ?? {}) },
     extra: o.extra,
