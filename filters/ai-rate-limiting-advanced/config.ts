@@ -4,6 +4,7 @@
 
 import { JSON } from "json-as";
 import { arrAt, isNull, parseObject, valueArr, valueBool, valueNumber, valueObj, valueString } from "../../lib/json/read";
+import { windowName } from "../../lib/ratelimit/window";
 
 export enum CountStrategy {
   TotalTokens = 0,
@@ -35,12 +36,36 @@ export const RLS_UNITS: i64[] = [1, 60, 3600, 86400, 2592000, 31536000];
 export const RLS_UNIT_NAMES: string[] = ["SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "YEAR"];
 
 /** One window of one provider. */
+/** Kong's X-AI-RateLimit-* header names of one window ("…-minute-openai"), made once. */
+export class WindowHeaders {
+  limit: string;
+  remaining: string;
+  queryCost: string;
+  reset: string;
+  retryAfter: string;
+
+  constructor(provider: string, size: i64) {
+    const sx = windowName(size) + "-" + provider;
+    this.limit = "X-AI-RateLimit-Limit-" + sx;
+    this.remaining = "X-AI-RateLimit-Remaining-" + sx;
+    this.queryCost = "X-AI-RateLimit-Query-Cost-" + sx;
+    this.reset = "X-AI-RateLimit-Reset-" + sx;
+    this.retryAfter = "X-AI-RateLimit-Retry-After-" + sx;
+  }
+}
+
 export class Window {
+  readonly headers: WindowHeaders;
+  /** The counter key up to the identifier (local store), once the namespace is known: "airl:NS:PROVIDER:SIZE:". */
+  keyPrefix: string = "";
+
   constructor(
     public provider: string,
     public limit: f64,
     public size: i64,
-  ) {}
+  ) {
+    this.headers = new WindowHeaders(provider, size);
+  }
 }
 
 export class RateLimitConfig {
@@ -317,6 +342,10 @@ export function parseConfig(bytes: Uint8Array, pluginName: string): ConfigResult
   str(root, "dictionary_name", "dictionary_name", err);
   const ns = str(root, "namespace", "namespace", err);
   c.namespace = ns != null && ns.length > 0 ? ns : pluginName;
+  for (let i = 0; i < c.windows.length; i++) {
+    const w = unchecked(c.windows[i]);
+    w.keyPrefix = "airl:" + c.namespace + ":" + w.provider + ":" + w.size.toString() + ":";
+  }
   c.hideClientHeaders = boolean(root, "hide_client_headers", "hide_client_headers", false, err);
   const j = num(root, "retry_after_jitter_max", "retry_after_jitter_max", 0, 86400, true, err);
   if (!isNaN(j)) c.retryAfterJitterMax = <i64>j;

@@ -15,7 +15,7 @@ export * from "../../lib/runtime/exports";
 export * from "../../lib/runtime/grpc-exports";
 import { Action, HeaderPair, HttpContext, RootContext, currentTimeNanos, getPropertyString, logError, logWarn, registerRootContext } from "../../lib/runtime";
 import { windowRate, windowStart } from "../../lib/ratelimit/window";
-import { addCount, admitAndReserve, readCount } from "../../lib/ratelimit/shared-counter";
+import { addCount, admitAndReserve, readCount, slotKey } from "../../lib/ratelimit/shared-counter";
 import { CountStrategy, parseConfig, RateLimitConfig, Strategy } from "./config";
 import { Estimate, estimateBody, estimateHeaders } from "./estimate";
 import { hashHex, identify } from "./identifier";
@@ -111,12 +111,13 @@ export class Limiter extends HttpContext {
     for (let i = 0; i < ws.length; i++) {
       const w = unchecked(ws[i]);
       const s = new WindowState(w);
-      s.base = "airl:" + cfg.namespace + ":" + w.provider + ":" + w.size.toString() + ":" + id;
+      s.base = w.keyPrefix + id;
       s.start = windowStart(now, w.size);
-      const prev = cfg.sliding ? windowRate(0, readCount(s.base, s.start - w.size, w.size), now, w.size, true) : 0;
+      s.key = slotKey(s.base, s.start, w.size);
+      const prev = cfg.sliding ? windowRate(0, readCount(slotKey(s.base, s.start - w.size, w.size), s.start - w.size), now, w.size, true) : 0;
       // requestPrompt is charged when the body is read, not reserved.
       const a = s.isRequestPrompt ? 0 : amount;
-      const rate = admitAndReserve(s.base, s.start, w.size, prev, w.limit, a);
+      const rate = admitAndReserve(s.key, s.start, prev, w.limit, a);
       if (rate < 0) {
         logWarn("shared data update failed; the request passes unreserved");
       } else {
@@ -131,7 +132,7 @@ export class Limiter extends HttpContext {
       // Undo the reservations made in the windows that admitted it.
       for (let i = 0; i < this.states.length; i++) {
         const s = unchecked(this.states[i]);
-        if (s.reserved > 0) addCount(s.base, s.start, s.w.size, -s.reserved, true);
+        if (s.reserved > 0) addCount(s.key, s.start, -s.reserved, true);
         s.reserved = 0;
       }
       this.deny(now);
@@ -230,14 +231,14 @@ export class Limiter extends HttpContext {
       if (s.isRequestPrompt) {
         // Kong charges requestPrompt at access; here its cost is the prompt bound.
         const cost = <f64>est.prompt;
-        if (cost > 0) addCount(s.base, s.start, s.w.size, cost, false);
+        if (cost > 0) addCount(s.key, s.start, cost, false);
         this.queryCost = cost;
         continue;
       }
       if (!local || !cfg.reserve) continue;
       const d = amount - s.reserved;
       if (d != 0) {
-        addCount(s.base, s.start, s.w.size, d, d < 0);
+        addCount(s.key, s.start, d, d < 0);
         s.reserved = amount;
       }
     }
@@ -304,12 +305,12 @@ export class Limiter extends HttpContext {
       const cur = windowStart(now, size);
       if (cur == s.start) {
         const d = a - s.reserved;
-        if (d != 0) addCount(s.base, s.start, size, d, d < 0);
+        if (d != 0) addCount(s.key, s.start, d, d < 0);
       } else {
         // The window has moved on: take the reservation out of the old one (if it is still
         // there) and charge the current one, as Kong charges at log time.
-        if (s.reserved > 0) addCount(s.base, s.start, size, -s.reserved, true);
-        if (a > 0) addCount(s.base, cur, size, a, false);
+        if (s.reserved > 0) addCount(s.key, s.start, -s.reserved, true);
+        if (a > 0) addCount(slotKey(s.base, cur, size), cur, a, false);
       }
       s.reserved = 0;
     }

@@ -4,12 +4,14 @@
 
 import { HeaderPair } from "../../lib/abi/pairs";
 import { JsonWriter } from "../../lib/llm/json-writer";
-import { windowName, windowReset } from "../../lib/ratelimit/window";
+import { windowReset } from "../../lib/ratelimit/window";
 import { CountStrategy, RateLimitConfig, REQUEST_PROMPT, Window } from "./config";
 
 export class WindowState {
   /** The counter key without its slot (local) or the descriptor's identifier (cluster). */
   base: string = "";
+  /** The encoded key of the slot of the window the request was admitted in (local). */
+  key: ArrayBuffer = EMPTY;
   /** Start of the window the request was admitted in (seconds). */
   start: i64 = 0;
   /** The window's rate at admission, before this request (reservations of others included). */
@@ -31,9 +33,7 @@ export class WindowState {
   }
 }
 
-function suffix(s: WindowState): string {
-  return windowName(s.w.size) + "-" + s.w.provider;
-}
+const EMPTY = new ArrayBuffer(0);
 
 /** floor(max(limit − rate, 0)), or the fraction with the cost strategy. */
 function remaining(s: WindowState, cfg: RateLimitConfig): string {
@@ -52,10 +52,10 @@ export function numberText(v: f64): string {
 export function limitHeaders(states: WindowState[], cfg: RateLimitConfig, queryCost: f64, out: HeaderPair[]): void {
   for (let i = 0; i < states.length; i++) {
     const s = unchecked(states[i]);
-    const sx = suffix(s);
-    out.push(new HeaderPair("X-AI-RateLimit-Limit-" + sx, numberText(s.limit)));
-    out.push(new HeaderPair("X-AI-RateLimit-Remaining-" + sx, remaining(s, cfg)));
-    if (s.isRequestPrompt && queryCost >= 0) out.push(new HeaderPair("X-AI-RateLimit-Query-Cost-" + sx, numberText(queryCost)));
+    const n = s.w.headers;
+    out.push(new HeaderPair(n.limit, numberText(s.limit)));
+    out.push(new HeaderPair(n.remaining, remaining(s, cfg)));
+    if (s.isRequestPrompt && queryCost >= 0) out.push(new HeaderPair(n.queryCost, numberText(queryCost)));
   }
 }
 
@@ -81,9 +81,8 @@ export function denial(states: WindowState[], cfg: RateLimitConfig, now: i64, ji
     const reset = s.reset > 0 ? s.reset : windowReset(s.rate, s.limit, now, s.w.size, cfg.sliding);
     if (reset > maxReset) maxReset = reset;
     if (!cfg.hideClientHeaders) {
-      const sx = suffix(s);
-      h.push(new HeaderPair("X-AI-RateLimit-Reset-" + sx, reset.toString()));
-      h.push(new HeaderPair("X-AI-RateLimit-Retry-After-" + sx, (reset + jitter).toString()));
+      h.push(new HeaderPair(s.w.headers.reset, reset.toString()));
+      h.push(new HeaderPair(s.w.headers.retryAfter, (reset + jitter).toString()));
     }
   }
   const retry = (maxReset + jitter).toString();

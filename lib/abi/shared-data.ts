@@ -16,7 +16,11 @@ export class SharedValue {
 
 /** The value and its cas, or null (NOT_FOUND when absent; see lastStatus). */
 export function getSharedData(key: string): SharedValue | null {
-  const k = String.UTF8.encode(key);
+  return getSharedDataOf(String.UTF8.encode(key));
+}
+
+/** getSharedData with the key already encoded (a key read on every request is encoded once). */
+export function getSharedDataOf(k: ArrayBuffer): SharedValue | null {
   clearSlots();
   const s = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_EXTRA);
   setLastStatus(s);
@@ -43,6 +47,10 @@ export function casAfterRead(v: SharedValue | null): u32 {
 
 /** Sets a key. Returns the host status (CAS_MISMATCH when another writer got there first). */
 export function setSharedData(key: string, value: ArrayBuffer, cas: u32): i32 {
-  const k = String.UTF8.encode(key);
+  return setSharedDataOf(String.UTF8.encode(key), value, cas);
+}
+
+/** setSharedData with the key already encoded. */
+export function setSharedDataOf(k: ArrayBuffer, value: ArrayBuffer, cas: u32): i32 {
   return proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas);
 }
