@@ -172,12 +172,17 @@ export async function benchChain(): Promise<void> {
  * The idle cases the issue names, interleaved with the no-op filter: the template on an
  * untemplated request (it still must find the body JSON, as Kong's 400 needs) and a guard whose
  * patterns cannot match this chat (the example's deny patterns without its allow patterns).
+ * Between them and the no-op filter, the floor any filter with that contract stands on: the
+ * body read and checked, nothing else.
  */
 async function idleRows(runtime: ProxyWasmRuntime, template: WasmPlugin, noop: WasmPlugin, body: Buffer, clockNs: number): Promise<Row[]> {
   const example = JSON.parse(exampleConfig("ai-prompt-guard", "ai-prompt-guard")) as { deny_patterns: string[] };
   const guard = await runtime.loadPlugin({ ...pluginConfig("ai-prompt-guard", JSON.stringify({ deny_patterns: example.deny_patterns })), vmId: "ai-prompt-guard-idle" });
+  // The floor for a filter that must read the body and check it is JSON (test/filters/json-body-floor).
+  const floor = await runtime.loadPlugin(pluginConfig("test/json-body-floor", ""));
   const cases = [
     { name: "no-op filter", does: "nothing", plugin: noop },
+    { name: "JSON body floor", does: "what reading and checking the body requires, nothing else: content-length removed, body read and validated", plugin: floor },
     { name: "ai-prompt-template", does: "untemplated request: body read and checked as JSON, content-length removed", plugin: template },
     { name: "ai-prompt-guard", does: `${example.deny_patterns.length} deny patterns, none matches: body checked, last prompt scanned once`, plugin: guard },
   ];
@@ -194,7 +199,15 @@ async function idleRows(runtime: ProxyWasmRuntime, template: WasmPlugin, noop: W
     });
   }
   const noopUs = median(us[0]!);
-  return cases.map((c, k) => ({ filter: c.name, "on this request": c.does, "median µs": median(us[k]!).toFixed(2), "best µs": Math.min(...us[k]!).toFixed(2), "× noop (median)": (median(us[k]!) / noopUs).toFixed(1) }));
+  const floorUs = median(us[1]!);
+  return cases.map((c, k) => ({
+    filter: c.name,
+    "on this request": c.does,
+    "median µs": median(us[k]!).toFixed(2),
+    "best µs": Math.min(...us[k]!).toFixed(2),
+    "× noop (median)": (median(us[k]!) / noopUs).toFixed(1),
+    "µs beyond the JSON body floor": k < 2 ? "-" : (median(us[k]!) - floorUs).toFixed(2),
+  }));
 }
 
 function guardPatternCount(config: string): number {
