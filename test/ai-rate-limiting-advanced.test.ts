@@ -130,38 +130,31 @@ describe("Kong's sequential behaviour", () => {
 
 describe("tokens_count_strategy", () => {
   // 2 words: 2 prompt, 3 completion, 5 total; cost with input 1e6 and output 2e6 per 1M tokens: 2 + 6 = 8.
-  it.each([
+  const strategies = [
     ["total_tokens", 5, {}],
     ["prompt_tokens", 2, {}],
     ["completion_tokens", 3, {}],
     ["cost", 8, { input_cost: 1_000_000, output_cost: 2_000_000 }],
-  ] as [string, number, Record<string, unknown>][])("%s charges %d per request", async (strategy, per, proxyOptions) => {
-    const gw = await gateway({ llm_providers: providers(100), tokens_count_strategy: strategy }, { proxyOptions });
-    const a = await chat(gw.url, chatBody(2));
-    const b = await chat(gw.url, chatBody(2));
-    expect([a.status, b.status]).toEqual([200, 200]);
-    expect(remaining(a.headers)).toBe("100");
-    expect(remaining(b.headers)).toBe(String(100 - per));
-  });
+  ] as [string, number, Record<string, unknown>][];
 
-  // The limiter reads ai-proxy's record in `ai.facts` (one host call); without one it reads the
-  // individual `ai.*` keys, as from a producer that writes only those. A probe after ai-proxy
-  // empties `ai.facts` in its on_log (Envoy runs every filter's on_log before any on_done: see
-  // the file's head), and every strategy must charge what it charges from the record.
-  it.each([
-    ["total_tokens", 5, {}],
-    ["prompt_tokens", 2, {}],
-    ["completion_tokens", 3, {}],
-    ["cost", 8, { input_cost: 1_000_000, output_cost: 2_000_000 }],
-  ] as [string, number, Record<string, unknown>][])("%s charges %d per request from the keys when ai.facts is empty", async (strategy, per, proxyOptions) => {
-    const afterProxy = wasmFilterYaml("facts-eraser", testFilter("probe"), { on_log: [["set_property", ["ai.facts"], ""]] });
+  async function expectCharge(strategy: string, per: number, proxyOptions: Record<string, unknown>, afterProxy?: string): Promise<void> {
     const gw = await gateway({ llm_providers: providers(100), tokens_count_strategy: strategy }, { proxyOptions, afterProxy });
     const a = await chat(gw.url, chatBody(2));
     const b = await chat(gw.url, chatBody(2));
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(remaining(a.headers)).toBe("100");
     expect(remaining(b.headers)).toBe(String(100 - per));
-  });
+  }
+
+  it.each(strategies)("%s charges %d per request", (strategy, per, proxyOptions) => expectCharge(strategy, per, proxyOptions));
+
+  // The limiter reads ai-proxy's record in `ai.facts` (one host call); without one it reads the
+  // individual `ai.*` keys, as from a producer that writes only those. A probe after ai-proxy
+  // empties `ai.facts` in its on_log (Envoy runs every filter's on_log before any on_done: see
+  // the file's head), and every strategy must charge what it charges from the record.
+  it.each(strategies)("%s charges %d per request from the keys when ai.facts is empty", (strategy, per, proxyOptions) =>
+    expectCharge(strategy, per, proxyOptions, wasmFilterYaml("facts-eraser", testFilter("probe"), { on_log: [["set_property", ["ai.facts"], ""]] })),
+  );
 
   it("cost is fractional in Remaining", async () => {
     const gw = await gateway({ llm_providers: providers(1), tokens_count_strategy: "cost" }, { proxyOptions: { input_cost: 0.5, output_cost: 0.5 } });
