@@ -308,31 +308,51 @@ describe("streamed usage", () => {
 });
 
 describe("a request cut short before any usage is known", () => {
-  it("is charged its reservation (the provider may have started): the client leaves while the provider is silent", async () => {
-    // A provider that accepts the request and never answers.
+  /**
+   * The count a request to `path` leaves in its window when a provider accepts it and never
+   * answers and the client leaves: its reservation (the provider may have started).
+   */
+  async function chargeWhenCutShort(path: string, body: string): Promise<{ start: number; count: number } | null> {
     const held: http.ServerResponse[] = [];
     const silent = http.createServer((_q, res) => void held.push(res));
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
     const port = (silent.address() as AddressInfo).port;
     try {
       g = await startLimiterGateway({ url: `http://127.0.0.1:${port}`, port }, { llm_providers: providers(100000), window_type: "fixed", identifier: "ip", reservation: { completion_tokens: 50 } });
-      const body = chatBody(2, { max_tokens: 7 });
       const ac = new AbortController();
-      const pending = fetch(`${g.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: ac.signal }).catch(() => null);
+      const pending = fetch(`${g.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: ac.signal }).catch(() => null);
       await new Promise((r) => setTimeout(r, 200));
       ac.abort();
       await pending;
       await new Promise((r) => setTimeout(r, 200));
       const base = counterBase("ai-rate-limiting-advanced", "openai", HOUR, "ip:127.0.0.1");
       const now = Math.floor(Date.now() / 1000);
-      const start = now - (now % HOUR);
-      expect(slotValue(g, slotKey(base, start, HOUR))).toEqual({ start, count: Buffer.byteLength(body) + 7 });
+      return slotValue(g, slotKey(base, now - (now % HOUR), HOUR));
     } finally {
       for (const r of held) r.destroy();
       await g?.close();
       g = null;
+      silent.closeAllConnections();
       await new Promise<void>((r) => silent.close(() => r()));
     }
+  }
+
+  it("is charged its reservation (the provider may have started): the client leaves while the provider is silent", async () => {
+    const body = chatBody(2, { max_tokens: 7 });
+    expect((await chargeWhenCutShort("/v1/chat/completions", body))?.count).toBe(Buffer.byteLength(body) + 7);
+  });
+
+  // Without max_tokens the completion bound is reservation.completion_tokens, except for an
+  // embeddings request, which completes nothing. The filter reads :path with the headers: Envoy
+  // lets go of them once that callback answers Continue, before the body that decides the bound.
+  it.each([
+    ["/v1/chat/completions", 50],
+    ["/v1/embeddings", 0],
+    ["/v1/embeddings?api-version=2024-10-21", 0],
+    ["/openai/deployments/d/embeddings", 0],
+  ])("a request to %s without max_tokens reserves %d completion tokens", async (path, completion) => {
+    const body = chatBody(2);
+    expect((await chargeWhenCutShort(path, body))?.count).toBe(Buffer.byteLength(body) + completion);
   });
 });
 

@@ -3,13 +3,11 @@
 // property were most of this filter's time (V8 profile, bench/chain.ts).
 
 import { proxy_get_header_map_value } from "../../lib/abi/imports";
-import { path, property } from "../../lib/analytics/facts";
 import { MapType, WasmResult } from "../../lib/abi/enums";
 import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../lib/abi/memory";
 import { setLastStatus } from "../../lib/abi/status";
-import { PropertyReader } from "../../lib/abi/properties";
 
-export { path, property } from "../../lib/analytics/facts";
+export { path, property, responseCode } from "../../lib/analytics/facts";
 
 const PATH_HEADER = String.UTF8.encode(":path");
 
@@ -25,13 +23,6 @@ export function requestPath(): ArrayBuffer | null {
   return takeReturnedSlots();
 }
 
-const RESPONSE_CODE = new PropertyReader(path("response\0code"), 16);
-
-/** The status the client got (`response.code`, an int64 in 8 bytes), or -1 when unknown. */
-export function responseCode(): i64 {
-  const code = RESPONSE_CODE;
-  return code.read() && code.len == 8 ? load<i64>(code.ptr) : -1;
-}
 
 /** A non-negative decimal integer in `b`, or -1 (null, empty, over 18 digits, or not digits). */
 export function countOf(b: ArrayBuffer | null): i64 {

@@ -50,21 +50,13 @@ export function estimateBody(body: Uint8Array, path: string, defaultCompletion: 
   return new Estimate(prompt, completion);
 }
 
-/** The bound before the body is read: its content-length (0 when unknown) and the default completion. */
-export function estimateHeaders(contentLength: string | null, defaultCompletion: i64): Estimate {
-  let prompt: i64 = 0;
-  if (contentLength != null && contentLength.length > 0 && contentLength.length <= 15) {
-    let v: i64 = 0;
-    let ok = true;
-    for (let i = 0; i < contentLength.length; i++) {
-      const c = contentLength.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) {
-        ok = false;
-        break;
-      }
-      v = v * 10 + <i64>(c - 0x30);
-    }
-    if (ok) prompt = v;
-  }
-  return new Estimate(prompt, defaultCompletion);
+/** Content-lengths past 15 digits are no size a body has: the prompt bound then waits for the body. */
+const MAX_CONTENT_LENGTH: i64 = 999_999_999_999_999;
+
+/**
+ * The bound before the body is read: its content-length (lib/prompt/read's answer: -1 when not
+ * a decimal, NO_CONTENT_LENGTH when absent; 0 then) and the default completion.
+ */
+export function estimateHeaders(contentLength: i64, defaultCompletion: i64): Estimate {
+  return new Estimate(contentLength >= 0 && contentLength <= MAX_CONTENT_LENGTH ? contentLength : 0, defaultCompletion);
 }

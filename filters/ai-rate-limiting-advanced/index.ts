@@ -26,6 +26,9 @@ import { dispatchGrpcCall, GrpcCallResult } from "../../lib/runtime/grpc-call";
 import { decodeRateLimitResponse } from "../../lib/ratelimit/rls-proto";
 import { Context } from "../../lib/runtime";
 import { FACT_RATE_LIMITED, putNamesFact } from "../../lib/analytics/facts";
+// The content-length read into kept memory; importing it also reads request bodies into the
+// kept buffer the prompt filters use (this filter never keeps a body past its callback).
+import { requestContentLength } from "../../lib/prompt/read";
 
 const FILTER = "ai-rate-limiting-advanced";
 /** Filter state naming the denied providers (comma-separated), for ai-metrics' denial series. */
@@ -83,6 +86,7 @@ export class Limiter extends HttpContext {
   clusterReserve: u64 = 0;
   /** The requestPrompt cost charged (-1: none). */
   queryCost: f64 = -1;
+  /** The request's :path (an embeddings request reserves no completion). */
   path: string = "";
 
   constructor(id: u32, root: LimiterRoot) {
@@ -92,10 +96,11 @@ export class Limiter extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     const cfg = this.cfg;
+    // Read now: Envoy lets go of the request headers once this callback answers Continue.
     const p = this.getRequestHeader(":path");
     this.path = p != null ? p : "";
     const id = hashHex(identify(this, cfg));
-    const est = estimateHeaders(this.getRequestHeader("content-length"), cfg.completionTokens);
+    const est = estimateHeaders(requestContentLength(), cfg.completionTokens);
     const amount = cfg.reserve ? amountFor(cfg, est) : 0;
     if (!endOfStream) this.bufferRequestBody = true;
     if (cfg.store == Strategy.Cluster) return this.admitCluster(id, hitsOf(cfg, amount));

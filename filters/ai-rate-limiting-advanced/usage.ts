@@ -5,8 +5,8 @@
 // keys are read when there is none (a producer that writes only them). Key values are untrusted
 // text: a bad number reads as absent.
 
-import { getPropertyInt, getPropertyString } from "../../lib/runtime";
-import { FactsProperty, findRecord, labelAt, R_COMPLETION, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
+import { getPropertyString } from "../../lib/runtime";
+import { FactsProperty, findRecord, labelAt, responseCode, R_COMPLETION, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
 import { CountStrategy } from "./config";
 
 export class Served {
@@ -50,7 +50,7 @@ const PROXY_ID = String.UTF8.encode("ai.");
 
 export function readServed(strategy: CountStrategy): Served {
   const r = new Served();
-  let status = getPropertyInt(["response", "code"], -1);
+  let status = responseCode();
   let p: i64, c: i64, t: i64;
   const facts = FACTS.read();
   if (facts != null && findRecord(facts, PROXY_ID) && load<u32>(labelAt(facts.at, 0)) > 0) {

@@ -196,6 +196,16 @@ export class FactsReader {
   }
 }
 
+// Made on first use: most modules that import this file never read it.
+// @ts-ignore: decorator
+@lazy const RESPONSE_CODE = new PropertyReader(path("response\0code"), 16);
+
+/** The status the client got (`response.code`, an int64 in 8 bytes), or -1 when unknown. */
+export function responseCode(): i64 {
+  const code = RESPONSE_CODE;
+  return code.read() && code.len == 8 ? load<i64>(code.ptr) : -1;
+}
+
 /**
  * This stream's `ai.facts`, read into a region of its own and walked in place: nothing is
  * allocated per request. One per VM; a read is valid until the next.
