@@ -23,7 +23,6 @@ export function requestPath(): ArrayBuffer | null {
   return takeReturnedSlots();
 }
 
-
 /** A non-negative decimal integer in `b`, or -1 (null, empty, over 18 digits, or not digits). */
 export function countOf(b: ArrayBuffer | null): i64 {
   if (b == null) return -1;

@@ -35,7 +35,6 @@ export const REQUEST_PROMPT = "requestPrompt";
 export const RLS_UNITS: i64[] = [1, 60, 3600, 86400, 2592000, 31536000];
 export const RLS_UNIT_NAMES: string[] = ["SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "YEAR"];
 
-/** One window of one provider. */
 /** Kong's X-AI-RateLimit-* header names of one window ("…-minute-openai"), made once. */
 export class WindowHeaders {
   limit: string;
@@ -54,6 +53,7 @@ export class WindowHeaders {
   }
 }
 
+/** One window of one provider. */
 export class Window {
   readonly headers: WindowHeaders;
   /** The counter key up to the identifier (local store), once the namespace is known: "airl:NS:PROVIDER:SIZE:". */

@@ -28,9 +28,9 @@ export function readCount(key: ArrayBuffer, start: i64): f64 {
 }
 
 /**
- * Adds `delta` (may be negative) to slot `key` for the window starting at `start`, never below 0. With
- * `onlyIfCurrent`, a slot that already holds another window is left alone (a reservation made
- * in a window that has since ended). Returns the new count, or -1 when the update failed.
+ * Adds `delta` (may be negative) to slot `key` for the window starting at `start`, never below
+ * 0. With `onlyIfCurrent`, a slot that already holds another window is left alone (a reservation
+ * made in a window that has since ended). Returns the new count, or -1 when the update failed.
  */
 export function addCount(key: ArrayBuffer, start: i64, delta: f64, onlyIfCurrent: bool): f64 {
   const buf = new ArrayBuffer(16);
