@@ -344,7 +344,8 @@ describe("a request cut short before any usage is known", () => {
 
   // Without max_tokens the completion bound is reservation.completion_tokens, except for an
   // embeddings request, which completes nothing. The filter reads :path with the headers: Envoy
-  // lets go of them once that callback answers Continue, before the body that decides the bound.
+  // lets go of them once that callback answers Continue, before the body that decides the bound
+  // (source/extensions/common/wasm/context.cc, Context::decodeHeaders: request_headers_ = nullptr).
   it.each([
     ["/v1/chat/completions", 50],
     ["/v1/embeddings", 0],

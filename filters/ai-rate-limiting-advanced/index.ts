@@ -96,7 +96,8 @@ export class Limiter extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): i32 {
     const cfg = this.cfg;
-    // Read now: Envoy lets go of the request headers once this callback answers Continue.
+    // Read now: Envoy lets go of the request headers once this callback answers Continue
+    // (source/extensions/common/wasm/context.cc, Context::decodeHeaders).
     const p = this.getRequestHeader(":path");
     this.path = p != null ? p : "";
     const id = hashHex(identify(this, cfg));
