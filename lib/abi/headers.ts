@@ -82,8 +82,9 @@ export function getHeaderPairsBytes(map: i32): ArrayBuffer | null {
 /**
  * get_header_map_pairs with `region` lent to malloc for the call (memory.ts beginLent): `region`
  * itself when the pairs landed there (their size is lentSize() until the next host call; the
- * bytes are valid until the region's next use), else a buffer of their own (larger than the region), or null on failure. Saves
- * the allocation, pin and adoption of a buffer per headers callback.
+ * bytes are valid until the region's next use), else a buffer of their own (larger than the
+ * region), or null on failure. Saves the allocation, pin and adoption of a buffer per headers
+ * callback.
  */
 export function getHeaderPairsLent(map: i32, region: ArrayBuffer): ArrayBuffer | null {
   const at = changetype<usize>(region);
