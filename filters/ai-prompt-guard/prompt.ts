@@ -455,17 +455,15 @@ class MessageRecorder extends MessageJudge {
 const RECORDER = new MessageRecorder();
 const SCAN = new ScanResult();
 
-/** For tests: false makes extractPrompt take the slow path (validate, check names, walk the messages). */
-export let fastScan = true;
-export function setFastScan(on: bool): void {
-  fastScan = on;
-}
-
-export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly: bool): Prompt {
+/**
+ * The prompt the guard checks in `body`. `oneWalk` false takes the slow path only (validate,
+ * check names, walk the messages): the tests compare the two.
+ */
+export function extractPrompt(body: Uint8Array, matchAllRoles: bool, latestOnly: bool, oneWalk: bool = true): Prompt {
   // One walk for the common body (valid JSON, an object, plain unique member names: the same
   // top-level spans); anything it is unsure of takes the walks below, which find the exact error.
   RECORDER.count = 0;
-  const fast = fastScan && scanRequest(body, MAX_BODY_DEPTH, members, RECORDER, SCAN);
+  const fast = oneWalk && scanRequest(body, MAX_BODY_DEPTH, members, RECORDER, SCAN);
   if (!fast) {
     const err = validateJsonMembers(body, MAX_BODY_DEPTH, members);
     if (err != null) return bad(PromptStatus.BadJson, "request body is not valid JSON: " + err);

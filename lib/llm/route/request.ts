@@ -245,8 +245,6 @@ const JUDGE = new Judge();
 const SPANS_CAPACITY = 32;
 /** The type errors of the optional members, reused (only the first becomes the reply). */
 const ERRORS = new Array<string>();
-/** Whether the last validateRequest took the one-walk path (for tests). */
-export let lastScanAccepted = false;
 const SCAN = new ScanResult();
 
 /** An optional number member: NaN when absent/null, or records the type error. */
@@ -278,21 +276,27 @@ function boolAt(b: Uint8Array, span: i64): i32 {
   return -1;
 }
 
+/** Whether validateRequest's one walk takes `body` (the tests check that it does where it should). */
+export function oneWalkTakes(body: Uint8Array): bool {
+  const spans = new Array<i32>(SPANS_CAPACITY);
+  spans.length = 0;
+  return scanRequest(body, DEFAULT_MAX_DEPTH, spans, JUDGE, SCAN);
+}
+
 /**
  * Validates `body` for the configured route. `created`/`requestId` seed the response
  * fields; `query` is what the upstream request carries (for providers that care).
  * Reads the bytes directly (one walk, request-scan.ts, then only the members it needs); the
- * json-as tree of the body is built later, only if a provider asks for req.body. `fastScan`
+ * json-as tree of the body is built later, only if a provider asks for req.body. `oneWalk`
  * false skips the one walk (tests compare the two paths).
  */
-export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i64, requestId: string, query: Header[], fastScan: bool = true): RequestResult {
+export function validateRequest(body: Uint8Array, cfg: AiProxyConfig, created: i64, requestId: string, query: Header[], oneWalk: bool = true): RequestResult {
   if (body.length == 0) return fail(400, "request body doesn't contain valid prompts: the body is empty");
   // Room for a body's usual few members up front (push would regrow it several times).
   const spans = new Array<i32>(SPANS_CAPACITY);
   spans.length = 0;
   // One walk for the common body; any doubt and the three walks below find the exact error.
-  const fast = fastScan && scanRequest(body, DEFAULT_MAX_DEPTH, spans, JUDGE, SCAN);
-  lastScanAccepted = fast;
+  const fast = oneWalk && scanRequest(body, DEFAULT_MAX_DEPTH, spans, JUDGE, SCAN);
   if (!fast) {
     const verr = validateJsonMembers(body, DEFAULT_MAX_DEPTH, spans);
     if (verr != null) return fail(400, "request body is not valid JSON: " + verr!);

@@ -2,7 +2,7 @@
 // test/guard-extract.test.ts and bench/guard.ts (no host): the byte-level extraction the filter
 // runs, the json-as reading it replaced (tree.ts), and the configured RegexSet's search.
 
-import { extractPrompt, PromptStatus, setFastScan } from "../../../filters/ai-prompt-guard/prompt";
+import { extractPrompt, PromptStatus } from "../../../filters/ai-prompt-guard/prompt";
 import { GuardConfig, parseConfig } from "../../../filters/ai-prompt-guard/config";
 import { extractPromptTree } from "./tree";
 import { validateJsonMembers } from "../../../lib/json/validate";
@@ -31,17 +31,18 @@ function body(len: i32): Uint8Array {
 
 /** The filter's extraction of the body in the first `len` input bytes: the status; the text (Ok) or the reason in the output. */
 export function extract(len: i32, matchAllRoles: bool, latestOnly: bool): i32 {
-  const p = extractPrompt(body(len), matchAllRoles, latestOnly);
-  output = p.status == PromptStatus.Ok ? p.text().buffer : String.UTF8.encode(p.reason);
-  return p.status;
+  return extractWith(len, matchAllRoles, latestOnly, true);
 }
 
 /** The filter's extraction without the one-walk scan (validation, name checks, then its own walk of the messages). */
 export function extractSlow(len: i32, matchAllRoles: bool, latestOnly: bool): i32 {
-  setFastScan(false);
-  const status = extract(len, matchAllRoles, latestOnly);
-  setFastScan(true);
-  return status;
+  return extractWith(len, matchAllRoles, latestOnly, false);
+}
+
+function extractWith(len: i32, matchAllRoles: bool, latestOnly: bool, oneWalk: bool): i32 {
+  const p = extractPrompt(body(len), matchAllRoles, latestOnly, oneWalk);
+  output = p.status == PromptStatus.Ok ? p.text().buffer : String.UTF8.encode(p.reason);
+  return p.status;
 }
 
 /** The same through the json-as reference. */

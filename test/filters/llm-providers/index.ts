@@ -11,7 +11,7 @@ import { Header, LlmRequest, ModelConfig, parseRouteType, Provider, RouteType, S
 import { providerFor } from "../../../lib/llm/providers/index";
 import { Secrets, StreamRedactor } from "../../../lib/llm/redact";
 import { AiProxyConfig, parseConfig } from "../../../lib/llm/route/config";
-import { lastScanAccepted, validateRequest } from "../../../lib/llm/route/request";
+import { oneWalkTakes, validateRequest } from "../../../lib/llm/route/request";
 import { findMember, scanObject, withoutMember } from "../../../lib/llm/json-scan";
 import { OpenAiFormatProvider } from "../../../lib/llm/providers/openai-format";
 
@@ -340,7 +340,7 @@ export function checkRequest(fast: i32): i32 {
   }
   w.endObject();
   setOutputBytes(w.toBytes());
-  return lastScanAccepted ? 1 : 0;
+  return fast != 0 && oneWalkTakes(body) ? 1 : 0;
 }
 
 /**
