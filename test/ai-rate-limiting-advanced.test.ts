@@ -177,6 +177,10 @@ describe("windows", () => {
     const elapsed = now() - start;
     // rate = 3600 × (3600 − elapsed) / 3600 = 3600 − elapsed.
     expect(Math.abs(Number(remaining(r.headers)) - (10000 - (3600 - elapsed)))).toBeLessThanOrEqual(2);
+    // Read from the previous window's slot, charged to this one's: the request's 5 tokens land
+    // in this window and the previous window keeps its count.
+    expect(slotValue(gw, slotKey(base, start, HOUR))).toEqual({ start, count: 5 });
+    expect(slotValue(gw, slotKey(base, start - HOUR, HOUR))).toEqual({ start: start - HOUR, count: 3600 });
   });
 
   it("fixed: the previous window does not count", async () => {
@@ -190,11 +194,57 @@ describe("windows", () => {
     expect(slotValue(gw, slotKey(base, start, HOUR))).toEqual({ start, count: 5 });
   });
 
+  it("a window that ends while the request is in flight: the reservation leaves the old window, the usage goes to the new one", async () => {
+    // An upstream that answers only once the second the request was admitted in is over.
+    const usage = { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 };
+    const late = http.createServer((q, res) => {
+      q.resume();
+      q.on("end", () => {
+        setTimeout(() => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage }));
+        }, 1100 - (Date.now() % 1000));
+      });
+    });
+    await new Promise<void>((r) => late.listen(0, "127.0.0.1", () => r()));
+    const port = (late.address() as AddressInfo).port;
+    try {
+      g = await startLimiterGateway({ url: `http://127.0.0.1:${port}`, port }, { llm_providers: providers(100000, 1), window_type: "fixed", identifier: "header", header_name: "x-user" });
+      const base = counterBase("ai-rate-limiting-advanced", "openai", 1, id);
+      // Sent early in a second, so that admission falls in it; the upstream answers early in the next.
+      await new Promise((r) => setTimeout(r, 1050 - (Date.now() % 1000)));
+      const admitted = now();
+      const r = await chat(g.url, chatBody(2), { "x-user": "alice" });
+      expect(r.status).toBe(200);
+      const settled = now();
+      // Windows of one second: the two slots differ in parity.
+      expect(settled - admitted).toBe(1);
+      expect(slotValue(g, slotKey(base, admitted, 1))).toEqual({ start: admitted, count: 0 });
+      expect(slotValue(g, slotKey(base, settled, 1))).toEqual({ start: settled, count: 7 });
+    } finally {
+      await g?.close();
+      g = null;
+      late.closeAllConnections();
+      await new Promise<void>((r) => late.close(() => r()));
+    }
+  });
+
   it("a slot holding an older window reads as empty and is reused (the store does not grow with time)", async () => {
     const gw = await gateway({ llm_providers: providers(100), identifier: "header", header_name: "x-user" });
     const base = counterBase("ai-rate-limiting-advanced", "openai", HOUR, id);
     const start = now() - (now() % HOUR);
     setSlot(gw, slotKey(base, start, HOUR), start - 2 * HOUR, 99999);
+    const r = await chat(gw.url, chatBody(2), { "x-user": "alice" });
+    expect(remaining(r.headers)).toBe("100");
+    expect(slotValue(gw, slotKey(base, start, HOUR))).toEqual({ start, count: 5 });
+  });
+
+  it("a slot holding something other than a counter reads as empty and is overwritten", async () => {
+    const gw = await gateway({ llm_providers: providers(100), identifier: "header", header_name: "x-user" });
+    const base = counterBase("ai-rate-limiting-advanced", "openai", HOUR, id);
+    const start = now() - (now() % HOUR);
+    // Larger than a counter (and than the limiter's read buffer): 40 bytes of 0xff.
+    gw.gw.runtime.sharedData.set("ai-rate-limiting-advanced", slotKey(base, start, HOUR), new Uint8Array(40).fill(0xff), 0);
     const r = await chat(gw.url, chatBody(2), { "x-user": "alice" });
     expect(remaining(r.headers)).toBe("100");
     expect(slotValue(gw, slotKey(base, start, HOUR))).toEqual({ start, count: 5 });

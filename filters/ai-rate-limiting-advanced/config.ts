@@ -42,22 +42,32 @@ export class WindowHeaders {
   queryCost: string;
   reset: string;
   retryAfter: string;
+  /** The names every admitted response carries, encoded. */
+  limitKey: ArrayBuffer;
+  remainingKey: ArrayBuffer;
+  queryCostKey: ArrayBuffer;
 
   constructor(provider: string, size: i64) {
     const sx = windowName(size) + "-" + provider;
-    this.limit = "X-AI-RateLimit-Limit-" + sx;
-    this.remaining = "X-AI-RateLimit-Remaining-" + sx;
-    this.queryCost = "X-AI-RateLimit-Query-Cost-" + sx;
+    const limit = "X-AI-RateLimit-Limit-" + sx;
+    const remaining = "X-AI-RateLimit-Remaining-" + sx;
+    const queryCost = "X-AI-RateLimit-Query-Cost-" + sx;
+    this.limit = limit;
+    this.remaining = remaining;
+    this.queryCost = queryCost;
     this.reset = "X-AI-RateLimit-Reset-" + sx;
     this.retryAfter = "X-AI-RateLimit-Retry-After-" + sx;
+    this.limitKey = String.UTF8.encode(limit);
+    this.remainingKey = String.UTF8.encode(remaining);
+    this.queryCostKey = String.UTF8.encode(queryCost);
   }
 }
 
 /** One window of one provider. */
 export class Window {
   readonly headers: WindowHeaders;
-  /** The counter key up to the identifier (local store), once the namespace is known: "airl:NS:PROVIDER:SIZE:". */
-  keyPrefix: string = "";
+  /** The counter key up to the identifier (local store), encoded, once the namespace is known: "airl:NS:PROVIDER:SIZE:". */
+  keyPrefix: ArrayBuffer = new ArrayBuffer(0);
 
   constructor(
     public provider: string,
@@ -344,7 +354,7 @@ export function parseConfig(bytes: Uint8Array, pluginName: string): ConfigResult
   c.namespace = ns != null && ns.length > 0 ? ns : pluginName;
   for (let i = 0; i < c.windows.length; i++) {
     const w = unchecked(c.windows[i]);
-    w.keyPrefix = "airl:" + c.namespace + ":" + w.provider + ":" + w.size.toString() + ":";
+    w.keyPrefix = String.UTF8.encode("airl:" + c.namespace + ":" + w.provider + ":" + w.size.toString() + ":");
   }
   c.hideClientHeaders = boolean(root, "hide_client_headers", "hide_client_headers", false, err);
   const j = num(root, "retry_after_jitter_max", "retry_after_jitter_max", 0, 86400, true, err);

@@ -21,13 +21,24 @@ const CREDENTIAL_HEADERS: string[] = ["authorization", "api-key", "x-api-key", "
 const K_SOURCE: string[] = ["source", "address"];
 const K_ROUTE: string[] = ["xds", "route_name"];
 
-/** 64-bit FNV-1a of the UTF-16 code units, as 16 hex digits. */
-export function hashHex(s: string): string {
-  let h: u64 = 0xcbf29ce484222325;
+const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+
+/** 64-bit FNV-1a over the UTF-16 code units of `s`, continued from `h`. */
+function fnv(h: u64, s: string): u64 {
   for (let i = 0; i < s.length; i++) {
     h ^= <u64>s.charCodeAt(i);
     h *= 0x100000001b3;
   }
+  return h;
+}
+
+/** The hash of `prefix` + `value` (the identifier's kind and its value), without joining them. */
+function hashOf(prefix: string, value: string): u64 {
+  return fnv(fnv(FNV_OFFSET, prefix), value);
+}
+
+/** The identifier hash as 16 lowercase hex digits (the counter key's and the descriptor's text). */
+export function hashHex(h: u64): string {
   let out = h.toString(16);
   while (out.length < 16) out = "0" + out;
   return out;
@@ -43,21 +54,29 @@ function clientIp(ctx: HttpContext): string {
   return ip;
 }
 
+/** The credential the request presents (the first credential header with a value), or null. */
 function credential(ctx: HttpContext): string | null {
   for (let i = 0; i < CREDENTIAL_HEADERS.length; i++) {
     const v = ctx.getRequestHeader(unchecked(CREDENTIAL_HEADERS[i]));
-    if (v != null && v.length > 0) return "cred:" + v;
+    if (v != null && v.length > 0) return v;
   }
   return null;
 }
 
-/** The identifier's value for this request, with Kong's fallback to the client IP. */
-export function identify(ctx: HttpContext, c: RateLimitConfig): string {
-  let v: string | null = null;
+/** Whether a header or property value is there to identify by. */
+@inline function present(v: string | null): bool {
+  return v != null && v.length > 0;
+}
+
+/**
+ * The 64-bit FNV-1a hash of the identifier's value for this request (of "header:" + the value,
+ * and so on, hashed without joining them), with Kong's fallback to the client IP.
+ */
+export function identify(ctx: HttpContext, c: RateLimitConfig): u64 {
   switch (c.identifier) {
     case Identifier.Header: {
-      const h = ctx.getRequestHeader(c.headerName);
-      if (h != null && h.length > 0) v = "header:" + h;
+      const v = ctx.getRequestHeader(c.headerName);
+      if (present(v)) return hashOf("header:", v!);
       break;
     }
     case Identifier.Path: {
@@ -65,23 +84,27 @@ export function identify(ctx: HttpContext, c: RateLimitConfig): string {
       if (p != null) {
         const q = p.indexOf("?");
         if (q >= 0) p = p.substring(0, q);
-        if (p == c.path) v = "path:" + p;
+        if (p == c.path) return hashOf("path:", p);
       }
       break;
     }
     case Identifier.Consumer: {
-      const h = ctx.getRequestHeader("x-consumer-id");
-      v = h != null && h.length > 0 ? "consumer:" + h : credential(ctx);
+      const v = ctx.getRequestHeader("x-consumer-id");
+      if (present(v)) return hashOf("consumer:", v!);
+      const k = credential(ctx);
+      if (k != null) return hashOf("cred:", k);
       break;
     }
-    case Identifier.Credential:
-      v = credential(ctx);
+    case Identifier.Credential: {
+      const k = credential(ctx);
+      if (k != null) return hashOf("cred:", k);
       break;
+    }
     case Identifier.Service: {
       const r = ctx.getPropertyString(K_ROUTE);
-      if (r != null && r.length > 0) v = "service:" + r;
+      if (present(r)) return hashOf("service:", r!);
       break;
     }
   }
-  return v != null ? v : "ip:" + clientIp(ctx);
+  return hashOf("ip:", clientIp(ctx));
 }

@@ -15,11 +15,11 @@ export * from "../../lib/runtime/exports";
 export * from "../../lib/runtime/grpc-exports";
 import { Action, HeaderPair, HttpContext, RootContext, currentTimeNanos, getPropertyString, logError, logWarn, registerRootContext } from "../../lib/runtime";
 import { windowRate, windowStart } from "../../lib/ratelimit/window";
-import { addCount, admitAndReserve, readCount, slotKey } from "../../lib/ratelimit/shared-counter";
+import { addCount, admitAndReserve, readCount, setSlot, slotKey } from "../../lib/ratelimit/shared-counter";
 import { CountStrategy, parseConfig, RateLimitConfig, Strategy } from "./config";
 import { Estimate, estimateBody, estimateHeaders } from "./estimate";
 import { hashHex, identify } from "./identifier";
-import { denial, limitHeaders, WindowState } from "./windows";
+import { denial, replaceLimitHeaders, WindowState } from "./windows";
 import { readServed } from "./usage";
 import { admissionRequest, applyAdmission, chargeRequest, hitsOf, RLS_METHOD, RLS_SERVICE } from "./cluster";
 import { dispatchGrpcCall, GrpcCallResult } from "../../lib/runtime/grpc-call";
@@ -100,16 +100,16 @@ export class Limiter extends HttpContext {
     // (source/extensions/common/wasm/context.cc, Context::decodeHeaders).
     const p = this.getRequestHeader(":path");
     this.path = p != null ? p : "";
-    const id = hashHex(identify(this, cfg));
+    const id = identify(this, cfg);
     const est = estimateHeaders(requestContentLength(), cfg.completionTokens);
     const amount = cfg.reserve ? amountFor(cfg, est) : 0;
     if (!endOfStream) this.bufferRequestBody = true;
-    if (cfg.store == Strategy.Cluster) return this.admitCluster(id, hitsOf(cfg, amount));
+    if (cfg.store == Strategy.Cluster) return this.admitCluster(hashHex(id), hitsOf(cfg, amount));
     return this.admitLocal(id, amount) ? Action.Continue : Action.Pause;
   }
 
   /** Kong's check on every window, each atomic with its reservation; false after a denial. */
-  private admitLocal(id: string, amount: f64): bool {
+  private admitLocal(id: u64, amount: f64): bool {
     const cfg = this.cfg;
     const now = nowSeconds();
     const ws = cfg.windows;
@@ -117,10 +117,17 @@ export class Limiter extends HttpContext {
     for (let i = 0; i < ws.length; i++) {
       const w = unchecked(ws[i]);
       const s = new WindowState(w);
-      s.base = w.keyPrefix + id;
       s.start = windowStart(now, w.size);
-      s.key = slotKey(s.base, s.start, w.size);
-      const prev = cfg.sliding ? windowRate(0, readCount(slotKey(s.base, s.start - w.size, w.size), s.start - w.size), now, w.size, true) : 0;
+      const key = slotKey(w.keyPrefix, id, s.start, w.size);
+      s.key = key;
+      let prev: f64 = 0;
+      if (cfg.sliding) {
+        // The previous window's slot: the same key with the other digit, for one read.
+        const before = s.start - w.size;
+        setSlot(key, before, w.size);
+        prev = windowRate(0, readCount(key, before), now, w.size, true);
+        setSlot(key, s.start, w.size);
+      }
       // requestPrompt is charged when the body is read, not reserved.
       const a = s.isRequestPrompt ? 0 : amount;
       const rate = admitAndReserve(s.key, s.start, prev, w.limit, a);
@@ -254,11 +261,7 @@ export class Limiter extends HttpContext {
   onResponseHeaders(numHeaders: u32, endOfStream: bool): i32 {
     if (this.denied) return Action.Continue; // our own local reply carries its headers
     if (endOfStream) this.responseComplete = true;
-    if (this.admitted && !this.cfg.hideClientHeaders && this.states.length > 0) {
-      const h = new Array<HeaderPair>();
-      limitHeaders(this.states, this.cfg, this.queryCost, h);
-      for (let i = 0; i < h.length; i++) this.replaceResponseHeader(unchecked(h[i]).key, unchecked(h[i]).value);
-    }
+    if (this.admitted && !this.cfg.hideClientHeaders) replaceLimitHeaders(this.states, this.cfg, this.queryCost);
     return Action.Continue;
   }
 
@@ -316,7 +319,10 @@ export class Limiter extends HttpContext {
         // The window has moved on: take the reservation out of the old one (if it is still
         // there) and charge the current one, as Kong charges at log time.
         if (s.reserved > 0) addCount(s.key, s.start, -s.reserved, true);
-        if (a > 0) addCount(slotKey(s.base, cur, size), cur, a, false);
+        if (a > 0) {
+          setSlot(s.key, cur, size);
+          addCount(s.key, cur, a, false);
+        }
       }
       s.reserved = 0;
     }

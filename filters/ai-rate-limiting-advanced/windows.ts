@@ -3,12 +3,15 @@
 // from this (reference kong-ai-plugins.md §9.2).
 
 import { HeaderPair } from "../../lib/abi/pairs";
-import { JsonWriter } from "../../lib/llm/json-writer";
+import { MapType } from "../../lib/abi/enums";
+import { replaceHeaderAt } from "../../lib/abi/headers";
+import { encodeAt, scratchFor } from "../../lib/abi/memory";
+import { decimalAt, JsonWriter } from "../../lib/llm/json-writer";
 import { windowReset } from "../../lib/ratelimit/window";
 import { CountStrategy, RateLimitConfig, REQUEST_PROMPT, Window } from "./config";
 
 export class WindowState {
-  /** The counter key without its slot (local) or the descriptor's identifier (cluster). */
+  /** The descriptor's identifier (cluster). */
   base: string = "";
   /** The encoded key of the slot of the window the request was admitted in (local). */
   key: ArrayBuffer = EMPTY;
@@ -36,16 +39,39 @@ export class WindowState {
 const EMPTY = new ArrayBuffer(0);
 
 /** floor(max(limit − rate, 0)), or the fraction with the cost strategy. */
-function remaining(s: WindowState, cfg: RateLimitConfig): string {
+function remainingOf(s: WindowState, cfg: RateLimitConfig): f64 {
   const r = max<f64>(s.limit - s.rate, 0);
-  if (cfg.strategy == CountStrategy.Cost) return numberText(r);
-  return (<i64>Math.floor(r)).toString();
+  return cfg.strategy == CountStrategy.Cost ? r : Math.floor(r);
+}
+
+/** Whether numberText writes `v` as an integer. */
+@inline function integral(v: f64): bool {
+  return v == Math.floor(v) && Math.abs(v) < 9007199254740992.0;
 }
 
 export function numberText(v: f64): string {
   if (!isFinite(v)) return "0";
-  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return (<i64>v).toString();
+  if (integral(v)) return (<i64>v).toString();
   return v.toString();
+}
+
+/** Sets response header `key` to numberText(v), an integer written in place (no string). */
+function replaceNumber(key: ArrayBuffer, v: f64): void {
+  // Room for an i64's digits, or for a fraction's text (f64's shortest form is at most 24 characters).
+  const p = scratchFor(72);
+  const end = isFinite(v) && integral(v) ? decimalAt(p, <i64>v) : p + <usize>encodeAt(numberText(v), p);
+  replaceHeaderAt(MapType.HttpResponseHeaders, key, p, end - p);
+}
+
+/** limitHeaders set on the admitted request's response, each with one host call and no allocation. */
+export function replaceLimitHeaders(states: WindowState[], cfg: RateLimitConfig, queryCost: f64): void {
+  for (let i = 0; i < states.length; i++) {
+    const s = unchecked(states[i]);
+    const n = s.w.headers;
+    replaceNumber(n.limitKey, s.limit);
+    replaceNumber(n.remainingKey, remainingOf(s, cfg));
+    if (s.isRequestPrompt && queryCost >= 0) replaceNumber(n.queryCostKey, queryCost);
+  }
 }
 
 /** Kong's X-AI-RateLimit-Limit/-Remaining for every window (Query-Cost for requestPrompt). */
@@ -54,7 +80,7 @@ export function limitHeaders(states: WindowState[], cfg: RateLimitConfig, queryC
     const s = unchecked(states[i]);
     const n = s.w.headers;
     out.push(new HeaderPair(n.limit, numberText(s.limit)));
-    out.push(new HeaderPair(n.remaining, remaining(s, cfg)));
+    out.push(new HeaderPair(n.remaining, numberText(remainingOf(s, cfg))));
     if (s.isRequestPrompt && queryCost >= 0) out.push(new HeaderPair(n.queryCost, numberText(queryCost)));
   }
 }

@@ -52,6 +52,11 @@ export function replaceHeader(map: i32, key: string, value: string): i32 {
   return proxy_replace_header_map_value(map, k, kn, k + <usize>kn, vn);
 }
 
+/** replaceHeader with the key already encoded and the value given as the `len` bytes at `at`. */
+export function replaceHeaderAt(map: i32, key: ArrayBuffer, at: usize, len: usize): i32 {
+  return proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, at, len);
+}
+
 /** Removes every value of a key (OK if absent). Returns the host status. */
 export function removeHeader(map: i32, key: string): i32 {
   const k = scratchFor(key.length * 3);

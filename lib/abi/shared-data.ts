@@ -4,7 +4,7 @@
 
 import { proxy_get_shared_data, proxy_set_shared_data } from "./imports";
 import { WasmResult } from "./enums";
-import { clearSlots, releasePins, RET_EXTRA, RET_PTR, RET_SIZE, takeReturned } from "./memory";
+import { beginLent, clearSlots, endLent, Lent, lentSize, releasePins, RET_EXTRA, RET_PTR, RET_SIZE, takeReturned } from "./memory";
 import { setLastStatus } from "./status";
 
 export class SharedValue {
@@ -34,6 +34,40 @@ export function getSharedDataOf(k: ArrayBuffer): SharedValue | null {
   return new SharedValue(v, cas);
 }
 
+/** getSharedDataIn's answer for a key that is absent (or a call that failed). */
+export const SHARED_ABSENT: i32 = -1;
+
+/**
+ * getSharedDataOf for a small value read at once: the value is copied to [at, at + cap) when it
+ * fits, and the answer is its size (a larger value is not copied: its size still tells the
+ * caller it is not one of its own), or SHARED_ABSENT. The cas is `sharedCasIn()` after it. No
+ * allocation: a counter read on every request leaves no buffer and no SharedValue behind.
+ */
+export function getSharedDataIn(k: ArrayBuffer, at: usize, cap: usize): i32 {
+  beginLent(at, cap);
+  const s = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_EXTRA);
+  setLastStatus(s);
+  const where = endLent(s, at, cap);
+  if (where == Lent.Failed) return SHARED_ABSENT;
+  lastCasIn = load<u32>(RET_EXTRA);
+  if (where == Lent.InRegion) return <i32>lentSize();
+  const n = load<u32>(RET_SIZE);
+  releasePins();
+  return <i32>n;
+}
+
+let lastCasIn: u32 = 0;
+
+/** The cas of the value getSharedDataIn last found. */
+export function sharedCasIn(): u32 {
+  return lastCasIn;
+}
+
+/** The cas to write with after getSharedDataIn answered `size` (casAfterRead's rule). */
+export function casAfterReadIn(size: i32): u32 {
+  return size != SHARED_ABSENT ? lastCasIn : 0xffffffff;
+}
+
 /**
  * The cas to write with after reading `v` (null: the key was absent). Never 0 for an absent
  * key: cas 0 overwrites whatever another worker created between the read and the write
@@ -52,5 +86,10 @@ export function setSharedData(key: string, value: ArrayBuffer, cas: u32): i32 {
 
 /** setSharedData with the key already encoded. */
 export function setSharedDataOf(k: ArrayBuffer, value: ArrayBuffer, cas: u32): i32 {
-  return proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas);
+  return setSharedDataAt(k, changetype<usize>(value), <usize>value.byteLength, cas);
+}
+
+/** setSharedDataOf with the value given as the `len` bytes at `at`. */
+export function setSharedDataAt(k: ArrayBuffer, at: usize, len: usize, cas: u32): i32 {
+  return proxy_set_shared_data(changetype<usize>(k), k.byteLength, at, len, cas);
 }

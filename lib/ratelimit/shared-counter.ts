@@ -5,26 +5,77 @@
 // current and the previous window are both readable for the sliding rate and the store
 // never grows with time: a slot holding an older start reads as an empty window.
 
-import { casAfterRead, getSharedDataOf, setSharedDataOf } from "../abi/shared-data";
+import { casAfterReadIn, getSharedDataIn, setSharedDataAt } from "../abi/shared-data";
 import { WasmResult } from "../abi/enums";
 
 /** CAS retries before giving up on one update (each retry means another worker wrote the key). */
 const MAX_CAS_RETRIES = 64;
 
+/** A counter's value size: the window start (i64) and the count (f64). */
+const VALUE_SIZE: i32 = 16;
+// Kept memory for a counter read (lent to the host) and for the value written: a request's
+// reads and updates allocate nothing.
+// @ts-ignore: decorator
+@lazy const READ: usize = memory.data(VALUE_SIZE, 8);
+// @ts-ignore: decorator
+@lazy const WRITE: usize = memory.data(VALUE_SIZE, 8);
+
 /**
- * The slot key of a window, encoded: base + ":" + parity of the window index. A request makes
- * it once per window and passes it to every read and update of that slot.
+ * Reads slot `key` into READ: the count it holds for the window starting at `start`, 0 when it
+ * holds another window, is absent or is not a counter. `size` (getSharedDataIn's answer) is
+ * left in lastSize for the cas of the write that follows.
  */
-export function slotKey(base: string, start: i64, size: i64): ArrayBuffer {
-  return String.UTF8.encode(base + ((start / size) & 1 ? ":1" : ":0"));
+function readSlot(key: ArrayBuffer, start: i64): f64 {
+  const size = getSharedDataIn(key, READ, <usize>VALUE_SIZE);
+  lastSize = size;
+  if (size != VALUE_SIZE || load<i64>(READ) != start) return 0;
+  return load<f64>(READ, 8);
+}
+let lastSize: i32 = 0;
+
+/** Whether the slot readSlot last read holds the window starting at `start`. */
+function slotIsCurrent(start: i64): bool {
+  return lastSize == VALUE_SIZE && load<i64>(READ) == start;
+}
+
+/** Writes (start, count) to slot `key` with the cas of readSlot's read. */
+function writeSlot(key: ArrayBuffer, start: i64, count: f64): i32 {
+  store<i64>(WRITE, start);
+  store<f64>(WRITE, count, 8);
+  return setSharedDataAt(key, WRITE, <usize>VALUE_SIZE, casAfterReadIn(lastSize));
+}
+
+/** What a slot key holds after its prefix: the identifier's 16 hex digits, ":" and the slot's digit. */
+const KEY_TAIL: i32 = 18;
+
+/**
+ * The slot key of a window, encoded: `prefix` + the identifier hash `id` as 16 lowercase hex
+ * digits + ":" + the parity of the window index. A request makes it once per window, passes it
+ * to every read and update of that slot, and moves it to another window's slot with setSlot.
+ */
+export function slotKey(prefix: ArrayBuffer, id: u64, start: i64, size: i64): ArrayBuffer {
+  const n = prefix.byteLength;
+  const key = new ArrayBuffer(n + KEY_TAIL);
+  const p = changetype<usize>(key);
+  memory.copy(p, changetype<usize>(prefix), <usize>n);
+  const h = p + <usize>n;
+  for (let i = 0; i < 16; i++) {
+    const d = <u32>(id >> (<u64>(60 - 4 * i))) & 15;
+    store<u8>(h + <usize>i, d < 10 ? 0x30 + d : 0x57 + d);
+  }
+  store<u8>(h, 0x3a, 16); // ":"
+  setSlot(key, start, size);
+  return key;
+}
+
+/** Points a slotKey answer at the slot of the window starting at `start`. */
+export function setSlot(key: ArrayBuffer, start: i64, size: i64): void {
+  store<u8>(changetype<usize>(key) + <usize>key.byteLength - 1, (start / size) & 1 ? 0x31 : 0x30);
 }
 
 /** The count stored in slot `key` for the window starting at `start` (0 when the slot holds another window). */
 export function readCount(key: ArrayBuffer, start: i64): f64 {
-  const v = getSharedDataOf(key);
-  if (v == null || v.value.byteLength != 16) return 0;
-  const p = changetype<usize>(v.value);
-  return load<i64>(p) == start ? load<f64>(p, 8) : 0;
+  return readSlot(key, start);
 }
 
 /**
@@ -33,21 +84,13 @@ export function readCount(key: ArrayBuffer, start: i64): f64 {
  * made in a window that has since ended). Returns the new count, or -1 when the update failed.
  */
 export function addCount(key: ArrayBuffer, start: i64, delta: f64, onlyIfCurrent: bool): f64 {
-  const buf = new ArrayBuffer(16);
-  const bp = changetype<usize>(buf);
   for (let i = 0; i < MAX_CAS_RETRIES; i++) {
-    const v = getSharedDataOf(key);
-    let base: f64 = 0;
-    if (v != null) {
-      if (v.value.byteLength == 16 && load<i64>(changetype<usize>(v.value)) == start) base = load<f64>(changetype<usize>(v.value), 8);
-      else if (onlyIfCurrent) return 0;
-    } else if (onlyIfCurrent) return 0;
+    const base = readSlot(key, start);
+    if (onlyIfCurrent && !slotIsCurrent(start)) return 0;
     let next = base + delta;
     if (!isFinite(next)) next = base;
     if (!(next > 0)) next = 0;
-    store<i64>(bp, start);
-    store<f64>(bp, next, 8);
-    const s = setSharedDataOf(key, buf, casAfterRead(v));
+    const s = writeSlot(key, start, next);
     if (s == WasmResult.Ok) return next;
     if (s != WasmResult.CasMismatch) return -1;
   }
@@ -62,21 +105,13 @@ export function addCount(key: ArrayBuffer, start: i64, delta: f64, onlyIfCurrent
  * request, or -1 when the store failed (the caller then lets the request through unreserved).
  */
 export function admitAndReserve(key: ArrayBuffer, start: i64, previous: f64, limit: f64, amount: f64): f64 {
-  const buf = new ArrayBuffer(16);
-  const bp = changetype<usize>(buf);
   for (let i = 0; i < MAX_CAS_RETRIES; i++) {
-    const v = getSharedDataOf(key);
-    let count: f64 = 0;
-    if (v != null) {
-      if (v.value.byteLength == 16 && load<i64>(changetype<usize>(v.value)) == start) count = load<f64>(changetype<usize>(v.value), 8);
-    }
+    const count = readSlot(key, start);
     const rate = count + previous;
     if (rate > limit || !(amount > 0)) return rate;
     let next = count + amount;
     if (!isFinite(next)) next = count;
-    store<i64>(bp, start);
-    store<f64>(bp, next, 8);
-    const s = setSharedDataOf(key, buf, casAfterRead(v));
+    const s = writeSlot(key, start, next);
     if (s == WasmResult.Ok) return rate;
     if (s != WasmResult.CasMismatch) return -1;
   }
