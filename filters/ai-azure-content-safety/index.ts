@@ -26,6 +26,7 @@ import { Audit } from "./audit";
 import { readToken, TokenCache } from "./identity";
 import { setEffectiveContext } from "../../lib/abi/context";
 import { setCurrentContext, streamById } from "../../lib/runtime/state";
+import { readRequestBodiesKept } from "../../lib/prompt/read";
 
 /** Kong's messages. */
 const INPUT_BLOCKED = "request failed content safety check";
@@ -451,4 +452,6 @@ class SafetyStream extends HttpContext {
   }
 }
 
+// Request bodies are read into the kept buffer: this filter keeps none past its callback.
+readRequestBodiesKept();
 registerRootContext("", (id: u32): RootContext => new SafetyRoot(id));

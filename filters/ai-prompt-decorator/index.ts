@@ -12,6 +12,7 @@ import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
 import { decodeString, Kind, kindAt, lastMember, Member, skipWs } from "../../lib/prompt/scan";
 import { ByteBuilder } from "../../lib/llm/json-writer";
 import { DecoratorConfig, parseConfig } from "./config";
+import { readRequestBodiesKept } from "../../lib/prompt/read";
 
 const NAME = "ai-prompt-decorator";
 const NOT_JSON = "this LLM route only supports application/json requests";
@@ -200,4 +201,6 @@ function lastIndexByKey(body: Uint8Array, members: Member[]): bool[] {
   return out;
 }
 
+// Request bodies are read into the kept buffer: this filter keeps none past its callback.
+readRequestBodiesKept();
 registerRootContext("", (id: u32): RootContext => new DecoratorRoot(id));

@@ -12,7 +12,7 @@ import { ALLOW, DENY, GuardConfig, parseConfig } from "./config";
 import { extractPrompt, PromptStatus } from "./prompt";
 import { replyError } from "./reply";
 import { StreamPool } from "../../lib/runtime/pool";
-import { requestContentLength } from "../../lib/prompt/read";
+import { readRequestBodiesKept, requestContentLength } from "../../lib/prompt/read";
 import { serializePath, setPropertyAt } from "../../lib/abi/properties";
 
 /** Kong's answer for a denied prompt, an allow miss and a prompt it cannot read. */
@@ -128,4 +128,6 @@ class GuardStream extends HttpContext {
   }
 }
 
+// Request bodies are read into the kept buffer: this filter keeps none past its callback.
+readRequestBodiesKept();
 registerRootContext("", (id: u32): RootContext => new GuardRoot(id));

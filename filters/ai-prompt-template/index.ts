@@ -12,6 +12,7 @@ import { arrayElements, decodeString, Kind, kindAt, lastMember, Member, objectMe
 import { validateJson } from "../../lib/json/validate";
 import { DEFAULT_MAX_DEPTH } from "../../lib/json/read";
 import { parseConfig, TemplateConfig } from "./config";
+import { readRequestBodiesKept } from "../../lib/prompt/read";
 
 const NAME = "ai-prompt-template";
 const NOT_JSON = "this LLM route only supports application/json requests";
@@ -155,4 +156,6 @@ class TemplateStream extends JsonBodyStream {
   }
 }
 
+// Request bodies are read into the kept buffer: this filter keeps none past its callback.
+readRequestBodiesKept();
 registerRootContext("", (id: u32): RootContext => new TemplateRoot(id));

@@ -26,9 +26,8 @@ import { dispatchGrpcCall, GrpcCallResult } from "../../lib/runtime/grpc-call";
 import { decodeRateLimitResponse } from "../../lib/ratelimit/rls-proto";
 import { Context } from "../../lib/runtime";
 import { FACT_RATE_LIMITED, putNamesFact } from "../../lib/analytics/facts";
-// The content-length read into kept memory; importing it also reads request bodies into the
-// kept buffer the prompt filters use (this filter never keeps a body past its callback).
-import { requestContentLength } from "../../lib/prompt/read";
+// The content-length and the request body read into kept memory.
+import { readRequestBodiesKept, requestContentLength } from "../../lib/prompt/read";
 
 const FILTER = "ai-rate-limiting-advanced";
 /** Filter state naming the denied providers (comma-separated), for ai-metrics' denial series. */
@@ -337,4 +336,6 @@ function onAdmission(origin: Context, r: GrpcCallResult): void {
 
 function ignoreAnswer(origin: Context, r: GrpcCallResult): void {}
 
+// Request bodies are read into the kept buffer: this filter keeps none past its callback.
+readRequestBodiesKept();
 registerRootContext("", (id: u32): RootContext => new LimiterRoot(id));

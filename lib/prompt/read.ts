@@ -6,8 +6,9 @@
 // How: the body reader lends the kept buffer to the module's `malloc` for one call (lib/abi/memory
 // beginLent/endLent, as PropertyReader does); the host's get_buffer_bytes then asks malloc for the
 // body's size and is handed the kept buffer. Anything else (a body larger than KEPT_MAX, a host that allocates differently) takes
-// the ordinary path. The body a filter is given is valid only during its onBody callback: the
-// prompt filters never keep it (what they keep, they copy).
+// the ordinary path. The body a filter is given is then valid only during its onBody callback,
+// so a filter opts in (readRequestBodiesKept) only when it never keeps one (what it keeps, it
+// copies): the prompt filters, content safety and the rate limiter.
 
 import { BufferType, MapType } from "../abi/enums";
 import { proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_remove_header_map_value } from "../abi/imports";
@@ -38,7 +39,14 @@ export function readBodyKept(type: i32, size: u32): Uint8Array {
   return view;
 }
 
-setBodyReader(readBodyKept);
+/**
+ * Makes this module's request-body reads use the kept buffer. Call once, at top level, in a
+ * filter that never keeps a request body past the callback it was given in: the next stream's
+ * body overwrites it.
+ */
+export function readRequestBodiesKept(): void {
+  setBodyReader(readBodyKept);
+}
 
 // @ts-ignore: decorator
 @lazy const CONTENT_LENGTH: usize = memory.data<u8>([0x63, 0x6f, 0x6e, 0x74, 0x65, 0x6e, 0x74, 0x2d, 0x6c, 0x65, 0x6e, 0x67, 0x74, 0x68]);

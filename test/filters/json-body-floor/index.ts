@@ -10,6 +10,7 @@ import { DEFAULT_MAX_REQUEST_BODY_SIZE, JsonBodyStream } from "../../../lib/prom
 import { StreamPool } from "../../../lib/runtime/pool";
 import { validateJson } from "../../../lib/json/validate";
 import { DEFAULT_MAX_DEPTH } from "../../../lib/json/read";
+import { readRequestBodiesKept } from "../../../lib/prompt/read";
 
 const NAME = "json-body-floor";
 /** The streams' one configuration (there is nothing to configure). */
@@ -44,4 +45,6 @@ class FloorStream extends JsonBodyStream {
   }
 }
 
+// Request bodies are read into the kept buffer: this filter keeps none past its callback.
+readRequestBodiesKept();
 registerRootContext("", (id: u32): RootContext => new FloorRoot(id));
