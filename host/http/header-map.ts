@@ -64,7 +64,8 @@ export class HeaderMap {
       if (w !== r) pairs[w] = pairs[r];
       w++;
     }
-    pairs.length = w;
+    // Setting length is a runtime call even when it does not change: only when something went.
+    if (w !== pairs.length) pairs.length = w;
   }
 
   clear(): void {
