@@ -9,6 +9,7 @@ import { loadGenerator, runLoad, type LoadResult } from "./load.ts";
 import { printTable, type Row } from "./table.ts";
 import { cpuSeconds, ROOT, startEchoProcess, startGatewayProcess, startSimulatorProcess, type Proc } from "./processes.ts";
 import { bootstrapYamlText, wasmFilterYaml } from "../test/support/envoy-yaml.ts";
+import { chainChatBody, chainConfigs } from "./chain.ts";
 
 function yaml(upstreamPort: number, wasm: string | null): string {
   return bootstrapYamlText({
@@ -76,7 +77,8 @@ function median(xs: number[]): number {
 /**
  * Throughput over worker threads: each configuration at --concurrency 1 and 2, 32 connections,
  * in interleaved rounds (the machine's speed drifts; a round measures both back to back). The
- * load generator runs on the same 2 cores as the gateway's threads and the upstream.
+ * load generator runs on the same 2 cores as the gateway's threads and the upstream, so a second
+ * worker can only show what it adds where the gateway's own CPU per request dominates.
  */
 export async function benchScaling(durationMs: number): Promise<void> {
   const rounds = Number(process.env.BENCH_SCALING_ROUNDS ?? 3);
@@ -85,12 +87,23 @@ export async function benchScaling(durationMs: number): Promise<void> {
   const echo = await startEchoProcess();
   const sim = await startSimulatorProcess();
   const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello there" }] });
+  // The three prompt filters with the examples' configs: the chain bench's, in front of the echo
+  // upstream. On a 32 KB chat they cost the gateway more CPU per request than the load generator
+  // and the upstream spend, so this row shows what a second worker adds when the gateway is the bottleneck.
+  const prompts = chainConfigs().slice(0, 3);
   const configs = [
-    { label: "noop wasm filter", upstream: echo, yaml: yaml(echo.port, join(ROOT, "build/noop.wasm")) },
+    { label: "noop wasm filter", upstream: echo, body, yaml: yaml(echo.port, join(ROOT, "build/noop.wasm")) },
     {
       label: "ai-proxy (shipped OpenAI config)",
       upstream: sim,
+      body,
       yaml: bootstrapYamlText({ listener: "bench", statPrefix: "bench", admin: false, filters: wasmFilterYaml("ai-proxy", join(ROOT, "build/ai-proxy.wasm"), shippedOpenAiProxyConfig(), { rootId: "ai-proxy" }), clusters: { sim: sim.port }, generateRequestId: false }),
+    },
+    {
+      label: "template → decorator → guard, 32 KB chat (the gateway the bottleneck)",
+      upstream: echo,
+      body: chainChatBody(32 * 1024),
+      yaml: bootstrapYamlText({ listener: "bench", statPrefix: "bench", admin: false, filters: prompts.map((f) => wasmFilterYaml(f.name, join(ROOT, "build", `${f.name}.wasm`), f.config, { rootId: f.name })).join(""), clusters: { echo: echo.port }, generateRequestId: false }),
     },
   ];
   const rows: Row[] = [];
@@ -102,7 +115,7 @@ export async function benchScaling(durationMs: number): Promise<void> {
         // Each run with the gateway's CPU time over it: the cores its threads got.
         const load = async (gw: Proc, ms: number): Promise<LoadResult & { cores: number }> => {
           const [cpu0, t0] = [cpuSeconds(gw.pid!), performance.now()];
-          const r = await runLoad({ origin: `http://127.0.0.1:${gw.port}`, path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json" }, body, connections, durationMs: ms, warmupRequests: 200, expectStatus: 200 });
+          const r = await runLoad({ origin: `http://127.0.0.1:${gw.port}`, path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json" }, body: c.body, connections, durationMs: ms, warmupRequests: 200, expectStatus: 200 });
           return { ...r, cores: (cpuSeconds(gw.pid!) - cpu0) / ((performance.now() - t0) / 1000) };
         };
         for (const [, gw] of gws) await load(gw, warmupMs);
