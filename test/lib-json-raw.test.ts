@@ -78,6 +78,38 @@ describe("lib/json/raw agrees with json-as", () => {
 
 // validateJsonMembers records the top-level member spans into a kept buffer copied out once;
 // they must be what a walk of the validated object finds, with validateJson's messages.
+/** UTF-16 code units as WTF-8: a surrogate pair is one 4-byte character, a lone surrogate 3 bytes (String.UTF8.encode's default). */
+function wtf8(s: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    const d = s.charCodeAt(i + 1);
+    if (c >= 0xd800 && c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
+      c = 0x10000 + ((c & 0x3ff) << 10) + (d & 0x3ff);
+      i++;
+      out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    } else if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return Buffer.from(out);
+}
+
+describe("rawStringBytes: a JSON string straight to UTF-8", () => {
+  // Pieces a literal is made of: raw text (ASCII, 2-, 3- and 4-byte UTF-8) and every escape,
+  // \u escapes of pairs, of lone surrogates and of a high surrogate before a raw character.
+  const PIECES = ["a", "plain text ", "é", "中", "😀", '\\"', "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u0041", "\\u00e9", "\\u4e2d", "\\ud83d\\ude00", "\\ud83d", "\\ude00", "\\uD83D\\uDE00", "x".repeat(20)];
+  it("gives the bytes of the decoded text (WTF-8 for lone surrogates), as the text path did, on 3,000 generated literals", () => {
+    const r = rng(11);
+    for (let n = 0; n < 3000; n++) {
+      const literal = `"${Array.from({ length: Math.floor(r() * 12) }, () => PIECES[Math.floor(r() * PIECES.length)]).join("")}"`;
+      putInput(x, enc.encode(literal));
+      expect(x.stringBytes(), literal).toBe(1);
+      expect(Buffer.from(new Uint8Array(x.memory.buffer, x.outputPtr(), x.outputLen())).equals(wtf8(JSON.parse(literal) as string)), literal).toBe(true);
+    }
+  });
+});
+
 describe("validateJsonMembers agrees with validateJson and RawObjectIter", () => {
   function both(doc: string): { got: string; want: string } {
     putInput(x, enc.encode(doc));

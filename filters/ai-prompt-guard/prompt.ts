@@ -24,7 +24,7 @@
 import { validateJsonMembers } from "../../lib/json/validate";
 import { ambiguousMember } from "../../lib/json/names";
 import { MessageJudge, ScanResult, scanRequest } from "../../lib/llm/route/request-scan";
-import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals, skipSpaceAt, skipStringAt, skipValueAt, swarHasZero } from "../../lib/json/raw";
+import { RawArrayIter, RawObjectIter, rawStart, rawString, rawStringEquals, skipSpaceAt, skipStringAt, skipValueAt, unescapeAt } from "../../lib/json/raw";
 
 /** Nesting limit for request bodies (deeper bodies are refused before parsing). */
 export const MAX_BODY_DEPTH: i32 = 64;
@@ -107,89 +107,14 @@ function appendString(s: string): void {
   return load<u8>(p + <usize>i);
 }
 
-function hex4(p: usize, i: i32): u32 {
-  let v: u32 = 0;
-  for (let k = 0; k < 4; k++) {
-    const c = <u32>at(p, i + k);
-    const d = c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10;
-    v = (v << 4) | d;
-  }
-  return v;
-}
-
 /**
- * Appends the validated string body p[s, e) (between the quotes, with escapes) as the UTF-8 that
- * String.UTF8.encode gives for its decoded text: a \u escape of a high surrogate followed by one
- * of a low surrogate is one 4-byte character; any other surrogate is 3 bytes (WTF-8).
+ * Appends the validated string body p[s, e) (between the quotes, with escapes) as UTF-8
+ * (lib/json/raw unescapeAt says which).
  */
 function appendUnescaped(p: usize, s: i32, e: i32): void {
   // At most as many bytes as the escaped form: every escape is longer than what it stands for.
-  let o = reserve(e - s);
-  const o0 = o;
-  let i = s;
-  while (i < e) {
-    // The run up to the next backslash, copied eight bytes at a time as it is searched (a
-    // memory.copy per run cost more than the copying: runs between escapes are short). A word
-    // stored whole may carry bytes past the backslash; they are overwritten next. It fits: the
-    // output never runs ahead of the input (o - o0 <= i - s), and i + 8 <= e.
-    while (i + 8 <= e) {
-      const w = load<u64>(p + <usize>i);
-      store<u64>(o, w);
-      const m = swarHasZero(w ^ BACKSLASHES);
-      if (m != 0) {
-        const k = <i32>(ctz(m) >> 3);
-        i += k;
-        o += <usize>k;
-        break;
-      }
-      i += 8;
-      o += 8;
-    }
-    while (i < e && at(p, i) != 0x5c) store<u8>(o++, at(p, i++));
-    if (i >= e) break;
-    const x = at(p, i + 1);
-    if (x != 0x75) {
-      let v: u8 = x; // \" \\ \/
-      if (x == 0x6e) v = 0x0a;
-      else if (x == 0x74) v = 0x09;
-      else if (x == 0x72) v = 0x0d;
-      else if (x == 0x62) v = 0x08;
-      else if (x == 0x66) v = 0x0c;
-      store<u8>(o++, v);
-      i += 2;
-      continue;
-    }
-    let u = hex4(p, i + 2);
-    i += 6;
-    if (u >= 0xd800 && u < 0xdc00 && i + 6 <= e && at(p, i) == 0x5c && at(p, i + 1) == 0x75) {
-      const lo = hex4(p, i + 2);
-      if ((lo & 0xfc00) == 0xdc00) {
-        const cp = 0x10000 + (((u & 0x3ff) << 10) | (lo & 0x3ff));
-        store<u8>(o, <u8>((cp >> 18) | 0xf0));
-        store<u8>(o, <u8>(((cp >> 12) & 63) | 0x80), 1);
-        store<u8>(o, <u8>(((cp >> 6) & 63) | 0x80), 2);
-        store<u8>(o, <u8>((cp & 63) | 0x80), 3);
-        o += 4;
-        i += 6;
-        continue;
-      }
-    }
-    if (u < 0x80) store<u8>(o++, <u8>u);
-    else if (u < 0x800) {
-      store<u8>(o, <u8>((u >> 6) | 0xc0));
-      store<u8>(o, <u8>((u & 63) | 0x80), 1);
-      o += 2;
-    } else {
-      store<u8>(o, <u8>((u >> 12) | 0xe0));
-      store<u8>(o, <u8>(((u >> 6) & 63) | 0x80), 1);
-      store<u8>(o, <u8>((u & 63) | 0x80), 2);
-      o += 3;
-    }
-  }
-  len += <i32>(o - o0);
+  len += unescapeAt(p, s, e, reserve(e - s));
 }
-
-const BACKSLASHES: u64 = 0x5c5c5c5c5c5c5c5c;
 
 /** A string literal b[start, end) (quotes included) as the model gets it. */
 function readStringAt(b: Uint8Array, start: i32, end: i32): void {

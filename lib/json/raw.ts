@@ -372,6 +372,109 @@ export function rawString(b: Uint8Array, start: i32, end: i32): string {
   return concatAll(parts);
 }
 
+function hex4(p: usize, i: i32): u32 {
+  let v: u32 = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = <u32>load<u8>(p + <usize>(i + k));
+    const d = c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+const BACKSLASHES: u64 = 0x5c5c5c5c5c5c5c5c;
+
+/**
+ * The validated string body p[s, e) (between the quotes, with escapes) written at `o` as the
+ * UTF-8 that String.UTF8.encode gives for rawString's text: a \u escape of a high surrogate
+ * followed by one of a low surrogate is one 4-byte character; any other surrogate is 3 bytes
+ * (WTF-8). Room for e - s bytes is enough (every escape is longer than what it stands for);
+ * returns the bytes written. No string on the way: the text goes from the JSON to bytes.
+ */
+export function unescapeAt(p: usize, s: i32, e: i32, o: usize): i32 {
+  const o0 = o;
+  let i = s;
+  while (i < e) {
+    // The run up to the next backslash, copied eight bytes at a time as it is searched (a
+    // memory.copy per run cost more than the copying: runs between escapes are short). A word
+    // stored whole may carry bytes past the backslash; they are overwritten next. It fits: the
+    // output never runs ahead of the input (o - o0 <= i - s), and i + 8 <= e.
+    while (i + 8 <= e) {
+      const w = load<u64>(p + <usize>i);
+      store<u64>(o, w);
+      const m = swarHasZero(w ^ BACKSLASHES);
+      if (m != 0) {
+        const k = <i32>(ctz(m) >> 3);
+        i += k;
+        o += <usize>k;
+        break;
+      }
+      i += 8;
+      o += 8;
+    }
+    while (i < e) {
+      const c = load<u8>(p + <usize>i);
+      if (c == 0x5c) break;
+      store<u8>(o++, c);
+      i++;
+    }
+    if (i >= e) break;
+    const x = load<u8>(p + <usize>(i + 1));
+    if (x != 0x75) {
+      let v: u8 = x; // \" \\ \/
+      if (x == 0x6e) v = 0x0a;
+      else if (x == 0x74) v = 0x09;
+      else if (x == 0x72) v = 0x0d;
+      else if (x == 0x62) v = 0x08;
+      else if (x == 0x66) v = 0x0c;
+      store<u8>(o++, v);
+      i += 2;
+      continue;
+    }
+    let u = hex4(p, i + 2);
+    i += 6;
+    if (u >= 0xd800 && u < 0xdc00 && i + 6 <= e && load<u8>(p + <usize>i) == 0x5c && load<u8>(p + <usize>(i + 1)) == 0x75) {
+      const lo = hex4(p, i + 2);
+      if ((lo & 0xfc00) == 0xdc00) {
+        const cp = 0x10000 + (((u & 0x3ff) << 10) | (lo & 0x3ff));
+        store<u8>(o, <u8>((cp >> 18) | 0xf0));
+        store<u8>(o, <u8>(((cp >> 12) & 63) | 0x80), 1);
+        store<u8>(o, <u8>(((cp >> 6) & 63) | 0x80), 2);
+        store<u8>(o, <u8>((cp & 63) | 0x80), 3);
+        o += 4;
+        i += 6;
+        continue;
+      }
+    }
+    if (u < 0x80) store<u8>(o++, <u8>u);
+    else if (u < 0x800) {
+      store<u8>(o, <u8>((u >> 6) | 0xc0));
+      store<u8>(o, <u8>((u & 63) | 0x80), 1);
+      o += 2;
+    } else {
+      store<u8>(o, <u8>((u >> 12) | 0xe0));
+      store<u8>(o, <u8>(((u >> 6) & 63) | 0x80), 1);
+      store<u8>(o, <u8>((u & 63) | 0x80), 2);
+      o += 3;
+    }
+  }
+  return <i32>(o - o0);
+}
+
+/**
+ * A validated string literal b[start, end) (quotes included) as UTF-8 bytes: the bytes of
+ * String.UTF8.encode(rawString(b, start, end)), without the UTF-16 string between.
+ */
+export function rawStringBytes(b: Uint8Array, start: i32, end: i32): Uint8Array {
+  if (end > b.length) end = b.length;
+  const s = start + 1;
+  const e = end - 1;
+  if (start < 0 || e <= s) return new Uint8Array(0);
+  // The escaped length is room enough; the view is as long as what was written.
+  const out = new ArrayBuffer(e - s);
+  return Uint8Array.wrap(out, 0, unescapeAt(b.dataStart, s, e, changetype<usize>(out)));
+}
+
 /**
  * The parts joined, in one allocation. Array<string>#join is quadratic with this build's
  * shrinkLevel 1 (AssemblyScript then joins through String.__concat, one copy per part), which

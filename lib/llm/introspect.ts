@@ -11,7 +11,7 @@ import { AiProxyConfig } from "./route/config";
 import { validateRequest } from "./route/request";
 import { joinPath } from "./route/url";
 import { llmCallHeaders, upstreamQuery, withBodyCredential } from "./route/upstream";
-import { RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawString, spanEnd, spanStart } from "../json/raw";
+import { RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawStringBytes, spanEnd, spanStart } from "../json/raw";
 import { Regex } from "../regex";
 
 /** Kong's prefix for an LLM call that failed. */
@@ -109,7 +109,7 @@ export function readLlmAnswer(provider: Provider, req: LlmRequest, status: i32, 
     r.error = INTROSPECT_FAILED + "the answer has no text content";
     return r;
   }
-  const text = Uint8Array.wrap(String.UTF8.encode(rawString(b, spanStart(content), spanEnd(content))));
+  const text = rawStringBytes(b, spanStart(content), spanEnd(content));
   if (pattern == null) {
     r.text = text;
     return r;

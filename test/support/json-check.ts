@@ -17,6 +17,7 @@ export interface JsonCheck {
   roundTrip(maxDepth: number): number;
   fieldTypes(keyLen: number): number;
   rawField(keyLen: number): number;
+  stringBytes(): number;
   names(): number;
   members(maxDepth: number): number;
   membersRef(maxDepth: number): number;

@@ -8,7 +8,7 @@ import { Usage } from "../../../lib/llm/provider";
 import { ambiguousMember } from "../../../lib/json/names";
 import { arrAt, parseObject, valueArr, valueBool, valueNumber, valueObj, valueString, isNull, getString, getNumber, getBool, getObj, getArr } from "../../../lib/json/read";
 import { quote } from "../probe/format";
-import { RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawStart, rawString, spanEnd, spanStart } from "../../../lib/json/raw";
+import { RawKind, RawObjectIter, rawFind, rawKind, rawNumber, rawStart, rawString, rawStringBytes, spanEnd, spanStart } from "../../../lib/json/raw";
 
 let input = new ArrayBuffer(0);
 let output = new ArrayBuffer(0);
@@ -159,6 +159,20 @@ export function rawField(keyLen: i32): i32 {
   else if (kind == RawKind.Null) setOutput("null");
   else setOutput("none");
   return 1;
+}
+
+/**
+ * The input is one JSON string literal: rawStringBytes of it in the output. Returns 1 when it
+ * equals String.UTF8.encode(rawString(...)), the text-then-bytes path it replaces, 0 when they
+ * differ, -1 when the input is not a valid JSON string.
+ */
+export function stringBytes(): i32 {
+  const doc = Uint8Array.wrap(input);
+  if (validateJson(doc, 64) != null || doc.length < 2 || doc[0] != 0x22) return -1;
+  const bytes = rawStringBytes(doc, 0, doc.length);
+  const ref = Uint8Array.wrap(String.UTF8.encode(rawString(doc, 0, doc.length)));
+  output = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  return bytes.length == ref.length && memory.compare(bytes.dataStart, ref.dataStart, <usize>ref.length) == 0 ? 1 : 0;
 }
 
 // validateJsonMembers writes into an array kept across calls (as ai-proxy keeps its own), so
