@@ -163,15 +163,16 @@ describe("without instructions: the upstream's status and headers, the LLM's tex
 describe("with parse_llm_response_json_instructions", () => {
   const ins = (o: unknown): string => `Answer with {status, headers, body}.\nsim-reply: ${JSON.stringify(o)}`;
 
-  it("status, headers merged over the upstream's, and a string body", async () => {
-    const g = await startHeld({ prompt: ins({ status: 201, headers: { "X-Translated": "oui", "content-type": "text/plain; charset=utf-8" }, body: "Il fait beau à Paris" }), parse_llm_response_json_instructions: true, llm: openaiLlm(rig.openai.port) });
+  it("status, headers merged over the upstream's, and a string body (its escapes resolved)", async () => {
+    const text = 'Il fait "beau" à Paris\n\t\\ 😀';
+    const g = await startHeld({ prompt: ins({ status: 201, headers: { "X-Translated": "oui", "content-type": "text/plain; charset=utf-8" }, body: text }), parse_llm_response_json_instructions: true, llm: openaiLlm(rig.openai.port) });
     const r = await get(g);
     expect(r.status).toBe(201);
     expect(r.headers["x-translated"]).toBe("oui");
     expect(r.headers["content-type"]).toBe("text/plain; charset=utf-8");
     expect(r.headers["x-upstream"]).toBe("weather-api");
-    expect(r.body).toBe("Il fait beau à Paris");
-    expect(r.headers["content-length"]).toBe(String(Buffer.byteLength("Il fait beau à Paris")));
+    expect(r.body).toBe(text);
+    expect(r.headers["content-length"]).toBe(String(Buffer.byteLength(text)));
     expect(llmInput(rig.openai)).toBe(WEATHER);
     expectNoKeys(g, r);
   });

@@ -4,6 +4,7 @@
 // `body` is absent. Headers are checked so an answer cannot inject a pseudo-header or split one.
 
 import { readJsonDoc } from "../../lib/prompt/body";
+import { rawStringBytes } from "../../lib/json/raw";
 import { decodeString, Kind, kindAt, lastMember, objectMembers } from "../../lib/prompt/scan";
 import { HeaderPair } from "../../lib/abi/pairs";
 
@@ -88,7 +89,7 @@ export function parseInstructions(text: Uint8Array): Instructions {
 
   const bd = lastMember(text, m, "body");
   if (bd == null || kindAt(text, bd.valueStart) == Kind.Null) r.body = text;
-  else if (kindAt(text, bd.valueStart) == Kind.String) r.body = Uint8Array.wrap(String.UTF8.encode(decodeString(text, bd.valueStart + 1, bd.valueEnd - 1)));
+  else if (kindAt(text, bd.valueStart) == Kind.String) r.body = rawStringBytes(text, bd.valueStart, bd.valueEnd);
   else r.body = text.slice(bd.valueStart, bd.valueEnd);
   return r;
 }
