@@ -4,6 +4,8 @@
 // recursed, and nothing here can trap: every read is bounds-checked, so even input that was
 // not validated only yields nonsense spans, never an abort.
 
+import { skipStringAt } from "../json/raw";
+
 /** The JSON kinds, told by a value's first byte. */
 export const enum Kind {
   None = 0,
@@ -44,16 +46,12 @@ export function kindAt(b: Uint8Array, i: i32): Kind {
   return Kind.None;
 }
 
-/** The index just past the string whose opening quote is at `i`. */
+/** The index just past the string whose opening quote is at `i` (the end of `b` when unterminated). */
 export function skipString(b: Uint8Array, i: i32): i32 {
   const n = b.length;
-  i++;
-  while (i < n) {
-    const c = unchecked(b[i]);
-    if (c == 0x22) return i + 1;
-    i += c == 0x5c ? 2 : 1;
-  }
-  return n;
+  // Eight bytes a step to the next quote or backslash (lib/json/raw): a prompt is long strings.
+  const e = i >= 0 ? skipStringAt(b.dataStart, i, n) : -1;
+  return e < 0 ? n : e;
 }
 
 /** The index just past the value that starts at `i` (iterative: depth costs no stack). */
