@@ -252,7 +252,7 @@ describe("bad input never traps", () => {
 
   it("an LLM answer that is not what was asked for is a 400, never a trap", async () => {
     // A fake LLM answering 200 with bodies that are not chat completions.
-    const answers = ["not json", "{}", '{"choices": []}', '{"choices": [{"message": {"content": 7}}]}', "[1,2", '{"choices": "x"}', ""];
+    const answers = ["not json", "{}", '{"choices": []}', '{"choices": [{"message": {"content": 7}}]}', "[1,2", '{"choices": "x"}', "", '{"choices": [ ]}', '{"choices": [7, {"message": {"content": "hi"}}]}', '{"choices": [{"message": "hi"}]}'];
     let i = 0;
     const fake = http.createServer((req, res) => {
       req.resume();
@@ -273,6 +273,10 @@ describe("bad input never traps", () => {
       }
       expect(messages).toContain("no 'choices' in upstream AI service response");
       for (const m of messages) expect(m).toMatch(/^(failed to introspect request with AI service: |no 'choices')/);
+      // No choice, and a first choice that is not a message with text: the first choice is the answer.
+      const noChoices = "no 'choices' in upstream AI service response";
+      const noText = "failed to introspect request with AI service: the answer has no text content";
+      expect(messages.slice(7)).toEqual([noChoices, noText, noText]);
       expect(rig.up.received).toHaveLength(0);
       expect(g.logs.filter((l) => l.level >= 4)).toEqual([]);
     } finally {

@@ -11,7 +11,7 @@ import { AiProxyConfig } from "./route/config";
 import { validateRequest } from "./route/request";
 import { joinPath } from "./route/url";
 import { llmCallHeaders, upstreamQuery, withBodyCredential } from "./route/upstream";
-import { RawArrayIter, RawKind, rawFind, rawKind, rawStart, rawStringBytes, spanEnd, spanStart } from "../json/raw";
+import { RawKind, rawFind, rawKind, rawStart, rawStringBytes, skipSpaceAt, spanEnd, spanStart } from "../json/raw";
 import { Regex } from "../regex";
 
 /** Kong's prefix for an LLM call that failed. */
@@ -98,12 +98,15 @@ export function readLlmAnswer(provider: Provider, req: LlmRequest, status: i32, 
     return r;
   }
   const choices = rawFind(b, top, b.length, "choices");
-  const it = new RawArrayIter(b, choices >= 0 ? spanStart(choices) : -1, choices >= 0 ? spanEnd(choices) : 0);
-  if (choices < 0 || rawKind(b, spanStart(choices)) != RawKind.Array || !it.next()) {
+  // The first choice's start, without skipping over it to find its end (its members are walked
+  // next, and the object's own `}` ends that walk): the answer's text is long, and each skip
+  // over it is a pass over every byte.
+  const first = choices >= 0 && rawKind(b, spanStart(choices)) == RawKind.Array ? skipSpaceAt(b.dataStart, spanStart(choices) + 1, spanEnd(choices)) : -1;
+  if (first < 0 || first >= spanEnd(choices) || load<u8>(b.dataStart + <usize>first) == 0x5d) {
     r.error = NO_CHOICES;
     return r;
   }
-  const msg = rawKind(b, it.valueStart) == RawKind.Object ? rawFind(b, it.valueStart, it.valueEnd, "message") : -1;
+  const msg = rawKind(b, first) == RawKind.Object ? rawFind(b, first, spanEnd(choices), "message") : -1;
   const content = msg >= 0 && rawKind(b, spanStart(msg)) == RawKind.Object ? rawFind(b, spanStart(msg), spanEnd(msg), "content") : -1;
   if (content < 0 || rawKind(b, spanStart(content)) != RawKind.String) {
     r.error = INTROSPECT_FAILED + "the answer has no text content";
