@@ -40,8 +40,8 @@ export const SHARED_ABSENT: i32 = -1;
 /**
  * getSharedDataOf for a small value read at once: the value is copied to [at, at + cap) when it
  * fits, and the answer is its size (a larger value is not copied: its size still tells the
- * caller it is not one of its own), or SHARED_ABSENT. The cas is `sharedCasIn()` after it. No
- * allocation: a counter read on every request leaves no buffer and no SharedValue behind.
+ * caller it is not one of its own), or SHARED_ABSENT; casAfterReadIn gives the cas to write
+ * with. No allocation: a counter read on every request leaves no buffer and no SharedValue behind.
  */
 export function getSharedDataIn(k: ArrayBuffer, at: usize, cap: usize): i32 {
   beginLent(at, cap);
@@ -56,12 +56,8 @@ export function getSharedDataIn(k: ArrayBuffer, at: usize, cap: usize): i32 {
   return <i32>n;
 }
 
-let lastCasIn: u32 = 0;
-
 /** The cas of the value getSharedDataIn last found. */
-export function sharedCasIn(): u32 {
-  return lastCasIn;
-}
+let lastCasIn: u32 = 0;
 
 /** The cas to write with after getSharedDataIn answered `size` (casAfterRead's rule). */
 export function casAfterReadIn(size: i32): u32 {
