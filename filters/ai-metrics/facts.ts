@@ -6,6 +6,7 @@ import { proxy_get_header_map_value } from "../../lib/abi/imports";
 import { MapType, WasmResult } from "../../lib/abi/enums";
 import { clearSlots, releasePins, RET_PTR, RET_SIZE, takeReturnedSlots } from "../../lib/abi/memory";
 import { setLastStatus } from "../../lib/abi/status";
+import { parseDecimal } from "../../lib/prompt/decimal";
 
 export { path, property, responseCode } from "../../lib/analytics/facts";
 
@@ -25,15 +26,5 @@ export function requestPath(): ArrayBuffer | null {
 
 /** A non-negative decimal integer in `b`, or -1 (null, empty, over 18 digits, or not digits). */
 export function countOf(b: ArrayBuffer | null): i64 {
-  if (b == null) return -1;
-  const n = b.byteLength;
-  if (n == 0 || n > 18) return -1; // 18 digits always fit in i64
-  const p = changetype<usize>(b);
-  let v: i64 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = load<u8>(p + <usize>i);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + <i64>(c - 0x30);
-  }
-  return v;
+  return b == null ? -1 : parseDecimal(b);
 }

@@ -70,9 +70,10 @@ function credential(ctx: HttpContext): string | null {
 
 /**
  * The 64-bit FNV-1a hash of the identifier's value for this request (of "header:" + the value,
- * and so on, hashed without joining them), with Kong's fallback to the client IP.
+ * and so on, hashed without joining them), with Kong's fallback to the client IP. `path` is the
+ * request's :path, which the caller has read already ("" when absent).
  */
-export function identify(ctx: HttpContext, c: RateLimitConfig): u64 {
+export function identify(ctx: HttpContext, c: RateLimitConfig, path: string): u64 {
   switch (c.identifier) {
     case Identifier.Header: {
       const v = ctx.getRequestHeader(c.headerName);
@@ -80,12 +81,9 @@ export function identify(ctx: HttpContext, c: RateLimitConfig): u64 {
       break;
     }
     case Identifier.Path: {
-      let p = ctx.getRequestHeader(":path");
-      if (p != null) {
-        const q = p.indexOf("?");
-        if (q >= 0) p = p.substring(0, q);
-        if (p == c.path) return hashOf("path:", p);
-      }
+      const q = path.indexOf("?");
+      const p = q >= 0 ? path.substring(0, q) : path;
+      if (p == c.path) return hashOf("path:", p);
       break;
     }
     case Identifier.Consumer: {

@@ -99,7 +99,7 @@ export class Limiter extends HttpContext {
     // (source/extensions/common/wasm/context.cc, Context::decodeHeaders).
     const p = this.getRequestHeader(":path");
     this.path = p != null ? p : "";
-    const id = identify(this, cfg);
+    const id = identify(this, cfg, this.path);
     const est = estimateHeaders(requestContentLength(), cfg.completionTokens);
     const amount = cfg.reserve ? amountFor(cfg, est) : 0;
     if (!endOfStream) this.bufferRequestBody = true;

@@ -6,7 +6,8 @@
 // text: a bad number reads as absent.
 
 import { getPropertyString } from "../../lib/runtime";
-import { FactsProperty, findRecord, labelAt, responseCode, R_COMPLETION, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
+import { FactsProperty, findRecord, labelAt, path, property, responseCode, R_COMPLETION, R_PROMPT, R_STATUS, R_TOTAL } from "../../lib/analytics/facts";
+import { parseDecimal } from "../../lib/prompt/decimal";
 import { CountStrategy } from "./config";
 
 export class Served {
@@ -18,16 +19,10 @@ export class Served {
   status: i64 = 0;
 }
 
+/** A plain decimal count of at most 15 digits at `key`, or -1. */
 function count(key: string): i64 {
-  const s = getPropertyString([key]);
-  if (s == null || s.length == 0 || s.length > 15) return -1;
-  let v: i64 = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + <i64>(c - 0x30);
-  }
-  return v;
+  const b = property(path(key));
+  return b == null || b.byteLength > 15 ? -1 : parseDecimal(b);
 }
 
 /** A plain non-negative decimal (`0.00037`, `3.7e-7`), or -1. */

@@ -1,6 +1,7 @@
-// A content-length read as the host returns it (bytes), for the prompt filters' early 413.
+// A plain decimal as the host returns it (bytes): the prompt filters' content-length for their
+// early 413, and the counts ai-metrics and the rate limiter read from filter state.
 
-/** A decimal header value (raw bytes, e.g. content-length), or -1 when it is not one. */
+/** A non-negative decimal of at most 18 digits (raw bytes, e.g. content-length), or -1 when it is not one. */
 export function parseDecimal(b: ArrayBuffer): i64 {
   return parseDecimalAt(changetype<usize>(b), b.byteLength);
 }
